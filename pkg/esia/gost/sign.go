@@ -1,0 +1,283 @@
+package gost
+
+import (
+	"crypto"
+	"encoding/asn1"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+)
+
+// SignatureSize is the size of a GOST R 34.10-2012 signature with a 256-bit key.
+const SignatureSize = 64
+
+// PublicKey is a GOST R 34.10-2012 public key: the point (X, Y) on Curve.
+type PublicKey struct {
+	Curve *Curve
+	X, Y  *big.Int
+	// ParamSet is the parameter-set OID the key was named with (several OIDs name the
+	// same curve); MarshalPKIXPublicKey writes it. Nil means Curve.OID().
+	ParamSet asn1.ObjectIdentifier
+}
+
+// PrivateKey is a GOST R 34.10-2012 private key: the scalar D, 0 < D < q.
+type PrivateKey struct {
+	PublicKey
+	D *big.Int
+}
+
+// Errors returned by key construction and signing; match them with errors.Is.
+var (
+	ErrInvalidKey    = errors.New("gost: invalid key")
+	ErrInvalidDigest = errors.New("gost: digest must be 32 bytes (Streebog-256)")
+)
+
+// Equal reports whether pub and x (a *PublicKey) are the same key on the same curve.
+func (pub *PublicKey) Equal(x crypto.PublicKey) bool {
+	o, ok := x.(*PublicKey)
+	return ok && pub != nil && o != nil && pub.Curve == o.Curve && pub.X != nil && o.X != nil &&
+		pub.Y != nil && o.Y != nil && pub.X.Cmp(o.X) == 0 && pub.Y.Cmp(o.Y) == 0
+}
+
+// Public returns the public half of priv; with Sign it makes *PrivateKey a crypto.Signer.
+func (priv *PrivateKey) Public() crypto.PublicKey { return &priv.PublicKey }
+
+// Equal reports whether priv and x (a *PrivateKey) hold the same key.
+func (priv *PrivateKey) Equal(x crypto.PrivateKey) bool {
+	o, ok := x.(*PrivateKey)
+	return ok && priv != nil && o != nil && priv.D != nil && o.D != nil &&
+		priv.PublicKey.Equal(&o.PublicKey) && priv.D.Cmp(o.D) == 0
+}
+
+// Sign implements crypto.Signer: digest must be the 32-byte Streebog-256 digest of the
+// message (opts is ignored), and the result is the 64-byte signature in OpenSSL's order.
+func (priv *PrivateKey) Sign(rand io.Reader, digest []byte, _ crypto.SignerOpts) ([]byte, error) {
+	return Sign(rand, priv, digest)
+}
+
+// NewPrivateKey returns the key with scalar d on curve c, computing its public key.
+func NewPrivateKey(c *Curve, d *big.Int) (*PrivateKey, error) {
+	if c == nil || d == nil || d.Sign() <= 0 || d.Cmp(c.q) >= 0 {
+		return nil, fmt.Errorf("%w: scalar out of range (0, q)", ErrInvalidKey)
+	}
+	k := feFromBig(d)
+	x, y := c.projToAffine(ptr(c.scalarBaseMult(&k)))
+	return &PrivateKey{
+		PublicKey: PublicKey{Curve: c, X: c.fp.toBig(&x), Y: c.fp.toBig(&y)},
+		D:         new(big.Int).Set(d),
+	}, nil
+}
+
+// NewPublicKey returns the public key (x, y) on curve c after checking that it is a point
+// of the curve's prime-order subgroup.
+func NewPublicKey(c *Curve, x, y *big.Int) (*PublicKey, error) {
+	if c == nil {
+		return nil, fmt.Errorf("%w: no curve", ErrInvalidKey)
+	}
+	if err := c.checkPoint(x, y, true); err != nil {
+		return nil, err
+	}
+	return &PublicKey{Curve: c, X: new(big.Int).Set(x), Y: new(big.Int).Set(y)}, nil
+}
+
+// GenerateKey returns a new key on c with the scalar drawn from rand
+// (crypto/rand.Reader in production).
+func GenerateKey(c *Curve, rand io.Reader) (*PrivateKey, error) {
+	if c == nil {
+		return nil, fmt.Errorf("%w: no curve", ErrInvalidKey)
+	}
+	var k fe
+	if err := c.randScalar(rand, &k); err != nil {
+		return nil, err
+	}
+	return NewPrivateKey(c, k.toBig())
+}
+
+// Sign signs a 32-byte Streebog-256 digest (in the byte order Sum256 and OpenSSL produce)
+// with priv, drawing the nonce from rand. The signature is 64 bytes, s||r, each a 32-byte
+// big-endian number: the order of `openssl dgst -engine gost -sign`. CryptoPro tools use
+// the reverse order (see Reverse).
+//
+// The private scalar and the nonce only go through code without secret-dependent
+// branches or memory accesses (fixed-base comb with full-row scans, Montgomery
+// arithmetic with masked reductions).
+func Sign(rand io.Reader, priv *PrivateKey, digest []byte) ([]byte, error) {
+	if priv == nil || priv.Curve == nil || priv.D == nil || priv.D.Sign() <= 0 || priv.D.Cmp(priv.Curve.q) >= 0 {
+		return nil, fmt.Errorf("gost: sign: %w", ErrInvalidKey)
+	}
+	if len(digest) != 32 {
+		return nil, fmt.Errorf("gost: sign: %w", ErrInvalidDigest)
+	}
+	c := priv.Curve
+	fq := c.fq
+	var eM, dM fe
+	c.digestScalar(digest, &eM)
+	d := feFromBig(priv.D)
+	fq.toMont(&dM, &d)
+	for tries := 0; tries < 64; tries++ {
+		var k, kM, rM, sM, t, r, s fe
+		if err := c.randScalar(rand, &k); err != nil {
+			return nil, fmt.Errorf("gost: sign: %w", err)
+		}
+		P := c.scalarBaseMult(&k)
+		x, _ := c.projToAffine(&P)
+		c.fp.fromMont(&x, &x)
+		fq.toMont(&rM, &x) // r = x mod q, in Montgomery form
+		fq.fromMont(&r, &rM)
+		if r.isZero() == 1 {
+			continue
+		}
+		fq.toMont(&kM, &k)
+		fq.mul(&sM, &rM, &dM)
+		fq.mul(&t, &kM, &eM)
+		fq.add(&sM, &sM, &t) // s = r*d + k*e mod q
+		fq.fromMont(&s, &sM)
+		if s.isZero() == 1 {
+			continue
+		}
+		sig := make([]byte, SignatureSize)
+		s.toBE((*[32]byte)(sig[:32]))
+		r.toBE((*[32]byte)(sig[32:]))
+		return sig, nil
+	}
+	return nil, errors.New("gost: sign: no valid nonce after 64 tries: broken random source")
+}
+
+// Verify reports whether sig (64 bytes, OpenSSL's order s||r) is a valid signature by pub
+// of the 32-byte Streebog-256 digest. Malformed input yields false, never a panic.
+func Verify(pub *PublicKey, digest, sig []byte) bool {
+	if pub == nil || pub.Curve == nil || len(digest) != 32 || len(sig) != SignatureSize {
+		return false
+	}
+	c := pub.Curve
+	fq := c.fq
+	s := feFromBE((*[32]byte)(sig[:32]))
+	r := feFromBE((*[32]byte)(sig[32:]))
+	if r.isZero() == 1 || s.isZero() == 1 || !feLess(&r, &fq.m) || !feLess(&s, &fq.m) {
+		return false
+	}
+	if c.checkPoint(pub.X, pub.Y, false) != nil {
+		return false
+	}
+	q := affinePoint{x: feFromBig(pub.X), y: feFromBig(pub.Y)}
+	c.fp.toMont(&q.x, &q.x)
+	c.fp.toMont(&q.y, &q.y)
+
+	var eM, vM, sM, rM, z1, z2 fe
+	c.digestScalar(digest, &eM)
+	fq.inv(&vM, &eM)
+	fq.toMont(&sM, &s)
+	fq.toMont(&rM, &r)
+	fq.mul(&z1, &sM, &vM)
+	fq.fromMont(&z1, &z1) // z1 = s/e
+	fq.mul(&z2, &rM, &vM)
+	fq.neg(&z2, &z2)
+	fq.fromMont(&z2, &z2) // z2 = -r/e
+
+	C := c.doubleScalarMult(&z1, &z2, &q)
+	if C.z.isZero() == 1 {
+		return false
+	}
+	return c.jacXModQEquals(&C, &r)
+}
+
+// SignMessage hashes msg with Streebog-256 and signs the digest (see Sign).
+func SignMessage(rand io.Reader, priv *PrivateKey, msg []byte) ([]byte, error) {
+	h := Sum256(msg)
+	return Sign(rand, priv, h[:])
+}
+
+// VerifyMessage hashes msg with Streebog-256 and verifies sig over the digest (see Verify).
+func VerifyMessage(pub *PublicKey, msg, sig []byte) bool {
+	h := Sum256(msg)
+	return Verify(pub, h[:], sig)
+}
+
+// Reverse returns a reversed copy of sig. A signature from CryptoPro CSP (the
+// little-endian encoding of the number r*2^256 + s) reversed is in OpenSSL's order, and
+// an OpenSSL-order signature reversed is what CryptoPro expects.
+func Reverse(sig []byte) []byte {
+	out := make([]byte, len(sig))
+	for i, b := range sig {
+		out[len(sig)-1-i] = b
+	}
+	return out
+}
+
+// digestScalar sets eM to e = alpha mod q in Montgomery form, alpha being the digest read
+// as a little-endian number, and e = 1 when that is zero (GOST R 34.10-2012, 6.1 step 2).
+func (c *Curve) digestScalar(digest []byte, eM *fe) {
+	var be [32]byte
+	for i := 0; i < 32; i++ {
+		be[31-i] = digest[i]
+	}
+	alpha := feFromBE(&be)
+	c.fq.toMont(eM, &alpha)
+	eM.sel(&c.fq.one, eM, eM.isZero())
+}
+
+// randScalar draws 0 < k < q from rand by rejection sampling.
+func (c *Curve) randScalar(rand io.Reader, k *fe) error {
+	if rand == nil {
+		return errors.New("gost: nil random source")
+	}
+	bitLen := c.q.BitLen()
+	var buf [32]byte
+	for tries := 0; tries < 256; tries++ {
+		if _, err := io.ReadFull(rand, buf[:]); err != nil {
+			return fmt.Errorf("gost: reading random scalar: %w", err)
+		}
+		buf[0] &= byte(0xff >> (256 - bitLen))
+		*k = feFromBE(&buf)
+		if k.isZero() == 0 && feLess(k, &c.fq.m) {
+			return nil
+		}
+	}
+	return errors.New("gost: random source never produced a scalar below q")
+}
+
+// checkPoint verifies 0 <= x, y < p and that (x, y) is on the curve; with subgroup it also
+// checks q*(x, y) = O, which matters only for tc26 set A (cofactor 4).
+func (c *Curve) checkPoint(x, y *big.Int, subgroup bool) error {
+	if x == nil || y == nil || x.Sign() < 0 || y.Sign() < 0 || x.Cmp(c.p) >= 0 || y.Cmp(c.p) >= 0 {
+		return fmt.Errorf("%w: coordinates out of range", ErrInvalidKey)
+	}
+	f := c.fp
+	xm, ym := f.fromBig(x), f.fromBig(y)
+	var l, r fe
+	f.sqr(&l, &ym)
+	f.sqr(&r, &xm)
+	f.add(&r, &r, &c.aM)
+	f.mul(&r, &r, &xm)
+	b := f.fromBig(c.b)
+	f.add(&r, &r, &b)
+	if l.equal(&r) != 1 {
+		return fmt.Errorf("%w: point not on %s", ErrInvalidKey, c.name)
+	}
+	if subgroup && c.cofactor != 1 {
+		var zero fe
+		qm := c.fq.m
+		subSmall(&qm, 1) // (q-1)*P = -P exactly when P has order q
+		P := affinePoint{x: xm, y: ym}
+		R := c.doubleScalarMult(&zero, &qm, &P)
+		var negY fe
+		f.neg(&negY, &ym)
+		var want = jacPoint{x: xm, y: negY, z: f.one}
+		if !c.jacEqual(&R, &want) {
+			return fmt.Errorf("%w: point not in the prime-order subgroup of %s", ErrInvalidKey, c.name)
+		}
+	}
+	return nil
+}
+
+// feLess reports x < y for plain 256-bit numbers.
+func feLess(x, y *fe) bool {
+	_, b := subb(x[0], y[0], 0)
+	_, b = subb(x[1], y[1], b)
+	_, b = subb(x[2], y[2], b)
+	_, b = subb(x[3], y[3], b)
+	return b == 1
+}
+
+func ptr[T any](v T) *T { return &v }
