@@ -1,0 +1,43 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// LinkStatus is the state of a link.
+type LinkStatus string
+
+// Link states.
+const (
+	LinkActive    LinkStatus = "active"
+	LinkSuspended LinkStatus = "suspended"
+)
+
+// Link ties an ESIA person (oid) to a roster record of one tenant, with the
+// evidence of how it was made.
+type Link struct {
+	TenantID   string
+	ESIAOID    string
+	ExternalID string
+	Role       Role
+	Rung       string // ladder rung that made it: snils, birth_cert, name, manual
+	Status     LinkStatus
+	Reason     string // why it is suspended, for support
+	ESIAETag   string // eTag of the ESIA person when linked
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// Links stores links between ESIA persons and roster records.
+type Links interface {
+	// CreateLink stores a link; ErrAlreadyExists when the same oid and
+	// record are linked already.
+	CreateLink(ctx context.Context, l Link) error
+	// LinksByOID lists the links of an ESIA person within a tenant.
+	LinksByOID(ctx context.Context, tenantID, oid string) ([]Link, error)
+	// LinksByRecord lists the links of one roster record.
+	LinksByRecord(ctx context.Context, tenantID, externalID string) ([]Link, error)
+	UpdateLink(ctx context.Context, l Link) error
+	DeleteLink(ctx context.Context, tenantID, oid, externalID string) error
+}

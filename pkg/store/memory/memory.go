@@ -1,0 +1,118 @@
+// Package memory is the in-process implementation of the store interfaces,
+// used by `broker dev` and by tests. It keeps everything in maps guarded by
+// one lock; InTx holds that lock for the whole transaction and undoes the
+// writes when the transaction fails. Nothing is persisted, so personal data
+// is kept in plaintext in memory only.
+package memory
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/diarybroker/broker/pkg/store"
+)
+
+// Store is the in-memory store. The zero value is not usable; call New.
+type Store struct {
+	mu   sync.RWMutex
+	now  func() time.Time
+	undo []func() // writes of the running transaction, newest last
+
+	tenants   map[string]store.Tenant
+	clients   map[string]store.Client
+	persons   map[string]map[string]store.Person                    // tenant → external id
+	indexes   map[string]map[store.IndexKind]map[string]map[string]bool // tenant → kind → value → ids
+	relations map[string]map[store.Relation]bool                    // tenant → relation (TenantID cleared)
+	links     map[string]map[string]map[string]store.Link           // tenant → oid → external id
+	attempts  map[string]*store.Attempt
+	keys      map[string]store.Key
+	oauth     map[store.OAuthKind]map[string]store.OAuthRecord
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns an empty store. now is the clock used for timestamps the
+// store sets itself (nil: time.Now).
+func New(now func() time.Time) *Store {
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{
+		now:       now,
+		tenants:   map[string]store.Tenant{},
+		clients:   map[string]store.Client{},
+		persons:   map[string]map[string]store.Person{},
+		indexes:   map[string]map[store.IndexKind]map[string]map[string]bool{},
+		relations: map[string]map[store.Relation]bool{},
+		links:     map[string]map[string]map[string]store.Link{},
+		attempts:  map[string]*store.Attempt{},
+		keys:      map[string]store.Key{},
+		oauth:     map[store.OAuthKind]map[string]store.OAuthRecord{},
+	}
+}
+
+type txKey struct{}
+
+// inTx reports whether ctx belongs to a transaction of s (which then holds
+// the write lock already).
+func (s *Store) inTx(ctx context.Context) bool {
+	t, _ := ctx.Value(txKey{}).(*Store)
+	return t == s
+}
+
+// write locks s for writing unless ctx is inside s's transaction.
+func (s *Store) write(ctx context.Context) func() {
+	if s.inTx(ctx) {
+		return func() {}
+	}
+	s.mu.Lock()
+	return s.mu.Unlock
+}
+
+// read locks s for reading unless ctx is inside s's transaction.
+func (s *Store) read(ctx context.Context) func() {
+	if s.inTx(ctx) {
+		return func() {}
+	}
+	s.mu.RLock()
+	return s.mu.RUnlock
+}
+
+// onUndo records how to undo a write when inside a transaction.
+func (s *Store) onUndo(ctx context.Context, f func()) {
+	if s.inTx(ctx) {
+		s.undo = append(s.undo, f)
+	}
+}
+
+// InTx implements store.Transactor. Nested calls join the outer transaction.
+func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	if s.inTx(ctx) {
+		return fn(ctx)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.undo = s.undo[:0]
+	err := fn(context.WithValue(ctx, txKey{}, s))
+	if err != nil {
+		for i := len(s.undo) - 1; i >= 0; i-- {
+			s.undo[i]()
+		}
+	}
+	s.undo = s.undo[:0]
+	return err
+}
+
+// Ping implements store.Store; the memory store is always there.
+func (s *Store) Ping(context.Context) error { return nil }
+
+// Close implements store.Store.
+func (s *Store) Close() error { return nil }
+
+func cloneStrings(in []string) []string {
+	if in == nil {
+		return nil
+	}
+	return append([]string(nil), in...)
+}

@@ -1,0 +1,132 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/diarybroker/broker/pkg/store"
+)
+
+func cloneRecord(r store.OAuthRecord) store.OAuthRecord {
+	r.Data = append([]byte(nil), r.Data...)
+	return r
+}
+
+// CreateOAuthRecord implements store.OAuthRecords.
+func (s *Store) CreateOAuthRecord(ctx context.Context, r store.OAuthRecord) error {
+	if r.Kind == "" || r.Signature == "" {
+		return fmt.Errorf("%w: oauth record needs a kind and a signature", store.ErrInvalid)
+	}
+	defer s.write(ctx)()
+	byKind := s.oauth[r.Kind]
+	if byKind == nil {
+		byKind = map[string]store.OAuthRecord{}
+		s.oauth[r.Kind] = byKind
+	}
+	if _, ok := byKind[r.Signature]; ok {
+		return store.ErrAlreadyExists
+	}
+	if r.CreatedAt.IsZero() {
+		r.CreatedAt = s.now().UTC()
+	}
+	byKind[r.Signature] = cloneRecord(r)
+	s.onUndo(ctx, func() { delete(byKind, r.Signature) })
+	return nil
+}
+
+// GetOAuthRecord implements store.OAuthRecords.
+func (s *Store) GetOAuthRecord(ctx context.Context, kind store.OAuthKind, sig string) (store.OAuthRecord, error) {
+	defer s.read(ctx)()
+	r, ok := s.oauth[kind][sig]
+	if !ok {
+		return store.OAuthRecord{}, store.ErrNotFound
+	}
+	if !r.Active {
+		return cloneRecord(r), store.ErrInactive
+	}
+	return cloneRecord(r), nil
+}
+
+// DeleteOAuthRecord implements store.OAuthRecords.
+func (s *Store) DeleteOAuthRecord(ctx context.Context, kind store.OAuthKind, sig string) error {
+	defer s.write(ctx)()
+	old, ok := s.oauth[kind][sig]
+	if !ok {
+		return store.ErrNotFound
+	}
+	delete(s.oauth[kind], sig)
+	s.onUndo(ctx, func() { s.oauth[kind][sig] = old })
+	return nil
+}
+
+func (s *Store) setInactive(ctx context.Context, kind store.OAuthKind, sig string) {
+	old := s.oauth[kind][sig]
+	r := old
+	r.Active = false
+	s.oauth[kind][sig] = r
+	s.onUndo(ctx, func() { s.oauth[kind][sig] = old })
+}
+
+// DeactivateOAuthRecord implements store.OAuthRecords.
+func (s *Store) DeactivateOAuthRecord(ctx context.Context, kind store.OAuthKind, sig string) error {
+	defer s.write(ctx)()
+	r, ok := s.oauth[kind][sig]
+	if !ok {
+		return store.ErrNotFound
+	}
+	if !r.Active {
+		return store.ErrInactive
+	}
+	s.setInactive(ctx, kind, sig)
+	return nil
+}
+
+// DeactivateOAuthRequest implements store.OAuthRecords.
+func (s *Store) DeactivateOAuthRequest(ctx context.Context, kind store.OAuthKind, requestID string) error {
+	defer s.write(ctx)()
+	for sig, r := range s.oauth[kind] {
+		if r.RequestID == requestID && r.Active {
+			s.setInactive(ctx, kind, sig)
+		}
+	}
+	return nil
+}
+
+// RevokeOAuthSubject implements store.OAuthRecords.
+func (s *Store) RevokeOAuthSubject(ctx context.Context, tenantID, subject string) (int, error) {
+	if subject == "" {
+		return 0, nil
+	}
+	defer s.write(ctx)()
+	n := 0
+	for _, kind := range []store.OAuthKind{store.OAuthAccess, store.OAuthRefresh} {
+		for sig, r := range s.oauth[kind] {
+			if r.TenantID == tenantID && r.Subject == subject && r.Active {
+				s.setInactive(ctx, kind, sig)
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
+// DeleteExpiredOAuth implements store.OAuthRecords.
+func (s *Store) DeleteExpiredOAuth(ctx context.Context, before time.Time, limit int) (int, error) {
+	defer s.write(ctx)()
+	n := 0
+	for kind, byKind := range s.oauth {
+		for sig, r := range byKind {
+			if limit > 0 && n >= limit {
+				return n, nil
+			}
+			if !r.ExpiresAt.IsZero() && r.ExpiresAt.Before(before) {
+				delete(byKind, sig)
+				old := r
+				s.onUndo(ctx, func() { s.oauth[kind][sig] = old })
+				n++
+			}
+		}
+	}
+	return n, nil
+}

@@ -1,0 +1,64 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/diarybroker/broker/pkg/store"
+)
+
+// CreateTenant implements store.Tenants.
+func (s *Store) CreateTenant(ctx context.Context, t store.Tenant) error {
+	if t.ID == "" {
+		return fmt.Errorf("%w: tenant id is empty", store.ErrInvalid)
+	}
+	defer s.write(ctx)()
+	if _, ok := s.tenants[t.ID]; ok {
+		return store.ErrAlreadyExists
+	}
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = s.now().UTC()
+	}
+	if t.UpdatedAt.IsZero() {
+		t.UpdatedAt = t.CreatedAt
+	}
+	s.tenants[t.ID] = t
+	s.onUndo(ctx, func() { delete(s.tenants, t.ID) })
+	return nil
+}
+
+// GetTenant implements store.Tenants.
+func (s *Store) GetTenant(ctx context.Context, id string) (store.Tenant, error) {
+	defer s.read(ctx)()
+	t, ok := s.tenants[id]
+	if !ok {
+		return store.Tenant{}, store.ErrNotFound
+	}
+	return t, nil
+}
+
+// UpdateTenant implements store.Tenants.
+func (s *Store) UpdateTenant(ctx context.Context, t store.Tenant) error {
+	defer s.write(ctx)()
+	old, ok := s.tenants[t.ID]
+	if !ok {
+		return store.ErrNotFound
+	}
+	t.CreatedAt = old.CreatedAt
+	t.UpdatedAt = s.now().UTC()
+	s.tenants[t.ID] = t
+	s.onUndo(ctx, func() { s.tenants[t.ID] = old })
+	return nil
+}
+
+// ListTenants implements store.Tenants.
+func (s *Store) ListTenants(ctx context.Context) ([]store.Tenant, error) {
+	defer s.read(ctx)()
+	out := make([]store.Tenant, 0, len(s.tenants))
+	for _, t := range s.tenants {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}

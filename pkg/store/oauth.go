@@ -1,0 +1,55 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// OAuthKind names a kind of OAuth record.
+type OAuthKind string
+
+// OAuth record kinds kept for the downstream provider.
+const (
+	OAuthCode    OAuthKind = "code"
+	OAuthAccess  OAuthKind = "access"
+	OAuthRefresh OAuthKind = "refresh"
+	OAuthPKCE    OAuthKind = "pkce"
+	OAuthOIDC    OAuthKind = "oidc"
+)
+
+// OAuthRecord is an authorization code, token or request session of the
+// downstream provider, keyed by its signature. Data is the serialized
+// request, opaque to the store.
+type OAuthRecord struct {
+	Kind      OAuthKind
+	Signature string
+	RequestID string
+	ClientID  string
+	TenantID  string
+	Subject   string // the pairwise subject given to the diary, "" for client tokens
+	Active    bool
+	Data      []byte
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// OAuthRecords stores the downstream provider's codes and tokens.
+type OAuthRecords interface {
+	CreateOAuthRecord(ctx context.Context, r OAuthRecord) error
+	// GetOAuthRecord returns the record; an inactive record comes back
+	// together with ErrInactive.
+	GetOAuthRecord(ctx context.Context, kind OAuthKind, signature string) (OAuthRecord, error)
+	DeleteOAuthRecord(ctx context.Context, kind OAuthKind, signature string) error
+	// DeactivateOAuthRecord marks an active record inactive, atomically:
+	// of two concurrent calls exactly one succeeds and the other gets
+	// ErrInactive. A missing record is ErrNotFound.
+	DeactivateOAuthRecord(ctx context.Context, kind OAuthKind, signature string) error
+	// DeactivateOAuthRequest deactivates every record of a kind made for
+	// one request (a grant's tokens).
+	DeactivateOAuthRequest(ctx context.Context, kind OAuthKind, requestID string) error
+	// RevokeOAuthSubject deactivates every access and refresh token a
+	// tenant's clients hold for a subject and returns how many.
+	RevokeOAuthSubject(ctx context.Context, tenantID, subject string) (int, error)
+	// DeleteExpiredOAuth removes up to limit records that expired before t.
+	DeleteExpiredOAuth(ctx context.Context, before time.Time, limit int) (int, error)
+}

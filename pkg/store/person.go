@@ -1,0 +1,138 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Role is what a roster record is in the diary.
+type Role string
+
+// Roles a roster record can have.
+const (
+	RoleStudent Role = "student"
+	RoleParent  Role = "parent"
+	RoleTeacher Role = "teacher"
+	RoleStaff   Role = "staff"
+)
+
+// Valid reports whether r is one of the known roles.
+func (r Role) Valid() bool {
+	switch r {
+	case RoleStudent, RoleParent, RoleTeacher, RoleStaff:
+		return true
+	}
+	return false
+}
+
+// Person is one roster record: a diary's own record of a student, parent,
+// teacher or staff member. Personal fields are stored encrypted by the
+// PostgreSQL store; blind indexes make them searchable.
+type Person struct {
+	TenantID   string
+	ExternalID string // the diary's record id (person_id claim)
+	Role       Role
+
+	// Personal data (DESIGN.md §5): encrypted at rest.
+	LastName   string
+	FirstName  string
+	MiddleName string // отчество (patronymic); "" when the person has none
+	BirthDate  Date
+	SNILS      string // normalised: 11 digits, or ""
+	BirthCert  *BirthCert
+	Contacts   []Contact
+
+	School string
+	Class  string
+
+	// Index holds keyed blind indexes computed by the caller from the
+	// normalised personal data; lookups use them, never plaintext.
+	Index PersonIndex
+
+	// Flags records data-quality findings of the import (for example an
+	// invalid SNILS check digit), kept and shown to support.
+	Flags []string
+
+	UpdatedAt time.Time
+}
+
+// BirthCert is a birth certificate (свидетельство о рождении).
+type BirthCert struct {
+	Type      string `json:"type"` // RF_BRTH_CERT, FID_BRTH_CERT, OLD_BRTH_CERT
+	Series    string `json:"series"`
+	Number    string `json:"number"`
+	IssueDate Date   `json:"issue_date"`
+	ActNo     string `json:"act_no,omitempty"`
+}
+
+// Contact is an e-mail address or a phone number from the roster.
+type Contact struct {
+	Type  string `json:"type"` // email, phone
+	Value string `json:"value"`
+}
+
+// PersonIndex are the blind indexes of a roster record: keyed HMACs of
+// normalised values, hex-encoded. Empty means the value is absent.
+type PersonIndex struct {
+	SNILS     string
+	BirthCert string
+	BirthDate string
+	NameBirth string // last+first+middle name and birth date
+}
+
+// IndexKind names one blind index.
+type IndexKind string
+
+// The blind indexes a roster can be searched by.
+const (
+	IndexSNILS     IndexKind = "snils"
+	IndexBirthCert IndexKind = "birth_cert"
+	IndexBirthDate IndexKind = "birth_date"
+	IndexNameBirth IndexKind = "name_birth"
+)
+
+// Relation ties a parent record to a student record.
+type Relation struct {
+	TenantID string
+	Parent   string // external id of the parent
+	Student  string // external id of the student
+	Kind     string // mother, father, guardian, other
+}
+
+// Roster stores a tenant's diary records and the relations between them.
+// Batch writes are atomic: a failed batch leaves the roster as it was.
+type Roster interface {
+	UpsertPersons(ctx context.Context, tenantID string, ps []Person) error
+	DeletePersons(ctx context.Context, tenantID string, externalIDs []string) error
+	GetPerson(ctx context.Context, tenantID, externalID string) (Person, error)
+	// FindPersons returns the records whose blind index of the given kind
+	// equals value, at most limit of them (0: no limit).
+	FindPersons(ctx context.Context, tenantID string, kind IndexKind, value string, limit int) ([]Person, error)
+	CountPersons(ctx context.Context, tenantID string) (int, error)
+
+	// UpsertRelations adds relations; both ends must exist (ErrInvalid).
+	UpsertRelations(ctx context.Context, tenantID string, rs []Relation) error
+	DeleteRelations(ctx context.Context, tenantID string, rs []Relation) error
+	// RelationsOf lists the relations in which the record is parent or student.
+	RelationsOf(ctx context.Context, tenantID, externalID string) ([]Relation, error)
+}
+
+// ValidatePersons checks what every store requires of a batch of roster
+// records: an external id, a known role, and no id twice.
+func ValidatePersons(ps []Person) error {
+	seen := make(map[string]bool, len(ps))
+	for _, p := range ps {
+		if p.ExternalID == "" {
+			return fmt.Errorf("%w: person external id is empty", ErrInvalid)
+		}
+		if !p.Role.Valid() {
+			return fmt.Errorf("%w: person %q: unknown role %q", ErrInvalid, p.ExternalID, p.Role)
+		}
+		if seen[p.ExternalID] {
+			return fmt.Errorf("%w: person %q twice in one batch", ErrInvalid, p.ExternalID)
+		}
+		seen[p.ExternalID] = true
+	}
+	return nil
+}

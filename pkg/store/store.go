@@ -1,0 +1,52 @@
+package store
+
+import (
+	"context"
+	"errors"
+)
+
+// Errors returned by every implementation; callers branch with errors.Is.
+var (
+	// ErrNotFound means the entity does not exist (or belongs to another tenant).
+	ErrNotFound = errors.New("store: not found")
+	// ErrAlreadyExists means an entity with the same identity exists already.
+	ErrAlreadyExists = errors.New("store: already exists")
+	// ErrInactive means a single-use record was used already (an OAuth code
+	// redeemed, a refresh token rotated). The record is returned with it.
+	ErrInactive = errors.New("store: inactive")
+	// ErrInvalid means the entity breaks a rule of the store (empty id,
+	// relation to an unknown person, ...). The message says which.
+	ErrInvalid = errors.New("store: invalid")
+)
+
+// Store is everything the broker keeps durably. Components take the narrow
+// interface they need (Tenants, Links, ...), never the whole Store.
+type Store interface {
+	Tenants
+	Clients
+	Roster
+	Links
+	Attempts
+	Keys
+	OAuthRecords
+	Transactor
+
+	// Ping reports whether the backing database answers.
+	Ping(ctx context.Context) error
+	// Close releases the store's resources.
+	Close() error
+}
+
+// Transactor runs several writes atomically. Methods called with the context
+// passed to fn take part in the transaction; fn's error rolls it back.
+type Transactor interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
+// Sealer encrypts personal data before a store writes it and decrypts it
+// after reading (DESIGN.md §5: AES-256-GCM, key id kept with the row). The
+// associated data binds a ciphertext to its row so that it cannot be moved.
+type Sealer interface {
+	Seal(plaintext, associatedData []byte) (keyID string, ciphertext []byte, err error)
+	Open(keyID string, ciphertext, associatedData []byte) ([]byte, error)
+}

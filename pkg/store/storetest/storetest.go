@@ -1,0 +1,638 @@
+// Package storetest is the conformance suite every store implementation
+// must pass: the memory store and the PostgreSQL store run the same tests,
+// so they cannot drift apart.
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/diarybroker/broker/pkg/store"
+)
+
+// NewStore returns a fresh, empty store for one test.
+type NewStore func(t *testing.T) store.Store
+
+// Run runs the conformance suite against stores made by newStore.
+func Run(t *testing.T, newStore NewStore) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"Tenants", testTenants},
+		{"Clients", testClients},
+		{"RosterUpsertAndFind", testRosterUpsertAndFind},
+		{"RosterBatchIsAtomic", testRosterBatchIsAtomic},
+		{"RosterTenantsIsolated", testRosterTenantsIsolated},
+		{"RosterDeleteCascades", testRosterDeleteCascades},
+		{"Relations", testRelations},
+		{"Links", testLinks},
+		{"Attempts", testAttempts},
+		{"Keys", testKeys},
+		{"OAuthRecords", testOAuthRecords},
+		{"OAuthDeactivateIsAtomic", testOAuthDeactivateIsAtomic},
+		{"OAuthRevokeSubject", testOAuthRevokeSubject},
+		{"TxRollback", testTxRollback},
+		{"TxCommit", testTxCommit},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t)
+			tc.fn(t, s)
+		})
+	}
+}
+
+// base is the fixed time tests write; stores must keep it to the microsecond.
+var base = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+
+func ctx() context.Context { return context.Background() }
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func wantErr(t *testing.T, err, target error) {
+	t.Helper()
+	if !errors.Is(err, target) {
+		t.Fatalf("error = %v, want %v", err, target)
+	}
+}
+
+func mkTenant(t *testing.T, s store.Store, id string) store.Tenant {
+	t.Helper()
+	tn := store.Tenant{
+		ID: id, DisplayName: "Дневник " + id, OperatorName: "ГБУ «Оператор»",
+		OperatorAddress: "Москва, ул. Тверская, 1", TimeZone: "Europe/Moscow",
+		Matching: store.MatchingPolicy{AllowNameMatch: true}, Consent: store.DefaultConsentPolicy(),
+		WebhookURL: "https://diary.example/hook", WebhookSecret: "whsec",
+		CreatedAt: base, UpdatedAt: base,
+	}
+	must(t, s.CreateTenant(ctx(), tn))
+	return tn
+}
+
+func mkPerson(id string, role store.Role, snils string) store.Person {
+	return store.Person{
+		ExternalID: id, Role: role,
+		LastName: "Иванов", FirstName: "Пётр", MiddleName: "Сергеевич",
+		BirthDate: store.Date{Year: 2012, Month: 5, Day: 14},
+		SNILS:     snils,
+		BirthCert: &store.BirthCert{Type: "RF_BRTH_CERT", Series: "II-МЮ", Number: "123456", IssueDate: store.Date{Year: 2012, Month: 6, Day: 1}},
+		Contacts:  []store.Contact{{Type: "email", Value: "p@example.ru"}},
+		School:    "МБОУ СОШ № 1", Class: "8А",
+		Index: store.PersonIndex{SNILS: "ix-snils-" + snils, BirthDate: "ix-bd-2012-05-14", NameBirth: "ix-nb-" + id},
+		Flags: []string{"snils_checksum"},
+	}
+}
+
+func testTenants(t *testing.T, s store.Store) {
+	tn := mkTenant(t, s, "t1")
+	wantErr(t, s.CreateTenant(ctx(), tn), store.ErrAlreadyExists)
+	wantErr(t, s.CreateTenant(ctx(), store.Tenant{}), store.ErrInvalid)
+	got, err := s.GetTenant(ctx(), "t1")
+	must(t, err)
+	if !reflect.DeepEqual(got, tn) {
+		t.Fatalf("GetTenant = %+v, want %+v", got, tn)
+	}
+	got.DisplayName = "Новое имя"
+	got.Consent.TextVersion = "2"
+	must(t, s.UpdateTenant(ctx(), got))
+	again, err := s.GetTenant(ctx(), "t1")
+	must(t, err)
+	if again.DisplayName != "Новое имя" || again.Consent.TextVersion != "2" || !again.CreatedAt.Equal(base) {
+		t.Fatalf("after update: %+v", again)
+	}
+	wantErr(t, s.UpdateTenant(ctx(), store.Tenant{ID: "nope"}), store.ErrNotFound)
+	_, err = s.GetTenant(ctx(), "nope")
+	wantErr(t, err, store.ErrNotFound)
+	mkTenant(t, s, "t0")
+	list, err := s.ListTenants(ctx())
+	must(t, err)
+	if len(list) != 2 || list[0].ID != "t0" || list[1].ID != "t1" {
+		t.Fatalf("ListTenants = %+v", list)
+	}
+}
+
+func testClients(t *testing.T, s store.Store) {
+	mkTenant(t, s, "t1")
+	mkTenant(t, s, "t2")
+	c := store.Client{
+		ID: "diary", TenantID: "t1", Name: "Дневник", SecretHash: []byte{1, 2, 3},
+		RedirectURIs: []string{"https://diary.example/cb"}, PostLogoutRedirectURIs: []string{"https://diary.example/"},
+		GrantTypes: []string{"authorization_code", "refresh_token"}, ResponseTypes: []string{"code"},
+		Scopes: []string{"openid", "profile"}, CreatedAt: base,
+	}
+	must(t, s.CreateClient(ctx(), c))
+	wantErr(t, s.CreateClient(ctx(), c), store.ErrAlreadyExists)
+	wantErr(t, s.CreateClient(ctx(), store.Client{ID: "x", TenantID: "missing"}), store.ErrInvalid)
+	got, err := s.GetClient(ctx(), "diary")
+	must(t, err)
+	if !reflect.DeepEqual(got, c) {
+		t.Fatalf("GetClient = %+v, want %+v", got, c)
+	}
+	must(t, s.CreateClient(ctx(), store.Client{ID: "api", TenantID: "t2", Public: true, GrantTypes: []string{"client_credentials"}, CreatedAt: base}))
+	all, err := s.ListClients(ctx(), "")
+	must(t, err)
+	if len(all) != 2 {
+		t.Fatalf("ListClients(all) = %d clients", len(all))
+	}
+	t2, err := s.ListClients(ctx(), "t2")
+	must(t, err)
+	if len(t2) != 1 || t2[0].ID != "api" || !t2[0].Public {
+		t.Fatalf("ListClients(t2) = %+v", t2)
+	}
+	must(t, s.DeleteClient(ctx(), "api"))
+	wantErr(t, s.DeleteClient(ctx(), "api"), store.ErrNotFound)
+	_, err = s.GetClient(ctx(), "api")
+	wantErr(t, err, store.ErrNotFound)
+}
+
+func samePerson(t *testing.T, got, want store.Person) {
+	t.Helper()
+	got.UpdatedAt, want.UpdatedAt = time.Time{}, time.Time{}
+	want.TenantID = got.TenantID
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("person = %+v\nwant %+v", got, want)
+	}
+}
+
+func testRosterUpsertAndFind(t *testing.T, s store.Store) {
+	mkTenant(t, s, "t1")
+	p1 := mkPerson("s-1", store.RoleStudent, "11223344595")
+	p2 := mkPerson("s-2", store.RoleStudent, "11223344596")
+	p3 := mkPerson("p-1", store.RoleParent, "")
+	p3.BirthCert, p3.Contacts, p3.Flags, p3.MiddleName = nil, nil, nil, ""
+	p3.Index.BirthDate = "ix-bd-1980"
+	must(t, s.UpsertPersons(ctx(), "t1", []store.Person{p1, p2, p3}))
+
+	got, err := s.GetPerson(ctx(), "t1", "s-1")
+	must(t, err)
+	samePerson(t, got, p1)
+	if got.TenantID != "t1" || got.UpdatedAt.IsZero() {
+		t.Fatalf("tenant/updated not set: %+v", got)
+	}
+	got, err = s.GetPerson(ctx(), "t1", "p-1")
+	must(t, err)
+	samePerson(t, got, p3)
+
+	found, err := s.FindPersons(ctx(), "t1", store.IndexBirthDate, "ix-bd-2012-05-14", 0)
+	must(t, err)
+	if ids := personIDs(found); !reflect.DeepEqual(ids, []string{"s-1", "s-2"}) {
+		t.Fatalf("FindPersons(birth date) = %v", ids)
+	}
+	found, err = s.FindPersons(ctx(), "t1", store.IndexBirthDate, "ix-bd-2012-05-14", 1)
+	must(t, err)
+	if len(found) != 1 {
+		t.Fatalf("limit 1 gave %d", len(found))
+	}
+	found, err = s.FindPersons(ctx(), "t1", store.IndexSNILS, "ix-snils-11223344596", 0)
+	must(t, err)
+	if ids := personIDs(found); !reflect.DeepEqual(ids, []string{"s-2"}) {
+		t.Fatalf("FindPersons(snils) = %v", ids)
+	}
+	found, err = s.FindPersons(ctx(), "t1", store.IndexSNILS, "", 0)
+	must(t, err)
+	if len(found) != 0 {
+		t.Fatalf("empty index value matched %d records", len(found))
+	}
+
+	// An update replaces the record and its indexes.
+	p2.SNILS = "99988877766"
+	p2.Index.SNILS = "ix-snils-new"
+	p2.Class = "9А"
+	must(t, s.UpsertPersons(ctx(), "t1", []store.Person{p2}))
+	found, err = s.FindPersons(ctx(), "t1", store.IndexSNILS, "ix-snils-11223344596", 0)
+	must(t, err)
+	if len(found) != 0 {
+		t.Fatalf("old index still finds %v", personIDs(found))
+	}
+	found, err = s.FindPersons(ctx(), "t1", store.IndexSNILS, "ix-snils-new", 0)
+	must(t, err)
+	if len(found) != 1 || found[0].Class != "9А" || found[0].SNILS != "99988877766" {
+		t.Fatalf("new index = %+v", found)
+	}
+	n, err := s.CountPersons(ctx(), "t1")
+	must(t, err)
+	if n != 3 {
+		t.Fatalf("CountPersons = %d", n)
+	}
+	_, err = s.GetPerson(ctx(), "t1", "nope")
+	wantErr(t, err, store.ErrNotFound)
+}
+
+func personIDs(ps []store.Person) []string {
+	var ids []string
+	for _, p := range ps {
+		ids = append(ids, p.ExternalID)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+func testRosterBatchIsAtomic(t *testing.T, s store.Store) {
+	mkTenant(t, s, "t1")
+	good := mkPerson("s-1", store.RoleStudent, "11223344595")
+	must(t, s.UpsertPersons(ctx(), "t1", []store.Person{good}))
+
+	changed := good
+	changed.Class = "11Б"
+	bad := mkPerson("s-2", "pilot", "")
+	wantErr(t, s.UpsertPersons(ctx(), "t1", []store.Person{changed, bad}), store.ErrInvalid)
+	dup := mkPerson("s-3", store.RoleStudent, "")
+	wantErr(t, s.UpsertPersons(ctx(), "t1", []store.Person{dup, dup}), store.ErrInvalid)
+	wantErr(t, s.UpsertPersons(ctx(), "t1", []store.Person{{Role: store.RoleStudent}}), store.ErrInvalid)
+	wantErr(t, s.UpsertPersons(ctx(), "missing-tenant", []store.Person{good}), store.ErrInvalid)
+
+	got, err := s.GetPerson(ctx(), "t1", "s-1")
+	must(t, err)
+	if got.Class != good.Class {
+		t.Fatalf("failed batch changed the record: class %q", got.Class)
+	}
+	for _, id := range []string{"s-2", "s-3"} {
+		_, err = s.GetPerson(ctx(), "t1", id)
+		wantErr(t, err, store.ErrNotFound)
+	}
+}
+
+func testRosterTenantsIsolated(t *testing.T, s store.Store) {
+	mkTenant(t, s, "t1")
+	mkTenant(t, s, "t2")
+	must(t, s.UpsertPersons(ctx(), "t1", []store.Person{mkPerson("s-1", store.RoleStudent, "11223344595")}))
+	_, err := s.GetPerson(ctx(), "t2", "s-1")
+	wantErr(t, err, store.ErrNotFound)
+	found, err := s.FindPersons(ctx(), "t2", store.IndexSNILS, "ix-snils-11223344595", 0)
+	must(t, err)
+	if len(found) != 0 {
+		t.Fatalf("tenant t2 sees t1's records: %v", personIDs(found))
+	}
+	// The same external id in another tenant is another record.
+	other := mkPerson("s-1", store.RoleTeacher, "")
+	must(t, s.UpsertPersons(ctx(), "t2", []store.Person{other}))
+	p1, err := s.GetPerson(ctx(), "t1", "s-1")
+	must(t, err)
+	if p1.Role != store.RoleStudent {
+		t.Fatalf("t2's upsert changed t1's record")
+	}
+}
+
+func testRosterDeleteCascades(t *testing.T, s store.Store) {
+	mkTenant(t, s, "t1")
+	must(t, s.UpsertPersons(ctx(), "t1", []store.Person{
+		mkPerson("s-1", store.RoleStudent, "11223344595"), mkPerson("p-1", store.RoleParent, ""),
+	}))
+	must(t, s.UpsertRelations(ctx(), "t1", []store.Relation{{Parent: "p-1", Student: "s-1", Kind: "mother"}}))
+	must(t, s.CreateLink(ctx(), store.Link{TenantID: "t1", ESIAOID: "1000", ExternalID: "s-1", Role: store.RoleStudent, Rung: "snils"}))
+	must(t, s.DeletePersons(ctx(), "t1", []string{"s-1", "never-existed"}))
+	_, err := s.GetPerson(ctx(), "t1", "s-1")
+	wantErr(t, err, store.ErrNotFound)
+	found, err := s.FindPersons(ctx(), "t1", store.IndexSNILS, "ix-snils-11223344595", 0)
+	must(t, err)
+	if len(found) != 0 {
+		t.Fatal("deleted record still indexed")
+	}
+	rels, err := s.RelationsOf(ctx(), "t1", "p-1")
+	must(t, err)
+	if len(rels) != 0 {
+		t.Fatalf("relations of deleted record remain: %+v", rels)
+	}
+	links, err := s.LinksByOID(ctx(), "t1", "1000")
+	must(t, err)
+	if len(links) != 0 {
+		t.Fatalf("links of deleted record remain: %+v", links)
+	}
+}
+
+func testRelations(t *testing.T, s store.Store) {
+	mkTenant(t, s, "t1")
+	must(t, s.UpsertPersons(ctx(), "t1", []store.Person{
+		mkPerson("s-1", store.RoleStudent, ""), mkPerson("s-2", store.RoleStudent, ""), mkPerson("p-1", store.RoleParent, ""),
+	}))
+	wantErr(t, s.UpsertRelations(ctx(), "t1", []store.Relation{
+		{Parent: "p-1", Student: "s-1", Kind: "mother"}, {Parent: "p-1", Student: "ghost", Kind: "mother"},
+	}), store.ErrInvalid)
+	rels, err := s.RelationsOf(ctx(), "t1", "p-1")
+	must(t, err)
+	if len(rels) != 0 {
+		t.Fatalf("a failed batch stored relations: %+v", rels)
+	}
+	must(t, s.UpsertRelations(ctx(), "t1", []store.Relation{
+		{Parent: "p-1", Student: "s-1", Kind: "mother"}, {Parent: "p-1", Student: "s-2", Kind: "mother"},
+	}))
+	// Upserting again with another kind replaces, never duplicates.
+	must(t, s.UpsertRelations(ctx(), "t1", []store.Relation{{Parent: "p-1", Student: "s-2", Kind: "guardian"}}))
+	rels, err = s.RelationsOf(ctx(), "t1", "p-1")
+	must(t, err)
+	want := []store.Relation{
+		{TenantID: "t1", Parent: "p-1", Student: "s-1", Kind: "mother"},
+		{TenantID: "t1", Parent: "p-1", Student: "s-2", Kind: "guardian"},
+	}
+	if !reflect.DeepEqual(rels, want) {
+		t.Fatalf("RelationsOf(p-1) = %+v", rels)
+	}
+	rels, err = s.RelationsOf(ctx(), "t1", "s-2")
+	must(t, err)
+	if len(rels) != 1 || rels[0].Parent != "p-1" {
+		t.Fatalf("RelationsOf(s-2) = %+v", rels)
+	}
+	must(t, s.DeleteRelations(ctx(), "t1", []store.Relation{{Parent: "p-1", Student: "s-1"}}))
+	rels, err = s.RelationsOf(ctx(), "t1", "s-1")
+	must(t, err)
+	if len(rels) != 0 {
+		t.Fatalf("deleted relation remains: %+v", rels)
+	}
+}
+
+func testLinks(t *testing.T, s store.Store) {
+	mkTenant(t, s, "t1")
+	mkTenant(t, s, "t2")
+	must(t, s.UpsertPersons(ctx(), "t1", []store.Person{mkPerson("t-1", store.RoleTeacher, ""), mkPerson("p-1", store.RoleParent, "")}))
+	l := store.Link{TenantID: "t1", ESIAOID: "1000", ExternalID: "t-1", Role: store.RoleTeacher, Rung: "snils", ESIAETag: "E1", CreatedAt: base, UpdatedAt: base}
+	must(t, s.CreateLink(ctx(), l))
+	wantErr(t, s.CreateLink(ctx(), l), store.ErrAlreadyExists)
+	wantErr(t, s.CreateLink(ctx(), store.Link{TenantID: "t1", ESIAOID: "1000", ExternalID: "ghost"}), store.ErrInvalid)
+	must(t, s.CreateLink(ctx(), store.Link{TenantID: "t1", ESIAOID: "1000", ExternalID: "p-1", Role: store.RoleParent, Rung: "snils"}))
+
+	links, err := s.LinksByOID(ctx(), "t1", "1000")
+	must(t, err)
+	if len(links) != 2 || links[0].ExternalID != "p-1" || links[1].ExternalID != "t-1" {
+		t.Fatalf("LinksByOID = %+v", links)
+	}
+	if links[0].Status != store.LinkActive {
+		t.Fatalf("default status = %q", links[0].Status)
+	}
+	want := l
+	want.Status = store.LinkActive
+	if !reflect.DeepEqual(links[1], want) {
+		t.Fatalf("link = %+v\nwant %+v", links[1], want)
+	}
+	other, err := s.LinksByOID(ctx(), "t2", "1000")
+	must(t, err)
+	if len(other) != 0 {
+		t.Fatal("links leak across tenants")
+	}
+	l.Status, l.Reason = store.LinkSuspended, "snils_changed"
+	must(t, s.UpdateLink(ctx(), l))
+	byRec, err := s.LinksByRecord(ctx(), "t1", "t-1")
+	must(t, err)
+	if len(byRec) != 1 || byRec[0].Status != store.LinkSuspended || byRec[0].Reason != "snils_changed" || !byRec[0].CreatedAt.Equal(base) {
+		t.Fatalf("LinksByRecord = %+v", byRec)
+	}
+	must(t, s.DeleteLink(ctx(), "t1", "1000", "t-1"))
+	wantErr(t, s.DeleteLink(ctx(), "t1", "1000", "t-1"), store.ErrNotFound)
+	wantErr(t, s.UpdateLink(ctx(), l), store.ErrNotFound)
+}
+
+func testAttempts(t *testing.T, s store.Store) {
+	a := store.Attempt{Ref: "ABCDE12345", TenantID: "t1", ClientID: "diary", Outcome: "in_progress"}
+	must(t, s.RecordAttempt(ctx(), a, store.AttemptEvent{Step: "authorize", At: base, Detail: json.RawMessage(`{"role":"student"}`)}))
+	must(t, s.RecordAttempt(ctx(), store.Attempt{Ref: a.Ref, ESIAOID: "1000", Outcome: "not_found", Reason: "not_found"},
+		store.AttemptEvent{Step: "link", At: base.Add(time.Second), Detail: json.RawMessage(`{"snils":"different"}`)}))
+	got, err := s.GetAttempt(ctx(), a.Ref)
+	must(t, err)
+	if got.TenantID != "t1" || got.ClientID != "diary" || got.ESIAOID != "1000" || got.Outcome != "not_found" || got.Reason != "not_found" {
+		t.Fatalf("attempt = %+v", got)
+	}
+	if !got.CreatedAt.Equal(base) || !got.UpdatedAt.Equal(base.Add(time.Second)) {
+		t.Fatalf("times: created %v updated %v", got.CreatedAt, got.UpdatedAt)
+	}
+	if len(got.Events) != 2 || got.Events[0].Step != "authorize" || got.Events[1].Step != "link" {
+		t.Fatalf("events = %+v", got.Events)
+	}
+	var detail map[string]string
+	must(t, json.Unmarshal(got.Events[1].Detail, &detail))
+	if detail["snils"] != "different" {
+		t.Fatalf("detail = %s", got.Events[1].Detail)
+	}
+	for i := 0; i < 3; i++ {
+		must(t, s.RecordAttempt(ctx(), store.Attempt{Ref: fmt.Sprintf("REF%07d", i), TenantID: "t1", ESIAOID: "1000", Outcome: "linked"},
+			store.AttemptEvent{Step: "link", At: base.Add(time.Duration(i+2) * time.Minute)}))
+	}
+	list, err := s.AttemptsByOID(ctx(), "t1", "1000", 2)
+	must(t, err)
+	if len(list) != 2 || list[0].Ref != "REF0000002" || list[1].Ref != "REF0000001" {
+		t.Fatalf("AttemptsByOID = %+v", list)
+	}
+	_, err = s.GetAttempt(ctx(), "NOPE")
+	wantErr(t, err, store.ErrNotFound)
+	wantErr(t, s.RecordAttempt(ctx(), store.Attempt{}, store.AttemptEvent{Step: "x"}), store.ErrInvalid)
+}
+
+func testKeys(t *testing.T, s store.Store) {
+	k1 := store.Key{ID: "k1", Kind: store.KeySigning, Algorithm: "ES256", Sealed: []byte("sealed1"), Public: []byte(`{"kty":"EC"}`), CreatedAt: base}
+	must(t, s.RotateKey(ctx(), k1, time.Time{}))
+	wantErr(t, s.RotateKey(ctx(), k1, time.Time{}), store.ErrAlreadyExists)
+	must(t, s.CreateKey(ctx(), store.Key{ID: "p1", Kind: store.KeyPII, Algorithm: "A256GCM", Sealed: []byte("x"), CreatedAt: base}))
+	k2 := store.Key{ID: "k2", Kind: store.KeySigning, Algorithm: "ES256", Sealed: []byte("sealed2"), Public: []byte(`{"kty":"EC"}`), CreatedAt: base.Add(time.Hour)}
+	until := base.Add(25 * time.Hour)
+	must(t, s.RotateKey(ctx(), k2, until))
+	keys, err := s.ListKeys(ctx(), store.KeySigning)
+	must(t, err)
+	if len(keys) != 2 || keys[0].ID != "k2" || keys[1].ID != "k1" {
+		t.Fatalf("ListKeys = %+v", keys)
+	}
+	if !keys[0].Active() || keys[1].Active() {
+		t.Fatalf("active flags wrong: %+v", keys)
+	}
+	if !keys[1].RetiredAt.Equal(k2.CreatedAt) || !keys[1].PublishUntil.Equal(until) {
+		t.Fatalf("retired key: %+v", keys[1])
+	}
+	if string(keys[0].Sealed) != "sealed2" || string(keys[0].Public) != `{"kty":"EC"}` {
+		t.Fatalf("material lost: %+v", keys[0])
+	}
+	// CreateKey refuses a second active key of a kind.
+	wantErr(t, s.CreateKey(ctx(), store.Key{ID: "p2", Kind: store.KeyPII, Sealed: []byte("y")}), store.ErrAlreadyExists)
+	must(t, s.CreateKey(ctx(), store.Key{ID: "s1", Kind: store.KeySubject, Sealed: []byte("z"), CreatedAt: base}))
+	pii, err := s.ListKeys(ctx(), store.KeyPII)
+	must(t, err)
+	if len(pii) != 1 || !pii[0].Active() {
+		t.Fatalf("rotating signing keys touched pii keys: %+v", pii)
+	}
+	must(t, s.DeleteKey(ctx(), "k1"))
+	wantErr(t, s.DeleteKey(ctx(), "k1"), store.ErrNotFound)
+}
+
+func rec(kind store.OAuthKind, sig, req string) store.OAuthRecord {
+	return store.OAuthRecord{Kind: kind, Signature: sig, RequestID: req, ClientID: "diary", TenantID: "t1", Subject: "sub-1",
+		Active: true, Data: []byte(`{"x":1}`), CreatedAt: base, ExpiresAt: base.Add(time.Hour)}
+}
+
+func testOAuthRecords(t *testing.T, s store.Store) {
+	r := rec(store.OAuthCode, "sig-code", "req-1")
+	must(t, s.CreateOAuthRecord(ctx(), r))
+	wantErr(t, s.CreateOAuthRecord(ctx(), r), store.ErrAlreadyExists)
+	got, err := s.GetOAuthRecord(ctx(), store.OAuthCode, "sig-code")
+	must(t, err)
+	if !reflect.DeepEqual(got, r) {
+		t.Fatalf("record = %+v\nwant %+v", got, r)
+	}
+	_, err = s.GetOAuthRecord(ctx(), store.OAuthAccess, "sig-code")
+	wantErr(t, err, store.ErrNotFound)
+
+	must(t, s.DeactivateOAuthRecord(ctx(), store.OAuthCode, "sig-code"))
+	wantErr(t, s.DeactivateOAuthRecord(ctx(), store.OAuthCode, "sig-code"), store.ErrInactive)
+	wantErr(t, s.DeactivateOAuthRecord(ctx(), store.OAuthCode, "nope"), store.ErrNotFound)
+	got, err = s.GetOAuthRecord(ctx(), store.OAuthCode, "sig-code")
+	wantErr(t, err, store.ErrInactive)
+	if got.RequestID != "req-1" || string(got.Data) != `{"x":1}` {
+		t.Fatalf("inactive record must come back with ErrInactive: %+v", got)
+	}
+
+	must(t, s.CreateOAuthRecord(ctx(), rec(store.OAuthAccess, "a1", "req-1")))
+	must(t, s.CreateOAuthRecord(ctx(), rec(store.OAuthAccess, "a2", "req-1")))
+	must(t, s.CreateOAuthRecord(ctx(), rec(store.OAuthAccess, "a3", "req-2")))
+	must(t, s.DeactivateOAuthRequest(ctx(), store.OAuthAccess, "req-1"))
+	for sig, want := range map[string]error{"a1": store.ErrInactive, "a2": store.ErrInactive, "a3": nil} {
+		_, err := s.GetOAuthRecord(ctx(), store.OAuthAccess, sig)
+		if !errors.Is(err, want) && !(want == nil && err == nil) {
+			t.Fatalf("%s: err = %v, want %v", sig, err, want)
+		}
+	}
+	must(t, s.DeleteOAuthRecord(ctx(), store.OAuthAccess, "a3"))
+	wantErr(t, s.DeleteOAuthRecord(ctx(), store.OAuthAccess, "a3"), store.ErrNotFound)
+
+	old := rec(store.OAuthPKCE, "old", "req-9")
+	old.ExpiresAt = base.Add(-time.Minute)
+	must(t, s.CreateOAuthRecord(ctx(), old))
+	n, err := s.DeleteExpiredOAuth(ctx(), base, 100)
+	must(t, err)
+	if n != 1 {
+		t.Fatalf("DeleteExpiredOAuth = %d, want 1", n)
+	}
+	_, err = s.GetOAuthRecord(ctx(), store.OAuthPKCE, "old")
+	wantErr(t, err, store.ErrNotFound)
+}
+
+func testOAuthDeactivateIsAtomic(t *testing.T, s store.Store) {
+	must(t, s.CreateOAuthRecord(ctx(), rec(store.OAuthCode, "race", "req-1")))
+	const n = 16
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- s.InTx(ctx(), func(ctx context.Context) error {
+				return s.DeactivateOAuthRecord(ctx, store.OAuthCode, "race")
+			})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	wins := 0
+	for err := range errs {
+		switch {
+		case err == nil:
+			wins++
+		case errors.Is(err, store.ErrInactive):
+		default:
+			t.Fatalf("unexpected error: %v", err)
+		}
+	}
+	if wins != 1 {
+		t.Fatalf("%d concurrent redemptions won, want exactly 1", wins)
+	}
+}
+
+func testOAuthRevokeSubject(t *testing.T, s store.Store) {
+	a := rec(store.OAuthAccess, "a1", "r1")
+	r := rec(store.OAuthRefresh, "r1", "r1")
+	otherTenant := rec(store.OAuthAccess, "a2", "r2")
+	otherTenant.TenantID = "t2"
+	otherSubject := rec(store.OAuthAccess, "a3", "r3")
+	otherSubject.Subject = "sub-2"
+	code := rec(store.OAuthCode, "c1", "r1")
+	for _, x := range []store.OAuthRecord{a, r, otherTenant, otherSubject, code} {
+		must(t, s.CreateOAuthRecord(ctx(), x))
+	}
+	n, err := s.RevokeOAuthSubject(ctx(), "t1", "sub-1")
+	must(t, err)
+	if n != 2 {
+		t.Fatalf("revoked %d, want 2", n)
+	}
+	for _, c := range []struct {
+		kind store.OAuthKind
+		sig  string
+		want error
+	}{
+		{store.OAuthAccess, "a1", store.ErrInactive}, {store.OAuthRefresh, "r1", store.ErrInactive},
+		{store.OAuthAccess, "a2", nil}, {store.OAuthAccess, "a3", nil},
+	} {
+		_, err := s.GetOAuthRecord(ctx(), c.kind, c.sig)
+		if c.want == nil && err != nil || c.want != nil && !errors.Is(err, c.want) {
+			t.Fatalf("%s/%s: err = %v, want %v", c.kind, c.sig, err, c.want)
+		}
+	}
+}
+
+var errAbort = errors.New("abort")
+
+func testTxRollback(t *testing.T, s store.Store) {
+	mkTenant(t, s, "t1")
+	must(t, s.UpsertPersons(ctx(), "t1", []store.Person{mkPerson("s-1", store.RoleStudent, "11223344595")}))
+	must(t, s.CreateOAuthRecord(ctx(), rec(store.OAuthCode, "c1", "r1")))
+	err := s.InTx(ctx(), func(ctx context.Context) error {
+		changed := mkPerson("s-1", store.RoleStudent, "11223344595")
+		changed.Class = "1А"
+		if err := s.UpsertPersons(ctx, "t1", []store.Person{changed, mkPerson("s-2", store.RoleStudent, "")}); err != nil {
+			return err
+		}
+		if err := s.DeactivateOAuthRecord(ctx, store.OAuthCode, "c1"); err != nil {
+			return err
+		}
+		if err := s.CreateOAuthRecord(ctx, rec(store.OAuthAccess, "a1", "r1")); err != nil {
+			return err
+		}
+		if err := s.CreateLink(ctx, store.Link{TenantID: "t1", ESIAOID: "1", ExternalID: "s-2", Role: store.RoleStudent}); err != nil {
+			return err
+		}
+		return errAbort
+	})
+	wantErr(t, err, errAbort)
+	p, err := s.GetPerson(ctx(), "t1", "s-1")
+	must(t, err)
+	if p.Class != "8А" {
+		t.Fatalf("rolled-back update kept: class %q", p.Class)
+	}
+	_, err = s.GetPerson(ctx(), "t1", "s-2")
+	wantErr(t, err, store.ErrNotFound)
+	_, err = s.GetOAuthRecord(ctx(), store.OAuthCode, "c1")
+	must(t, err)
+	_, err = s.GetOAuthRecord(ctx(), store.OAuthAccess, "a1")
+	wantErr(t, err, store.ErrNotFound)
+	links, err := s.LinksByOID(ctx(), "t1", "1")
+	must(t, err)
+	if len(links) != 0 {
+		t.Fatal("rolled-back link kept")
+	}
+}
+
+func testTxCommit(t *testing.T, s store.Store) {
+	mkTenant(t, s, "t1")
+	must(t, s.InTx(ctx(), func(ctx context.Context) error {
+		if err := s.UpsertPersons(ctx, "t1", []store.Person{mkPerson("s-1", store.RoleStudent, "")}); err != nil {
+			return err
+		}
+		// Reads inside the transaction see its writes.
+		if _, err := s.GetPerson(ctx, "t1", "s-1"); err != nil {
+			return err
+		}
+		return s.InTx(ctx, func(ctx context.Context) error { // nested joins the outer
+			return s.CreateOAuthRecord(ctx, rec(store.OAuthAccess, "a1", "r1"))
+		})
+	}))
+	_, err := s.GetPerson(ctx(), "t1", "s-1")
+	must(t, err)
+	_, err = s.GetOAuthRecord(ctx(), store.OAuthAccess, "a1")
+	must(t, err)
+}

@@ -1,0 +1,65 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Tenant is one diary deployment (a region's diary, a vendor's instance). It
+// owns its clients, roster, links, consents and settings.
+type Tenant struct {
+	ID              string // short slug, e.g. "msk-diary"
+	DisplayName     string // shown to people on pages, e.g. «Электронный дневник Москвы»
+	OperatorName    string // the personal-data operator (152-ФЗ), shown in consent texts
+	OperatorAddress string
+	TimeZone        string // IANA zone used for ages and dates, e.g. "Europe/Moscow"
+	Matching        MatchingPolicy
+	Consent         ConsentPolicy
+	WebhookURL      string
+	WebhookSecret   string // HMAC key for X-Broker-Signature; never logged
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// MatchingPolicy says which rungs of the matching ladder a tenant allows
+// (DESIGN.md §5). The existing-link, SNILS and birth-certificate rungs are
+// always on; name matching is opt-in.
+type MatchingPolicy struct {
+	AllowNameMatch bool `json:"allow_name_match"`
+}
+
+// ConsentPolicy is a tenant's consent configuration (DESIGN.md §6).
+type ConsentPolicy struct {
+	AdultAge        int    `json:"adult_age"`         // self-consent from this age (18)
+	OwnAccountAge   int    `json:"own_account_age"`   // from this age a confirmed own account is required (14)
+	TermDays        int    `json:"term_days"`         // consent validity; 0 = until revoked
+	TextVersion     string `json:"text_version"`      // version of the consent text in force
+	Purpose         string `json:"purpose,omitempty"` // purpose of processing, shown in the text
+	DestroyAfterDay int    `json:"destroy_after_days,omitempty"`
+}
+
+// DefaultConsentPolicy is the policy of DESIGN.md §6.
+func DefaultConsentPolicy() ConsentPolicy {
+	return ConsentPolicy{AdultAge: 18, OwnAccountAge: 14, TermDays: 0, TextVersion: "1"}
+}
+
+// Location returns the tenant's time zone, or Europe/Moscow when unset or unknown.
+func (t Tenant) Location() *time.Location {
+	if t.TimeZone != "" {
+		if loc, err := time.LoadLocation(t.TimeZone); err == nil {
+			return loc
+		}
+	}
+	if loc, err := time.LoadLocation("Europe/Moscow"); err == nil {
+		return loc
+	}
+	return time.FixedZone("MSK", 3*60*60)
+}
+
+// Tenants stores tenants.
+type Tenants interface {
+	CreateTenant(ctx context.Context, t Tenant) error
+	GetTenant(ctx context.Context, id string) (Tenant, error)
+	UpdateTenant(ctx context.Context, t Tenant) error
+	ListTenants(ctx context.Context) ([]Tenant, error)
+}
