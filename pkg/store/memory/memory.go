@@ -21,10 +21,10 @@ type Store struct {
 
 	tenants   map[string]store.Tenant
 	clients   map[string]store.Client
-	persons   map[string]map[string]store.Person                    // tenant → external id
+	persons   map[string]map[string]store.Person                        // tenant → external id
 	indexes   map[string]map[store.IndexKind]map[string]map[string]bool // tenant → kind → value → ids
-	relations map[string]map[store.Relation]bool                    // tenant → relation (TenantID cleared)
-	links     map[string]map[string]map[string]store.Link           // tenant → oid → external id
+	relations map[string]map[store.Relation]bool                        // tenant → relation (TenantID cleared)
+	links     map[string]map[string]map[string]store.Link               // tenant → oid → external id
 	attempts  map[string]*store.Attempt
 	keys      map[string]store.Key
 	oauth     map[store.OAuthKind]map[string]store.OAuthRecord
