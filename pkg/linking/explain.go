@@ -115,8 +115,10 @@ type FieldExplanation struct {
 	Field  string      `json:"field"`
 	Result FieldResult `json:"result"`
 	// Rules are the names of the normalisation rules (RuleSet.Names) that
-	// explain the result: those that fired on one side only, or, when both
-	// sides fired the same ones, all of them. Empty for ResultEqual.
+	// fired on one side only ("Алёна" against "Алена": both were
+	// upper-cased, only one had ё→е, so Rules is [yo]). For
+	// ResultEqualNormalised, when both sides fired the same rules, it is all
+	// of them. Empty for ResultEqual.
 	Rules      []string   `json:"rules,omitempty"`
 	Difference Difference `json:"difference,omitempty"`
 	// At is the 1-based position, in the roster's normalised value, of the
@@ -148,10 +150,12 @@ func (x FieldExplanation) String() string {
 	b.WriteString(x.Field)
 	b.WriteString(": ")
 	b.WriteString(string(x.Result))
-	if x.Difference != "" || len(x.Rules) > 0 {
+	// For equal_normalised the difference only repeats a rule.
+	diff := x.Difference != "" && x.Result != ResultEqualNormalised
+	if diff || len(x.Rules) > 0 {
 		b.WriteString(" (")
 		sep := ""
-		if x.Difference != "" {
+		if diff {
 			b.WriteString(string(x.Difference))
 			if x.At > 0 {
 				b.WriteString(" at ")
@@ -223,7 +227,9 @@ func explain(field string, r, e side) FieldExplanation {
 		x.Difference = notableRule(rules)
 	default:
 		x.Result = ResultDifferent
-		x.Rules = explainRules(r.rules, e.rules).Names()
+		// Only what one side alone went through: that both were
+		// upper-cased says nothing about why they differ.
+		x.Rules = (r.rules ^ e.rules).Names()
 		x.Difference = DiffOther
 	}
 	return x
