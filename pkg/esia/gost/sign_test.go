@@ -262,7 +262,7 @@ func TestCurveByOID(t *testing.T) {
 		{"1.2.643.2.2.35.3", CryptoProC()},
 		{"1.2.643.2.2.36.0", CryptoProA()},
 		{"1.2.643.2.2.36.1", CryptoProC()},
-		{"1.2.643.2.2.35.0", nil},     // test parameter set
+		{"1.2.643.2.2.35.0", nil},    // test parameter set
 		{"1.2.643.7.1.2.1.2.1", nil}, // 512-bit set A
 		{"1.2.840.10045.3.1.7", nil}, // P-256
 	}

@@ -19,3 +19,6 @@ func mustOID(t *testing.T, s string) asn1.ObjectIdentifier {
 	}
 	return oid
 }
+
+func asn1Marshal(v any) ([]byte, error)             { return asn1.Marshal(v) }
+func asn1Unmarshal(b []byte, v any) ([]byte, error) { return asn1.Unmarshal(b, v) }
