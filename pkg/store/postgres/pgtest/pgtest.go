@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/diarybroker/broker/pkg/store/postgres"
+	"github.com/diarybroker/broker/pkg/testenv"
 )
 
 // DefaultURL is used when BROKER_TEST_DATABASE_URL is not set.
@@ -30,15 +31,6 @@ func ServerURL() string {
 	return DefaultURL
 }
 
-// Unavailable skips t, or fails it under CI=true, for a missing service.
-func Unavailable(t testing.TB, what string, err error) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is required under CI=true but unavailable: %v", what, err)
-	}
-	t.Skipf("%s unavailable (set CI=true to make this a failure): %v", what, err)
-}
-
 // NewDatabase creates a migrated database for t and returns its URL.
 func NewDatabase(t testing.TB) string {
 	t.Helper()
@@ -46,7 +38,7 @@ func NewDatabase(t testing.TB) string {
 	defer cancel()
 	admin, err := pgx.Connect(ctx, ServerURL())
 	if err != nil {
-		Unavailable(t, "PostgreSQL", err)
+		testenv.Unavailable(t, "PostgreSQL", err)
 	}
 	defer admin.Close(context.Background())
 	b := make([]byte, 6)
