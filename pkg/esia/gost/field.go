@@ -20,6 +20,10 @@ type field struct {
 	one  fe     // R mod m
 	mBig *big.Int
 	mm2  fe // m-2, the inversion exponent
+	// c is set when m = 2^256 - c with c < 2^32. Such a field is kept in plain form
+	// (R = 1, so one = rr = 1 and toMont/fromMont only reduce) and mul/sqr reduce by
+	// folding (pmReduce) instead of Montgomery reduction.
+	c uint64
 }
 
 func newField(m *big.Int) *field {
@@ -29,6 +33,12 @@ func newField(m *big.Int) *field {
 	inv := new(big.Int).ModInverse(new(big.Int).Mod(m, two64), two64)
 	f.n0 = new(big.Int).Sub(two64, inv).Uint64()
 	r := new(big.Int).Lsh(big.NewInt(1), 256)
+	if c := new(big.Int).Sub(r, m); c.BitLen() <= 32 {
+		f.c = c.Uint64()
+		f.one, f.rr = fe{1}, fe{1}
+		f.mm2 = feFromBig(new(big.Int).Sub(m, big.NewInt(2)))
+		return f
+	}
 	f.one = feFromBig(new(big.Int).Mod(r, m))
 	f.rr = feFromBig(new(big.Int).Mod(new(big.Int).Mul(r, r), m))
 	f.mm2 = feFromBig(new(big.Int).Sub(m, big.NewInt(2)))
@@ -79,76 +89,6 @@ func (f *field) toMont(z, x *fe) { f.mul(z, x, &f.rr) }
 
 // fromMont sets z = x/R mod m, the plain residue.
 func (f *field) fromMont(z, x *fe) { f.mul(z, x, &fe{1}) }
-
-// mul sets z = x*y/R mod m. It needs x*y < m*R (true when either input is below m), and
-// its output is fully reduced.
-func (f *field) mul(z, x, y *fe) {
-	m0, m1, m2, m3 := f.m[0], f.m[1], f.m[2], f.m[3]
-	n0 := f.n0
-	x0, x1, x2, x3 := x[0], x[1], x[2], x[3]
-	var t0, t1, t2, t3, t4 uint64
-	for i := 0; i < 4; i++ {
-		yi := y[i]
-		// t += x*yi
-		var c, hi, lo, cc uint64
-		hi, lo = bits.Mul64(x0, yi)
-		t0, cc = bits.Add64(t0, lo, 0)
-		c = hi + cc
-		hi, lo = bits.Mul64(x1, yi)
-		lo, cc = bits.Add64(lo, c, 0)
-		hi += cc
-		t1, cc = bits.Add64(t1, lo, 0)
-		c = hi + cc
-		hi, lo = bits.Mul64(x2, yi)
-		lo, cc = bits.Add64(lo, c, 0)
-		hi += cc
-		t2, cc = bits.Add64(t2, lo, 0)
-		c = hi + cc
-		hi, lo = bits.Mul64(x3, yi)
-		lo, cc = bits.Add64(lo, c, 0)
-		hi += cc
-		t3, cc = bits.Add64(t3, lo, 0)
-		c = hi + cc
-		var t5 uint64
-		t4, t5 = bits.Add64(t4, c, 0)
-		// t = (t + u*m) / 2^64 with u chosen so the low limb cancels
-		u := t0 * n0
-		hi, lo = bits.Mul64(u, m0)
-		_, cc = bits.Add64(t0, lo, 0)
-		c = hi + cc
-		hi, lo = bits.Mul64(u, m1)
-		lo, cc = bits.Add64(lo, c, 0)
-		hi += cc
-		t0, cc = bits.Add64(t1, lo, 0)
-		c = hi + cc
-		hi, lo = bits.Mul64(u, m2)
-		lo, cc = bits.Add64(lo, c, 0)
-		hi += cc
-		t1, cc = bits.Add64(t2, lo, 0)
-		c = hi + cc
-		hi, lo = bits.Mul64(u, m3)
-		lo, cc = bits.Add64(lo, c, 0)
-		hi += cc
-		t2, cc = bits.Add64(t3, lo, 0)
-		c = hi + cc
-		t3, cc = bits.Add64(t4, c, 0)
-		t4 = t5 + cc
-	}
-	// t < 2m: subtract m once if t >= m.
-	var b uint64
-	r0, b := bits.Sub64(t0, m0, 0)
-	r1, b := bits.Sub64(t1, m1, b)
-	r2, b := bits.Sub64(t2, m2, b)
-	r3, b := bits.Sub64(t3, m3, b)
-	_, b = bits.Sub64(t4, 0, b)
-	mask := -b // all ones when t < m: keep t
-	z[0] = t0&mask | r0&^mask
-	z[1] = t1&mask | r1&^mask
-	z[2] = t2&mask | r2&^mask
-	z[3] = t3&mask | r3&^mask
-}
-
-func (f *field) sqr(z, x *fe) { f.mul(z, x, x) }
 
 // add sets z = x+y mod m for x, y < m.
 func (f *field) add(z, x, y *fe) {
