@@ -153,40 +153,47 @@ func add512(a, b *block) {
 	}
 }
 
-// compress is g_N(h, m) = E(LPS(h xor N), m) xor h xor m (RFC 6986 section 7).
+// compress is g_N(h, m) = E(LPS(h xor N), m) xor h xor m (RFC 6986 section 7), with the
+// round key and the state held in registers.
 func compress(h, m, n *block) {
-	var k, s block
-	for i := range k {
-		k[i] = h[i] ^ n[i]
-	}
-	lps(&k)
-	for i := range s {
-		s[i] = m[i] ^ k[i]
-	}
-	for r := 0; r < 12; r++ {
-		lps(&s)
+	k0, k1, k2, k3, k4, k5, k6, k7 := lps(h[0]^n[0], h[1]^n[1], h[2]^n[2], h[3]^n[3], h[4]^n[4], h[5]^n[5], h[6]^n[6], h[7]^n[7])
+	s0, s1, s2, s3, s4, s5, s6, s7 := m[0]^k0, m[1]^k1, m[2]^k2, m[3]^k3, m[4]^k4, m[5]^k5, m[6]^k6, m[7]^k7
+	for r := range roundC {
 		c := &roundC[r]
-		for i := range k {
-			k[i] ^= c[i]
-		}
-		lps(&k)
-		for i := range s {
-			s[i] ^= k[i]
-		}
+		s0, s1, s2, s3, s4, s5, s6, s7 = lps(s0, s1, s2, s3, s4, s5, s6, s7)
+		k0, k1, k2, k3, k4, k5, k6, k7 = lps(k0^c[0], k1^c[1], k2^c[2], k3^c[3], k4^c[4], k5^c[5], k6^c[6], k7^c[7])
+		s0, s1, s2, s3, s4, s5, s6, s7 = s0^k0, s1^k1, s2^k2, s3^k3, s4^k4, s5^k5, s6^k6, s7^k7
 	}
-	for i := range h {
-		h[i] ^= s[i] ^ m[i]
-	}
+	h[0] ^= s0 ^ m[0]
+	h[1] ^= s1 ^ m[1]
+	h[2] ^= s2 ^ m[2]
+	h[3] ^= s3 ^ m[3]
+	h[4] ^= s4 ^ m[4]
+	h[5] ^= s5 ^ m[5]
+	h[6] ^= s6 ^ m[6]
+	h[7] ^= s7 ^ m[7]
 }
 
-// lps applies L(P(S(x))) in place using lpsTable.
-func lps(x *block) {
-	x0, x1, x2, x3, x4, x5, x6, x7 := x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]
-	t0, t1, t2, t3 := &lpsTable[0], &lpsTable[1], &lpsTable[2], &lpsTable[3]
-	t4, t5, t6, t7 := &lpsTable[4], &lpsTable[5], &lpsTable[6], &lpsTable[7]
-	for k := 0; k < 8; k++ {
-		sh := uint(8 * k)
-		x[k] = t0[byte(x0>>sh)] ^ t1[byte(x1>>sh)] ^ t2[byte(x2>>sh)] ^ t3[byte(x3>>sh)] ^
-			t4[byte(x4>>sh)] ^ t5[byte(x5>>sh)] ^ t6[byte(x6>>sh)] ^ t7[byte(x7>>sh)]
-	}
+// lps is L(P(S(x))) on a block held in eight words: P transposes the 8x8 byte matrix, so
+// output word k gathers byte k of every input word, and lpsTable folds S and L into
+// one look-up per byte.
+func lps(x0, x1, x2, x3, x4, x5, x6, x7 uint64) (y0, y1, y2, y3, y4, y5, y6, y7 uint64) {
+	t := &lpsTable
+	y0 = t[0][byte(x0)] ^ t[1][byte(x1)] ^ t[2][byte(x2)] ^ t[3][byte(x3)] ^
+		t[4][byte(x4)] ^ t[5][byte(x5)] ^ t[6][byte(x6)] ^ t[7][byte(x7)]
+	y1 = t[0][byte(x0>>8)] ^ t[1][byte(x1>>8)] ^ t[2][byte(x2>>8)] ^ t[3][byte(x3>>8)] ^
+		t[4][byte(x4>>8)] ^ t[5][byte(x5>>8)] ^ t[6][byte(x6>>8)] ^ t[7][byte(x7>>8)]
+	y2 = t[0][byte(x0>>16)] ^ t[1][byte(x1>>16)] ^ t[2][byte(x2>>16)] ^ t[3][byte(x3>>16)] ^
+		t[4][byte(x4>>16)] ^ t[5][byte(x5>>16)] ^ t[6][byte(x6>>16)] ^ t[7][byte(x7>>16)]
+	y3 = t[0][byte(x0>>24)] ^ t[1][byte(x1>>24)] ^ t[2][byte(x2>>24)] ^ t[3][byte(x3>>24)] ^
+		t[4][byte(x4>>24)] ^ t[5][byte(x5>>24)] ^ t[6][byte(x6>>24)] ^ t[7][byte(x7>>24)]
+	y4 = t[0][byte(x0>>32)] ^ t[1][byte(x1>>32)] ^ t[2][byte(x2>>32)] ^ t[3][byte(x3>>32)] ^
+		t[4][byte(x4>>32)] ^ t[5][byte(x5>>32)] ^ t[6][byte(x6>>32)] ^ t[7][byte(x7>>32)]
+	y5 = t[0][byte(x0>>40)] ^ t[1][byte(x1>>40)] ^ t[2][byte(x2>>40)] ^ t[3][byte(x3>>40)] ^
+		t[4][byte(x4>>40)] ^ t[5][byte(x5>>40)] ^ t[6][byte(x6>>40)] ^ t[7][byte(x7>>40)]
+	y6 = t[0][byte(x0>>48)] ^ t[1][byte(x1>>48)] ^ t[2][byte(x2>>48)] ^ t[3][byte(x3>>48)] ^
+		t[4][byte(x4>>48)] ^ t[5][byte(x5>>48)] ^ t[6][byte(x6>>48)] ^ t[7][byte(x7>>48)]
+	y7 = t[0][byte(x0>>56)] ^ t[1][byte(x1>>56)] ^ t[2][byte(x2>>56)] ^ t[3][byte(x3>>56)] ^
+		t[4][byte(x4>>56)] ^ t[5][byte(x5>>56)] ^ t[6][byte(x6>>56)] ^ t[7][byte(x7>>56)]
+	return y0, y1, y2, y3, y4, y5, y6, y7
 }
