@@ -128,13 +128,23 @@ func isDash(r rune) bool {
 	return false
 }
 
-// isSpace reports Unicode white space (which includes the no-break spaces
-// U+00A0, U+2007 and U+202F).
+// isSpace reports Unicode white space, as unicode.IsSpace does (the no-break
+// spaces U+00A0, U+2007 and U+202F included), without its table look-up for
+// the Cyrillic letters every name is made of.
 func isSpace(r rune) bool {
-	if r < 0x80 {
+	switch {
+	case r < 0x80:
 		return r == ' ' || ('\t' <= r && r <= '\r')
+	case r < 0x1680:
+		return r == 0x85 || r == 0xA0
+	case 0x2000 <= r && r <= 0x200A:
+		return true
 	}
-	return unicode.IsSpace(r)
+	switch r {
+	case 0x1680, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000:
+		return true
+	}
+	return false
 }
 
 // isApostrophe reports the characters used as an apostrophe in names
@@ -197,6 +207,8 @@ func toUpper(r rune) rune {
 		return r - ('a' - 'A')
 	case 'а' <= r && r <= 'я':
 		return r - ('а' - 'А')
+	case r == 'ё':
+		return 'Ё'
 	case r < 0x80, 'А' <= r && r <= 'Я':
 		return r
 	}

@@ -96,6 +96,9 @@ func NormaliseBirthCert(c BirthCert) (BirthCert, RuleSet, error) {
 		if err != nil {
 			return BirthCert{}, 0, err
 		}
+		if n == "" {
+			return BirthCert{}, 0, fmt.Errorf("%w: the number is missing", ErrBirthCertNumber)
+		}
 		return BirthCert{Type: t, Number: n}, rules, nil
 	}
 	series, sr, err := NormaliseBirthCertSeries(c.Series)

@@ -49,11 +49,12 @@ type FullName struct {
 // gives it back with no rules. A blank input is absent: "", 0, nil. Any other
 // character is ErrNameCharacters.
 func NormaliseName(s string) (string, RuleSet, error) {
-	if isCanonicalName(s) {
+	canonical, simple := scanName(s)
+	if canonical {
 		return s, 0, nil
 	}
 	var rules RuleSet
-	if norm.NFC.QuickSpanString(s) != len(s) {
+	if !simple && norm.NFC.QuickSpanString(s) != len(s) {
 		if n := norm.NFC.String(s); n != s {
 			rules |= RuleNFC
 			s = n
@@ -109,13 +110,14 @@ func NormaliseFullName(n FullName) (FullName, RuleSet, error) {
 	return out, all, nil
 }
 
-// isCanonicalName reports a value NormaliseName would return unchanged made
-// only of А–Я (no Ё), "'" and "." with single " " or "-" between words: the
-// common case of an already normalised value, which then costs nothing.
-func isCanonicalName(s string) bool {
-	if s == "" {
-		return false
-	}
+// scanName looks at s once. canonical reports a value NormaliseName would
+// return unchanged, made only of А–Я (no Ё), "'" and "." with single " " or
+// "-" between words: the common case of an already normalised value, which
+// then costs nothing. simple reports a value made only of ASCII and the
+// Russian letters, which is in NFC (none of them decomposes or combines), so
+// the NFC check can be skipped.
+func scanName(s string) (canonical, simple bool) {
+	canonical, simple = s != "", true
 	sep := true // at the start, a separator is not allowed
 	for _, r := range s {
 		switch {
@@ -123,14 +125,28 @@ func isCanonicalName(s string) bool {
 			sep = false
 		case r == ' ', r == '-':
 			if sep {
-				return false
+				canonical = false
 			}
 			sep = true
 		default:
-			return false
+			canonical = false
+			if r >= 0x80 && !isRussianLetter(r) {
+				return false, false
+			}
 		}
 	}
-	return !sep
+	return canonical && !sep, simple
+}
+
+// isRussianLetter reports А–я, Ё and ё.
+func isRussianLetter(r rune) bool {
+	return ('А' <= r && r <= 'я') || r == 'Ё' || r == 'ё'
+}
+
+// isFastLetter reports the letters most names are made of, without the
+// Unicode table look-ups of unicode.IsLetter.
+func isFastLetter(r rune) bool {
+	return isRussianLetter(r) || ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z')
 }
 
 // normaliseNameNFC applies steps 2–4 of NormaliseName to an NFC string. marks
@@ -183,6 +199,7 @@ func normaliseNameNFC(s string) (out string, rules RuleSet, marks bool, err erro
 		mapLookalikes := wordTakesLookalikes(s[i:end])
 		for _, r := range s[i:end] {
 			switch {
+			case isFastLetter(r):
 			case isInvisible(r):
 				rules |= RuleInvisible
 				continue
@@ -271,6 +288,8 @@ func wordTakesLookalikes(w string) bool {
 	allLookalike, latin := true, false
 	for _, r := range w {
 		switch {
+		case isRussianLetter(r):
+			return true
 		case r == '0':
 			continue
 		case r < 0x80 && !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z'):
