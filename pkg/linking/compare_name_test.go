@@ -20,6 +20,7 @@ func TestCompareNamePart(t *testing.T) {
 		{"Семёнов/Семенов", "Семенов", "Семёнов", ResultEqualNormalised, DiffYo, 0, []string{"yo"}},
 		{"Latin E in a Cyrillic surname", "ПЕТРOВ", "ПЕТРОВ", ResultEqualNormalised, DiffLookalike, 0, []string{"lookalike"}},
 		{"Latin o in a Cyrillic name", "Coфья", "Софья", ResultEqualNormalised, DiffLookalike, 0, []string{"lookalike"}},
+		{"Latin-layout word differing only in case", "Tom", "TOM", ResultEqualNormalised, "", 0, []string{"case"}},
 		{"Latin lookalike and ё together", "Сeмёнов", "Семенов", ResultEqualNormalised, DiffLookalike, 0, []string{"yo", "lookalike"}},
 		{"double surname, en dash against hyphen", "Петров–Водкин", "Петров-Водкин", ResultEqualNormalised, "", 0, []string{"dash"}},
 		{"double surname, spaced dash", "Петрова - Водкина", "Петрова-Водкина", ResultEqualNormalised, "", 0, []string{"dash"}},

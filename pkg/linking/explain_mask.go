@@ -21,7 +21,8 @@ import (
 //   - A birth certificate: the series in full (a Roman numeral and a region
 //     code identify nobody) and the last two characters of the number,
 //     "II-МЮ ****56"; a foreign certificate shows the number's last two
-//     characters only, "****56". The fixed "****" hides the length.
+//     characters only, "****56", and none when its number is shorter than
+//     six characters, "****". The fixed "****" hides the length.
 //   - A birth date: the year only, "**.**.2012".
 //
 // A value that is absent masks as "". A value that cannot be read masks as
@@ -91,10 +92,15 @@ func maskBirthCertValue(c BirthCert, err error) string {
 	case c.Number == "":
 		return ""
 	}
-	tail := c.Number
-	for utf8.RuneCountInString(tail) > 2 {
-		_, size := utf8.DecodeRuneInString(tail)
-		tail = tail[size:]
+	// Two characters show only when four or more stay hidden: a Russian
+	// number always has 6 or 7 digits, a foreign one may be short.
+	tail := ""
+	if n := utf8.RuneCountInString(c.Number); n >= 6 {
+		tail = c.Number
+		for ; n > 2; n-- {
+			_, size := utf8.DecodeRuneInString(tail)
+			tail = tail[size:]
+		}
 	}
 	number := "****" + tail
 	if c.Series == "" {

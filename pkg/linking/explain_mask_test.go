@@ -47,7 +47,9 @@ func TestMaskBirthCert(t *testing.T) {
 		{BirthCert{Type: BirthCertRF, Series: "II МЮ", Number: "123456"}, "II-МЮ ****56"},
 		{BirthCert{Series: "1V-AK", Number: "1234567"}, "IV-АК ****67"},
 		{BirthCert{Type: BirthCertForeign, Series: "secret text", Number: "AB-1234"}, "****34"},
-		{BirthCert{Type: BirthCertForeign, Number: "12"}, "****12"},
+		{BirthCert{Type: BirthCertForeign, Number: "12"}, "****"},
+		{BirthCert{Type: BirthCertForeign, Number: "12345"}, "****"},
+		{BirthCert{Type: BirthCertForeign, Number: "123456"}, "****56"},
 		{BirthCert{}, ""},
 		{BirthCert{Series: "II-МЮ", Number: "12345"}, "***"},
 	}

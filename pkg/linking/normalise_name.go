@@ -224,15 +224,12 @@ func normaliseNameNFC(s string) (out string, rules RuleSet, marks bool, err erro
 				return "", 0, false, ErrNameCharacters
 			}
 			u := toUpper(r)
-			if mapLookalikes {
-				if c, ok := latinLookalike(u); ok {
-					rules |= RuleLookalike
-					u = c
-				} else if u != r {
-					rules |= RuleCase
-				}
-			} else if u != r {
+			if u != r {
 				rules |= RuleCase
+			}
+			if c, ok := latinLookalike(u); ok && mapLookalikes {
+				rules |= RuleLookalike
+				u = c
 			}
 			if u == 'Ё' {
 				rules |= RuleYo
