@@ -302,7 +302,7 @@ func TestPrivateKeyFormsAgainstOpenSSL(t *testing.T) {
 	}
 }
 
-func mustDecodePEM(t *testing.T, data []byte) []byte {
+func mustDecodePEM(t testing.TB, data []byte) []byte {
 	t.Helper()
 	block, _ := pem.Decode(data)
 	if block == nil {

@@ -89,7 +89,7 @@ func GenerateKey(c *Curve, rand io.Reader) (*PrivateKey, error) {
 	}
 	var k fe
 	if err := c.randScalar(rand, &k); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("gost: generate key: %w", err)
 	}
 	return NewPrivateKey(c, k.toBig())
 }
@@ -220,13 +220,13 @@ func (c *Curve) digestScalar(digest []byte, eM *fe) {
 // randScalar draws 0 < k < q from rand by rejection sampling.
 func (c *Curve) randScalar(rand io.Reader, k *fe) error {
 	if rand == nil {
-		return errors.New("gost: nil random source")
+		return errors.New("nil random source")
 	}
 	bitLen := c.q.BitLen()
 	var buf [32]byte
 	for tries := 0; tries < 256; tries++ {
 		if _, err := io.ReadFull(rand, buf[:]); err != nil {
-			return fmt.Errorf("gost: reading random scalar: %w", err)
+			return fmt.Errorf("reading random scalar: %w", err)
 		}
 		buf[0] &= byte(0xff >> (256 - bitLen))
 		*k = feFromBE(&buf)
@@ -234,7 +234,7 @@ func (c *Curve) randScalar(rand io.Reader, k *fe) error {
 			return nil
 		}
 	}
-	return errors.New("gost: random source never produced a scalar below q")
+	return errors.New("random source never produced a scalar below q")
 }
 
 // checkPoint verifies 0 <= x, y < p and that (x, y) is on the curve; with subgroup it also
