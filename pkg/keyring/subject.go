@@ -22,23 +22,34 @@ type Subjects struct {
 
 // OpenSubjects loads (or creates on first use) the subject secret.
 func OpenSubjects(ctx context.Context, keys store.Keys, kek *KEK, now func() time.Time) (*Subjects, error) {
+	secret, err := Secret(ctx, keys, kek, store.KeySubject, now)
+	if err != nil {
+		return nil, err
+	}
+	return &Subjects{secret: secret}, nil
+}
+
+// Secret returns a 32-byte secret of a kind that is made once and shared by
+// every replica (the pairwise-subject secret, the OAuth HMAC secret),
+// creating it on first use.
+func Secret(ctx context.Context, keys store.Keys, kek *KEK, kind store.KeyKind, now func() time.Time) ([]byte, error) {
 	if now == nil {
 		now = time.Now
 	}
-	if err := ensureKey(ctx, keys, kek, store.KeySubject, "HS256", 32, now()); err != nil {
+	if err := ensureKey(ctx, keys, kek, kind, "HS256", 32, now()); err != nil {
 		return nil, err
 	}
-	list, err := keys.ListKeys(ctx, store.KeySubject)
+	list, err := keys.ListKeys(ctx, kind)
 	if err != nil {
-		return nil, fmt.Errorf("keyring: list subject keys: %w", err)
+		return nil, fmt.Errorf("keyring: list %s keys: %w", kind, err)
 	}
-	// The oldest key wins so that a race at first start cannot split subjects.
+	// The oldest key wins so that a race at first start cannot split replicas.
 	k := list[len(list)-1]
 	secret, err := kek.Open(k.Sealed, keyAAD(k))
 	if err != nil {
-		return nil, fmt.Errorf("keyring: subject key: %w (is BROKER_KEK right?)", err)
+		return nil, fmt.Errorf("keyring: %s key: %w (is BROKER_KEK right?)", kind, err)
 	}
-	return &Subjects{secret: secret}, nil
+	return secret, nil
 }
 
 var subjectEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)

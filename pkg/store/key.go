@@ -14,6 +14,7 @@ const (
 	KeyPII      KeyKind = "pii"       // personal-data encryption keys
 	KeyPIIIndex KeyKind = "pii_index" // blind-index HMAC keys
 	KeySubject  KeyKind = "subject"   // secret of the pairwise subject identifiers; never rotated
+	KeyOAuth    KeyKind = "oauth"     // HMAC secret of opaque OAuth codes and tokens
 )
 
 // Key is one of the broker's own keys. The secret part is sealed under the

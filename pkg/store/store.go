@@ -39,8 +39,13 @@ type Store interface {
 
 // Transactor runs several writes atomically. Methods called with the context
 // passed to fn take part in the transaction; fn's error rolls it back.
+// BeginTx, CommitTx and RollbackTx are the same in three steps, for callers
+// (fosite) that cannot pass a closure.
 type Transactor interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	BeginTx(ctx context.Context) (context.Context, error)
+	CommitTx(ctx context.Context) error
+	RollbackTx(ctx context.Context) error
 }
 
 // Sealer encrypts personal data before a store writes it and decrypts it

@@ -7,6 +7,7 @@ package memory
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -54,11 +55,22 @@ func New(now func() time.Time) *Store {
 
 type txKey struct{}
 
-// inTx reports whether ctx belongs to a transaction of s (which then holds
-// the write lock already).
+// txToken marks a context as inside a transaction of one store, until the
+// transaction ends.
+type txToken struct {
+	store *Store
+	done  bool // guarded by store.mu, which the transaction holds
+}
+
+// inTx reports whether ctx belongs to a running transaction of s (which then
+// holds the write lock already).
 func (s *Store) inTx(ctx context.Context) bool {
-	t, _ := ctx.Value(txKey{}).(*Store)
-	return t == s
+	t, _ := ctx.Value(txKey{}).(*txToken)
+	return t != nil && t.store == s && !t.done
+}
+
+func (s *Store) endTx(ctx context.Context) {
+	ctx.Value(txKey{}).(*txToken).done = true
 }
 
 // write locks s for writing unless ctx is inside s's transaction.
@@ -91,17 +103,51 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 	if s.inTx(ctx) {
 		return fn(ctx)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.undo = s.undo[:0]
-	err := fn(context.WithValue(ctx, txKey{}, s))
+	txCtx, err := s.BeginTx(ctx)
 	if err != nil {
-		for i := len(s.undo) - 1; i >= 0; i-- {
-			s.undo[i]()
-		}
+		return err
+	}
+	if err := fn(txCtx); err != nil {
+		_ = s.RollbackTx(txCtx)
+		return err
+	}
+	return s.CommitTx(txCtx)
+}
+
+// BeginTx implements store.Transactor: it takes the store's write lock
+// until CommitTx or RollbackTx.
+func (s *Store) BeginTx(ctx context.Context) (context.Context, error) {
+	if s.inTx(ctx) {
+		return nil, errors.New("memory: transaction already started")
+	}
+	s.mu.Lock()
+	s.undo = s.undo[:0]
+	return context.WithValue(ctx, txKey{}, &txToken{store: s}), nil
+}
+
+// CommitTx implements store.Transactor.
+func (s *Store) CommitTx(ctx context.Context) error {
+	if !s.inTx(ctx) {
+		return errors.New("memory: commit without a transaction")
 	}
 	s.undo = s.undo[:0]
-	return err
+	s.endTx(ctx)
+	s.mu.Unlock()
+	return nil
+}
+
+// RollbackTx implements store.Transactor: the transaction's writes are undone.
+func (s *Store) RollbackTx(ctx context.Context) error {
+	if !s.inTx(ctx) {
+		return errors.New("memory: rollback without a transaction")
+	}
+	for i := len(s.undo) - 1; i >= 0; i-- {
+		s.undo[i]()
+	}
+	s.undo = s.undo[:0]
+	s.endTx(ctx)
+	s.mu.Unlock()
+	return nil
 }
 
 // Ping implements store.Store; the memory store is always there.

@@ -1,0 +1,156 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/ory/fosite"
+)
+
+// AuthorizeRequest is a validated downstream authorization request, waiting
+// for the person to log in through ESIA.
+type AuthorizeRequest struct {
+	ClientID    string
+	TenantID    string
+	RedirectURI string
+	State       string
+	Nonce       string
+	Role        string   // the diary's role parameter, "" when absent
+	Scopes      []string // requested scopes
+	// RawQuery is the original query, kept to finish the request later.
+	RawQuery string
+}
+
+// AuthorizeError is a failed authorization request. When Redirectable is
+// false the client or its redirect URI could not be validated, and RFC 6749
+// §4.1.2.1 forbids sending the person back: show a page instead.
+type AuthorizeError struct {
+	Redirectable bool
+	Err          *fosite.RFC6749Error
+	ar           fosite.AuthorizeRequester
+}
+
+func (e *AuthorizeError) Error() string {
+	return fmt.Sprintf("oauth: authorization request: %s: %s", e.Err.ErrorField, e.Err.GetDescription())
+}
+
+func (e *AuthorizeError) Unwrap() error { return e.Err }
+
+// ParseAuthorize validates GET /oauth2/auth: client, exact redirect URI,
+// response type, scopes, state, and, before anyone is sent to ESIA, what
+// fosite would only check at the end: PKCE S256 present, nonce long enough,
+// and the role parameter.
+func (p *Provider) ParseAuthorize(ctx context.Context, r *http.Request) (*AuthorizeRequest, error) {
+	ar, err := p.fosite.NewAuthorizeRequest(ctx, r)
+	if err != nil {
+		return nil, p.authorizeError(ar, err)
+	}
+	form := ar.GetRequestForm()
+	switch {
+	case form.Get("code_challenge") == "":
+		return nil, p.authorizeError(ar, fosite.ErrInvalidRequest.WithHint("PKCE is required: send code_challenge with code_challenge_method=S256."))
+	case form.Get("code_challenge_method") != "S256":
+		return nil, p.authorizeError(ar, fosite.ErrInvalidRequest.WithHint("Only code_challenge_method=S256 is allowed."))
+	case form.Get("nonce") != "" && len(form.Get("nonce")) < fosite.MinParameterEntropy:
+		return nil, p.authorizeError(ar, fosite.ErrInsufficientEntropy.WithHintf("The nonce must be at least %d characters.", fosite.MinParameterEntropy))
+	case form.Get("role") != "" && !validRoles[form.Get("role")]:
+		return nil, p.authorizeError(ar, fosite.ErrInvalidRequest.WithHint("The role parameter must be student, parent, teacher or staff."))
+	}
+	c, ok := ar.GetClient().(*Client)
+	if !ok {
+		return nil, p.authorizeError(ar, fosite.ErrServerError.WithDebug("unexpected client type"))
+	}
+	return &AuthorizeRequest{
+		ClientID: c.ID, TenantID: c.TenantID, RedirectURI: ar.GetRedirectURI().String(),
+		State: ar.GetState(), Nonce: form.Get("nonce"), Role: form.Get("role"),
+		Scopes: ar.GetRequestedScopes(), RawQuery: r.URL.RawQuery,
+	}, nil
+}
+
+func (p *Provider) authorizeError(ar fosite.AuthorizeRequester, err error) *AuthorizeError {
+	rfc := fosite.ErrorToRFC6749Error(err)
+	return &AuthorizeError{Redirectable: ar != nil && ar.IsRedirectURIValid(), Err: rfc, ar: ar}
+}
+
+// WriteAuthorizeError sends the person back to the diary with the error;
+// only for a Redirectable error.
+func (p *Provider) WriteAuthorizeError(ctx context.Context, w http.ResponseWriter, e *AuthorizeError) {
+	p.fosite.WriteAuthorizeError(ctx, w, e.ar, e.Err)
+}
+
+// reparse rebuilds the fosite request from the kept query.
+func (p *Provider) reparse(ctx context.Context, rawQuery string) (fosite.AuthorizeRequester, error) {
+	r, err := http.NewRequestWithContext(ctx, http.MethodGet, p.cfg.Issuer+"/oauth2/auth?"+rawQuery, nil)
+	if err != nil {
+		return nil, err
+	}
+	return p.fosite.NewAuthorizeRequest(ctx, r)
+}
+
+// CompleteAuthorize finishes a request once the person is known: it issues
+// the code for the claims and redirects to the diary. authTime is when the
+// person authenticated at ESIA.
+func (p *Provider) CompleteAuthorize(ctx context.Context, w http.ResponseWriter, req *AuthorizeRequest, claims Claims, authTime time.Time) error {
+	ar, err := p.reparse(ctx, req.RawQuery)
+	if err != nil {
+		return fmt.Errorf("oauth: complete authorization: %w", err)
+	}
+	for _, s := range ar.GetRequestedScopes() {
+		ar.GrantScope(s)
+	}
+	for _, a := range ar.GetRequestedAudience() {
+		ar.GrantAudience(a)
+	}
+	sess := p.newSession(req.TenantID, claims, ar.GetGrantedScopes().Has(ScopeProfile), authTime, ar.GetRequestedAt())
+	resp, err := p.fosite.NewAuthorizeResponse(ctx, ar, sess)
+	if err != nil {
+		return fmt.Errorf("oauth: complete authorization: %w", err)
+	}
+	p.fosite.WriteAuthorizeResponse(ctx, w, ar, resp)
+	return nil
+}
+
+func (p *Provider) newSession(tenantID string, claims Claims, withProfile bool, authTime, requestedAt time.Time) *Session {
+	s := NewSession()
+	s.TenantID = tenantID
+	s.Claims = claims.clone()
+	s.Subject = claims.Subject
+	idc := s.DefaultSession.Claims
+	idc.Subject = claims.Subject
+	idc.AuthTime = authTime.UTC().Truncate(time.Second)
+	idc.RequestedAt = requestedAt.UTC()
+	idc.Extra = claims.Map(withProfile)
+	delete(idc.Extra, "sub")
+	return s
+}
+
+// ErrorRedirect returns the diary URL that ends a login the broker could
+// not complete (DESIGN.md §3): error=access_denied, the reason as
+// error_description, the reference code and the diary's state.
+func ErrorRedirect(req *AuthorizeRequest, reason, ref string) (string, error) {
+	u, err := url.Parse(req.RedirectURI)
+	if err != nil {
+		return "", fmt.Errorf("oauth: redirect uri: %w", err)
+	}
+	q := u.Query()
+	q.Set("error", "access_denied")
+	q.Set("error_description", reason)
+	if ref != "" {
+		q.Set("ref", ref)
+	}
+	if req.State != "" {
+		q.Set("state", req.State)
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// IsAuthorizeError reports whether err is an *AuthorizeError.
+func IsAuthorizeError(err error) (*AuthorizeError, bool) {
+	var ae *AuthorizeError
+	return ae, errors.As(err, &ae)
+}

@@ -1,0 +1,186 @@
+package oauth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/ory/fosite"
+)
+
+// ServeToken is POST /oauth2/token: authorization_code, refresh_token and
+// client_credentials.
+func (p *Provider) ServeToken(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	sess := NewSession()
+	ar, err := p.fosite.NewAccessRequest(ctx, r, sess)
+	if err != nil {
+		p.writeAccessError(w, r, ar, err)
+		return
+	}
+	if ar.GetGrantTypes().ExactOne("client_credentials") {
+		// API clients get what they ask for of their allowed scopes
+		// (fosite checked them); the token belongs to the client's tenant.
+		for _, s := range ar.GetRequestedScopes() {
+			ar.GrantScope(s)
+		}
+		if c, ok := ar.GetClient().(*Client); ok {
+			sess.TenantID = c.TenantID
+			sess.Claims.Tenant = c.TenantID
+		}
+		sess.SetExpiresAt(fosite.AccessToken, p.cfg.Now().UTC().Add(p.cfg.AccessTokenLifespan))
+	}
+	resp, err := p.fosite.NewAccessResponse(ctx, ar)
+	if err != nil {
+		p.writeAccessError(w, r, ar, err)
+		return
+	}
+	p.fosite.WriteAccessResponse(ctx, w, ar, resp)
+}
+
+// writeAccessError answers a failed token request. A code or refresh token
+// that lost a concurrent redemption is invalid_grant, and the tokens issued
+// for it are revoked (RFC 6749 §4.1.2: a code used twice revokes its grant).
+func (p *Provider) writeAccessError(w http.ResponseWriter, r *http.Request, ar fosite.AccessRequester, err error) {
+	ctx := r.Context()
+	var codeReuse *codeReusedError
+	var refreshReuse *refreshReusedError
+	switch {
+	case errors.As(err, &codeReuse):
+		p.revokeGrant(r, codeReuse.requestID)
+		err = fosite.ErrInvalidGrant.WithHint("The authorization code has already been used.")
+	case errors.As(err, &refreshReuse):
+		p.revokeGrant(r, refreshReuse.requestID)
+		err = fosite.ErrInvalidGrant.WithHint("The refresh token has already been used.")
+	}
+	rfc := fosite.ErrorToRFC6749Error(err)
+	if rfc.CodeField >= 500 {
+		p.log.ErrorContext(ctx, "token endpoint failed", "error", rfc.ErrorField, "debug", rfc.GetDescription()+" "+rfc.DebugField)
+	}
+	p.fosite.WriteAccessError(ctx, w, ar, err)
+}
+
+func (p *Provider) revokeGrant(r *http.Request, requestID string) {
+	if requestID == "" {
+		return
+	}
+	ctx := r.Context()
+	if err := p.storage.RevokeAccessToken(ctx, requestID); err != nil {
+		p.log.ErrorContext(ctx, "revoking a reused grant failed", "error", err)
+	}
+	if err := p.storage.RevokeRefreshToken(ctx, requestID); err != nil {
+		p.log.ErrorContext(ctx, "revoking a reused grant failed", "error", err)
+	}
+}
+
+// ServeRevoke is POST /oauth2/revoke (RFC 7009).
+func (p *Provider) ServeRevoke(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	err := p.fosite.NewRevocationRequest(ctx, r)
+	p.fosite.WriteRevocationResponse(ctx, w, err)
+}
+
+// ServeIntrospect is POST /oauth2/introspect (RFC 7662); the caller
+// authenticates as a client.
+func (p *Provider) ServeIntrospect(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	resp, err := p.fosite.NewIntrospectionRequest(ctx, r, NewSession())
+	if err != nil {
+		p.fosite.WriteIntrospectionError(ctx, w, err)
+		return
+	}
+	p.fosite.WriteIntrospectionResponse(ctx, w, resp)
+}
+
+// ServeUserinfo is GET or POST /userinfo: the claims of the person an
+// access token with the openid scope was issued for.
+func (p *Provider) ServeUserinfo(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	token := fosite.AccessTokenFromRequest(r)
+	if token == "" {
+		writeBearerError(w, "invalid_request", "an access token is required")
+		return
+	}
+	sess := NewSession()
+	_, ar, err := p.fosite.IntrospectToken(ctx, token, fosite.AccessToken, sess, ScopeOpenID)
+	if err != nil {
+		rfc := fosite.ErrorToRFC6749Error(err)
+		if rfc.ErrorField == fosite.ErrInvalidScope.ErrorField {
+			writeBearerError(w, "insufficient_scope", "the token lacks the openid scope")
+			return
+		}
+		writeBearerError(w, "invalid_token", "the access token is invalid, expired or revoked")
+		return
+	}
+	s, ok := ar.GetSession().(*Session)
+	if !ok || s.Claims.Subject == "" {
+		writeBearerError(w, "invalid_token", "the token was not issued to a person")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(s.Claims.Map(ar.GetGrantedScopes().Has(ScopeProfile)))
+}
+
+func writeBearerError(w http.ResponseWriter, code, description string) {
+	w.Header().Set("WWW-Authenticate", `Bearer error="`+code+`", error_description="`+strings.ReplaceAll(description, `"`, `'`)+`"`)
+	w.Header().Set("Content-Type", "application/json")
+	status := http.StatusUnauthorized
+	switch code {
+	case "insufficient_scope":
+		status = http.StatusForbidden
+	case "invalid_request":
+		status = http.StatusBadRequest
+	}
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": description})
+}
+
+// ServeJWKS is GET /.well-known/jwks.json: the active signing key and the
+// retired ones still within their publication period.
+func (p *Provider) ServeJWKS(w http.ResponseWriter, r *http.Request) {
+	set, err := p.cfg.Signing.PublicSet(r.Context())
+	if err != nil {
+		p.log.ErrorContext(r.Context(), "jwks", "error", err)
+		http.Error(w, "keys unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_ = json.NewEncoder(w).Encode(set)
+}
+
+// Discovery returns the OpenID Provider metadata.
+func (p *Provider) Discovery(ctx context.Context) map[string]interface{} {
+	iss := p.cfg.Issuer
+	alg := "ES256"
+	if k, err := p.cfg.Signing.Active(ctx); err == nil && k.Algorithm != "" {
+		alg = k.Algorithm
+	}
+	return map[string]interface{}{
+		"issuer":                                iss,
+		"authorization_endpoint":                iss + "/oauth2/auth",
+		"token_endpoint":                        iss + "/oauth2/token",
+		"userinfo_endpoint":                     iss + "/userinfo",
+		"jwks_uri":                              iss + "/.well-known/jwks.json",
+		"revocation_endpoint":                   iss + "/oauth2/revoke",
+		"introspection_endpoint":                iss + "/oauth2/introspect",
+		"response_types_supported":              []string{"code"},
+		"response_modes_supported":              []string{"query"},
+		"grant_types_supported":                 []string{"authorization_code", "refresh_token", "client_credentials"},
+		"subject_types_supported":               []string{"pairwise"},
+		"id_token_signing_alg_values_supported": []string{alg},
+		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "none"},
+		"code_challenge_methods_supported":      []string{"S256"},
+		"scopes_supported":                      []string{ScopeOpenID, ScopeProfile, ScopeOfflineAccess, ScopeRoster, ScopeConsentRead, ScopeSupport, ScopeAdmin},
+		"claims_supported": []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "person_id", "roles", "tenant",
+			"age_group", "esia_trust", "children", "name", "family_name", "given_name", "middle_name"},
+		"claims_parameter_supported":                     false,
+		"request_parameter_supported":                    false,
+		"request_uri_parameter_supported":                false,
+		"ui_locales_supported":                           []string{"ru"},
+		"authorization_response_iss_parameter_supported": false,
+	}
+}

@@ -1,0 +1,149 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/compose"
+	"github.com/ory/fosite/handler/openid"
+
+	"github.com/diarybroker/broker/pkg/keyring"
+)
+
+// Config configures the provider.
+type Config struct {
+	// Issuer is the broker's external base URL, e.g. https://id.diary.example.
+	Issuer string
+	Store  Store
+	// Signing holds the ID token signing keys.
+	Signing *keyring.Signing
+	// HMACSecret (≥ 32 bytes) signs the opaque codes and tokens; every
+	// replica must have the same one.
+	HMACSecret []byte
+
+	AccessTokenLifespan   time.Duration // default 1 h
+	RefreshTokenLifespan  time.Duration // default 30 days
+	AuthorizeCodeLifespan time.Duration // default 5 min
+	IDTokenLifespan       time.Duration // default 1 h
+	// ClientCacheTTL is how long a replica trusts a client it looked up
+	// (default 10 s; a deleted client may work that long on a replica).
+	ClientCacheTTL time.Duration
+
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Scopes the provider knows. API scopes are for client_credentials tokens.
+const (
+	ScopeOpenID        = "openid"
+	ScopeProfile       = "profile"
+	ScopeOfflineAccess = "offline_access"
+	ScopeRoster        = "roster"
+	ScopeConsentRead   = "consent:read"
+	ScopeSupport       = "support"
+	ScopeAdmin         = "admin"
+)
+
+// Roles a diary may ask for with the role parameter.
+var validRoles = map[string]bool{"student": true, "parent": true, "teacher": true, "staff": true}
+
+// Provider is the downstream OAuth2/OIDC provider. Safe for concurrent use.
+type Provider struct {
+	cfg     Config
+	fosite  *fosite.Fosite
+	storage *storage
+	log     *slog.Logger
+}
+
+// New builds the provider from only the fosite factories the broker needs.
+func New(cfg Config) (*Provider, error) {
+	if cfg.Issuer == "" || cfg.Store == nil || cfg.Signing == nil {
+		return nil, errors.New("oauth: issuer, store and signing keys are required")
+	}
+	if len(cfg.HMACSecret) < 32 {
+		return nil, errors.New("oauth: HMAC secret must be at least 32 bytes")
+	}
+	cfg.Issuer = strings.TrimRight(cfg.Issuer, "/")
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&cfg.AccessTokenLifespan, time.Hour)
+	def(&cfg.RefreshTokenLifespan, 30*24*time.Hour)
+	def(&cfg.AuthorizeCodeLifespan, 5*time.Minute)
+	def(&cfg.IDTokenLifespan, time.Hour)
+	def(&cfg.ClientCacheTTL, 10*time.Second)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+
+	fc := &fosite.Config{
+		AccessTokenLifespan:            cfg.AccessTokenLifespan,
+		RefreshTokenLifespan:           cfg.RefreshTokenLifespan,
+		AuthorizeCodeLifespan:          cfg.AuthorizeCodeLifespan,
+		IDTokenLifespan:                cfg.IDTokenLifespan,
+		IDTokenIssuer:                  cfg.Issuer,
+		AccessTokenIssuer:              cfg.Issuer,
+		TokenURL:                       cfg.Issuer + "/oauth2/token",
+		GlobalSecret:                   cfg.HMACSecret[:32],
+		EnforcePKCE:                    true,
+		EnforcePKCEForPublicClients:    true,
+		EnablePKCEPlainChallengeMethod: false,
+		ScopeStrategy:                  fosite.ExactScopeStrategy,
+		MinParameterEntropy:            fosite.MinParameterEntropy,
+		ClientSecretsHasher:            secretHasher{},
+		// A refresh token for every client allowed the refresh_token
+		// grant, without asking for offline_access: diaries keep people
+		// logged in for a school day.
+		RefreshTokenScopes:         []string{},
+		SendDebugMessagesToClients: false,
+	}
+	st := &storage{
+		st:         cfg.Store,
+		clients:    newClientCache(cfg.Store, cfg.ClientCacheTTL, cfg.Now),
+		now:        cfg.Now,
+		codeTTL:    cfg.AuthorizeCodeLifespan,
+		refreshTTL: cfg.RefreshTokenLifespan,
+	}
+	strategy := &compose.CommonStrategy{
+		CoreStrategy:               compose.NewOAuth2HMACStrategy(fc),
+		OpenIDConnectTokenStrategy: &openid.DefaultStrategy{Signer: &idTokenSigner{keys: cfg.Signing}, Config: fc},
+		Signer:                     &idTokenSigner{keys: cfg.Signing},
+	}
+	f := compose.Compose(fc, st, strategy,
+		compose.OAuth2AuthorizeExplicitFactory,
+		compose.OAuth2RefreshTokenGrantFactory,
+		compose.OAuth2ClientCredentialsGrantFactory,
+		compose.OpenIDConnectExplicitFactory,
+		compose.OpenIDConnectRefreshFactory,
+		compose.OAuth2PKCEFactory,
+		compose.OAuth2TokenIntrospectionFactory,
+		compose.OAuth2TokenRevocationFactory,
+	).(*fosite.Fosite)
+	return &Provider{cfg: cfg, fosite: f, storage: st, log: cfg.Logger}, nil
+}
+
+// Issuer returns the issuer URL without a trailing slash.
+func (p *Provider) Issuer() string { return p.cfg.Issuer }
+
+// RevokeSubject revokes every access and refresh token a tenant's clients
+// hold for a person (after unlinking, suspension or consent withdrawal).
+func (p *Provider) RevokeSubject(ctx context.Context, tenantID, subject string) (int, error) {
+	n, err := p.cfg.Store.RevokeOAuthSubject(ctx, tenantID, subject)
+	if err != nil {
+		return 0, fmt.Errorf("oauth: revoke subject: %w", err)
+	}
+	return n, nil
+}
+
+// ForgetClient drops a client from this replica's cache (after a change).
+func (p *Provider) ForgetClient(id string) { p.storage.clients.forget(id) }

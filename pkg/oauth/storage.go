@@ -1,0 +1,309 @@
+package oauth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/oauth2"
+	"github.com/ory/fosite/handler/openid"
+	"github.com/ory/fosite/handler/pkce"
+	fositestorage "github.com/ory/fosite/storage"
+
+	"github.com/diarybroker/broker/pkg/store"
+)
+
+// Store is what the provider needs from the store.
+type Store interface {
+	store.Clients
+	store.OAuthRecords
+	store.Transactor
+}
+
+// storage adapts the store to the interfaces fosite's handlers assert at
+// run time; the assertions below make the compiler check them instead.
+type storage struct {
+	st      Store
+	clients *clientCache
+	now     func() time.Time
+	// lifespans fill in an expiry fosite left unset, so that the janitor
+	// can remove every record eventually.
+	codeTTL, refreshTTL time.Duration
+}
+
+var (
+	_ fosite.ClientManager               = (*storage)(nil)
+	_ oauth2.CoreStorage                 = (*storage)(nil)
+	_ oauth2.TokenRevocationStorage      = (*storage)(nil)
+	_ openid.OpenIDConnectRequestStorage = (*storage)(nil)
+	_ pkce.PKCERequestStorage            = (*storage)(nil)
+	_ fositestorage.Transactional        = (*storage)(nil)
+)
+
+// storedRequest is a fosite request as kept in a store.OAuthRecord.
+type storedRequest struct {
+	ID                string          `json:"id"`
+	RequestedAt       time.Time       `json:"requested_at"`
+	ClientID          string          `json:"client_id"`
+	RequestedScope    []string        `json:"requested_scope,omitempty"`
+	GrantedScope      []string        `json:"granted_scope,omitempty"`
+	RequestedAudience []string        `json:"requested_audience,omitempty"`
+	GrantedAudience   []string        `json:"granted_audience,omitempty"`
+	Form              url.Values      `json:"form,omitempty"`
+	Session           json.RawMessage `json:"session"`
+}
+
+// codeReusedError is returned by InvalidateAuthorizeCodeSession when a
+// concurrent exchange redeemed the code first. fosite turns it into a
+// server error inside a transaction that is rolled back; the token handler
+// finds it with errors.As, answers invalid_grant and revokes the grant's
+// tokens outside that transaction.
+type codeReusedError struct{ requestID string }
+
+func (e *codeReusedError) Error() string { return "oauth: authorization code used twice" }
+
+// refreshReusedError is the same for a refresh token rotated concurrently.
+type refreshReusedError struct{ requestID string }
+
+func (e *refreshReusedError) Error() string { return "oauth: refresh token used twice" }
+
+func (s *storage) record(kind store.OAuthKind, sig string, r fosite.Requester, expires time.Time) (store.OAuthRecord, error) {
+	sess, err := json.Marshal(r.GetSession())
+	if err != nil {
+		return store.OAuthRecord{}, fmt.Errorf("oauth: encode session: %w", err)
+	}
+	data, err := json.Marshal(storedRequest{
+		ID: r.GetID(), RequestedAt: r.GetRequestedAt(), ClientID: r.GetClient().GetID(),
+		RequestedScope: r.GetRequestedScopes(), GrantedScope: r.GetGrantedScopes(),
+		RequestedAudience: r.GetRequestedAudience(), GrantedAudience: r.GetGrantedAudience(),
+		Form: r.GetRequestForm(), Session: sess,
+	})
+	if err != nil {
+		return store.OAuthRecord{}, fmt.Errorf("oauth: encode request: %w", err)
+	}
+	rec := store.OAuthRecord{Kind: kind, Signature: sig, RequestID: r.GetID(), ClientID: r.GetClient().GetID(),
+		Active: true, Data: data, CreatedAt: s.now().UTC(), ExpiresAt: expires}
+	if bs, ok := r.GetSession().(*Session); ok {
+		rec.TenantID, rec.Subject = bs.TenantID, bs.Claims.Subject
+	}
+	if c, ok := r.GetClient().(*Client); ok && rec.TenantID == "" {
+		rec.TenantID = c.TenantID
+	}
+	return rec, nil
+}
+
+func (s *storage) create(ctx context.Context, kind store.OAuthKind, sig string, r fosite.Requester, expires time.Time) error {
+	rec, err := s.record(kind, sig, r, expires)
+	if err != nil {
+		return err
+	}
+	if err := s.st.CreateOAuthRecord(ctx, rec); err != nil {
+		return fmt.Errorf("oauth: store %s: %w", kind, err)
+	}
+	return nil
+}
+
+// get loads a record and rebuilds the request. inactive is the fosite error
+// for an inactive record, returned together with the request.
+func (s *storage) get(ctx context.Context, kind store.OAuthKind, sig string, session fosite.Session, inactive error) (fosite.Requester, error) {
+	rec, err := s.st.GetOAuthRecord(ctx, kind, sig)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fosite.ErrNotFound
+	}
+	if err != nil && !errors.Is(err, store.ErrInactive) {
+		return nil, fmt.Errorf("oauth: load %s: %w", kind, err)
+	}
+	req, decErr := s.decode(ctx, rec.Data, session)
+	if decErr != nil {
+		return nil, decErr
+	}
+	if errors.Is(err, store.ErrInactive) {
+		return req, inactive
+	}
+	return req, nil
+}
+
+func (s *storage) decode(ctx context.Context, data []byte, session fosite.Session) (fosite.Requester, error) {
+	var sr storedRequest
+	if err := json.Unmarshal(data, &sr); err != nil {
+		return nil, fmt.Errorf("oauth: decode request: %w", err)
+	}
+	if session == nil {
+		session = NewSession()
+	}
+	if err := json.Unmarshal(sr.Session, session); err != nil {
+		return nil, fmt.Errorf("oauth: decode session: %w", err)
+	}
+	client, err := s.clients.get(ctx, sr.ClientID)
+	if err != nil {
+		return nil, err
+	}
+	return &fosite.Request{
+		ID: sr.ID, RequestedAt: sr.RequestedAt, Client: client,
+		RequestedScope: sr.RequestedScope, GrantedScope: sr.GrantedScope,
+		RequestedAudience: sr.RequestedAudience, GrantedAudience: sr.GrantedAudience,
+		Form: sr.Form, Session: session,
+	}, nil
+}
+
+func (s *storage) del(ctx context.Context, kind store.OAuthKind, sig string) error {
+	err := s.st.DeleteOAuthRecord(ctx, kind, sig)
+	if errors.Is(err, store.ErrNotFound) {
+		return fosite.ErrNotFound
+	}
+	return err
+}
+
+func (s *storage) expiry(r fosite.Requester, kind fosite.TokenType, fallback time.Duration) time.Time {
+	if t := r.GetSession().GetExpiresAt(kind); !t.IsZero() {
+		return t
+	}
+	return s.now().UTC().Add(fallback)
+}
+
+// GetClient implements fosite.ClientManager.
+func (s *storage) GetClient(ctx context.Context, id string) (fosite.Client, error) {
+	c, err := s.clients.get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// ClientAssertionJWTValid implements fosite.ClientManager. The broker does
+// not accept JWT client assertions, so no JTI is ever known.
+func (s *storage) ClientAssertionJWTValid(context.Context, string) error { return nil }
+
+// SetClientAssertionJWT implements fosite.ClientManager.
+func (s *storage) SetClientAssertionJWT(context.Context, string, time.Time) error {
+	return fosite.ErrServerError.WithDebug("JWT client assertions are not supported")
+}
+
+// CreateAuthorizeCodeSession implements oauth2.AuthorizeCodeStorage.
+func (s *storage) CreateAuthorizeCodeSession(ctx context.Context, sig string, r fosite.Requester) error {
+	return s.create(ctx, store.OAuthCode, sig, r, s.expiry(r, fosite.AuthorizeCode, s.codeTTL))
+}
+
+// GetAuthorizeCodeSession implements oauth2.AuthorizeCodeStorage; a used
+// code comes back with the request and fosite.ErrInvalidatedAuthorizeCode,
+// so that fosite revokes the tokens issued for it.
+func (s *storage) GetAuthorizeCodeSession(ctx context.Context, sig string, session fosite.Session) (fosite.Requester, error) {
+	return s.get(ctx, store.OAuthCode, sig, session, fosite.ErrInvalidatedAuthorizeCode)
+}
+
+// InvalidateAuthorizeCodeSession implements oauth2.AuthorizeCodeStorage,
+// atomically: of two concurrent redemptions exactly one gets past here.
+func (s *storage) InvalidateAuthorizeCodeSession(ctx context.Context, sig string) error {
+	err := s.st.DeactivateOAuthRecord(ctx, store.OAuthCode, sig)
+	if errors.Is(err, store.ErrInactive) {
+		rec, _ := s.st.GetOAuthRecord(context.WithoutCancel(ctx), store.OAuthCode, sig)
+		return &codeReusedError{requestID: rec.RequestID}
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return fosite.ErrNotFound
+	}
+	return err
+}
+
+// CreateAccessTokenSession implements oauth2.AccessTokenStorage.
+func (s *storage) CreateAccessTokenSession(ctx context.Context, sig string, r fosite.Requester) error {
+	return s.create(ctx, store.OAuthAccess, sig, r, s.expiry(r, fosite.AccessToken, time.Hour))
+}
+
+// GetAccessTokenSession implements oauth2.AccessTokenStorage.
+func (s *storage) GetAccessTokenSession(ctx context.Context, sig string, session fosite.Session) (fosite.Requester, error) {
+	return s.get(ctx, store.OAuthAccess, sig, session, fosite.ErrInactiveToken)
+}
+
+// DeleteAccessTokenSession implements oauth2.AccessTokenStorage.
+func (s *storage) DeleteAccessTokenSession(ctx context.Context, sig string) error {
+	return s.del(ctx, store.OAuthAccess, sig)
+}
+
+// CreateRefreshTokenSession implements oauth2.RefreshTokenStorage.
+func (s *storage) CreateRefreshTokenSession(ctx context.Context, sig, _ string, r fosite.Requester) error {
+	return s.create(ctx, store.OAuthRefresh, sig, r, s.expiry(r, fosite.RefreshToken, s.refreshTTL))
+}
+
+// GetRefreshTokenSession implements oauth2.RefreshTokenStorage; a rotated
+// token comes back with fosite.ErrInactiveToken, which makes fosite revoke
+// the whole grant (reuse detection, RFC 6819 §5.2.2.3).
+func (s *storage) GetRefreshTokenSession(ctx context.Context, sig string, session fosite.Session) (fosite.Requester, error) {
+	return s.get(ctx, store.OAuthRefresh, sig, session, fosite.ErrInactiveToken)
+}
+
+// DeleteRefreshTokenSession implements oauth2.RefreshTokenStorage.
+func (s *storage) DeleteRefreshTokenSession(ctx context.Context, sig string) error {
+	return s.del(ctx, store.OAuthRefresh, sig)
+}
+
+// RotateRefreshToken implements oauth2.RefreshTokenStorage: the presented
+// refresh token becomes inactive (atomically; a concurrent rotation of the
+// same token loses) and the grant's access tokens are revoked. No grace
+// period: a rotated token used again revokes the whole grant.
+func (s *storage) RotateRefreshToken(ctx context.Context, requestID, sig string) error {
+	if err := s.st.DeactivateOAuthRecord(ctx, store.OAuthRefresh, sig); err != nil {
+		if errors.Is(err, store.ErrInactive) {
+			return &refreshReusedError{requestID: requestID}
+		}
+		return fmt.Errorf("oauth: rotate refresh token: %w", err)
+	}
+	return s.st.DeactivateOAuthRequest(ctx, store.OAuthAccess, requestID)
+}
+
+// RevokeRefreshToken implements oauth2.TokenRevocationStorage.
+func (s *storage) RevokeRefreshToken(ctx context.Context, requestID string) error {
+	return s.st.DeactivateOAuthRequest(ctx, store.OAuthRefresh, requestID)
+}
+
+// RevokeAccessToken implements oauth2.TokenRevocationStorage.
+func (s *storage) RevokeAccessToken(ctx context.Context, requestID string) error {
+	return s.st.DeactivateOAuthRequest(ctx, store.OAuthAccess, requestID)
+}
+
+// CreateOpenIDConnectSession implements openid.OpenIDConnectRequestStorage.
+func (s *storage) CreateOpenIDConnectSession(ctx context.Context, code string, r fosite.Requester) error {
+	return s.create(ctx, store.OAuthOIDC, code, r, s.expiry(r, fosite.AuthorizeCode, s.codeTTL))
+}
+
+// GetOpenIDConnectSession implements openid.OpenIDConnectRequestStorage.
+func (s *storage) GetOpenIDConnectSession(ctx context.Context, code string, r fosite.Requester) (fosite.Requester, error) {
+	req, err := s.get(ctx, store.OAuthOIDC, code, NewSession(), fosite.ErrNotFound)
+	if errors.Is(err, fosite.ErrNotFound) {
+		return nil, openid.ErrNoSessionFound
+	}
+	return req, err
+}
+
+// DeleteOpenIDConnectSession implements openid.OpenIDConnectRequestStorage.
+func (s *storage) DeleteOpenIDConnectSession(ctx context.Context, code string) error {
+	return s.del(ctx, store.OAuthOIDC, code)
+}
+
+// GetPKCERequestSession implements pkce.PKCERequestStorage.
+func (s *storage) GetPKCERequestSession(ctx context.Context, sig string, session fosite.Session) (fosite.Requester, error) {
+	return s.get(ctx, store.OAuthPKCE, sig, session, fosite.ErrNotFound)
+}
+
+// CreatePKCERequestSession implements pkce.PKCERequestStorage.
+func (s *storage) CreatePKCERequestSession(ctx context.Context, sig string, r fosite.Requester) error {
+	return s.create(ctx, store.OAuthPKCE, sig, r, s.expiry(r, fosite.AuthorizeCode, s.codeTTL))
+}
+
+// DeletePKCERequestSession implements pkce.PKCERequestStorage.
+func (s *storage) DeletePKCERequestSession(ctx context.Context, sig string) error {
+	return s.del(ctx, store.OAuthPKCE, sig)
+}
+
+// BeginTX implements storage.Transactional.
+func (s *storage) BeginTX(ctx context.Context) (context.Context, error) { return s.st.BeginTx(ctx) }
+
+// Commit implements storage.Transactional.
+func (s *storage) Commit(ctx context.Context) error { return s.st.CommitTx(ctx) }
+
+// Rollback implements storage.Transactional.
+func (s *storage) Rollback(ctx context.Context) error { return s.st.RollbackTx(ctx) }
