@@ -18,10 +18,10 @@ type Curve struct {
 	gx, gy   *big.Int
 	cofactor int64
 
-	fp, fq    *field // arithmetic modulo p and modulo q
-	aM, b3M   fe     // a and 3b in Montgomery form modulo p
-	aIsMinus3 bool
-	g         affinePoint // the base point in Montgomery form
+	fp, fq      *field // arithmetic modulo p and modulo q
+	aM, bM, b3M fe     // a, b and 3b in Montgomery form modulo p
+	aIsMinus3   bool
+	g           affinePoint // the base point in Montgomery form
 
 	tableOnce sync.Once
 	table     *baseTable // lazily built fixed-base table for G
@@ -188,6 +188,7 @@ func newCurve(d curveDef) *Curve {
 	c.fp = newField(c.p)
 	c.fq = newField(c.q)
 	c.aM = c.fp.fromBig(c.a)
+	c.bM = c.fp.fromBig(c.b)
 	b3 := new(big.Int).Mul(c.b, big.NewInt(3))
 	c.b3M = c.fp.fromBig(b3.Mod(b3, c.p))
 	c.aIsMinus3 = new(big.Int).Sub(c.p, c.a).Cmp(big.NewInt(3)) == 0
