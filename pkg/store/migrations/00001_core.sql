@@ -123,7 +123,8 @@ CREATE TABLE oauth_records (
     tenant_id  text        NOT NULL DEFAULT '',
     subject    text        NOT NULL DEFAULT '',
     active     boolean     NOT NULL DEFAULT true,
-    data       bytea       NOT NULL,
+    data       bytea       NOT NULL, -- sealed: it holds the claims given to the diary
+    key_id     text        NOT NULL,
     created_at timestamptz NOT NULL,
     expires_at timestamptz,
     PRIMARY KEY (kind, signature)

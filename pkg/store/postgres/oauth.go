@@ -8,30 +8,52 @@ import (
 	"github.com/diarybroker/broker/pkg/store"
 )
 
-// CreateOAuthRecord implements store.OAuthRecords.
+// oauthAAD binds a sealed OAuth record to its kind and signature.
+func oauthAAD(kind store.OAuthKind, sig string) []byte {
+	return []byte("oauth\x00" + string(kind) + "\x00" + sig)
+}
+
+// CreateOAuthRecord implements store.OAuthRecords. The request data holds
+// the claims given to the diary (names, with the profile scope), so it is
+// sealed like roster personal data.
 func (s *Store) CreateOAuthRecord(ctx context.Context, r store.OAuthRecord) error {
 	if r.Kind == "" || r.Signature == "" {
 		return fmt.Errorf("%w: oauth record needs a kind and a signature", store.ErrInvalid)
 	}
+	if s.sealer == nil {
+		return ErrNoSealer
+	}
 	if r.CreatedAt.IsZero() {
 		r.CreatedAt = s.now()
 	}
-	_, err := s.q(ctx).Exec(ctx, `INSERT INTO oauth_records
-		(kind, signature, request_id, client_id, tenant_id, subject, active, data, created_at, expires_at)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
-		string(r.Kind), r.Signature, r.RequestID, r.ClientID, r.TenantID, r.Subject, r.Active, r.Data, r.CreatedAt, nullTime(r.ExpiresAt))
+	keyID, sealed, err := s.sealer.Seal(r.Data, oauthAAD(r.Kind, r.Signature))
+	if err != nil {
+		return fmt.Errorf("postgres: create oauth record: %w", err)
+	}
+	_, err = s.q(ctx).Exec(ctx, `INSERT INTO oauth_records
+		(kind, signature, request_id, client_id, tenant_id, subject, active, data, key_id, created_at, expires_at)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`,
+		string(r.Kind), r.Signature, r.RequestID, r.ClientID, r.TenantID, r.Subject, r.Active, sealed, keyID, r.CreatedAt, nullTime(r.ExpiresAt))
 	return wrap("create oauth record", err)
 }
 
 // GetOAuthRecord implements store.OAuthRecords.
 func (s *Store) GetOAuthRecord(ctx context.Context, kind store.OAuthKind, sig string) (store.OAuthRecord, error) {
+	if s.sealer == nil {
+		return store.OAuthRecord{}, ErrNoSealer
+	}
 	r := store.OAuthRecord{Kind: kind, Signature: sig}
 	var expires *time.Time
-	err := s.q(ctx).QueryRow(ctx, `SELECT request_id, client_id, tenant_id, subject, active, data, created_at, expires_at
+	var sealed []byte
+	var keyID string
+	err := s.q(ctx).QueryRow(ctx, `SELECT request_id, client_id, tenant_id, subject, active, data, key_id, created_at, expires_at
 		FROM oauth_records WHERE kind = $1 AND signature = $2`, string(kind), sig).
-		Scan(&r.RequestID, &r.ClientID, &r.TenantID, &r.Subject, &r.Active, &r.Data, &r.CreatedAt, &expires)
+		Scan(&r.RequestID, &r.ClientID, &r.TenantID, &r.Subject, &r.Active, &sealed, &keyID, &r.CreatedAt, &expires)
 	if err != nil {
 		return store.OAuthRecord{}, wrap("get oauth record", err)
+	}
+	if r.Data, err = s.sealer.Open(keyID, sealed, oauthAAD(kind, sig)); err != nil {
+		return store.OAuthRecord{}, fmt.Errorf("postgres: open oauth record: %w", err)
 	}
 	r.CreatedAt = r.CreatedAt.UTC()
 	if expires != nil {

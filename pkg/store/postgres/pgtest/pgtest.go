@@ -1,5 +1,6 @@
 // Package pgtest gives tests a throw-away, migrated PostgreSQL database that
-// is dropped when the test ends. The server comes from
+// is dropped when the test ends (a copy of a template database kept per
+// schema version, named broker_tmpl_<hash>). The server comes from
 // BROKER_TEST_DATABASE_URL (default: postgres@127.0.0.1:5432). When it cannot
 // be reached the test is skipped, or fails under CI=true.
 package pgtest
@@ -7,15 +8,20 @@ package pgtest
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"io/fs"
 	"net/url"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/diarybroker/broker/pkg/store/migrations"
 	"github.com/diarybroker/broker/pkg/store/postgres"
 	"github.com/diarybroker/broker/pkg/testenv"
 )
@@ -31,20 +37,33 @@ func ServerURL() string {
 	return DefaultURL
 }
 
-// NewDatabase creates a migrated database for t and returns its URL.
+// NewDatabase creates a migrated database for t and returns its URL. The
+// database is a copy of a template migrated once per schema version, which
+// is much faster than migrating every test's database.
 func NewDatabase(t testing.TB) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	admin, err := pgx.Connect(ctx, ServerURL())
 	if err != nil {
 		testenv.Unavailable(t, "PostgreSQL", err)
 	}
 	defer admin.Close(context.Background())
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "broker_test_" + hex.EncodeToString(b)
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+	tmpl, err := template(ctx, admin)
+	if err != nil {
+		t.Fatalf("pgtest: template database: %v", err)
+	}
+	name := "broker_test_" + randomHex()
+	for attempt := 0; ; attempt++ {
+		_, err = admin.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE "+tmpl)
+		var pgErr *pgconn.PgError
+		// 55006: another test is copying the template right now.
+		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "55006" || attempt > 100 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
 		t.Fatalf("pgtest: create database: %v", err)
 	}
 	t.Cleanup(func() {
@@ -60,21 +79,79 @@ func NewDatabase(t testing.TB) string {
 			t.Errorf("pgtest: drop %s: %v", name, err)
 		}
 	})
+	return databaseURL(name)
+}
+
+func randomHex() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func databaseURL(name string) string {
 	u, err := url.Parse(ServerURL())
 	if err != nil {
-		t.Fatalf("pgtest: %v", err)
+		return ""
 	}
 	u.Path = "/" + name
-	dbURL := u.String()
-	pool, err := pgxpool.New(ctx, dbURL)
+	return u.String()
+}
+
+// template returns the name of the migrated template database for the
+// current migrations, building it when missing. Concurrent test processes
+// build under private names and rename; the loser drops its copy.
+func template(ctx context.Context, admin *pgx.Conn) (string, error) {
+	h := sha256.New()
+	_ = fs.WalkDir(migrations.FS, ".", func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			b, _ := fs.ReadFile(migrations.FS, path)
+			h.Write([]byte(path))
+			h.Write(b)
+		}
+		return nil
+	})
+	name := "broker_tmpl_" + hex.EncodeToString(h.Sum(nil))[:16]
+	var exists bool
+	if err := admin.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
+		return "", err
+	}
+	if exists {
+		return name, nil
+	}
+	build := "broker_tmplbuild_" + randomHex()
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+build); err != nil {
+		return "", err
+	}
+	pool, err := pgxpool.New(ctx, databaseURL(build))
 	if err != nil {
-		t.Fatalf("pgtest: %v", err)
+		return "", err
 	}
-	defer pool.Close()
-	if _, err := postgres.Migrate(ctx, pool, nil); err != nil {
-		t.Fatalf("pgtest: %v", err)
+	_, err = postgres.Migrate(ctx, pool, nil)
+	pool.Close()
+	if err != nil {
+		_, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+build+" WITH (FORCE)")
+		return "", err
 	}
-	return dbURL
+	if _, err := admin.Exec(ctx, "ALTER DATABASE "+build+" RENAME TO "+name); err != nil {
+		// Another process won the race; use its template.
+		_, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+build+" WITH (FORCE)")
+	}
+	// Old templates of earlier schema versions are dropped.
+	rows, err := admin.Query(ctx, `SELECT datname FROM pg_database WHERE datname LIKE 'broker\_tmpl\_%' AND datname <> $1`, name)
+	if err == nil {
+		var old []string
+		for rows.Next() {
+			var n string
+			if rows.Scan(&n) == nil {
+				old = append(old, n)
+			}
+		}
+		rows.Close()
+		for _, n := range old {
+			_, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+n+" WITH (FORCE)")
+		}
+	}
+	return name, nil
 }
 
 // NewPool returns a pool on a fresh migrated database, closed at cleanup.
