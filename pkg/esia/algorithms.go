@@ -14,10 +14,10 @@ import (
 type VerifyFunc func(cert *x509.Certificate, signingInput, signature []byte) error
 
 // Algorithms maps a JWT "alg" to its verification. Only the algorithms in
-// the map are accepted; "none" never is. GOST plugs in as
+// the map are accepted; "none" never is. Another algorithm plugs in as one
+// more entry, e.g. a CryptoPro-backed GOST verifier:
 //
-//	algs := esia.DefaultAlgorithms()
-//	algs[esia.AlgGOST] = verifyGOST // from pkg/esia/gost
+//	algs := esia.Algorithms{esia.AlgGOST: verifyWithCSP}
 type Algorithms map[string]VerifyFunc
 
 // JWT algorithms ESIA signs with (chosen per system on ESIA's tech portal).
@@ -26,9 +26,10 @@ const (
 	AlgGOST  = "GOST3410_2012_256"
 )
 
-// DefaultAlgorithms returns a new map holding RS256 only.
+// DefaultAlgorithms returns a new map holding RS256 and GOST3410_2012_256.
+// Each checks the key type, so one cannot stand in for the other.
 func DefaultAlgorithms() Algorithms {
-	return Algorithms{AlgRS256: VerifyRS256}
+	return Algorithms{AlgRS256: VerifyRS256, AlgGOST: VerifyGOST}
 }
 
 // VerifyRS256 verifies an RSASSA-PKCS1-v1_5 SHA-256 JWT signature.

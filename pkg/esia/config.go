@@ -67,7 +67,7 @@ type Config struct {
 	// Keys holds ESIA's token-signing certificates for this environment.
 	Keys *KeySet
 	// Algorithms maps a JWT alg to its verification; nil means
-	// DefaultAlgorithms (RS256). Add "GOST3410_2012_256" here.
+	// DefaultAlgorithms (RS256 and GOST3410_2012_256).
 	Algorithms Algorithms
 	// HTTPClient makes the calls; nil means http.DefaultClient. Configure its
 	// transport for ESIA's Russian root CAs and a client TLS certificate.

@@ -73,6 +73,11 @@ func (c *Config) requestToken(ctx context.Context, label string, grant func(url.
 	if err := c.check(); err != nil {
 		return nil, err
 	}
+	// Fail before spending the single-use code on tokens that could not be
+	// verified anyway.
+	if c.Issuer == "" || len(c.Keys.Certificates()) == 0 {
+		return nil, fmt.Errorf("%w: Issuer and Keys are needed to verify tokens", errConfig)
+	}
 	state, err := NewState()
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package esia_test
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -207,7 +208,7 @@ func TestTokenVerification(t *testing.T) {
 			a, i := claimsAt(today)
 			return tokens(s, mint(k.esia, "HS256", a), mint(k.esia, "", i))
 		}},
-		{name: "GOST alg not configured", reason: "access token invalid: unsupported alg", answer: func(s string) map[string]any {
+		{name: "GOST alg over an RSA signature", reason: "access token invalid: signature does not verify with any ESIA key", answer: func(s string) map[string]any {
 			a, i := claimsAt(today)
 			return tokens(s, mint(k.esia, esia.AlgGOST, a), mint(k.esia, "", i))
 		}},
@@ -287,6 +288,30 @@ func TestTokenVerification(t *testing.T) {
 	}
 }
 
+func TestAlgorithmRegistry(t *testing.T) {
+	k := keys()
+	cfg, _ := fakeTokenEndpoint(t, func(f url.Values) (int, any) {
+		a, i := claimsAt(today)
+		return 200, tokens(f.Get("state"), mint(k.esia, "", a), mint(k.esia, "", i))
+	})
+	cfg.Algorithms = esia.Algorithms{esia.AlgGOST: esia.VerifyGOST}
+	if _, err := cfg.Exchange(context.Background(), "CODE"); !errors.Is(err, esia.ErrTokenInvalid) || !strings.HasSuffix(err.Error(), "unsupported alg") {
+		t.Fatalf("RS256 accepted by a GOST-only registry: %v", err)
+	}
+	var seen []string
+	cfg.Algorithms = esia.Algorithms{esia.AlgRS256: func(c *x509.Certificate, input, sig []byte) error {
+		seen = append(seen, c.Subject.CommonName)
+		return esia.VerifyRS256(c, input, sig)
+	}}
+	if _, err := cfg.Exchange(context.Background(), "CODE"); err != nil {
+		t.Fatal(err)
+	}
+	// Keys are tried in turn: the old key first, then the current one.
+	if !slices.Equal(seen, []string{"ESIA old", "ESIA", "ESIA old", "ESIA"}) {
+		t.Fatalf("keys tried %v", seen)
+	}
+}
+
 func tokens(state, access, id string) map[string]any {
 	return map[string]any{"access_token": access, "id_token": id, "expires_in": 3600, "state": state, "token_type": "Bearer"}
 }
@@ -340,6 +365,19 @@ func TestExchangeErrors(t *testing.T) {
 		w.cfg.Keys = esia.NewKeySet(cert(t, keys().rogue.CertDER))
 		if _, err := w.cfg.Exchange(context.Background(), w.code("1000100001")); !errors.Is(err, esia.ErrTokenInvalid) {
 			t.Fatalf("err %v", err)
+		}
+	})
+	t.Run("no keys: the code is not spent", func(t *testing.T) {
+		w := newWorld(t)
+		code := w.code("1000100001")
+		keys := w.cfg.Keys
+		w.cfg.Keys = nil
+		if _, err := w.cfg.Exchange(context.Background(), code); err == nil {
+			t.Fatal("exchanged without keys")
+		}
+		w.cfg.Keys = keys
+		if _, err := w.cfg.Exchange(context.Background(), code); err != nil {
+			t.Fatalf("code spent by a request that was never sent: %v", err)
 		}
 	})
 	t.Run("empty code", func(t *testing.T) {

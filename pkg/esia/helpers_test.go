@@ -18,6 +18,7 @@ import (
 
 	"github.com/diarybroker/broker/pkg/esia"
 	"github.com/diarybroker/broker/pkg/esia/esiasim"
+	"github.com/diarybroker/broker/pkg/esia/gost"
 )
 
 // today is the injected clock's start: 2026-11-24 10:00 MSK.
@@ -119,7 +120,7 @@ func newWorld(t *testing.T, mutate ...func(*esiasim.Config)) *world {
 	w.cfg = &esia.Config{
 		BaseURL:         w.base,
 		ClientID:        clientID,
-		CertificateHash: esiasim.LegacyCertHash(k.clientCert),
+		CertificateHash: gost.CertificateHash(k.clientCert),
 		RedirectURL:     redirect,
 		Scopes:          allScopes,
 		Signer:          esia.RSASigner{Key: k.client},

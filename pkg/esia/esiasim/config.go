@@ -15,10 +15,12 @@ type Config struct {
 	Clients []Client
 	// Persons are the fixture persons; nil means DefaultPersons.
 	Persons []Person
-	// TokenSigner signs tokens; nil means a fresh RS256 key and certificate.
+	// TokenSigner signs tokens; nil means a fresh RS256 key and certificate
+	// (NewGOSTSigner gives GOST3410_2012_256 tokens).
 	TokenSigner TokenSigner
-	// CertHash computes client_certificate_hash from a DER certificate; nil
-	// means LegacyCertHash. GOST mode sets the Streebog certificate hash.
+	// CertHash computes the expected client_certificate_hash of a DER
+	// certificate; nil means gost.CertificateHash (Streebog-256, upper-case
+	// hex), which is what ESIA computes.
 	CertHash func(der []byte) string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -37,8 +39,8 @@ type Client struct {
 	// Certificate is the system's DER certificate; its hash is the expected
 	// client_certificate_hash.
 	Certificate []byte
-	// SecretVerifier checks client_secret; nil means one for the
-	// certificate's key (RSA).
+	// SecretVerifier checks client_secret; nil means SecretVerifierFor the
+	// certificate (GOST or RSA).
 	SecretVerifier SecretVerifier
 	// Scopes the system may ask for; nil means every known scope.
 	Scopes []string

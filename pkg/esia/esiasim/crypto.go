@@ -7,17 +7,17 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/big"
-	"strings"
 	"time"
+
+	"github.com/diarybroker/broker/pkg/esia/gost"
 )
 
 // SecretVerifier checks a client_secret signature of a registered client
-// over the message ESIA expects. RSA now; a GOST R 34.10-2012 verifier plugs
-// in as another implementation.
+// over the message ESIA expects: GOSTSecretVerifier, RSASecretVerifier, or
+// another implementation (e.g. one that calls CryptoPro).
 type SecretVerifier interface {
 	VerifySecret(message, signature []byte) error
 }
@@ -38,7 +38,7 @@ func (v RSASecretVerifier) VerifySecret(message, signature []byte) error {
 }
 
 // SecretVerifierFor returns the verifier for the key of a DER certificate:
-// RSA keys only. Clients with other keys set Client.SecretVerifier.
+// GOST R 34.10-2012 (what ESIA accepts) or RSA (the legacy mode).
 func SecretVerifierFor(certDER []byte) (SecretVerifier, error) {
 	cert, err := x509.ParseCertificate(certDER)
 	if err != nil {
@@ -47,20 +47,14 @@ func SecretVerifierFor(certDER []byte) (SecretVerifier, error) {
 	if pub, ok := cert.PublicKey.(*rsa.PublicKey); ok {
 		return RSASecretVerifier{Key: pub}, nil
 	}
-	return nil, errors.New("esiasim: client certificate key is not RSA; set Client.SecretVerifier")
+	if pub, err := gost.ParsePKIXPublicKey(cert.RawSubjectPublicKeyInfo); err == nil {
+		return GOSTSecretVerifier{Key: pub}, nil
+	}
+	return nil, errors.New("esiasim: client certificate key is neither GOST nor RSA; set Client.SecretVerifier")
 }
 
-// LegacyCertHash is the client_certificate_hash of the legacy (RSA) mode:
-// SHA-256 of the DER certificate in 64 upper-case hex digits, the same shape
-// as ESIA's Streebog-256 hash. GOST mode sets Config.CertHash to the
-// Streebog certificate hash instead.
-func LegacyCertHash(der []byte) string {
-	sum := sha256.Sum256(der)
-	return strings.ToUpper(hex.EncodeToString(sum[:]))
-}
-
-// TokenSigner signs the simulator's JWTs. RS256Signer is RS256; a GOST
-// signer ("GOST3410_2012_256") plugs in as another implementation.
+// TokenSigner signs the simulator's JWTs: RS256Signer (RS256) or
+// GOSTSigner (GOST3410_2012_256).
 type TokenSigner interface {
 	// Alg is the JWT alg header value.
 	Alg() string

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/diarybroker/broker/pkg/esia/esiasim"
+	"github.com/diarybroker/broker/pkg/esia/gost"
 )
 
 // today is the simulator's clock in tests: 2026-11-24 10:00 MSK.
@@ -97,7 +98,7 @@ func newEnv(t *testing.T, mutate ...func(*esiasim.Config)) *env {
 	t.Cleanup(sim.Close)
 	mux.Handle(prefix+"/", http.StripPrefix(prefix, sim))
 	return &env{
-		t: t, sim: sim, srv: srv, clock: clk, base: srv.URL + prefix, hash: esiasim.LegacyCertHash(k.clientCert),
+		t: t, sim: sim, srv: srv, clock: clk, base: srv.URL + prefix, hash: gost.CertificateHash(k.clientCert),
 		http: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 	}
 }

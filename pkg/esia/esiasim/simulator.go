@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/diarybroker/broker/pkg/esia/gost"
 )
 
 // Simulator is the ESIA simulator, an http.Handler. It is safe for
@@ -55,7 +57,7 @@ func New(cfg Config) (*Simulator, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.CertHash == nil {
-		cfg.CertHash = LegacyCertHash
+		cfg.CertHash = gost.CertificateHash
 	}
 	if cfg.TokenSigner == nil {
 		if cfg.TokenSigner, err = NewRS256Signer("ESIA simulator", cfg.Now()); err != nil {
