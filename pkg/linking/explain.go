@@ -143,7 +143,7 @@ func (x FieldExplanation) Matches() bool {
 func (x FieldExplanation) Differs() bool { return x.Result == ResultDifferent }
 
 // String renders the explanation on one line for logs and tests, for example
-// "snils: different (one_digit at 5) roster=***-***-789 01 esia=***-***-789 02".
+// "snils: different (one_digit at 11) roster=***-***-789 01 esia=***-***-789 02".
 // It holds masked values only.
 func (x FieldExplanation) String() string {
 	var b strings.Builder

@@ -79,7 +79,8 @@ func maskNameValue(v string, err error) string {
 }
 
 // MaskBirthCert masks a birth certificate as its series and the last two
-// characters of its number: "II-МЮ ****56" ("****56" for a foreign one).
+// characters of its number: "II-МЮ ****56" ("****56" for a foreign one,
+// "****" when its number is shorter than six characters).
 func MaskBirthCert(c BirthCert) string {
 	n, _, err := NormaliseBirthCert(c)
 	return maskBirthCertValue(n, err)

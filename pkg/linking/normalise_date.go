@@ -14,7 +14,7 @@ var (
 	// "yyyy-MM-dd", or a day that does not exist in the calendar
 	// (31.04.2012, 29.02.2013).
 	ErrBirthDateFormat = errors.New("linking: birth date must be a calendar date written dd.MM.yyyy or yyyy-MM-dd")
-	// ErrBirthDateRange reports a year before birthYearMin.
+	// ErrBirthDateRange reports a year before 1900.
 	ErrBirthDateRange = errors.New("linking: birth date is before 1900")
 )
 
