@@ -22,7 +22,7 @@ type field struct {
 	mm2  fe // m-2, the inversion exponent
 	// c is set when m = 2^256 - c with c < 2^32. Such a field is kept in plain form
 	// (R = 1, so one = rr = 1 and toMont/fromMont only reduce) and mul/sqr reduce by
-	// folding (pmReduce) instead of Montgomery reduction.
+	// folding instead of Montgomery reduction.
 	c uint64
 }
 

@@ -2,10 +2,12 @@ package gost
 
 import "math/bits"
 
-// mul sets z = x*y/R mod m (Montgomery multiplication): the full 512-bit product by
-// rows with carry chains, then four word-by-word Montgomery reduction steps. It needs
-// x*y < m*R, true when either input is below m, and returns a fully reduced result (a
-// masked final subtraction, no branches).
+// mul sets z = x*y/R mod m: the full 512-bit product by rows with carry chains, then
+// the reduction. For m = 2^256 - c (f.c != 0, R = 1) the product H*2^256 + L is folded
+// as H*c + L twice, since 2^256 = c mod m; otherwise four word-by-word Montgomery steps
+// divide by R = 2^256, which needs x*y < m*R (true when either input is below m). Both
+// end in a masked final subtraction: the result is fully reduced, with no branches on
+// the values (the f.c test depends on the modulus only).
 func (f *field) mul(z, x, y *fe) {
 	x0, x1, x2, x3 := x[0], x[1], x[2], x[3]
 	y0, y1, y2, y3 := y[0], y[1], y[2], y[3]
@@ -61,11 +63,133 @@ func (f *field) mul(z, x, y *fe) {
 	t5, c = bits.Add64(t5, l2, c)
 	t6, c = bits.Add64(t6, l3, c)
 	t7, _ := bits.Add64(h3, 0, c)
+	// The reduction is written out here, not called, so the eight product words stay in
+	// registers; the copies in mul and sqr are identical.
 	if f.c != 0 {
-		f.pmReduce(z, t0, t1, t2, t3, t4, t5, t6, t7)
+		c := f.c
+		h0, l0 := bits.Mul64(t4, c)
+		h1, l1 := bits.Mul64(t5, c)
+		h2, l2 := bits.Mul64(t6, c)
+		h3, l3 := bits.Mul64(t7, c)
+		var cc uint64
+		r0, cc := bits.Add64(t0, l0, 0)
+		r1, cc := bits.Add64(t1, l1, cc)
+		r2, cc := bits.Add64(t2, l2, cc)
+		r3, cc := bits.Add64(t3, l3, cc)
+		top, _ := bits.Add64(h3, 0, cc)
+		r1, cc = bits.Add64(r1, h0, 0)
+		r2, cc = bits.Add64(r2, h1, cc)
+		r3, cc = bits.Add64(r3, h2, cc)
+		top += cc
+		// value = top*2^256 + r with top <= c: fold top once more.
+		r0, cc = bits.Add64(r0, top*c, 0)
+		r1, cc = bits.Add64(r1, 0, cc)
+		r2, cc = bits.Add64(r2, 0, cc)
+		r3, cc = bits.Add64(r3, 0, cc)
+		// A carry out means the sum wrapped: r is now tiny, and 2^256 = c is added back.
+		r0 += cc * c
+		var b uint64
+		s0, b := bits.Sub64(r0, f.m[0], 0)
+		s1, b := bits.Sub64(r1, f.m[1], b)
+		s2, b := bits.Sub64(r2, f.m[2], b)
+		s3, b := bits.Sub64(r3, f.m[3], b)
+		mask := -b // keep r when r < m
+		z[0] = r0&mask | s0&^mask
+		z[1] = r1&mask | s1&^mask
+		z[2] = r2&mask | s2&^mask
+		z[3] = r3&mask | s3&^mask
 		return
 	}
-	f.montReduce(z, t0, t1, t2, t3, t4, t5, t6, t7)
+	{
+		m0, m1, m2, m3 := f.m[0], f.m[1], f.m[2], f.m[3]
+		n0 := f.n0
+		var c, top uint64
+		{
+			u := t0 * n0
+			h0, l0 := bits.Mul64(u, m0)
+			h1, l1 := bits.Mul64(u, m1)
+			h2, l2 := bits.Mul64(u, m2)
+			h3, l3 := bits.Mul64(u, m3)
+			l1, c = bits.Add64(l1, h0, 0)
+			l2, c = bits.Add64(l2, h1, c)
+			l3, c = bits.Add64(l3, h2, c)
+			h3, _ = bits.Add64(h3, 0, c)
+			_, c = bits.Add64(t0, l0, 0)
+			t1, c = bits.Add64(t1, l1, c)
+			t2, c = bits.Add64(t2, l2, c)
+			t3, c = bits.Add64(t3, l3, c)
+			t4, c = bits.Add64(t4, h3, c)
+			t5, c = bits.Add64(t5, 0, c)
+			t6, c = bits.Add64(t6, 0, c)
+			t7, c = bits.Add64(t7, 0, c)
+			top += c
+		}
+		{
+			u := t1 * n0
+			h0, l0 := bits.Mul64(u, m0)
+			h1, l1 := bits.Mul64(u, m1)
+			h2, l2 := bits.Mul64(u, m2)
+			h3, l3 := bits.Mul64(u, m3)
+			l1, c = bits.Add64(l1, h0, 0)
+			l2, c = bits.Add64(l2, h1, c)
+			l3, c = bits.Add64(l3, h2, c)
+			h3, _ = bits.Add64(h3, 0, c)
+			_, c = bits.Add64(t1, l0, 0)
+			t2, c = bits.Add64(t2, l1, c)
+			t3, c = bits.Add64(t3, l2, c)
+			t4, c = bits.Add64(t4, l3, c)
+			t5, c = bits.Add64(t5, h3, c)
+			t6, c = bits.Add64(t6, 0, c)
+			t7, c = bits.Add64(t7, 0, c)
+			top += c
+		}
+		{
+			u := t2 * n0
+			h0, l0 := bits.Mul64(u, m0)
+			h1, l1 := bits.Mul64(u, m1)
+			h2, l2 := bits.Mul64(u, m2)
+			h3, l3 := bits.Mul64(u, m3)
+			l1, c = bits.Add64(l1, h0, 0)
+			l2, c = bits.Add64(l2, h1, c)
+			l3, c = bits.Add64(l3, h2, c)
+			h3, _ = bits.Add64(h3, 0, c)
+			_, c = bits.Add64(t2, l0, 0)
+			t3, c = bits.Add64(t3, l1, c)
+			t4, c = bits.Add64(t4, l2, c)
+			t5, c = bits.Add64(t5, l3, c)
+			t6, c = bits.Add64(t6, h3, c)
+			t7, c = bits.Add64(t7, 0, c)
+			top += c
+		}
+		{
+			u := t3 * n0
+			h0, l0 := bits.Mul64(u, m0)
+			h1, l1 := bits.Mul64(u, m1)
+			h2, l2 := bits.Mul64(u, m2)
+			h3, l3 := bits.Mul64(u, m3)
+			l1, c = bits.Add64(l1, h0, 0)
+			l2, c = bits.Add64(l2, h1, c)
+			l3, c = bits.Add64(l3, h2, c)
+			h3, _ = bits.Add64(h3, 0, c)
+			_, c = bits.Add64(t3, l0, 0)
+			t4, c = bits.Add64(t4, l1, c)
+			t5, c = bits.Add64(t5, l2, c)
+			t6, c = bits.Add64(t6, l3, c)
+			t7, c = bits.Add64(t7, h3, c)
+			top += c
+		}
+		var b uint64
+		r0, b := bits.Sub64(t4, m0, 0)
+		r1, b := bits.Sub64(t5, m1, b)
+		r2, b := bits.Sub64(t6, m2, b)
+		r3, b := bits.Sub64(t7, m3, b)
+		_, b = bits.Sub64(top, 0, b)
+		mask := -b
+		z[0] = t4&mask | r0&^mask
+		z[1] = t5&mask | r1&^mask
+		z[2] = t6&mask | r2&^mask
+		z[3] = t7&mask | r3&^mask
+	}
 }
 
 // sqr sets z = x*x/R mod m, computing each cross product x_i*x_j once.
@@ -113,139 +237,131 @@ func (f *field) sqr(z, x *fe) {
 	t5, c = bits.Add64(t5, h2, c)
 	t6, c = bits.Add64(t6, l3, c)
 	t7, _ = bits.Add64(t7, h3, c)
+	// The reduction is written out here, not called, so the eight product words stay in
+	// registers; the copies in mul and sqr are identical.
 	if f.c != 0 {
-		f.pmReduce(z, t0, t1, t2, t3, t4, t5, t6, t7)
+		c := f.c
+		h0, l0 := bits.Mul64(t4, c)
+		h1, l1 := bits.Mul64(t5, c)
+		h2, l2 := bits.Mul64(t6, c)
+		h3, l3 := bits.Mul64(t7, c)
+		var cc uint64
+		r0, cc := bits.Add64(t0, l0, 0)
+		r1, cc := bits.Add64(t1, l1, cc)
+		r2, cc := bits.Add64(t2, l2, cc)
+		r3, cc := bits.Add64(t3, l3, cc)
+		top, _ := bits.Add64(h3, 0, cc)
+		r1, cc = bits.Add64(r1, h0, 0)
+		r2, cc = bits.Add64(r2, h1, cc)
+		r3, cc = bits.Add64(r3, h2, cc)
+		top += cc
+		// value = top*2^256 + r with top <= c: fold top once more.
+		r0, cc = bits.Add64(r0, top*c, 0)
+		r1, cc = bits.Add64(r1, 0, cc)
+		r2, cc = bits.Add64(r2, 0, cc)
+		r3, cc = bits.Add64(r3, 0, cc)
+		// A carry out means the sum wrapped: r is now tiny, and 2^256 = c is added back.
+		r0 += cc * c
+		var b uint64
+		s0, b := bits.Sub64(r0, f.m[0], 0)
+		s1, b := bits.Sub64(r1, f.m[1], b)
+		s2, b := bits.Sub64(r2, f.m[2], b)
+		s3, b := bits.Sub64(r3, f.m[3], b)
+		mask := -b // keep r when r < m
+		z[0] = r0&mask | s0&^mask
+		z[1] = r1&mask | s1&^mask
+		z[2] = r2&mask | s2&^mask
+		z[3] = r3&mask | s3&^mask
 		return
 	}
-	f.montReduce(z, t0, t1, t2, t3, t4, t5, t6, t7)
-}
-
-// montReduce sets z = t / R mod m for t < m*R.
-func (f *field) montReduce(z *fe, t0, t1, t2, t3, t4, t5, t6, t7 uint64) {
-	m0, m1, m2, m3 := f.m[0], f.m[1], f.m[2], f.m[3]
-	n0 := f.n0
-	var c, top uint64
 	{
-		u := t0 * n0
-		h0, l0 := bits.Mul64(u, m0)
-		h1, l1 := bits.Mul64(u, m1)
-		h2, l2 := bits.Mul64(u, m2)
-		h3, l3 := bits.Mul64(u, m3)
-		l1, c = bits.Add64(l1, h0, 0)
-		l2, c = bits.Add64(l2, h1, c)
-		l3, c = bits.Add64(l3, h2, c)
-		h3, _ = bits.Add64(h3, 0, c)
-		_, c = bits.Add64(t0, l0, 0)
-		t1, c = bits.Add64(t1, l1, c)
-		t2, c = bits.Add64(t2, l2, c)
-		t3, c = bits.Add64(t3, l3, c)
-		t4, c = bits.Add64(t4, h3, c)
-		t5, c = bits.Add64(t5, 0, c)
-		t6, c = bits.Add64(t6, 0, c)
-		t7, c = bits.Add64(t7, 0, c)
-		top += c
+		m0, m1, m2, m3 := f.m[0], f.m[1], f.m[2], f.m[3]
+		n0 := f.n0
+		var c, top uint64
+		{
+			u := t0 * n0
+			h0, l0 := bits.Mul64(u, m0)
+			h1, l1 := bits.Mul64(u, m1)
+			h2, l2 := bits.Mul64(u, m2)
+			h3, l3 := bits.Mul64(u, m3)
+			l1, c = bits.Add64(l1, h0, 0)
+			l2, c = bits.Add64(l2, h1, c)
+			l3, c = bits.Add64(l3, h2, c)
+			h3, _ = bits.Add64(h3, 0, c)
+			_, c = bits.Add64(t0, l0, 0)
+			t1, c = bits.Add64(t1, l1, c)
+			t2, c = bits.Add64(t2, l2, c)
+			t3, c = bits.Add64(t3, l3, c)
+			t4, c = bits.Add64(t4, h3, c)
+			t5, c = bits.Add64(t5, 0, c)
+			t6, c = bits.Add64(t6, 0, c)
+			t7, c = bits.Add64(t7, 0, c)
+			top += c
+		}
+		{
+			u := t1 * n0
+			h0, l0 := bits.Mul64(u, m0)
+			h1, l1 := bits.Mul64(u, m1)
+			h2, l2 := bits.Mul64(u, m2)
+			h3, l3 := bits.Mul64(u, m3)
+			l1, c = bits.Add64(l1, h0, 0)
+			l2, c = bits.Add64(l2, h1, c)
+			l3, c = bits.Add64(l3, h2, c)
+			h3, _ = bits.Add64(h3, 0, c)
+			_, c = bits.Add64(t1, l0, 0)
+			t2, c = bits.Add64(t2, l1, c)
+			t3, c = bits.Add64(t3, l2, c)
+			t4, c = bits.Add64(t4, l3, c)
+			t5, c = bits.Add64(t5, h3, c)
+			t6, c = bits.Add64(t6, 0, c)
+			t7, c = bits.Add64(t7, 0, c)
+			top += c
+		}
+		{
+			u := t2 * n0
+			h0, l0 := bits.Mul64(u, m0)
+			h1, l1 := bits.Mul64(u, m1)
+			h2, l2 := bits.Mul64(u, m2)
+			h3, l3 := bits.Mul64(u, m3)
+			l1, c = bits.Add64(l1, h0, 0)
+			l2, c = bits.Add64(l2, h1, c)
+			l3, c = bits.Add64(l3, h2, c)
+			h3, _ = bits.Add64(h3, 0, c)
+			_, c = bits.Add64(t2, l0, 0)
+			t3, c = bits.Add64(t3, l1, c)
+			t4, c = bits.Add64(t4, l2, c)
+			t5, c = bits.Add64(t5, l3, c)
+			t6, c = bits.Add64(t6, h3, c)
+			t7, c = bits.Add64(t7, 0, c)
+			top += c
+		}
+		{
+			u := t3 * n0
+			h0, l0 := bits.Mul64(u, m0)
+			h1, l1 := bits.Mul64(u, m1)
+			h2, l2 := bits.Mul64(u, m2)
+			h3, l3 := bits.Mul64(u, m3)
+			l1, c = bits.Add64(l1, h0, 0)
+			l2, c = bits.Add64(l2, h1, c)
+			l3, c = bits.Add64(l3, h2, c)
+			h3, _ = bits.Add64(h3, 0, c)
+			_, c = bits.Add64(t3, l0, 0)
+			t4, c = bits.Add64(t4, l1, c)
+			t5, c = bits.Add64(t5, l2, c)
+			t6, c = bits.Add64(t6, l3, c)
+			t7, c = bits.Add64(t7, h3, c)
+			top += c
+		}
+		var b uint64
+		r0, b := bits.Sub64(t4, m0, 0)
+		r1, b := bits.Sub64(t5, m1, b)
+		r2, b := bits.Sub64(t6, m2, b)
+		r3, b := bits.Sub64(t7, m3, b)
+		_, b = bits.Sub64(top, 0, b)
+		mask := -b
+		z[0] = t4&mask | r0&^mask
+		z[1] = t5&mask | r1&^mask
+		z[2] = t6&mask | r2&^mask
+		z[3] = t7&mask | r3&^mask
 	}
-	{
-		u := t1 * n0
-		h0, l0 := bits.Mul64(u, m0)
-		h1, l1 := bits.Mul64(u, m1)
-		h2, l2 := bits.Mul64(u, m2)
-		h3, l3 := bits.Mul64(u, m3)
-		l1, c = bits.Add64(l1, h0, 0)
-		l2, c = bits.Add64(l2, h1, c)
-		l3, c = bits.Add64(l3, h2, c)
-		h3, _ = bits.Add64(h3, 0, c)
-		_, c = bits.Add64(t1, l0, 0)
-		t2, c = bits.Add64(t2, l1, c)
-		t3, c = bits.Add64(t3, l2, c)
-		t4, c = bits.Add64(t4, l3, c)
-		t5, c = bits.Add64(t5, h3, c)
-		t6, c = bits.Add64(t6, 0, c)
-		t7, c = bits.Add64(t7, 0, c)
-		top += c
-	}
-	{
-		u := t2 * n0
-		h0, l0 := bits.Mul64(u, m0)
-		h1, l1 := bits.Mul64(u, m1)
-		h2, l2 := bits.Mul64(u, m2)
-		h3, l3 := bits.Mul64(u, m3)
-		l1, c = bits.Add64(l1, h0, 0)
-		l2, c = bits.Add64(l2, h1, c)
-		l3, c = bits.Add64(l3, h2, c)
-		h3, _ = bits.Add64(h3, 0, c)
-		_, c = bits.Add64(t2, l0, 0)
-		t3, c = bits.Add64(t3, l1, c)
-		t4, c = bits.Add64(t4, l2, c)
-		t5, c = bits.Add64(t5, l3, c)
-		t6, c = bits.Add64(t6, h3, c)
-		t7, c = bits.Add64(t7, 0, c)
-		top += c
-	}
-	{
-		u := t3 * n0
-		h0, l0 := bits.Mul64(u, m0)
-		h1, l1 := bits.Mul64(u, m1)
-		h2, l2 := bits.Mul64(u, m2)
-		h3, l3 := bits.Mul64(u, m3)
-		l1, c = bits.Add64(l1, h0, 0)
-		l2, c = bits.Add64(l2, h1, c)
-		l3, c = bits.Add64(l3, h2, c)
-		h3, _ = bits.Add64(h3, 0, c)
-		_, c = bits.Add64(t3, l0, 0)
-		t4, c = bits.Add64(t4, l1, c)
-		t5, c = bits.Add64(t5, l2, c)
-		t6, c = bits.Add64(t6, l3, c)
-		t7, c = bits.Add64(t7, h3, c)
-		top += c
-	}
-	var b uint64
-	r0, b := bits.Sub64(t4, m0, 0)
-	r1, b := bits.Sub64(t5, m1, b)
-	r2, b := bits.Sub64(t6, m2, b)
-	r3, b := bits.Sub64(t7, m3, b)
-	_, b = bits.Sub64(top, 0, b)
-	mask := -b
-	z[0] = t4&mask | r0&^mask
-	z[1] = t5&mask | r1&^mask
-	z[2] = t6&mask | r2&^mask
-	z[3] = t7&mask | r3&^mask
-}
-
-// pmReduce sets z = t mod m for m = 2^256 - c (pseudo-Mersenne, c < 2^32): since
-// 2^256 = c (mod m), t = H*2^256 + L = H*c + L, folded twice, then one masked
-// subtraction.
-func (f *field) pmReduce(z *fe, t0, t1, t2, t3, t4, t5, t6, t7 uint64) {
-	c := f.c
-	h0, l0 := bits.Mul64(t4, c)
-	h1, l1 := bits.Mul64(t5, c)
-	h2, l2 := bits.Mul64(t6, c)
-	h3, l3 := bits.Mul64(t7, c)
-	var cc uint64
-	r0, cc := bits.Add64(t0, l0, 0)
-	r1, cc := bits.Add64(t1, l1, cc)
-	r2, cc := bits.Add64(t2, l2, cc)
-	r3, cc := bits.Add64(t3, l3, cc)
-	top, _ := bits.Add64(h3, 0, cc)
-	r1, cc = bits.Add64(r1, h0, 0)
-	r2, cc = bits.Add64(r2, h1, cc)
-	r3, cc = bits.Add64(r3, h2, cc)
-	top += cc
-	// value = top*2^256 + r with top <= c: fold top once more.
-	r0, cc = bits.Add64(r0, top*c, 0)
-	r1, cc = bits.Add64(r1, 0, cc)
-	r2, cc = bits.Add64(r2, 0, cc)
-	r3, cc = bits.Add64(r3, 0, cc)
-	// A carry out means the sum wrapped: r is now tiny, and 2^256 = c is added back.
-	r0 += cc * c
-	var b uint64
-	s0, b := bits.Sub64(r0, f.m[0], 0)
-	s1, b := bits.Sub64(r1, f.m[1], b)
-	s2, b := bits.Sub64(r2, f.m[2], b)
-	s3, b := bits.Sub64(r3, f.m[3], b)
-	mask := -b // keep r when r < m
-	z[0] = r0&mask | s0&^mask
-	z[1] = r1&mask | s1&^mask
-	z[2] = r2&mask | s2&^mask
-	z[3] = r3&mask | s3&^mask
 }
