@@ -253,3 +253,31 @@ func TestLoadPersonsRejects(t *testing.T) {
 		t.Fatalf("LoadPersons: %v", err)
 	}
 }
+
+// TestExtraPersonsFile loads a replacement set from testdata, as
+// `broker dev --esia-persons FILE` does.
+func TestExtraPersonsFile(t *testing.T) {
+	f, err := os.Open("../../../testdata/esia/persons-twins.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	persons, err := esiasim.LoadPersons(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, func(c *esiasim.Config) { c.Persons = persons })
+	if got := len(e.sim.Persons()); got != 2 {
+		t.Fatalf("%d persons", got)
+	}
+	kids := persons[0].Kids.Elements
+	if len(kids) != 2 || kids[0].BirthDate != kids[1].BirthDate || kids[0].SNILS == kids[1].SNILS {
+		t.Fatal("twins expected")
+	}
+	for _, k := range kids {
+		if !snilsValid(k.SNILS) {
+			t.Errorf("kid %s: SNILS check digits", k.ID)
+		}
+	}
+	e.login("1000900002", "openid fullname")
+}
