@@ -82,7 +82,7 @@ type Config struct {
 	Timeout time.Duration
 	// Observe, when set, is called once per HTTP call with a fixed endpoint
 	// label ("token", "refresh", "person", "person_docs", "person_ctts",
-	// "person_addrs", "kids", "element"), the outcome (an ESIA code such as
+	// "person_addrs", "kids", "kids_docs", "element"), the outcome (an ESIA code such as
 	// "ESIA-007011", or "2xx", "4xx", "5xx", "timeout", "network") and the
 	// duration. Labels never carry personal data or oids.
 	Observe func(endpoint, code string, d time.Duration)

@@ -80,7 +80,7 @@ func cert(t testing.TB, der []byte) *x509.Certificate {
 // world is a simulator mounted at /esia-sim on 127.0.0.1:0 and a client
 // Config for it.
 type world struct {
-	t     *testing.T
+	t     testing.TB
 	sim   *esiasim.Simulator
 	clock *clock
 	cfg   *esia.Config
@@ -90,7 +90,7 @@ type world struct {
 	observed []string
 }
 
-func newWorld(t *testing.T, mutate ...func(*esiasim.Config)) *world {
+func newWorld(t testing.TB, mutate ...func(*esiasim.Config)) *world {
 	t.Helper()
 	k := keys()
 	mux := http.NewServeMux()

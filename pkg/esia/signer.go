@@ -29,7 +29,7 @@ func (f SignerFunc) Sign(ctx context.Context, message []byte) ([]byte, error) {
 
 // RSASigner signs with RSASSA-PKCS1-v1_5 over SHA-256. ESIA stopped accepting
 // RSA client signatures in 2020; it serves the simulator's legacy mode and
-// tests until the GOST signer lands.
+// tests. ESIA itself needs GOSTSigner or an external GOST signer.
 type RSASigner struct {
 	Key *rsa.PrivateKey
 }
