@@ -140,6 +140,8 @@ func TestAuthURLRejects(t *testing.T) {
 		{name: "no scopes", state: state, mutate: func(c *esia.Config) { c.Scopes = nil }},
 		{name: "relative base URL", state: state, mutate: func(c *esia.Config) { c.BaseURL = "/esia" }},
 		{name: "bad access type", state: state, mutate: func(c *esia.Config) { c.AccessType = "forever" }},
+		{name: "SHA-1 thumbprint as certificate hash", state: state, mutate: func(c *esia.Config) { c.CertificateHash = hash64[:40] }},
+		{name: "lower-case certificate hash", state: state, mutate: func(c *esia.Config) { c.CertificateHash = strings.ToLower(hash64) }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

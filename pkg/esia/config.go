@@ -114,6 +114,11 @@ func (c *Config) check() error {
 	if len(missing) > 0 {
 		return fmt.Errorf("%w: %s not set", errConfig, strings.Join(missing, ", "))
 	}
+	if !isCertHash(c.CertificateHash) {
+		// The usual mistake is a 40-character SHA-1 thumbprint, which ESIA
+		// answers with ESIA-007053 only after the person was redirected.
+		return fmt.Errorf("%w: CertificateHash must be 64 upper-case hex digits (Streebog-256 of the certificate)", errConfig)
+	}
 	if _, err := c.base(); err != nil {
 		return err
 	}
@@ -182,3 +187,16 @@ func (c *Config) scope() string { return strings.Join(c.Scopes, " ") }
 
 // scopeOrg is the scope_org parameter exactly as sent and signed ("" if unused).
 func (c *Config) scopeOrg() string { return strings.Join(c.ScopeOrg, " ") }
+
+// isCertHash reports whether s has the shape of client_certificate_hash.
+func isCertHash(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, r := range s {
+		if (r < '0' || r > '9') && (r < 'A' || r > 'F') {
+			return false
+		}
+	}
+	return true
+}

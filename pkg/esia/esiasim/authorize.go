@@ -70,6 +70,7 @@ func (s *Simulator) authorize(w http.ResponseWriter, r *http.Request) {
 
 // choose serves the login page's form: POST /aas/oauth2/v2/ac.
 func (s *Simulator) choose(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
 		s.errorPage(w, http.StatusBadRequest, newError(CodeUnreadableRequest, ""))
 		return

@@ -43,7 +43,7 @@ type client struct {
 
 // New builds a simulator. It fails on an incomplete configuration: no
 // BaseURL, a client without ID, redirect URI or usable certificate, or
-// invalid persons.
+// invalid persons. The persons and clients must not be modified afterwards.
 func New(cfg Config) (*Simulator, error) {
 	base, err := url.Parse(cfg.BaseURL)
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
@@ -68,6 +68,8 @@ func New(cfg Config) (*Simulator, error) {
 		if cfg.Persons, err = DefaultPersons(); err != nil {
 			return nil, err
 		}
+	} else {
+		cfg.Persons = append([]Person(nil), cfg.Persons...)
 	}
 	s := &Simulator{
 		cfg:      cfg,
