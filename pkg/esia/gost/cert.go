@@ -30,44 +30,86 @@ type Certificate struct {
 	signatureAlgorithm asn1.ObjectIdentifier
 	signature          []byte
 	subjectKeyID       []byte
-	isCA               bool
 }
 
 // ParseCertificate parses one DER certificate. crypto/x509 parses the envelope (it
 // reports a GOST key as an unknown algorithm) and the key is decoded from
-// RawSubjectPublicKeyInfo here; certificates with non-GOST keys are rejected.
+// RawSubjectPublicKeyInfo here; certificates with non-GOST keys are rejected. When
+// crypto/x509 refuses a certificate for something this package does not use (a negative
+// serial number, a name string it finds malformed, an extension it cannot read: all seen
+// in certificates of Russian CAs), the fields above are read by a minimal DER parser
+// instead.
 func ParseCertificate(der []byte) (*Certificate, error) {
-	xc, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, fmt.Errorf("gost: parse certificate: %w: %w", ErrMalformed, err)
-	}
-	pub, err := ParsePKIXPublicKey(xc.RawSubjectPublicKeyInfo)
-	if err != nil {
-		return nil, fmt.Errorf("gost: certificate public key: %w", err)
-	}
 	var outer struct {
 		TBS       asn1.RawValue
 		Algorithm algorithmIdentifier
 		Signature asn1.BitString
 	}
-	if _, err := asn1.Unmarshal(der, &outer); err != nil {
+	rest, err := asn1.Unmarshal(der, &outer)
+	if err != nil {
 		return nil, fmt.Errorf("gost: parse certificate: %w: %w", ErrMalformed, err)
 	}
-	return &Certificate{
-		Raw:                xc.Raw,
-		PublicKey:          pub,
-		Subject:            xc.Subject,
-		Issuer:             xc.Issuer,
-		SerialNumber:       xc.SerialNumber,
-		NotBefore:          xc.NotBefore,
-		NotAfter:           xc.NotAfter,
-		rawTBS:             xc.RawTBSCertificate,
-		rawSubject:         xc.RawSubject,
-		signatureAlgorithm: outer.Algorithm.Algorithm,
-		signature:          outer.Signature.RightAlign(),
-		subjectKeyID:       xc.SubjectKeyId,
-		isCA:               xc.BasicConstraintsValid && xc.IsCA,
-	}, nil
+	if len(rest) != 0 {
+		return nil, fmt.Errorf("gost: parse certificate: %w: trailing data", ErrMalformed)
+	}
+	c := &Certificate{signatureAlgorithm: outer.Algorithm.Algorithm, signature: outer.Signature.RightAlign()}
+	if xc, xerr := x509.ParseCertificate(der); xerr == nil {
+		c.Raw, c.Subject, c.Issuer, c.SerialNumber = xc.Raw, xc.Subject, xc.Issuer, xc.SerialNumber
+		c.NotBefore, c.NotAfter = xc.NotBefore, xc.NotAfter
+		c.rawTBS, c.rawSubject, c.subjectKeyID = xc.RawTBSCertificate, xc.RawSubject, xc.SubjectKeyId
+		c.PublicKey, err = ParsePKIXPublicKey(xc.RawSubjectPublicKeyInfo)
+	} else if err = parseTBSLenient(c, der, outer.TBS.FullBytes); err != nil {
+		return nil, fmt.Errorf("gost: parse certificate: %w: %w (crypto/x509: %v)", ErrMalformed, err, xerr)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("gost: certificate public key: %w", err)
+	}
+	return c, nil
+}
+
+// tbsLenient is TBSCertificate (RFC 5280 section 4.1) with everything this package does
+// not expose left raw.
+type tbsLenient struct {
+	Version    int `asn1:"optional,explicit,default:0,tag:0"`
+	Serial     *big.Int
+	Algorithm  algorithmIdentifier
+	Issuer     asn1.RawValue
+	Validity   struct{ NotBefore, NotAfter asn1.RawValue }
+	Subject    asn1.RawValue
+	PublicKey  asn1.RawValue
+	IssuerUID  asn1.RawValue `asn1:"optional,tag:1"`
+	SubjectUID asn1.RawValue `asn1:"optional,tag:2"`
+	Extensions asn1.RawValue `asn1:"optional,explicit,tag:3"`
+}
+
+func parseTBSLenient(c *Certificate, der, tbsDER []byte) error {
+	var tbs tbsLenient
+	if rest, err := asn1.Unmarshal(tbsDER, &tbs); err != nil || len(rest) != 0 {
+		return fmt.Errorf("TBSCertificate: %v", err)
+	}
+	var issuer, subject pkix.RDNSequence
+	if _, err := asn1.Unmarshal(tbs.Issuer.FullBytes, &issuer); err != nil {
+		return fmt.Errorf("issuer: %w", err)
+	}
+	if _, err := asn1.Unmarshal(tbs.Subject.FullBytes, &subject); err != nil {
+		return fmt.Errorf("subject: %w", err)
+	}
+	var notBefore, notAfter time.Time
+	if _, err := asn1.Unmarshal(tbs.Validity.NotBefore.FullBytes, &notBefore); err != nil {
+		return fmt.Errorf("notBefore: %w", err)
+	}
+	if _, err := asn1.Unmarshal(tbs.Validity.NotAfter.FullBytes, &notAfter); err != nil {
+		return fmt.Errorf("notAfter: %w", err)
+	}
+	pub, err := ParsePKIXPublicKey(tbs.PublicKey.FullBytes)
+	if err != nil {
+		return err
+	}
+	c.Raw, c.rawTBS, c.rawSubject = der, tbsDER, tbs.Subject.FullBytes
+	c.Subject.FillFromRDNSequence(&subject)
+	c.Issuer.FillFromRDNSequence(&issuer)
+	c.SerialNumber, c.NotBefore, c.NotAfter, c.PublicKey = tbs.Serial, notBefore, notAfter, pub
+	return nil
 }
 
 // ParseCertificatePEM parses every "CERTIFICATE" block in data (ESIA publishes its

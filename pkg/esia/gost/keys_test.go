@@ -276,3 +276,50 @@ func TestCertificates(t *testing.T) {
 		})
 	}
 }
+
+// TestParseCertificateLenient: crypto/x509 rejects a negative serial number; such a
+// certificate must still parse (through the minimal parser) with the same fields.
+func TestParseCertificateLenient(t *testing.T) {
+	key := mustKey(t, TC26A())
+	der := selfSigned(t, key, "negative serial")
+	var cert certificate
+	if _, err := asn1.Unmarshal(der, &cert); err != nil {
+		t.Fatal(err)
+	}
+	var tbs tbsCertificate
+	if _, err := asn1.Unmarshal(cert.TBS.FullBytes, &tbs); err != nil {
+		t.Fatal(err)
+	}
+	tbs.SerialNumber = big.NewInt(-5)
+	tbsDER, err := asn1.Marshal(tbs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := SignMessage(rand.Reader, key, tbsDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert.TBS = asn1.RawValue{FullBytes: tbsDER}
+	cert.Signature = asn1.BitString{Bytes: sig, BitLength: 512}
+	bad, err := asn1.Marshal(cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := x509ParseCertificate(bad); err == nil {
+		t.Skip("crypto/x509 now accepts negative serials; the fallback is not exercised")
+	}
+	c, err := ParseCertificate(bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SerialNumber.Int64() != -5 || c.Subject.CommonName != "negative serial" || c.NotAfter.Year() != 2055 ||
+		!c.PublicKey.Equal(&key.PublicKey) || !bytes.Equal(c.Raw, bad) {
+		t.Fatalf("fields: %v %v %v", c.SerialNumber, c.Subject, c.NotAfter)
+	}
+	if err := c.CheckSignatureFrom(c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ParseCertificate(append(bad, 0)); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("trailing byte: %v", err)
+	}
+}

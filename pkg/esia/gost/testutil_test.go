@@ -1,6 +1,7 @@
 package gost
 
 import (
+	"crypto/x509"
 	"encoding/asn1"
 	"strconv"
 	"strings"
@@ -22,3 +23,5 @@ func mustOID(t *testing.T, s string) asn1.ObjectIdentifier {
 
 func asn1Marshal(v any) ([]byte, error)             { return asn1.Marshal(v) }
 func asn1Unmarshal(b []byte, v any) ([]byte, error) { return asn1.Unmarshal(b, v) }
+
+func x509ParseCertificate(der []byte) (any, error) { return x509.ParseCertificate(der) }
