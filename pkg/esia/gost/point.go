@@ -116,11 +116,15 @@ func (c *Curve) baseTable() *baseTable {
 	return c.table
 }
 
-func (c *Curve) buildBaseTable() *baseTable {
+func (c *Curve) buildBaseTable() *baseTable { return c.buildTable(&c.g) }
+
+// buildTable returns the signed radix-2^6 table of P (j*2^(6i)*P, j = 1..32) for a point
+// of the odd-order subgroup.
+func (c *Curve) buildTable(P *affinePoint) *baseTable {
 	f := c.fp
 	const n = baseDigits * baseEntries
 	pts := make([]projPoint, n)
-	base := projPoint{x: c.g.x, y: c.g.y, z: f.one}
+	base := projPoint{x: P.x, y: P.y, z: f.one}
 	for i := 0; i < baseDigits; i++ {
 		row := pts[i*baseEntries : (i+1)*baseEntries]
 		row[0] = base
@@ -494,20 +498,33 @@ func (c *Curve) doubleScalarMult(z1, z2 *fe, q *affinePoint) jacPoint {
 			c.fp.mul(&w, &w, &c.aM)
 		}
 	}
-	t := c.baseTable()
+	c.addTableMult(&acc, c.baseTable(), z1)
+	return acc
+}
+
+// doubleTableMult returns z1*G + z2*Q with Q's own table (see PublicKey's cache): 86
+// mixed additions and no doublings.
+func (c *Curve) doubleTableMult(z1, z2 *fe, tq *baseTable) jacPoint {
+	var acc jacPoint
+	c.addTableMult(&acc, c.baseTable(), z1)
+	c.addTableMult(&acc, tq, z2)
+	return acc
+}
+
+// addTableMult adds k*P to acc, t being P's table (variable time: public k only).
+func (c *Curve) addTableMult(acc *jacPoint, t *baseTable, k *fe) {
 	var digits [baseDigits]int8
-	recodeBase(z1, &digits)
+	recodeBase(k, &digits)
 	for i, d := range digits {
 		switch {
 		case d > 0:
-			c.jacAddAffine(&acc, &acc, &t[i][d-1])
+			c.jacAddAffine(acc, acc, &t[i][d-1])
 		case d < 0:
 			p := t[i][-d-1]
 			c.fp.neg(&p.y, &p.y)
-			c.jacAddAffine(&acc, &acc, &p)
+			c.jacAddAffine(acc, acc, &p)
 		}
 	}
-	return acc
 }
 
 // jacXModQEquals reports whether x(P) mod q == r for a finite P, without inverting Z:

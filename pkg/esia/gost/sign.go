@@ -7,19 +7,41 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"sync"
+	"sync/atomic"
 )
 
 // SignatureSize is the size of a GOST R 34.10-2012 signature with a 256-bit key.
 const SignatureSize = 64
 
 // PublicKey is a GOST R 34.10-2012 public key: the point (X, Y) on Curve.
+//
+// A key made by NewPublicKey, NewPrivateKey, GenerateKey or a parser carries a cache:
+// from its second verification on, Verify uses a precomputed table of the key (about
+// 88 KiB, built once, in about a millisecond), which makes verification several times
+// faster. This suits the broker, which verifies every ESIA token with the same few keys.
+// The cache is safe for concurrent use and is ignored if X or Y are changed.
 type PublicKey struct {
 	Curve *Curve
 	X, Y  *big.Int
 	// ParamSet is the parameter-set OID the key was named with (several OIDs name the
 	// same curve); MarshalPKIXPublicKey writes it. Nil means Curve.OID().
 	ParamSet asn1.ObjectIdentifier
+
+	cache *keyCache
 }
+
+// keyCache holds the lazily built fixed-base table of a public key.
+type keyCache struct {
+	uses  atomic.Int64
+	once  sync.Once
+	point affinePoint // the key the table is for, Montgomery form
+	table *baseTable
+}
+
+// verifyTableAfter is the number of verifications with one key after which its table is
+// built: a key used once (or parsed per request) never pays for it.
+const verifyTableAfter = 2
 
 // PrivateKey is a GOST R 34.10-2012 private key: the scalar D, 0 < D < q.
 type PrivateKey struct {
@@ -64,7 +86,7 @@ func NewPrivateKey(c *Curve, d *big.Int) (*PrivateKey, error) {
 	k := feFromBig(d)
 	x, y := c.projToAffine(ptr(c.scalarBaseMult(&k)))
 	return &PrivateKey{
-		PublicKey: PublicKey{Curve: c, X: c.fp.toBig(&x), Y: c.fp.toBig(&y)},
+		PublicKey: PublicKey{Curve: c, X: c.fp.toBig(&x), Y: c.fp.toBig(&y), cache: new(keyCache)},
 		D:         new(big.Int).Set(d),
 	}, nil
 }
@@ -78,7 +100,7 @@ func NewPublicKey(c *Curve, x, y *big.Int) (*PublicKey, error) {
 	if err := c.checkPoint(x, y, true); err != nil {
 		return nil, err
 	}
-	return &PublicKey{Curve: c, X: new(big.Int).Set(x), Y: new(big.Int).Set(y)}, nil
+	return &PublicKey{Curve: c, X: new(big.Int).Set(x), Y: new(big.Int).Set(y), cache: new(keyCache)}, nil
 }
 
 // GenerateKey returns a new key on c with the scalar drawn from rand
@@ -175,11 +197,39 @@ func Verify(pub *PublicKey, digest, sig []byte) bool {
 	fq.neg(&z2, &z2)
 	fq.fromMont(&z2, &z2) // z2 = -r/e
 
-	C := c.doubleScalarMult(&z1, &z2, &q)
+	var C jacPoint
+	if t := pub.table(&q); t != nil {
+		C = c.doubleTableMult(&z1, &z2, t)
+	} else {
+		C = c.doubleScalarMult(&z1, &z2, &q)
+	}
 	if C.z.isZero() == 1 {
 		return false
 	}
 	return c.jacXModQEquals(&C, &r)
+}
+
+// table returns the key's precomputed table once it has been used often enough, or nil.
+// q is the key in Montgomery form, already checked to be on the curve; a table built for
+// other coordinates (X or Y changed since) is not used. Tables are built only for keys in
+// the prime-order subgroup, which the complete formulas building them require.
+func (pub *PublicKey) table(q *affinePoint) *baseTable {
+	kc := pub.cache
+	if kc == nil || kc.uses.Add(1) < verifyTableAfter {
+		return nil
+	}
+	kc.once.Do(func() {
+		c := pub.Curve
+		if c.cofactor != 1 && c.checkPoint(pub.X, pub.Y, true) != nil {
+			return
+		}
+		kc.point = *q
+		kc.table = c.buildTable(q)
+	})
+	if kc.table == nil || kc.point.x.equal(&q.x) != 1 || kc.point.y.equal(&q.y) != 1 {
+		return nil
+	}
+	return kc.table
 }
 
 // SignMessage hashes msg with Streebog-256 and signs the digest (see Sign).

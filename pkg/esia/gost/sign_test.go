@@ -390,3 +390,49 @@ func TestStructuralConstants(t *testing.T) {
 	}
 	_ = hex.EncodeToString
 }
+
+// TestVerifyKeyCache checks the per-key table path against the reference on every curve,
+// that keys without a cache (struct literals) verify the same, and that a table is not
+// used once X or Y have been changed.
+func TestVerifyKeyCache(t *testing.T) {
+	rng := mrand.New(mrand.NewPCG(7, 8))
+	for _, c := range allCurves() {
+		t.Run(c.Name(), func(t *testing.T) {
+			priv := mustKey(t, c)
+			cached := &priv.PublicKey
+			plain := &PublicKey{Curve: c, X: priv.X, Y: priv.Y}
+			for i := 0; i < 12; i++ {
+				digest := make([]byte, 32)
+				for j := range digest {
+					digest[j] = byte(rng.Uint32())
+				}
+				sig, err := Sign(rand.Reader, priv, digest)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if i%3 == 2 {
+					sig[rng.IntN(64)] ^= 1 << rng.IntN(8)
+				}
+				want := refVerify(c, refPoint{priv.X, priv.Y}, leInt(digest), new(big.Int).SetBytes(sig[32:]), new(big.Int).SetBytes(sig[:32]))
+				if got := Verify(cached, digest, sig); got != want {
+					t.Fatalf("cached Verify = %v, reference %v (round %d)", got, want, i)
+				}
+				if got := Verify(plain, digest, sig); got != want {
+					t.Fatalf("uncached Verify = %v, reference %v", got, want)
+				}
+			}
+			if cached.cache.table == nil {
+				t.Fatal("no table was built")
+			}
+			// Replace the key's coordinates: the old table must not be used.
+			other := mustKey(t, c)
+			digest := make([]byte, 32)
+			oldSig, _ := Sign(rand.Reader, priv, digest)
+			newSig, _ := Sign(rand.Reader, other, digest)
+			cached.X, cached.Y = other.X, other.Y
+			if Verify(cached, digest, oldSig) || !Verify(cached, digest, newSig) {
+				t.Fatal("a stale table was used after X, Y changed")
+			}
+		})
+	}
+}
