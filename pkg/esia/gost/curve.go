@@ -2,6 +2,7 @@ package gost
 
 import (
 	"encoding/asn1"
+	"errors"
 	"fmt"
 	"math/big"
 	"sync"
@@ -153,7 +154,7 @@ func CryptoProC() *Curve { return cryptoProC }
 func Curves() []*Curve { return []*Curve{tc26A, cryptoProA, cryptoProB, cryptoProC} }
 
 // ErrUnknownCurve is returned for a parameter-set OID that names no supported 256-bit curve.
-var ErrUnknownCurve = fmt.Errorf("gost: unknown or unsupported parameter set")
+var ErrUnknownCurve = errors.New("gost: unknown or unsupported parameter set")
 
 // CurveByOID returns the curve a parameter-set OID names. Every OID of a supported curve is
 // accepted: tc26 sets A-D, CryptoPro A-C and CryptoPro XchA/XchB.

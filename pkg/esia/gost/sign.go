@@ -49,6 +49,9 @@ type PrivateKey struct {
 	D *big.Int
 }
 
+// *PrivateKey is a crypto.Signer over Streebog-256 digests.
+var _ crypto.Signer = (*PrivateKey)(nil)
+
 // Errors returned by key construction and signing; match them with errors.Is.
 var (
 	ErrInvalidKey    = errors.New("gost: invalid key")
