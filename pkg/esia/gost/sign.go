@@ -113,7 +113,7 @@ func GenerateKey(c *Curve, rand io.Reader) (*PrivateKey, error) {
 		return nil, fmt.Errorf("%w: no curve", ErrInvalidKey)
 	}
 	var k fe
-	if err := c.randScalar(rand, &k); err != nil {
+	if err := c.randScalar(rand, &k, make([]byte, 32)); err != nil {
 		return nil, fmt.Errorf("gost: generate key: %w", err)
 	}
 	return NewPrivateKey(c, k.toBig())
@@ -140,9 +140,12 @@ func Sign(rand io.Reader, priv *PrivateKey, digest []byte) ([]byte, error) {
 	c.digestScalar(digest, &eM)
 	d := feFromBig(priv.D)
 	fq.toMont(&dM, &d)
+	// The nonce is read into the signature's own buffer (overwritten below), so a
+	// signature costs one allocation: a buffer handed to an io.Reader escapes.
+	sig := make([]byte, SignatureSize)
 	for tries := 0; tries < 64; tries++ {
 		var k, kM, rM, sM, t, r, s fe
-		if err := c.randScalar(rand, &k); err != nil {
+		if err := c.randScalar(rand, &k, sig[:32]); err != nil {
 			return nil, fmt.Errorf("gost: sign: %w", err)
 		}
 		P := c.scalarBaseMult(&k)
@@ -161,7 +164,6 @@ func Sign(rand io.Reader, priv *PrivateKey, digest []byte) ([]byte, error) {
 		if s.isZero() == 1 {
 			continue
 		}
-		sig := make([]byte, SignatureSize)
 		s.toBE((*[32]byte)(sig[:32]))
 		r.toBE((*[32]byte)(sig[32:]))
 		return sig, nil
@@ -270,19 +272,18 @@ func (c *Curve) digestScalar(digest []byte, eM *fe) {
 	eM.sel(&c.fq.one, eM, eM.isZero())
 }
 
-// randScalar draws 0 < k < q from rand by rejection sampling.
-func (c *Curve) randScalar(rand io.Reader, k *fe) error {
+// randScalar draws 0 < k < q from rand by rejection sampling, reading into buf (32 bytes).
+func (c *Curve) randScalar(rand io.Reader, k *fe, buf []byte) error {
 	if rand == nil {
 		return errors.New("nil random source")
 	}
 	bitLen := c.q.BitLen()
-	var buf [32]byte
 	for tries := 0; tries < 256; tries++ {
-		if _, err := io.ReadFull(rand, buf[:]); err != nil {
+		if _, err := io.ReadFull(rand, buf[:32]); err != nil {
 			return fmt.Errorf("reading random scalar: %w", err)
 		}
 		buf[0] &= byte(0xff >> (256 - bitLen))
-		*k = feFromBE(&buf)
+		*k = feFromBE((*[32]byte)(buf[:32]))
 		if k.isZero() == 0 && feLess(k, &c.fq.m) {
 			return nil
 		}
