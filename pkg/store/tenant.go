@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -41,6 +42,16 @@ type ConsentPolicy struct {
 // DefaultConsentPolicy is the policy of DESIGN.md §6.
 func DefaultConsentPolicy() ConsentPolicy {
 	return ConsentPolicy{AdultAge: 18, OwnAccountAge: 14, TermDays: 0, TextVersion: "1"}
+}
+
+// LocationErr returns the tenant's time zone, or an error when it is not a
+// known IANA zone (checked when a tenant is created).
+func (t Tenant) LocationErr() (*time.Location, error) {
+	loc, err := time.LoadLocation(t.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("%w: time zone %q is not an IANA zone", ErrInvalid, t.TimeZone)
+	}
+	return loc, nil
 }
 
 // Location returns the tenant's time zone, or Europe/Moscow when unset or unknown.

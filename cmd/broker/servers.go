@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/diarybroker/broker/pkg/server"
+)
+
+// DevCmd is `broker dev`.
+type DevCmd struct {
+	SettingsFlags
+	ESIAPersons *string `name:"esia-persons" help:"ESIA fixture persons (JSON) instead of the embedded set." type:"existingfile" placeholder:"FILE"`
+	Roster      *string `help:"Demo roster (NDJSON) instead of the embedded one." type:"existingfile" placeholder:"FILE"`
+}
+
+// Run starts dev mode.
+func (c *DevCmd) Run(g *Globals) error {
+	s, err := loadSettings(g, c.SettingsFlags, true)
+	if err != nil {
+		return err
+	}
+	if c.ESIAPersons != nil {
+		s.ESIAPersonsFile = *c.ESIAPersons
+	}
+	if c.Roster != nil {
+		s.RosterFile = *c.Roster
+	}
+	if c.LogFormat == nil && os.Getenv("BROKER_LOG_FORMAT") == "" {
+		s.LogFormat = "text"
+	}
+	return run(g.Ctx, s, func(comp *server.Components) {
+		comp.Logger.Info("dev mode ready",
+			"demo", comp.Settings.Issuer+"/demo",
+			"issuer", comp.Settings.Issuer,
+			"client_id", server.DevClientID, "client_secret", "demo-secret (dev only)",
+			"esia_simulator", comp.Settings.Issuer+"/esia-sim/aas/oauth2/v2/ac")
+	})
+}
+
+// ServeCmd is `broker serve`.
+type ServeCmd struct {
+	SettingsFlags
+}
+
+// Run starts the production server.
+func (c *ServeCmd) Run(g *Globals) error {
+	s, err := loadSettings(g, c.SettingsFlags, false)
+	if err != nil {
+		return err
+	}
+	return run(g.Ctx, s, func(comp *server.Components) {
+		comp.Logger.Info("broker ready", "issuer", comp.Settings.Issuer, "addr", comp.Settings.Addr)
+	})
+}
+
+// run builds the components, listens, and serves until ctx ends. SIGHUP
+// reloads ESIA's certificates.
+func run(ctx context.Context, s server.Settings, ready func(*server.Components)) error {
+	comp, err := server.Build(ctx, s, server.BuildOptions{})
+	if err != nil {
+		return err
+	}
+	defer comp.Close()
+	srv, err := server.New(comp)
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", comp.Settings.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	go reloadOnSignal(ctx, comp)
+	ready(comp)
+	return srv.Serve(ctx, l)
+}
+
+// reloadOnSignal re-reads ESIA's token-signing certificates on SIGHUP and
+// every minute, so that a rotated ESIA certificate is picked up without a
+// restart.
+func reloadOnSignal(ctx context.Context, comp *server.Components) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+		case <-tick.C:
+		}
+		if comp.ESIA == nil || comp.ESIA.Keys == nil || comp.Simulator != nil {
+			continue
+		}
+		if err := comp.ESIA.Keys.Reload(); err != nil {
+			comp.Logger.Error("reloading ESIA certificates failed", "error", err)
+		} else {
+			comp.Logger.Log(ctx, slog.LevelDebug, "ESIA certificates reloaded", "count", len(comp.ESIA.Keys.Certificates()))
+		}
+	}
+}

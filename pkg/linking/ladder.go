@@ -1,0 +1,266 @@
+package linking
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/diarybroker/broker/pkg/store"
+)
+
+// Outcome is the result of matching an ESIA person against a roster.
+type Outcome string
+
+// Outcomes of Ladder.Match.
+const (
+	OutcomeLinked    Outcome = "linked"
+	OutcomeNotFound  Outcome = "not_found"
+	OutcomeAmbiguous Outcome = "ambiguous"
+	OutcomeConflict  Outcome = "conflict"
+)
+
+// Rungs of the ladder (DESIGN.md §5), in the order they are tried.
+const (
+	RungLink      = "link"       // an existing link of this ESIA person
+	RungSNILS     = "snils"      // SNILS and birth date equal
+	RungBirthCert = "birth_cert" // birth certificate and birth date equal
+	RungName      = "name"       // ФИО and birth date equal, when the tenant allows it
+)
+
+// Reasons say, for support, why an outcome is what it is.
+const (
+	ReasonNoCandidate     = "no_candidate"           // nothing in the roster looks like this person
+	ReasonNoRule          = "no_rule_matched"        // candidates exist but no rung matched them
+	ReasonBirthDateDiffer = "birth_date_differs"     // an identifier matched but the birth date contradicts it
+	ReasonSNILSDiffers    = "snils_differs"          // a certificate or name matched but both SNILS are known and differ
+	ReasonDuplicate       = "duplicate_records"      // several records of the same role
+	ReasonRole            = "no_record_of_role"      // records exist, none of the role the diary asked for
+	ReasonNoIdentifiers   = "no_identifiers_in_esia" // ESIA gave neither SNILS, nor certificate, nor birth date
+)
+
+// Person is the ESIA side of a match.
+type Person struct {
+	OID      string
+	ETag     string
+	Identity Identity
+	// BirthCerts are all birth certificates among the person's ESIA documents.
+	BirthCerts []BirthCert
+}
+
+// Candidate is one roster record that was compared, with the field-by-field
+// explanation support staff see. It holds masked values only.
+type Candidate struct {
+	ExternalID string             `json:"record"`
+	Role       store.Role         `json:"role"`
+	Similarity float64            `json:"name_similarity"`
+	Fields     []FieldExplanation `json:"fields"`
+}
+
+// Result is the outcome of a match with what was compared.
+type Result struct {
+	Outcome Outcome
+	Rung    string
+	Reason  string
+	// Records are the matched records of the person (one per role) when
+	// the outcome is linked.
+	Records    []store.Person
+	Candidates []Candidate
+}
+
+// Ladder runs the matching ladder over one tenant's roster.
+type Ladder struct {
+	Roster store.Roster
+	Links  store.Links
+	Index  Indexer
+	Now    func() time.Time
+	// MaxCandidates bounds the explanations kept (default 10).
+	MaxCandidates int
+}
+
+// Match finds the record(s) of p. role, when not empty, keeps only records
+// of that role (the diary's role parameter).
+func (l *Ladder) Match(ctx context.Context, tenant store.Tenant, p Person, role store.Role) (Result, error) {
+	if res, ok, err := l.byLink(ctx, tenant.ID, p, role); err != nil || ok {
+		return res, err
+	}
+	norm := normaliseESIA(p)
+	type rung struct {
+		name  string
+		kind  store.IndexKind
+		value string
+		ok    bool
+	}
+	rungs := []rung{{RungSNILS, store.IndexSNILS, indexSNILS(norm.Identity), norm.Identity.SNILS != ""}}
+	for _, c := range norm.BirthCerts {
+		v := indexBirthCert(Identity{BirthCert: c})
+		rungs = append(rungs, rung{RungBirthCert, store.IndexBirthCert, v, v != ""})
+	}
+	rungs = append(rungs, rung{RungName, store.IndexNameBirth, indexNameBirth(norm.Identity), tenant.Matching.AllowNameMatch})
+
+	var conflict *Result
+	for _, r := range rungs {
+		if !r.ok || r.value == "" {
+			continue
+		}
+		found, err := l.Roster.FindPersons(ctx, tenant.ID, r.kind, l.Index.Index(r.kind, r.value), 50)
+		if err != nil {
+			return Result{}, fmt.Errorf("linking: %s rung: %w", r.name, err)
+		}
+		var matched []store.Person
+		for _, rec := range found {
+			switch why := contradiction(IdentityOfRecord(rec), norm.Identity, r.name); why {
+			case "":
+				matched = append(matched, rec)
+			default:
+				if conflict == nil {
+					conflict = &Result{Outcome: OutcomeConflict, Rung: r.name, Reason: why}
+				}
+			}
+		}
+		if len(matched) == 0 {
+			continue
+		}
+		return l.decide(ctx, tenant.ID, norm, r.name, matched, role)
+	}
+	res := Result{Outcome: OutcomeNotFound, Reason: ReasonNoCandidate}
+	if conflict != nil {
+		res = *conflict
+	}
+	if norm.Identity.SNILS == "" && len(norm.BirthCerts) == 0 && norm.Identity.BirthDate.IsZero() {
+		res.Reason = ReasonNoIdentifiers
+	}
+	cands, err := l.explain(ctx, tenant.ID, norm)
+	if err != nil {
+		return Result{}, err
+	}
+	res.Candidates = cands
+	if res.Outcome == OutcomeNotFound && len(cands) > 0 {
+		res.Reason = ReasonNoRule
+	}
+	return res, nil
+}
+
+// byLink is rung 1: the links this ESIA person already has.
+func (l *Ladder) byLink(ctx context.Context, tenantID string, p Person, role store.Role) (Result, bool, error) {
+	links, err := l.Links.LinksByOID(ctx, tenantID, p.OID)
+	if err != nil {
+		return Result{}, false, fmt.Errorf("linking: links: %w", err)
+	}
+	var recs []store.Person
+	for _, ln := range links {
+		if ln.Status != store.LinkActive || (role != "" && ln.Role != role) {
+			continue
+		}
+		rec, err := l.Roster.GetPerson(ctx, tenantID, ln.ExternalID)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return Result{}, false, fmt.Errorf("linking: linked record: %w", err)
+		}
+		recs = append(recs, rec)
+	}
+	if len(recs) == 0 {
+		return Result{}, false, nil
+	}
+	return Result{Outcome: OutcomeLinked, Rung: RungLink, Records: recs}, true, nil
+}
+
+// contradiction says why a record found by one identifier is nevertheless
+// not this person: a birth date that differs, or (for the weaker rungs)
+// two known SNILS that differ. "" means no contradiction.
+func contradiction(rec, esia Identity, rung string) string {
+	if rec.BirthDate.IsZero() || esia.BirthDate.IsZero() || rec.BirthDate != esia.BirthDate {
+		// A day/month swap is a diagnosable typo, never a match.
+		return ReasonBirthDateDiffer
+	}
+	if rung != RungSNILS && rec.SNILS != "" && esia.SNILS != "" && rec.SNILS != normalisedSNILS(esia.SNILS) {
+		return ReasonSNILSDiffers
+	}
+	if rung == RungName {
+		cmp := CompareName(rec.Name, esia.Name)
+		if !cmp.Matches() {
+			return ReasonNoRule
+		}
+	}
+	return ""
+}
+
+func normalisedSNILS(s string) string {
+	n, _, err := NormaliseSNILS(s)
+	if err != nil {
+		return s
+	}
+	return n
+}
+
+// decide turns the records one rung matched into an outcome.
+func (l *Ladder) decide(ctx context.Context, tenantID string, p Person, rung string, matched []store.Person, role store.Role) (Result, error) {
+	byRole := map[store.Role][]store.Person{}
+	for _, rec := range matched {
+		byRole[rec.Role] = append(byRole[rec.Role], rec)
+	}
+	res := Result{Rung: rung}
+	if role != "" {
+		byRole = map[store.Role][]store.Person{role: byRole[role]}
+		if len(byRole[role]) == 0 {
+			res.Outcome, res.Reason = OutcomeNotFound, ReasonRole
+			res.Candidates = l.describe(matched, p)
+			return res, nil
+		}
+	}
+	for _, recs := range byRole {
+		if len(recs) > 1 {
+			res.Outcome, res.Reason = OutcomeAmbiguous, ReasonDuplicate
+			res.Candidates = l.describe(matched, p)
+			return res, nil
+		}
+		res.Records = append(res.Records, recs...)
+	}
+	sort.Slice(res.Records, func(i, j int) bool { return res.Records[i].ExternalID < res.Records[j].ExternalID })
+	res.Outcome = OutcomeLinked
+	res.Candidates = l.describe(res.Records, p)
+	return res, nil
+}
+
+// Link stores the links of a linked result (rung 1 results are stored already).
+func (l *Ladder) Link(ctx context.Context, tenantID string, p Person, res Result) error {
+	if res.Outcome != OutcomeLinked || res.Rung == RungLink {
+		return nil
+	}
+	now := time.Now
+	if l.Now != nil {
+		now = l.Now
+	}
+	for _, rec := range res.Records {
+		err := l.Links.CreateLink(ctx, store.Link{TenantID: tenantID, ESIAOID: p.OID, ExternalID: rec.ExternalID,
+			Role: rec.Role, Rung: res.Rung, Status: store.LinkActive, ESIAETag: p.ETag, CreatedAt: now().UTC()})
+		if err != nil && !errors.Is(err, store.ErrAlreadyExists) {
+			return fmt.Errorf("linking: store link: %w", err)
+		}
+	}
+	return nil
+}
+
+// normaliseESIA normalises what ESIA said; values that do not normalise
+// are dropped (and show up as missing in explanations).
+func normaliseESIA(p Person) Person {
+	out := p
+	if s, _, err := NormaliseSNILS(p.Identity.SNILS); err == nil {
+		out.Identity.SNILS = s
+	} else {
+		out.Identity.SNILS = ""
+	}
+	out.BirthCerts = nil
+	for _, c := range p.BirthCerts {
+		if n, _, err := NormaliseBirthCert(c); err == nil && n.Number != "" {
+			out.BirthCerts = append(out.BirthCerts, n)
+		}
+	}
+	if len(out.BirthCerts) > 0 {
+		out.Identity.BirthCert = out.BirthCerts[0]
+	}
+	return out
+}

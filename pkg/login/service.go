@@ -1,0 +1,259 @@
+package login
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/diarybroker/broker/pkg/esia"
+	"github.com/diarybroker/broker/pkg/linking"
+	"github.com/diarybroker/broker/pkg/oauth"
+	"github.com/diarybroker/broker/pkg/sessions"
+	"github.com/diarybroker/broker/pkg/store"
+)
+
+// Upstream is ESIA as the login uses it; *esia.Config implements it.
+type Upstream interface {
+	AuthURL(ctx context.Context, state string, extra url.Values) (string, error)
+	Exchange(ctx context.Context, code string) (*esia.Token, error)
+	Person(ctx context.Context, tok *esia.Token) (*esia.Person, error)
+}
+
+// Subjects computes pairwise subjects; *keyring.Subjects implements it.
+type Subjects interface {
+	Subject(tenantID, oid string) string
+}
+
+// Config wires the login.
+type Config struct {
+	ESIA     Upstream
+	Sessions sessions.Store
+	Attempts store.Attempts
+	Tenants  store.Tenants
+	Roster   store.Roster
+	Ladder   *linking.Ladder
+	Subjects Subjects
+	// PendingTTL is how long a login may wait for ESIA (default 15 min).
+	PendingTTL time.Duration
+	Now        func() time.Time
+	Logger     *slog.Logger
+}
+
+// Service runs logins. Safe for concurrent use; it keeps no state of its
+// own (pending logins live in Sessions), so any replica can finish a login
+// another one began.
+type Service struct {
+	cfg Config
+}
+
+// New returns a login service.
+func New(cfg Config) *Service {
+	if cfg.PendingTTL == 0 {
+		cfg.PendingTTL = 15 * time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Service{cfg: cfg}
+}
+
+// Pending is a login waiting for ESIA's answer.
+type Pending struct {
+	Ref       string                 `json:"ref"`
+	Request   oauth.AuthorizeRequest `json:"request"`
+	StartedAt time.Time              `json:"started_at"`
+}
+
+// ErrUnknownState means ESIA's callback carried a state the broker does
+// not know (expired, already used, or forged). The diary is unknown, so
+// only a page can be shown.
+var ErrUnknownState = errors.New("login: unknown or expired login state")
+
+func pendingKey(state string) string { return "login:" + state }
+
+// Begin stores the validated diary request and returns the ESIA URL to
+// send the person to, and the attempt's reference code. extra is passed to
+// ESIA as is (the dev server's simulator parameters).
+func (s *Service) Begin(ctx context.Context, req *oauth.AuthorizeRequest, extra url.Values) (string, string, error) {
+	state, err := esia.NewState()
+	if err != nil {
+		return "", "", fmt.Errorf("login: %w", err)
+	}
+	p := Pending{Ref: NewRef(), Request: *req, StartedAt: s.cfg.Now().UTC()}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return "", "", fmt.Errorf("login: %w", err)
+	}
+	if err := s.cfg.Sessions.Put(ctx, pendingKey(state), b, s.cfg.PendingTTL); err != nil {
+		return "", "", fmt.Errorf("login: keep pending login: %w", err)
+	}
+	u, err := s.cfg.ESIA.AuthURL(ctx, state, extra)
+	if err != nil {
+		return "", "", fmt.Errorf("login: esia url: %w", err)
+	}
+	s.record(ctx, store.Attempt{Ref: p.Ref, TenantID: req.TenantID, ClientID: req.ClientID, Outcome: "in_progress"},
+		"authorize", map[string]any{"role": req.Role, "scopes": req.Scopes})
+	return u, p.Ref, nil
+}
+
+// Result is the end of a login: either Claims for the diary, or a Reason
+// (one of the Reason constants) to send back with the reference code.
+type Result struct {
+	Pending  Pending
+	Claims   *oauth.Claims
+	AuthTime time.Time
+	Reason   string
+	// Message is the Russian text for the person when Reason is set.
+	Message Message
+}
+
+// Callback finishes a login on ESIA's redirect (the query of
+// /esia/callback). It returns ErrUnknownState when the state is not a
+// pending login; any other failure is a Result with a Reason.
+func (s *Service) Callback(ctx context.Context, q url.Values) (*Result, error) {
+	state := q.Get("state")
+	if state == "" {
+		return nil, ErrUnknownState
+	}
+	b, err := s.cfg.Sessions.Take(ctx, pendingKey(state))
+	if errors.Is(err, sessions.ErrNotFound) {
+		return nil, ErrUnknownState
+	}
+	if err != nil {
+		return nil, fmt.Errorf("login: pending login: %w", err)
+	}
+	var p Pending
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("login: pending login: %w", err)
+	}
+	res := &Result{Pending: p}
+	a := store.Attempt{Ref: p.Ref, TenantID: p.Request.TenantID, ClientID: p.Request.ClientID}
+
+	if q.Get("error") != "" || q.Get("code") == "" {
+		err := esia.ParseCallbackError(q)
+		if err == nil {
+			err = &esia.Error{Description: "callback without a code"}
+		}
+		return s.esiaFailure(ctx, res, a, "esia_callback", err), nil
+	}
+	tok, err := s.cfg.ESIA.Exchange(ctx, q.Get("code"))
+	if err != nil {
+		return s.esiaFailure(ctx, res, a, "esia_token", err), nil
+	}
+	a.ESIAOID = tok.Identity.OID
+	person, err := s.cfg.ESIA.Person(ctx, tok)
+	if err != nil {
+		return s.esiaFailure(ctx, res, a, "esia_person", err), nil
+	}
+	s.record(ctx, a, "esia", map[string]any{"level": tok.Identity.Level, "trusted": tok.Identity.Trusted,
+		"amr": tok.Identity.AMR, "has_snils": person.SNILS != "", "documents": documentTypes(person)})
+
+	tenant, err := s.cfg.Tenants.GetTenant(ctx, p.Request.TenantID)
+	if err != nil {
+		return nil, fmt.Errorf("login: tenant: %w", err)
+	}
+	lp := linkingPerson(tok.Identity.OID, person)
+	match, err := s.cfg.Ladder.Match(ctx, tenant, lp, store.Role(p.Request.Role))
+	if err != nil {
+		return nil, fmt.Errorf("login: %w", err)
+	}
+	detail := map[string]any{"outcome": match.Outcome, "rung": match.Rung, "reason": match.Reason,
+		"role": p.Request.Role, "candidates": match.Candidates}
+	if match.Outcome != linking.OutcomeLinked {
+		reason := string(match.Outcome) // not_found, ambiguous, conflict
+		a.Outcome, a.Reason = reason, reason
+		s.record(ctx, a, "link", detail)
+		res.Reason, res.Message = reason, MessageFor(reason)
+		return res, nil
+	}
+	if err := s.cfg.Ladder.Link(ctx, tenant.ID, lp, match); err != nil {
+		return nil, fmt.Errorf("login: %w", err)
+	}
+	claims, err := s.claims(ctx, tenant, tok.Identity, person, match.Records)
+	if err != nil {
+		return nil, err
+	}
+	a.Outcome = "linked"
+	s.record(ctx, a, "link", detail)
+	res.Claims = &claims
+	res.AuthTime = tok.Identity.AuthTime
+	if res.AuthTime.IsZero() {
+		res.AuthTime = s.cfg.Now()
+	}
+	return res, nil
+}
+
+// esiaFailure records an ESIA error and turns it into a Result.
+func (s *Service) esiaFailure(ctx context.Context, res *Result, a store.Attempt, step string, err error) *Result {
+	reason := ReasonESIAUnavailable
+	if errors.Is(err, esia.ErrUserRefused) {
+		reason = ReasonUserRefused
+	}
+	detail := map[string]any{"reason": reason}
+	var ee *esia.Error
+	if errors.As(err, &ee) {
+		detail["esia_code"], detail["esia_description"], detail["http_status"], detail["retryable"] =
+			ee.Code, ee.Description, ee.HTTPStatus, ee.Retryable
+	} else {
+		detail["error"] = err.Error() // esia errors carry no personal data
+	}
+	a.Outcome, a.Reason = reason, reason
+	s.record(ctx, a, step, detail)
+	s.cfg.Logger.WarnContext(ctx, "esia step failed", "ref", a.Ref, "step", step, "reason", reason, "esia_code", detail["esia_code"])
+	res.Reason = reason
+	res.Message = MessageFor(reason)
+	if reason == ReasonESIAUnavailable {
+		res.Message.Text = esia.UserMessage(err)
+	}
+	return res
+}
+
+// record appends an attempt event; a failure to record never fails a login.
+func (s *Service) record(ctx context.Context, a store.Attempt, step string, detail map[string]any) {
+	b, err := json.Marshal(detail)
+	if err != nil {
+		b = nil
+	}
+	ev := store.AttemptEvent{Step: step, At: s.cfg.Now().UTC(), Detail: b}
+	if err := s.cfg.Attempts.RecordAttempt(ctx, a, ev); err != nil {
+		s.cfg.Logger.ErrorContext(ctx, "recording login attempt failed", "ref", a.Ref, "step", step, "error", err)
+	}
+}
+
+func documentTypes(p *esia.Person) []string {
+	var out []string
+	for _, d := range p.Documents {
+		out = append(out, d.Type)
+	}
+	return out
+}
+
+// linkingPerson is the ESIA person as the ladder sees it.
+func linkingPerson(oid string, p *esia.Person) linking.Person {
+	lp := linking.Person{OID: oid, ETag: p.ETag, Identity: linking.Identity{
+		Name:      linking.FullName{Last: p.LastName, First: p.FirstName, Patronymic: p.MiddleName},
+		BirthDate: p.BirthDate,
+		SNILS:     p.SNILS,
+	}}
+	for _, d := range p.Documents {
+		switch linking.BirthCertType(d.Type) {
+		case linking.BirthCertRF, linking.BirthCertForeign, linking.BirthCertOld:
+			lp.BirthCerts = append(lp.BirthCerts, linking.BirthCert{Type: linking.BirthCertType(d.Type), Series: d.Series, Number: d.Number})
+		}
+	}
+	return lp
+}
+
+// Issued records that the diary got its code: the last event of a
+// successful attempt.
+func (s *Service) Issued(ctx context.Context, res *Result) {
+	s.record(ctx, store.Attempt{Ref: res.Pending.Ref, Outcome: "issued"}, "issued",
+		map[string]any{"roles": res.Claims.Roles, "age_group": res.Claims.AgeGroup, "esia_trust": res.Claims.ESIATrust})
+}

@@ -1,0 +1,56 @@
+package server
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics are the broker's Prometheus metrics. Labels are routes, outcomes
+// and ESIA codes — never personal data, client input or oids.
+type Metrics struct {
+	Registry     *prometheus.Registry
+	HTTPRequests *prometheus.CounterVec
+	HTTPDuration *prometheus.HistogramVec
+	Logins       *prometheus.CounterVec
+	ESIACalls    *prometheus.CounterVec
+	ESIADuration *prometheus.HistogramVec
+	RateLimited  *prometheus.CounterVec
+}
+
+// NewMetrics registers the metrics on a fresh registry.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "broker_http_requests_total", Help: "HTTP requests by route, method and status code.",
+		}, []string{"route", "method", "code"}),
+		HTTPDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "broker_http_request_duration_seconds", Help: "HTTP request latency by route.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route"}),
+		Logins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "broker_logins_total", Help: "Finished logins by outcome (linked, not_found, ambiguous, conflict, user_refused, esia_unavailable, ...).",
+		}, []string{"outcome"}),
+		ESIACalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "broker_esia_calls_total", Help: "Calls to ESIA by endpoint and outcome (ESIA code, 2xx/4xx/5xx, timeout, network).",
+		}, []string{"endpoint", "code"}),
+		ESIADuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "broker_esia_call_duration_seconds", Help: "ESIA call latency by endpoint.",
+			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"endpoint"}),
+		RateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "broker_rate_limited_total", Help: "Requests refused by the rate limiter, by route.",
+		}, []string{"route"}),
+	}
+	m.Registry.MustRegister(m.HTTPRequests, m.HTTPDuration, m.Logins, m.ESIACalls, m.ESIADuration, m.RateLimited,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// ObserveESIA is the esia.Config.Observe hook.
+func (m *Metrics) ObserveESIA(endpoint, code string, d time.Duration) {
+	m.ESIACalls.WithLabelValues(endpoint, code).Inc()
+	m.ESIADuration.WithLabelValues(endpoint).Observe(d.Seconds())
+}

@@ -1,0 +1,173 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Server is the broker's HTTP server.
+type Server struct {
+	c    *Components
+	echo *echo.Echo
+	demo *demo
+}
+
+// New builds the HTTP routes over the components.
+func New(c *Components) (*Server, error) {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.Logger.SetOutput(discard{})
+	s := &Server{c: c, echo: e}
+	var trust []echo.TrustOption
+	for _, cidr := range c.Settings.TrustedProxies {
+		_, n, err := net.ParseCIDR(cidr)
+		if err != nil {
+			return nil, fmt.Errorf("settings: trusted proxy %q: %w", cidr, err)
+		}
+		trust = append(trust, echo.TrustIPRange(n))
+	}
+	if len(trust) > 0 {
+		e.IPExtractor = echo.ExtractIPFromXFFHeader(append(trust, echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false))...)
+	} else {
+		e.IPExtractor = echo.ExtractIPDirect()
+	}
+	e.HTTPErrorHandler = s.handleError
+
+	e.Use(requestID(), requestLogger(c.Logger, c.Metrics), recoverer(c.Logger),
+		securityHeaders(strings.HasPrefix(c.Settings.Issuer, "https://")),
+		middleware.BodyLimit("1M"))
+
+	limitPage := rateLimit(c.Sessions, c.Settings.RateLimit, c.Metrics, c.Logger, false)
+	limitAPI := rateLimit(c.Sessions, c.Settings.RateLimit, c.Metrics, c.Logger, true)
+	p := c.OAuth
+
+	e.GET("/.well-known/openid-configuration", func(ec echo.Context) error {
+		ec.Response().Header().Set("Cache-Control", "public, max-age=300")
+		return ec.JSON(http.StatusOK, p.Discovery(ec.Request().Context()))
+	})
+	e.GET("/.well-known/jwks.json", echo.WrapHandler(http.HandlerFunc(p.ServeJWKS)))
+	e.GET("/oauth2/auth", s.authorize, limitPage)
+	e.POST("/oauth2/token", echo.WrapHandler(http.HandlerFunc(p.ServeToken)), limitAPI)
+	e.POST("/oauth2/revoke", echo.WrapHandler(http.HandlerFunc(p.ServeRevoke)), limitAPI)
+	e.POST("/oauth2/introspect", echo.WrapHandler(http.HandlerFunc(p.ServeIntrospect)), limitAPI)
+	e.GET("/userinfo", echo.WrapHandler(http.HandlerFunc(p.ServeUserinfo)))
+	e.POST("/userinfo", echo.WrapHandler(http.HandlerFunc(p.ServeUserinfo)))
+	e.GET("/esia/callback", s.esiaCallback, limitPage)
+
+	e.GET("/healthz", func(ec echo.Context) error { return ec.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
+	e.GET("/readyz", s.ready)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(c.Metrics.Registry, promhttp.HandlerOpts{})))
+	e.GET("/static/*", echo.WrapHandler(staticHandler()))
+
+	if c.Simulator != nil {
+		sim := http.StripPrefix("/esia-sim", c.Simulator)
+		e.Any("/esia-sim/*", echo.WrapHandler(sim))
+	}
+	if c.Settings.Dev {
+		s.demo = newDemo(c)
+		e.GET("/", func(ec echo.Context) error { return ec.Redirect(http.StatusFound, "/demo") })
+		e.GET("/demo", s.demo.home)
+		e.GET("/demo/login", s.demo.login)
+		e.GET("/demo/callback", s.demo.callback)
+	}
+	return s, nil
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// Handler returns the HTTP handler.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Serve answers on l until ctx is done, then shuts down gracefully.
+func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	hs := &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(l) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdown); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// ready is /readyz: every backing service must answer.
+func (s *Server) ready(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	out := map[string]string{}
+	status := http.StatusOK
+	for name, check := range s.c.Ready {
+		if err := check(ctx); err != nil {
+			out[name] = "unavailable"
+			status = http.StatusServiceUnavailable
+			s.c.Logger.WarnContext(ctx, "readiness check failed", "service", name, "error", err)
+		} else {
+			out[name] = "ok"
+		}
+	}
+	return c.JSON(status, map[string]any{"status": map[bool]string{true: "ok", false: "unavailable"}[status == http.StatusOK], "checks": out})
+}
+
+// handleError answers errors that handlers returned: problem JSON for APIs,
+// a Russian page for people. Internal details are logged, never shown.
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	code := http.StatusInternalServerError
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		code = he.Code
+	}
+	if code >= 500 {
+		s.c.Logger.ErrorContext(c.Request().Context(), "request failed", "route", c.Path(),
+			"request_id", c.Response().Header().Get(echo.HeaderXRequestID), "error", err)
+	}
+	if isAPIPath(c.Request().URL.Path) {
+		_ = problem(c, code, http.StatusText(code), "")
+		return
+	}
+	title, text := "Ошибка", "Что-то пошло не так. Попробуйте ещё раз."
+	switch code {
+	case http.StatusNotFound:
+		title, text = "Страница не найдена", "Такой страницы нет. Проверьте адрес или вернитесь в электронный дневник."
+	case http.StatusMethodNotAllowed:
+		title, text = "Неверный запрос", "Эта страница так не открывается. Вернитесь в электронный дневник."
+	case http.StatusRequestEntityTooLarge:
+		title, text = "Слишком большой запрос", "Запрос слишком большой."
+	}
+	_ = errorPage(c, code, title, text, "", "")
+}
+
+// problem writes an RFC 9457 problem document.
+func problem(c echo.Context, status int, title, detail string) error {
+	body := map[string]any{"type": "about:blank", "title": title, "status": status}
+	if detail != "" {
+		body["detail"] = detail
+	}
+	c.Response().Header().Set("Content-Type", "application/problem+json")
+	c.Response().WriteHeader(status)
+	return json.NewEncoder(c.Response()).Encode(body)
+}

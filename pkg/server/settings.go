@@ -1,0 +1,169 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Settings is every setting of the broker (docs/configuration.md). The
+// command line fills it from flags, BROKER_* variables and a YAML file.
+type Settings struct {
+	// Addr is where the broker listens (BROKER_ADDR).
+	Addr string `yaml:"addr"`
+	// Issuer is the broker's external URL (BROKER_ISSUER); default
+	// http://<Addr>. Every URL the broker hands out starts with it.
+	Issuer string `yaml:"issuer"`
+	// DatabaseURL is the PostgreSQL URL (BROKER_DATABASE_URL); empty means
+	// the memory store (dev mode only).
+	DatabaseURL string `yaml:"database_url"`
+	// MigrateOnStart applies pending migrations when serve starts.
+	MigrateOnStart bool `yaml:"migrate_on_start"`
+	// RedisURL is the Redis URL for login state (BROKER_REDIS_URL); empty
+	// means in-process state (dev mode only).
+	RedisURL string `yaml:"redis_url"`
+	// RedisPrefix starts every Redis key of this deployment.
+	RedisPrefix string `yaml:"redis_prefix"`
+	// KEK is the key-encryption key, 32 bytes base64 or hex (BROKER_KEK).
+	// Dev mode makes a random one when empty.
+	KEK string `yaml:"-"`
+
+	ESIA ESIASettings `yaml:"esia"`
+
+	// SigningAlg is the ID token algorithm: ES256 (default) or RS256.
+	SigningAlg            string        `yaml:"signing_alg"`
+	AccessTokenLifespan   time.Duration `yaml:"access_token_lifespan"`
+	RefreshTokenLifespan  time.Duration `yaml:"refresh_token_lifespan"`
+	AuthorizeCodeLifespan time.Duration `yaml:"authorize_code_lifespan"`
+	IDTokenLifespan       time.Duration `yaml:"id_token_lifespan"`
+	LoginTimeout          time.Duration `yaml:"login_timeout"`
+
+	// RateLimit is requests per minute per client IP on the login and
+	// token endpoints; 0 turns limiting off.
+	RateLimit int `yaml:"rate_limit"`
+	// TrustedProxies are CIDRs of load balancers whose X-Forwarded-For is
+	// believed for rate limiting.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+
+	LogLevel  string `yaml:"log_level"`  // debug, info, warn, error
+	LogFormat string `yaml:"log_format"` // json (default) or text
+
+	// Dev mode: simulator at /esia-sim, demo diary at /demo.
+	Dev             bool   `yaml:"-"`
+	ESIAPersonsFile string `yaml:"esia_persons_file"`
+	RosterFile      string `yaml:"roster_file"`
+}
+
+// ESIASettings configure the upstream ESIA connection.
+type ESIASettings struct {
+	// BaseURL is ESIA or a gateway (BROKER_ESIA_BASE_URL), e.g.
+	// https://esia-portal1.test.gosuslugi.ru.
+	BaseURL string `yaml:"base_url"`
+	// ClientID is the system's mnemonic (BROKER_ESIA_CLIENT_ID).
+	ClientID string `yaml:"client_id"`
+	// Signer says how client_secret is signed (BROKER_ESIA_SIGNER):
+	// "gost:KEY.pem" (native GOST), "rsa:KEY.pem" (simulator legacy mode).
+	Signer string `yaml:"signer"`
+	// Certificate is the system's certificate (PEM); its Streebog-256 hash
+	// is client_certificate_hash.
+	Certificate string `yaml:"certificate"`
+	// Trust is a PEM file or a directory of ESIA's token-signing
+	// certificates; reloaded on change.
+	Trust string `yaml:"trust"`
+	// Issuer is the iss of ESIA's tokens, e.g. http://esia-portal1.test.gosuslugi.ru/
+	Issuer string `yaml:"issuer"`
+	// Scopes asked of ESIA.
+	Scopes []string `yaml:"scopes"`
+	// RedirectURL is the registered redirect_uri; default Issuer + /esia/callback.
+	RedirectURL string `yaml:"redirect_url"`
+	// SecretPadding sends client_secret as padded base64url.
+	SecretPadding bool `yaml:"secret_padding"`
+	// Timeout bounds each ESIA call.
+	Timeout time.Duration `yaml:"timeout"`
+	// CAFile adds ESIA's TLS roots (Russian CAs) to the trust store.
+	CAFile string `yaml:"ca_file"`
+}
+
+// DefaultESIAScopes are the scopes a school system asks ESIA for (ESIA.md).
+var DefaultESIAScopes = []string{"openid", "fullname", "birthdate", "gender", "snils", "birth_cert_doc", "id_doc"}
+
+// DefaultSettings returns the defaults every source overrides.
+func DefaultSettings() Settings {
+	return Settings{
+		Addr:                  "127.0.0.1:8080",
+		MigrateOnStart:        true,
+		RedisPrefix:           "broker:",
+		SigningAlg:            "ES256",
+		AccessTokenLifespan:   time.Hour,
+		RefreshTokenLifespan:  30 * 24 * time.Hour,
+		AuthorizeCodeLifespan: 5 * time.Minute,
+		IDTokenLifespan:       time.Hour,
+		LoginTimeout:          15 * time.Minute,
+		RateLimit:             120,
+		LogLevel:              "info",
+		LogFormat:             "json",
+		ESIA: ESIASettings{
+			Scopes:  DefaultESIAScopes,
+			Timeout: 10 * time.Second,
+		},
+	}
+}
+
+// Resolve fills the values that follow from others (the issuer from the
+// address, the ESIA redirect URI from the issuer) and checks the result.
+func (s *Settings) Resolve() error {
+	if s.Issuer == "" {
+		host, port, err := net.SplitHostPort(s.Addr)
+		if err != nil {
+			return fmt.Errorf("settings: addr %q: %w", s.Addr, err)
+		}
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "127.0.0.1"
+		}
+		s.Issuer = "http://" + net.JoinHostPort(host, port)
+	}
+	s.Issuer = strings.TrimRight(s.Issuer, "/")
+	u, err := url.Parse(s.Issuer)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return fmt.Errorf("settings: issuer %q is not an absolute URL", s.Issuer)
+	}
+	if u.Scheme != "https" && !isLoopback(u.Hostname()) {
+		return fmt.Errorf("settings: issuer %q must be https (http only on 127.0.0.1/localhost)", s.Issuer)
+	}
+	if s.ESIA.RedirectURL == "" {
+		s.ESIA.RedirectURL = s.Issuer + "/esia/callback"
+	}
+	if len(s.ESIA.Scopes) == 0 {
+		s.ESIA.Scopes = DefaultESIAScopes
+	}
+	if !s.Dev {
+		var missing []string
+		for name, v := range map[string]string{
+			"BROKER_DATABASE_URL": s.DatabaseURL, "BROKER_REDIS_URL": s.RedisURL, "BROKER_KEK": s.KEK,
+			"BROKER_ESIA_BASE_URL": s.ESIA.BaseURL, "BROKER_ESIA_CLIENT_ID": s.ESIA.ClientID,
+			"BROKER_ESIA_SIGNER": s.ESIA.Signer, "esia.certificate (BROKER_ESIA_CERTIFICATE)": s.ESIA.Certificate,
+			"esia.trust (BROKER_ESIA_TRUST)": s.ESIA.Trust, "esia.issuer (BROKER_ESIA_ISSUER)": s.ESIA.Issuer,
+		} {
+			if v == "" {
+				missing = append(missing, name)
+			}
+		}
+		if len(missing) > 0 {
+			sort.Strings(missing)
+			return errors.New("settings: serve needs " + strings.Join(missing, ", "))
+		}
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,148 @@
+package server
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// envVar binds one BROKER_* variable to a setting.
+type envVar struct {
+	Name  string
+	Doc   string
+	apply func(s *Settings, v string) error
+}
+
+func str(p func(*Settings) *string) func(*Settings, string) error {
+	return func(s *Settings, v string) error { *p(s) = v; return nil }
+}
+
+func dur(p func(*Settings) *time.Duration) func(*Settings, string) error {
+	return func(s *Settings, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return err
+		}
+		*p(s) = d
+		return nil
+	}
+}
+
+func boolean(p func(*Settings) *bool) func(*Settings, string) error {
+	return func(s *Settings, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return err
+		}
+		*p(s) = b
+		return nil
+	}
+}
+
+func list(p func(*Settings) *[]string, sep string) func(*Settings, string) error {
+	return func(s *Settings, v string) error {
+		var out []string
+		for _, f := range strings.FieldsFunc(v, func(r rune) bool { return strings.ContainsRune(sep, r) }) {
+			if f = strings.TrimSpace(f); f != "" {
+				out = append(out, f)
+			}
+		}
+		*p(s) = out
+		return nil
+	}
+}
+
+// EnvVars are the environment variables the broker reads, in the order
+// docs/configuration.md lists them.
+var EnvVars = []envVar{
+	{"BROKER_ADDR", "listen address (host:port)", str(func(s *Settings) *string { return &s.Addr })},
+	{"BROKER_ISSUER", "external URL of the broker; default http://<addr>", str(func(s *Settings) *string { return &s.Issuer })},
+	{"BROKER_DATABASE_URL", "PostgreSQL URL (serve: required)", str(func(s *Settings) *string { return &s.DatabaseURL })},
+	{"BROKER_MIGRATE_ON_START", "apply pending migrations at start (true)", boolean(func(s *Settings) *bool { return &s.MigrateOnStart })},
+	{"BROKER_REDIS_URL", "Redis URL, redis:// or rediss:// (serve: required)", str(func(s *Settings) *string { return &s.RedisURL })},
+	{"BROKER_REDIS_PREFIX", "prefix of every Redis key (broker:)", str(func(s *Settings) *string { return &s.RedisPrefix })},
+	{"BROKER_KEK", "key-encryption key: 32 bytes, base64 or hex (serve: required)", str(func(s *Settings) *string { return &s.KEK })},
+	{"BROKER_KEK_FILE", "file holding BROKER_KEK (for secret mounts)", func(s *Settings, v string) error {
+		b, err := os.ReadFile(v)
+		if err != nil {
+			return err
+		}
+		s.KEK = strings.TrimSpace(string(b))
+		return nil
+	}},
+	{"BROKER_ESIA_BASE_URL", "ESIA or gateway base URL", str(func(s *Settings) *string { return &s.ESIA.BaseURL })},
+	{"BROKER_ESIA_CLIENT_ID", "the system's mnemonic in ESIA", str(func(s *Settings) *string { return &s.ESIA.ClientID })},
+	{"BROKER_ESIA_SIGNER", "client_secret signer: gost:KEY.pem or rsa:KEY.pem", str(func(s *Settings) *string { return &s.ESIA.Signer })},
+	{"BROKER_ESIA_CERTIFICATE", "the system's certificate (PEM), hashed into client_certificate_hash", str(func(s *Settings) *string { return &s.ESIA.Certificate })},
+	{"BROKER_ESIA_TRUST", "ESIA token-signing certificates: a PEM file or a directory", str(func(s *Settings) *string { return &s.ESIA.Trust })},
+	{"BROKER_ESIA_ISSUER", "iss of ESIA tokens, e.g. http://esia-portal1.test.gosuslugi.ru/", str(func(s *Settings) *string { return &s.ESIA.Issuer })},
+	{"BROKER_ESIA_SCOPES", "scopes asked of ESIA, space separated", list(func(s *Settings) *[]string { return &s.ESIA.Scopes }, " ,")},
+	{"BROKER_ESIA_REDIRECT_URL", "registered redirect_uri; default <issuer>/esia/callback", str(func(s *Settings) *string { return &s.ESIA.RedirectURL })},
+	{"BROKER_ESIA_SECRET_PADDING", "send client_secret as padded base64url (false)", boolean(func(s *Settings) *bool { return &s.ESIA.SecretPadding })},
+	{"BROKER_ESIA_TIMEOUT", "time-out of each ESIA call (10s)", dur(func(s *Settings) *time.Duration { return &s.ESIA.Timeout })},
+	{"BROKER_ESIA_CA_FILE", "extra TLS roots for ESIA (Russian CAs), PEM", str(func(s *Settings) *string { return &s.ESIA.CAFile })},
+	{"BROKER_SIGNING_ALG", "ID token algorithm: ES256 or RS256", str(func(s *Settings) *string { return &s.SigningAlg })},
+	{"BROKER_ACCESS_TOKEN_LIFESPAN", "access token lifetime (1h)", dur(func(s *Settings) *time.Duration { return &s.AccessTokenLifespan })},
+	{"BROKER_REFRESH_TOKEN_LIFESPAN", "refresh token lifetime (720h)", dur(func(s *Settings) *time.Duration { return &s.RefreshTokenLifespan })},
+	{"BROKER_AUTHORIZE_CODE_LIFESPAN", "authorization code lifetime (5m)", dur(func(s *Settings) *time.Duration { return &s.AuthorizeCodeLifespan })},
+	{"BROKER_ID_TOKEN_LIFESPAN", "ID token lifetime (1h)", dur(func(s *Settings) *time.Duration { return &s.IDTokenLifespan })},
+	{"BROKER_LOGIN_TIMEOUT", "how long a login may wait for ESIA (15m)", dur(func(s *Settings) *time.Duration { return &s.LoginTimeout })},
+	{"BROKER_RATE_LIMIT", "requests per minute per IP on login and token endpoints (120; 0 = off)", func(s *Settings, v string) error {
+		n, err := strconv.Atoi(v)
+		s.RateLimit = n
+		return err
+	}},
+	{"BROKER_TRUSTED_PROXIES", "CIDRs of load balancers whose X-Forwarded-For is trusted, comma separated", list(func(s *Settings) *[]string { return &s.TrustedProxies }, ", ")},
+	{"BROKER_LOG_LEVEL", "debug, info, warn or error (info)", str(func(s *Settings) *string { return &s.LogLevel })},
+	{"BROKER_LOG_FORMAT", "json or text (json)", str(func(s *Settings) *string { return &s.LogFormat })},
+	{"BROKER_ESIA_PERSONS", "dev: ESIA fixture persons file (JSON)", str(func(s *Settings) *string { return &s.ESIAPersonsFile })},
+	{"BROKER_ROSTER", "dev: demo roster file (NDJSON)", str(func(s *Settings) *string { return &s.RosterFile })},
+}
+
+// LoadSettings returns the defaults, overridden by the YAML file (when
+// path is not empty), overridden by BROKER_* variables from lookup.
+// Command-line flags are applied by the caller last.
+func LoadSettings(path string, lookup func(string) (string, bool)) (Settings, error) {
+	s := DefaultSettings()
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return s, fmt.Errorf("settings: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(&s); err != nil {
+			return s, fmt.Errorf("settings: %s: %w", path, err)
+		}
+	}
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	for _, ev := range EnvVars {
+		v, ok := lookup(ev.Name)
+		if !ok || v == "" {
+			continue
+		}
+		if err := ev.apply(&s, v); err != nil {
+			// The value is not quoted: it may be a secret.
+			return s, fmt.Errorf("settings: %s: invalid value: %w", ev.Name, errWithoutValue(err))
+		}
+	}
+	return s, nil
+}
+
+// errWithoutValue keeps the kind of a parse error without the input.
+func errWithoutValue(err error) error {
+	switch {
+	case strings.Contains(err.Error(), "invalid syntax"):
+		return fmt.Errorf("invalid syntax")
+	case strings.Contains(err.Error(), "time: "):
+		return fmt.Errorf("not a duration (like 10s, 5m, 1h)")
+	}
+	return err
+}
