@@ -26,6 +26,11 @@ type Curve struct {
 
 	tableOnce sync.Once
 	table     *baseTable // lazily built fixed-base table for G
+
+	// ed is set for tc26 set A, whose arithmetic runs on its twisted Edwards form.
+	ed      *edwardsParams
+	edOnce  sync.Once
+	edTable *edTable
 }
 
 // CurveParams are the domain parameters of a Curve. The values are copies: changing
@@ -75,6 +80,7 @@ type curveDef struct {
 	oid                asn1.ObjectIdentifier
 	p, a, b, q, gx, gy string
 	cofactor           int64
+	edD, edU, edV      string // twisted Edwards form, when the curve has one
 }
 
 var (
@@ -88,6 +94,10 @@ var (
 		gx:       "91E38443A5E82C0D880923425712B2BB658B9196932E02C78B2582FE742DAA28",
 		gy:       "32879423AB1A0375895786C4BB46E9565FDE0B5344766740AF268ADB32322E5C",
 		cofactor: 4,
+		// RFC 7836 appendix A.2: the twisted Edwards form (e = 1) and its base point (u, v).
+		edD: "0605F6B7C183FA81578BC39CFAD518132B9DF62897009AF7E522C32D6DC7BFFB",
+		edU: "0D",
+		edV: "60CA1E32AA475B348488C38FAB07649CE7EF8DBE87F22E81F92B2592DBA300E7",
 	})
 	cryptoProA = newCurve(curveDef{
 		name:     "id-GostR3410-2001-CryptoPro-A-ParamSet",
@@ -194,5 +204,8 @@ func newCurve(d curveDef) *Curve {
 	c.b3M = c.fp.fromBig(b3.Mod(b3, c.p))
 	c.aIsMinus3 = new(big.Int).Sub(c.p, c.a).Cmp(big.NewInt(3)) == 0
 	c.g = affinePoint{x: c.fp.fromBig(c.gx), y: c.fp.fromBig(c.gy)}
+	if d.edD != "" {
+		c.ed = newEdwards(c, d.edD, d.edU, d.edV)
+	}
 	return c
 }

@@ -498,8 +498,21 @@ func (c *Curve) doubleScalarMult(z1, z2 *fe, q *affinePoint) jacPoint {
 			c.fp.mul(&w, &w, &c.aM)
 		}
 	}
-	c.addTableMult(&acc, c.baseTable(), z1)
+	if z1.isZero() == 0 {
+		c.addTableMult(&acc, c.baseTable(), z1)
+	}
 	return acc
+}
+
+// baseMultAffine returns k*G in affine coordinates (Montgomery form) for a secret k,
+// in constant time, on the Edwards form where the curve has one.
+func (c *Curve) baseMultAffine(k *fe) (x, y fe) {
+	if c.ed != nil {
+		P := c.edScalarBaseMult(k)
+		return c.edToWeierstrass(&P)
+	}
+	P := c.scalarBaseMult(k)
+	return c.projToAffine(&P)
 }
 
 // doubleTableMult returns z1*G + z2*Q with Q's own table (see PublicKey's cache): 86

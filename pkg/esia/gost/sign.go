@@ -31,12 +31,14 @@ type PublicKey struct {
 	cache *keyCache
 }
 
-// keyCache holds the lazily built fixed-base table of a public key.
+// keyCache holds the lazily built fixed-base table of a public key (Edwards form on
+// tc26 set A).
 type keyCache struct {
-	uses  atomic.Int64
-	once  sync.Once
-	point affinePoint // the key the table is for, Montgomery form
-	table *baseTable
+	uses    atomic.Int64
+	once    sync.Once
+	point   affinePoint // the key the table is for, Montgomery form
+	table   *baseTable
+	edTable *edTable
 }
 
 // verifyTableAfter is the number of verifications with one key after which its table is
@@ -87,7 +89,7 @@ func NewPrivateKey(c *Curve, d *big.Int) (*PrivateKey, error) {
 		return nil, fmt.Errorf("%w: scalar out of range (0, q)", ErrInvalidKey)
 	}
 	k := feFromBig(d)
-	x, y := c.projToAffine(ptr(c.scalarBaseMult(&k)))
+	x, y := c.baseMultAffine(&k)
 	return &PrivateKey{
 		PublicKey: PublicKey{Curve: c, X: c.fp.toBig(&x), Y: c.fp.toBig(&y), cache: new(keyCache)},
 		D:         new(big.Int).Set(d),
@@ -148,8 +150,7 @@ func Sign(rand io.Reader, priv *PrivateKey, digest []byte) ([]byte, error) {
 		if err := c.randScalar(rand, &k, sig[:32]); err != nil {
 			return nil, fmt.Errorf("gost: sign: %w", err)
 		}
-		P := c.scalarBaseMult(&k)
-		x, _ := c.projToAffine(&P)
+		x, _ := c.baseMultAffine(&k)
 		c.fp.fromMont(&x, &x)
 		fq.toMont(&rM, &x) // r = x mod q, in Montgomery form
 		fq.fromMont(&r, &rM)
@@ -202,9 +203,22 @@ func Verify(pub *PublicKey, digest, sig []byte) bool {
 	fq.neg(&z2, &z2)
 	fq.fromMont(&z2, &z2) // z2 = -r/e
 
+	kc := pub.table(&q)
+	if c.ed != nil {
+		if kc != nil {
+			C := c.edIdentity()
+			c.edAddTableMult(&C, c.edBaseTable(), &z1)
+			c.edAddTableMult(&C, kc.edTable, &z2)
+			return c.edXModQEquals(&C, &r)
+		}
+		if qe, ok := c.edFromWeierstrass(&q); ok {
+			C := c.edDoubleScalarMult(&z1, &z2, &qe)
+			return c.edXModQEquals(&C, &r)
+		}
+	}
 	var C jacPoint
-	if t := pub.table(&q); t != nil {
-		C = c.doubleTableMult(&z1, &z2, t)
+	if kc != nil {
+		C = c.doubleTableMult(&z1, &z2, kc.table)
 	} else {
 		C = c.doubleScalarMult(&z1, &z2, &q)
 	}
@@ -214,11 +228,11 @@ func Verify(pub *PublicKey, digest, sig []byte) bool {
 	return c.jacXModQEquals(&C, &r)
 }
 
-// table returns the key's precomputed table once it has been used often enough, or nil.
-// q is the key in Montgomery form, already checked to be on the curve; a table built for
-// other coordinates (X or Y changed since) is not used. Tables are built only for keys in
-// the prime-order subgroup, which the complete formulas building them require.
-func (pub *PublicKey) table(q *affinePoint) *baseTable {
+// table returns the key's cache with its precomputed table once the key has been used
+// often enough, or nil. q is the key in Montgomery form, already checked to be on the
+// curve; a table built for other coordinates (X or Y changed since) is not used. Tables
+// are built only for keys in the prime-order subgroup.
+func (pub *PublicKey) table(q *affinePoint) *keyCache {
 	kc := pub.cache
 	if kc == nil || kc.uses.Add(1) < verifyTableAfter {
 		return nil
@@ -228,13 +242,21 @@ func (pub *PublicKey) table(q *affinePoint) *baseTable {
 		if c.cofactor != 1 && c.checkPoint(pub.X, pub.Y, true) != nil {
 			return
 		}
+		if c.ed != nil {
+			qe, ok := c.edFromWeierstrass(q)
+			if !ok {
+				return
+			}
+			kc.edTable = c.edBuildTable(&qe)
+		} else {
+			kc.table = c.buildTable(q)
+		}
 		kc.point = *q
-		kc.table = c.buildTable(q)
 	})
-	if kc.table == nil || kc.point.x.equal(&q.x) != 1 || kc.point.y.equal(&q.y) != 1 {
+	if (kc.table == nil && kc.edTable == nil) || kc.point.x.equal(&q.x) != 1 || kc.point.y.equal(&q.y) != 1 {
 		return nil
 	}
-	return kc.table
+	return kc
 }
 
 // SignMessage hashes msg with Streebog-256 and signs the digest (see Sign).

@@ -154,8 +154,12 @@ func TestScalarMultEdgeCases(t *testing.T) {
 			new(big.Int).Sub(c.q, big.NewInt(1))}
 		for _, k := range ks {
 			kf := feFromBig(k)
-			x, y := c.projToAffine(ptr(c.scalarBaseMult(&kf)))
 			want := refMul(c, refG(c), k)
+			x, y := c.projToAffine(ptr(c.scalarBaseMult(&kf)))
+			if c.fp.toBig(&x).Cmp(want.x) != 0 || c.fp.toBig(&y).Cmp(want.y) != 0 {
+				t.Errorf("%s: %X*G (Weierstrass) differs from the reference", c.name, k)
+			}
+			x, y = c.baseMultAffine(&kf) // the Edwards form on tc26-A
 			if c.fp.toBig(&x).Cmp(want.x) != 0 || c.fp.toBig(&y).Cmp(want.y) != 0 {
 				t.Errorf("%s: %X*G differs from the reference", c.name, k)
 			}
@@ -421,7 +425,7 @@ func TestVerifyKeyCache(t *testing.T) {
 					t.Fatalf("uncached Verify = %v, reference %v", got, want)
 				}
 			}
-			if cached.cache.table == nil {
+			if cached.cache.table == nil && cached.cache.edTable == nil {
 				t.Fatal("no table was built")
 			}
 			// Replace the key's coordinates: the old table must not be used.
@@ -432,6 +436,39 @@ func TestVerifyKeyCache(t *testing.T) {
 			cached.X, cached.Y = other.X, other.Y
 			if Verify(cached, digest, oldSig) || !Verify(cached, digest, newSig) {
 				t.Fatal("a stale table was used after X, Y changed")
+			}
+		})
+	}
+}
+
+// TestVerifyOutsideSubgroup: on tc26-A (cofactor 4) a public key that is not in the
+// prime-order subgroup, or is the point of order 2 that the Edwards map does not reach,
+// must be handled without panic and agree with the reference.
+func TestVerifyOutsideSubgroup(t *testing.T) {
+	c := TC26A()
+	T := findTwoTorsion(t, c)
+	priv := mustKey(t, c)
+	P := refAdd(c, refPoint{priv.X, priv.Y}, T)
+	digest := make([]byte, 32)
+	digest[0] = 1
+	sig, err := Sign(rand.Reader, priv, digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, pt := range map[string]refPoint{"order 2": T, "key + order 2": P} {
+		t.Run(name, func(t *testing.T) {
+			if pt.inf() {
+				t.Skip("point at infinity")
+			}
+			pub := &PublicKey{Curve: c, X: pt.x, Y: pt.y}
+			want := refVerify(c, pt, leInt(digest), new(big.Int).SetBytes(sig[32:]), new(big.Int).SetBytes(sig[:32]))
+			for i := 0; i < 3; i++ {
+				if got := Verify(pub, digest, sig); got != want {
+					t.Fatalf("Verify = %v, reference %v", got, want)
+				}
+			}
+			if _, err := NewPublicKey(c, pt.x, pt.y); err == nil {
+				t.Fatal("NewPublicKey accepted a point outside the subgroup")
 			}
 		})
 	}
