@@ -62,6 +62,51 @@ func (c *Curve) projAddMixed(r, p1 *projPoint, p2 *affinePoint) {
 	c.projAddTail(r, &t0, &t1, &t2, &t3, &t4, &t5, &x3, &y3, &z3)
 }
 
+// projAddMixedMinus3 is projAddMixed for a = -3 (RCB algorithm 5): 11M + 2 m_b
+// instead of 11M + 3 m_a + 2 m_3b.
+func (c *Curve) projAddMixedMinus3(r, p1 *projPoint, p2 *affinePoint) {
+	f := c.fp
+	var t0, t1, t2, t3, t4, x3, y3, z3 fe
+	f.mul(&t0, &p1.x, &p2.x)
+	f.mul(&t1, &p1.y, &p2.y)
+	f.add(&t3, &p2.x, &p2.y)
+	f.add(&t4, &p1.x, &p1.y)
+	f.mul(&t3, &t3, &t4)
+	f.add(&t4, &t0, &t1)
+	f.sub(&t3, &t3, &t4) // X1Y2 + X2Y1
+	f.mul(&t4, &p2.y, &p1.z)
+	f.add(&t4, &t4, &p1.y) // Y1 + Y2Z1
+	f.mul(&y3, &p2.x, &p1.z)
+	f.add(&y3, &y3, &p1.x) // X1 + X2Z1
+	t2 = p1.z
+	f.mul(&z3, &c.bM, &t2)
+	f.sub(&x3, &y3, &z3)
+	f.add(&z3, &x3, &x3)
+	f.add(&x3, &x3, &z3)
+	f.sub(&z3, &t1, &x3)
+	f.add(&x3, &t1, &x3)
+	f.mul(&y3, &c.bM, &y3)
+	f.add(&t1, &t2, &t2)
+	f.add(&t2, &t1, &t2)
+	f.sub(&y3, &y3, &t2)
+	f.sub(&y3, &y3, &t0)
+	f.add(&t1, &y3, &y3)
+	f.add(&y3, &t1, &y3)
+	f.add(&t1, &t0, &t0)
+	f.add(&t0, &t1, &t0)
+	f.sub(&t0, &t0, &t2)
+	f.mul(&t1, &t4, &y3)
+	f.mul(&t2, &t0, &y3)
+	f.mul(&y3, &x3, &z3)
+	f.add(&y3, &y3, &t2)
+	f.mul(&x3, &t3, &x3)
+	f.sub(&x3, &x3, &t1)
+	f.mul(&z3, &t4, &z3)
+	f.mul(&t1, &t3, &t0)
+	f.add(&z3, &z3, &t1)
+	r.x, r.y, r.z = x3, y3, z3
+}
+
 // projAddTail is the part of RCB algorithm 1 shared by the full and the mixed addition.
 func (c *Curve) projAddTail(r *projPoint, t0, t1, t2, t3, t4, t5, x3, y3, z3 *fe) {
 	f := c.fp
@@ -195,7 +240,11 @@ func (c *Curve) scalarBaseMult(k *fe) projPoint {
 		f.neg(&ny, &sel.y)
 		sel.y.sel(&ny, &sel.y, sign)
 		var sum projPoint
-		c.projAddMixed(&sum, &acc, &sel)
+		if c.aIsMinus3 {
+			c.projAddMixedMinus3(&sum, &acc, &sel)
+		} else {
+			c.projAddMixed(&sum, &acc, &sel)
+		}
 		keep := ctEq(abs, 0)
 		acc.x.sel(&acc.x, &sum.x, keep)
 		acc.y.sel(&acc.y, &sum.y, keep)
