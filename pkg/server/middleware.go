@@ -82,7 +82,12 @@ func securityHeaders(https bool) echo.MiddlewareFunc {
 			h.Set("X-Frame-Options", "DENY")
 			// Codes and states travel in URLs: never leak them in Referer.
 			h.Set("Referrer-Policy", "no-referrer")
-			h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'")
+			csp := "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+			if strings.HasPrefix(c.Request().URL.Path, "/esia-sim/") {
+				// The dev-mode simulator's pages carry their own inline styles.
+				csp = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
+			}
+			h.Set("Content-Security-Policy", csp)
 			h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
 			h.Set("Cross-Origin-Opener-Policy", "same-origin")
 			if https {

@@ -34,6 +34,9 @@ func OpenRedis(url, prefix string) (*Redis, error) {
 	return NewRedis(redis.NewClient(opts), prefix), nil
 }
 
+// Prefix returns the key prefix of this store.
+func (r *Redis) Prefix() string { return r.prefix }
+
 // Client returns the underlying client.
 func (r *Redis) Client() redis.UniversalClient { return r.client }
 
