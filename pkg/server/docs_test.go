@@ -1,0 +1,60 @@
+package server_test
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/diarybroker/broker/pkg/server"
+)
+
+// TestConfigurationDocumented keeps docs/configuration.md true: every
+// variable the broker reads is documented there.
+func TestConfigurationDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range server.EnvVars {
+		if !strings.Contains(string(doc), "`"+ev.Name+"`") {
+			t.Errorf("docs/configuration.md does not document %s", ev.Name)
+		}
+	}
+}
+
+func TestLoadSettingsPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	file := dir + "/broker.yaml"
+	if err := os.WriteFile(file, []byte("addr: 127.0.0.1:7000\nrate_limit: 7\nesia:\n  timeout: 3s\n  client_id: FROMFILE\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"BROKER_RATE_LIMIT": "9", "BROKER_ESIA_SCOPES": "openid snils"}
+	s, err := server.LoadSettings(file, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Addr != "127.0.0.1:7000" || s.RateLimit != 9 || s.ESIA.ClientID != "FROMFILE" || s.ESIA.Timeout.String() != "3s" ||
+		strings.Join(s.ESIA.Scopes, ",") != "openid,snils" || s.LoginTimeout.String() != "15m0s" {
+		t.Fatalf("settings = %+v", s)
+	}
+	if err := os.WriteFile(file, []byte("adr: typo\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := server.LoadSettings(file, func(string) (string, bool) { return "", false }); err == nil {
+		t.Fatal("unknown YAML key accepted")
+	}
+	_, err = server.LoadSettings("", func(k string) (string, bool) {
+		if k == "BROKER_ESIA_TIMEOUT" {
+			return "s3cr3t", true
+		}
+		return "", false
+	})
+	if err == nil || strings.Contains(err.Error(), "s3cr3t") {
+		t.Fatalf("bad value error = %v (must not quote the value)", err)
+	}
+	// serve names what is missing.
+	s = server.DefaultSettings()
+	if err := s.Resolve(); err == nil || !strings.Contains(err.Error(), "BROKER_DATABASE_URL") {
+		t.Fatalf("serve without settings: %v", err)
+	}
+}

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# scripts/test.sh — runs every test of the broker.
+#
+# It first makes sure what the tests need is there, installing or starting
+# what is missing (Debian; needs root or sudo):
+#   PostgreSQL on 127.0.0.1:5432, Redis on 127.0.0.1:6379,
+#   OpenSSL's GOST engine (libengine-gost-openssl), Chromium.
+# Then it runs gofmt, go vet, go test -race ./... with CI=true (a test that
+# needs a missing service fails instead of skipping), and the dev-mode
+# login script (scripts/dev-login.sh).
+#
+# Environment: BROKER_TEST_DATABASE_URL and BROKER_TEST_REDIS_URL point the
+# tests elsewhere; GO_TEST_FLAGS adds flags to go test (e.g. "-run Login").
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+export CI="${CI:-true}"
+export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
+export BROKER_TEST_DATABASE_URL="${BROKER_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}"
+export BROKER_TEST_REDIS_URL="${BROKER_TEST_REDIS_URL:-redis://127.0.0.1:6379/0}"
+
+log() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
+SUDO=""
+if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then SUDO="sudo"; fi
+
+apt_install() {
+  log "installing $*"
+  $SUDO apt-get update -qq >/dev/null || true
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+
+# --- PostgreSQL ---------------------------------------------------------------
+pg_up() { (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; }
+if ! pg_up; then
+  if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then apt_install postgresql; fi
+  log "starting PostgreSQL"
+  $SUDO pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -1)" main start || true
+  for _ in $(seq 1 30); do pg_up && break; sleep 1; done
+fi
+pg_up || { echo "test.sh: PostgreSQL is not reachable on 127.0.0.1:5432" >&2; exit 1; }
+
+# --- Redis --------------------------------------------------------------------
+redis_up() { (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; }
+if ! redis_up; then
+  command -v redis-server >/dev/null || apt_install redis-server
+  log "starting Redis"
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null
+  for _ in $(seq 1 30); do redis_up && break; sleep 1; done
+fi
+redis_up || { echo "test.sh: Redis is not reachable on 127.0.0.1:6379" >&2; exit 1; }
+
+# --- OpenSSL's GOST engine (the independent reference for pkg/esia/gost) ----
+if ! openssl engine gost -t >/dev/null 2>&1; then apt_install openssl libengine-gost-openssl; fi
+openssl engine gost -t >/dev/null 2>&1 || { echo "test.sh: OpenSSL's gost engine is not available" >&2; exit 1; }
+
+# --- Chromium (browser tests of the broker's pages) --------------------------
+if ! command -v chromium >/dev/null; then apt_install chromium; fi
+
+# --- Go -------------------------------------------------------------------------
+log "gofmt and go vet"
+unformatted="$(gofmt -l cmd pkg)"
+if [ -n "$unformatted" ]; then echo "gofmt needed:" >&2; echo "$unformatted" >&2; exit 1; fi
+go vet ./...
+
+log "go test -race ./..."
+# shellcheck disable=SC2086
+go test -race -count=1 -timeout 45m ${GO_TEST_FLAGS:-} ./...
+
+log "dev-mode login with a cookie jar (scripts/dev-login.sh)"
+scripts/dev-login.sh
+
+log "all tests passed"
