@@ -7,6 +7,7 @@ import (
 	"errors"
 	"math/big"
 	mrand "math/rand/v2"
+	"sync"
 	"testing"
 )
 
@@ -469,6 +470,41 @@ func TestVerifyOutsideSubgroup(t *testing.T) {
 			}
 			if _, err := NewPublicKey(c, pt.x, pt.y); err == nil {
 				t.Fatal("NewPublicKey accepted a point outside the subgroup")
+			}
+		})
+	}
+}
+
+// TestConcurrentUse signs and verifies with one key from several goroutines, so that the
+// lazily built curve and key tables are raced for (run with -race).
+func TestConcurrentUse(t *testing.T) {
+	for _, c := range Curves() {
+		t.Run(c.Name(), func(t *testing.T) {
+			priv := mustKey(t, c)
+			var wg sync.WaitGroup
+			errs := make(chan error, 8)
+			for g := 0; g < 8; g++ {
+				wg.Add(1)
+				go func(g int) {
+					defer wg.Done()
+					for i := 0; i < 5; i++ {
+						msg := []byte{byte(g), byte(i)}
+						sig, err := SignMessage(rand.Reader, priv, msg)
+						if err != nil {
+							errs <- err
+							return
+						}
+						if !VerifyMessage(&priv.PublicKey, msg, sig) {
+							errs <- errors.New("verification failed")
+							return
+						}
+					}
+				}(g)
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
 			}
 		})
 	}
