@@ -372,4 +372,3 @@ func feLess(x, y *fe) bool {
 	return b == 1
 }
 
-func ptr[T any](v T) *T { return &v }

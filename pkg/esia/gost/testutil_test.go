@@ -25,3 +25,6 @@ func asn1Marshal(v any) ([]byte, error)             { return asn1.Marshal(v) }
 func asn1Unmarshal(b []byte, v any) ([]byte, error) { return asn1.Unmarshal(b, v) }
 
 func x509ParseCertificate(der []byte) (any, error) { return x509.ParseCertificate(der) }
+
+// ptr returns a pointer to a copy of v.
+func ptr[T any](v T) *T { return &v }
