@@ -371,4 +371,3 @@ func feLess(x, y *fe) bool {
 	_, b = subb(x[3], y[3], b)
 	return b == 1
 }
-
