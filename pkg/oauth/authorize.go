@@ -106,8 +106,13 @@ func (p *Provider) CompleteAuthorize(ctx context.Context, w http.ResponseWriter,
 		ar.GrantAudience(a)
 	}
 	sess := p.newSession(req.TenantID, claims, ar.GetGrantedScopes().Has(ScopeProfile), authTime, ar.GetRequestedAt())
-	resp, err := p.fosite.NewAuthorizeResponse(ctx, ar, sess)
+	// The code, its PKCE and its OpenID session are written in one batch.
+	wctx := withPending(ctx)
+	resp, err := p.fosite.NewAuthorizeResponse(wctx, ar, sess)
 	if err != nil {
+		return fmt.Errorf("oauth: complete authorization: %w", err)
+	}
+	if err := p.storage.flush(wctx, pendingOf(wctx)); err != nil {
 		return fmt.Errorf("oauth: complete authorization: %w", err)
 	}
 	p.fosite.WriteAuthorizeResponse(ctx, w, ar, resp)

@@ -13,11 +13,11 @@ import (
 // ServeToken is POST /oauth2/token: authorization_code, refresh_token and
 // client_credentials.
 func (p *Provider) ServeToken(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
+	ctx := withRequestCache(r.Context())
 	sess := NewSession()
 	ar, err := p.fosite.NewAccessRequest(ctx, r, sess)
 	if err != nil {
-		p.writeAccessError(w, r, ar, err)
+		p.writeAccessError(w, r.WithContext(ctx), ar, err)
 		return
 	}
 	if ar.GetGrantTypes().ExactOne("client_credentials") {
@@ -34,15 +34,18 @@ func (p *Provider) ServeToken(w http.ResponseWriter, r *http.Request) {
 	}
 	resp, err := p.fosite.NewAccessResponse(ctx, ar)
 	if err != nil {
-		p.writeAccessError(w, r, ar, err)
+		p.writeAccessError(w, r.WithContext(ctx), ar, err)
 		return
 	}
 	p.fosite.WriteAccessResponse(ctx, w, ar, resp)
 }
 
 // writeAccessError answers a failed token request. A code or refresh token
-// that lost a concurrent redemption is invalid_grant, and the tokens issued
-// for it are revoked (RFC 6749 §4.1.2: a code used twice revokes its grant).
+// that lost a concurrent redemption is invalid_grant, and the grant's
+// tokens are revoked, exactly as for a later reuse (RFC 6749 §4.1.2,
+// RFC 6819 §5.2.2.3): a request that loses the race cannot be told from one
+// that comes a moment after the winner's commit, so the policy is the same
+// for both — no grace period (docs/oauth.md).
 func (p *Provider) writeAccessError(w http.ResponseWriter, r *http.Request, ar fosite.AccessRequester, err error) {
 	ctx := r.Context()
 	var codeReuse *codeReusedError

@@ -114,8 +114,10 @@ func New(cfg Config) (*Provider, error) {
 		codeTTL:    cfg.AuthorizeCodeLifespan,
 		refreshTTL: cfg.RefreshTokenLifespan,
 	}
+	core := compose.NewOAuth2HMACStrategy(fc)
+	st.codeSig = core.AuthorizeCodeSignature
 	strategy := &compose.CommonStrategy{
-		CoreStrategy:               compose.NewOAuth2HMACStrategy(fc),
+		CoreStrategy:               core,
 		OpenIDConnectTokenStrategy: &openid.DefaultStrategy{Signer: &idTokenSigner{keys: cfg.Signing}, Config: fc},
 		Signer:                     &idTokenSigner{keys: cfg.Signing},
 	}

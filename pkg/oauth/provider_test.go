@@ -22,6 +22,8 @@ import (
 	"github.com/diarybroker/broker/pkg/oauth"
 	"github.com/diarybroker/broker/pkg/store"
 	"github.com/diarybroker/broker/pkg/store/memory"
+	"github.com/diarybroker/broker/pkg/store/postgres"
+	"github.com/diarybroker/broker/pkg/store/postgres/pgtest"
 )
 
 // harness is the provider behind an httptest server whose /oauth2/auth
@@ -30,15 +32,28 @@ import (
 type harness struct {
 	srv      *httptest.Server
 	provider *oauth.Provider
-	store    *memory.Store
+	store    store.Store
 	signing  *keyring.Signing
 	claims   oauth.Claims
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T) *harness { return newHarnessOn(t, memory.New(nil)) }
+
+// newPostgresStore is the PostgreSQL store on a fresh database.
+func newPostgresStore(t *testing.T) store.Store {
+	pool := pgtest.NewPool(t)
+	kek, _ := keyring.NewKEK(bytes.Repeat([]byte{3}, 32))
+	pg := postgres.New(pool, nil)
+	pii, err := keyring.OpenPII(context.Background(), pg, kek, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pg.WithSealer(pii)
+}
+
+func newHarnessOn(t *testing.T, st store.Store) *harness {
 	t.Helper()
 	ctx := context.Background()
-	st := memory.New(nil)
 	kek, err := keyring.NewKEK(bytes.Repeat([]byte{1}, 32))
 	if err != nil {
 		t.Fatal(err)
@@ -241,7 +256,11 @@ func TestCodeIsSingleUseAndReuseRevokes(t *testing.T) {
 }
 
 func TestConcurrentCodeExchangeHasOneWinner(t *testing.T) {
-	h := newHarness(t)
+	t.Run("memory", func(t *testing.T) { testConcurrentCodeExchange(t, newHarness(t)) })
+	t.Run("postgres", func(t *testing.T) { testConcurrentCodeExchange(t, newHarnessOn(t, newPostgresStore(t))) })
+}
+
+func testConcurrentCodeExchange(t *testing.T, h *harness) {
 	ctx := context.Background()
 	v := oauth2.GenerateVerifier()
 	code := h.code(t, v)
@@ -274,7 +293,49 @@ func TestConcurrentCodeExchangeHasOneWinner(t *testing.T) {
 }
 
 func TestRefreshRotationAndReuse(t *testing.T) {
-	h := newHarness(t)
+	t.Run("memory", func(t *testing.T) { testRefreshRotationAndReuse(t, newHarness(t)) })
+	t.Run("postgres", func(t *testing.T) { testRefreshRotationAndReuse(t, newHarnessOn(t, newPostgresStore(t))) })
+}
+
+func TestConcurrentRefreshHasOneWinner(t *testing.T) {
+	for name, mk := range map[string]func(t *testing.T) *harness{
+		"memory":   newHarness,
+		"postgres": func(t *testing.T) *harness { return newHarnessOn(t, newPostgresStore(t)) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := mk(t)
+			ctx := context.Background()
+			v := oauth2.GenerateVerifier()
+			tok, err := h.config().Exchange(ctx, h.code(t, v), oauth2.VerifierOption(v))
+			must(t, err)
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			wins := 0
+			for i := 0; i < 8; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, err := h.config().TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+					if err == nil {
+						mu.Lock()
+						wins++
+						mu.Unlock()
+					}
+				}()
+			}
+			wg.Wait()
+			if wins != 1 {
+				t.Fatalf("%d concurrent refreshes of one token won, want 1", wins)
+			}
+			// Reuse — even in a race — revokes the grant: no grace period.
+			if h.introspectAny(t) {
+				t.Fatal("the grant survived the reuse of its refresh token")
+			}
+		})
+	}
+}
+
+func testRefreshRotationAndReuse(t *testing.T, h *harness) {
 	ctx := context.Background()
 	v := oauth2.GenerateVerifier()
 	tok, err := h.config().Exchange(ctx, h.code(t, v), oauth2.VerifierOption(v))
@@ -408,4 +469,12 @@ func (h *harness) introspect(t *testing.T, token string) bool {
 	}
 	must(t, json.NewDecoder(resp.Body).Decode(&out))
 	return out.Active
+}
+
+// introspectAny reports whether any access token of the test person is active.
+func (h *harness) introspectAny(t *testing.T) bool {
+	t.Helper()
+	n, err := h.provider.RevokeSubject(context.Background(), "demo", "pairwise-sub")
+	must(t, err)
+	return n > 0
 }

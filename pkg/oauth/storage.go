@@ -33,6 +33,9 @@ type storage struct {
 	// lifespans fill in an expiry fosite left unset, so that the janitor
 	// can remove every record eventually.
 	codeTTL, refreshTTL time.Duration
+	// codeSig turns a raw authorization code into its signature: OpenID
+	// sessions, which fosite keys by the raw code, are stored under it.
+	codeSig func(ctx context.Context, code string) string
 }
 
 var (
@@ -101,6 +104,13 @@ func (s *storage) create(ctx context.Context, kind store.OAuthKind, sig string, 
 	if err != nil {
 		return err
 	}
+	if p := pendingOf(ctx); p != nil {
+		p.add(func(b *store.OAuthBatch) { b.Create = append(b.Create, rec) })
+		if c := cacheOf(ctx); c != nil {
+			c.put(kind, sig, rec, true)
+		}
+		return nil
+	}
 	if err := s.st.CreateOAuthRecord(ctx, rec); err != nil {
 		return fmt.Errorf("oauth: store %s: %w", kind, err)
 	}
@@ -110,7 +120,7 @@ func (s *storage) create(ctx context.Context, kind store.OAuthKind, sig string, 
 // get loads a record and rebuilds the request. inactive is the fosite error
 // for an inactive record, returned together with the request.
 func (s *storage) get(ctx context.Context, kind store.OAuthKind, sig string, session fosite.Session, inactive error) (fosite.Requester, error) {
-	rec, err := s.st.GetOAuthRecord(ctx, kind, sig)
+	rec, err := s.load(ctx, kind, sig)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fosite.ErrNotFound
 	}
@@ -125,6 +135,50 @@ func (s *storage) get(ctx context.Context, kind store.OAuthKind, sig string, ses
 		return req, inactive
 	}
 	return req, nil
+}
+
+// codeKinds are kept under one signature and read together.
+var codeKinds = []store.OAuthKind{store.OAuthCode, store.OAuthPKCE, store.OAuthOIDC}
+
+// load reads a record, through the request's cache when there is one: a
+// code exchange reads the code (twice), its PKCE and its OpenID session,
+// which one query answers.
+func (s *storage) load(ctx context.Context, kind store.OAuthKind, sig string) (store.OAuthRecord, error) {
+	c := cacheOf(ctx)
+	if c == nil {
+		return s.st.GetOAuthRecord(ctx, kind, sig)
+	}
+	if rec, present, ok := c.get(kind, sig); ok {
+		if !present {
+			return store.OAuthRecord{}, store.ErrNotFound
+		}
+		if !rec.Active {
+			return rec, store.ErrInactive
+		}
+		return rec, nil
+	}
+	kinds := []store.OAuthKind{kind}
+	for _, k := range codeKinds {
+		if k == kind {
+			kinds = codeKinds
+		}
+	}
+	set, err := s.st.GetOAuthRecordSet(ctx, sig, kinds)
+	if err != nil {
+		return store.OAuthRecord{}, fmt.Errorf("oauth: load %s: %w", kind, err)
+	}
+	for _, k := range kinds {
+		r, ok := set[k]
+		c.put(k, sig, r, ok)
+	}
+	rec, ok := set[kind]
+	if !ok {
+		return store.OAuthRecord{}, store.ErrNotFound
+	}
+	if !rec.Active {
+		return rec, store.ErrInactive
+	}
+	return rec, nil
 }
 
 func (s *storage) decode(ctx context.Context, data []byte, session fosite.Session) (fosite.Requester, error) {
@@ -151,6 +205,10 @@ func (s *storage) decode(ctx context.Context, data []byte, session fosite.Sessio
 }
 
 func (s *storage) del(ctx context.Context, kind store.OAuthKind, sig string) error {
+	if p := pendingOf(ctx); p != nil {
+		p.add(func(b *store.OAuthBatch) { b.Delete = append(b.Delete, store.OAuthRef{Kind: kind, Signature: sig}) })
+		return nil
+	}
 	err := s.st.DeleteOAuthRecord(ctx, kind, sig)
 	if errors.Is(err, store.ErrNotFound) {
 		return fosite.ErrNotFound
@@ -198,6 +256,19 @@ func (s *storage) GetAuthorizeCodeSession(ctx context.Context, sig string, sessi
 // InvalidateAuthorizeCodeSession implements oauth2.AuthorizeCodeStorage,
 // atomically: of two concurrent redemptions exactly one gets past here.
 func (s *storage) InvalidateAuthorizeCodeSession(ctx context.Context, sig string) error {
+	if p := pendingOf(ctx); p != nil {
+		requestID := ""
+		if rec, err := s.load(ctx, store.OAuthCode, sig); err == nil || errors.Is(err, store.ErrInactive) {
+			requestID = rec.RequestID
+		}
+		p.gate(store.OAuthRef{Kind: store.OAuthCode, Signature: sig}, &codeReusedError{requestID: requestID})
+		// The code's PKCE and OpenID sessions go with it; this request has
+		// them in its cache.
+		p.add(func(b *store.OAuthBatch) {
+			b.Delete = append(b.Delete, store.OAuthRef{Kind: store.OAuthPKCE, Signature: sig}, store.OAuthRef{Kind: store.OAuthOIDC, Signature: sig})
+		})
+		return nil
+	}
 	err := s.st.DeactivateOAuthRecord(ctx, store.OAuthCode, sig)
 	if errors.Is(err, store.ErrInactive) {
 		rec, _ := s.st.GetOAuthRecord(context.WithoutCancel(ctx), store.OAuthCode, sig)
@@ -246,6 +317,13 @@ func (s *storage) DeleteRefreshTokenSession(ctx context.Context, sig string) err
 // same token loses) and the grant's access tokens are revoked. No grace
 // period: a rotated token used again revokes the whole grant.
 func (s *storage) RotateRefreshToken(ctx context.Context, requestID, sig string) error {
+	if p := pendingOf(ctx); p != nil {
+		p.gate(store.OAuthRef{Kind: store.OAuthRefresh, Signature: sig}, &refreshReusedError{requestID: requestID})
+		p.add(func(b *store.OAuthBatch) {
+			b.Deactivate = append(b.Deactivate, store.OAuthRequestRef{Kind: store.OAuthAccess, RequestID: requestID})
+		})
+		return nil
+	}
 	if err := s.st.DeactivateOAuthRecord(ctx, store.OAuthRefresh, sig); err != nil {
 		if errors.Is(err, store.ErrInactive) {
 			return &refreshReusedError{requestID: requestID}
@@ -257,22 +335,34 @@ func (s *storage) RotateRefreshToken(ctx context.Context, requestID, sig string)
 
 // RevokeRefreshToken implements oauth2.TokenRevocationStorage.
 func (s *storage) RevokeRefreshToken(ctx context.Context, requestID string) error {
-	return s.st.DeactivateOAuthRequest(ctx, store.OAuthRefresh, requestID)
+	return s.deactivate(ctx, store.OAuthRefresh, requestID)
 }
 
 // RevokeAccessToken implements oauth2.TokenRevocationStorage.
 func (s *storage) RevokeAccessToken(ctx context.Context, requestID string) error {
-	return s.st.DeactivateOAuthRequest(ctx, store.OAuthAccess, requestID)
+	return s.deactivate(ctx, store.OAuthAccess, requestID)
+}
+
+func (s *storage) deactivate(ctx context.Context, kind store.OAuthKind, requestID string) error {
+	if p := pendingOf(ctx); p != nil {
+		p.add(func(b *store.OAuthBatch) {
+			b.Deactivate = append(b.Deactivate, store.OAuthRequestRef{Kind: kind, RequestID: requestID})
+		})
+		return nil
+	}
+	return s.st.DeactivateOAuthRequest(ctx, kind, requestID)
 }
 
 // CreateOpenIDConnectSession implements openid.OpenIDConnectRequestStorage.
+// fosite keys OpenID sessions by the raw code; they are stored under the
+// code's signature, so that no raw code reaches the database.
 func (s *storage) CreateOpenIDConnectSession(ctx context.Context, code string, r fosite.Requester) error {
-	return s.create(ctx, store.OAuthOIDC, code, r, s.expiry(r, fosite.AuthorizeCode, s.codeTTL))
+	return s.create(ctx, store.OAuthOIDC, s.codeSig(ctx, code), r, s.expiry(r, fosite.AuthorizeCode, s.codeTTL))
 }
 
 // GetOpenIDConnectSession implements openid.OpenIDConnectRequestStorage.
 func (s *storage) GetOpenIDConnectSession(ctx context.Context, code string, r fosite.Requester) (fosite.Requester, error) {
-	req, err := s.get(ctx, store.OAuthOIDC, code, NewSession(), fosite.ErrNotFound)
+	req, err := s.get(ctx, store.OAuthOIDC, s.codeSig(ctx, code), NewSession(), fosite.ErrNotFound)
 	if errors.Is(err, fosite.ErrNotFound) {
 		return nil, openid.ErrNoSessionFound
 	}
@@ -280,8 +370,12 @@ func (s *storage) GetOpenIDConnectSession(ctx context.Context, code string, r fo
 }
 
 // DeleteOpenIDConnectSession implements openid.OpenIDConnectRequestStorage.
+// In a token request the session was deleted together with its code.
 func (s *storage) DeleteOpenIDConnectSession(ctx context.Context, code string) error {
-	return s.del(ctx, store.OAuthOIDC, code)
+	if cacheOf(ctx) != nil {
+		return nil
+	}
+	return s.del(ctx, store.OAuthOIDC, s.codeSig(ctx, code))
 }
 
 // GetPKCERequestSession implements pkce.PKCERequestStorage.
@@ -295,15 +389,52 @@ func (s *storage) CreatePKCERequestSession(ctx context.Context, sig string, r fo
 }
 
 // DeletePKCERequestSession implements pkce.PKCERequestStorage.
+// In a token request the session is deleted together with its code, in
+// the same batch; an unredeemed one expires with it.
 func (s *storage) DeletePKCERequestSession(ctx context.Context, sig string) error {
+	if cacheOf(ctx) != nil {
+		return nil
+	}
 	return s.del(ctx, store.OAuthPKCE, sig)
 }
 
-// BeginTX implements storage.Transactional.
-func (s *storage) BeginTX(ctx context.Context) (context.Context, error) { return s.st.BeginTx(ctx) }
+// BeginTX implements storage.Transactional. fosite's transactions on the
+// token endpoint are write-only (redeem a code, rotate a refresh token), so
+// the writes are collected and sent at Commit as one atomic batch: one
+// round trip instead of BEGIN … COMMIT.
+func (s *storage) BeginTX(ctx context.Context) (context.Context, error) {
+	return withPending(ctx), nil
+}
 
 // Commit implements storage.Transactional.
-func (s *storage) Commit(ctx context.Context) error { return s.st.CommitTx(ctx) }
+func (s *storage) Commit(ctx context.Context) error {
+	p := pendingOf(ctx)
+	if p == nil {
+		return errors.New("oauth: commit without a transaction")
+	}
+	return s.flush(ctx, p)
+}
 
-// Rollback implements storage.Transactional.
-func (s *storage) Rollback(ctx context.Context) error { return s.st.RollbackTx(ctx) }
+// flush applies the collected writes; a gate that fails becomes the typed
+// error of its kind.
+func (s *storage) flush(ctx context.Context, p *pending) error {
+	b, gateErr := p.take()
+	err := s.st.ApplyOAuth(context.WithoutCancel(ctx), b)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrInactive) && gateErr != nil:
+		return gateErr
+	case errors.Is(err, store.ErrNotFound):
+		return fosite.ErrNotFound
+	}
+	return fmt.Errorf("oauth: write tokens: %w", err)
+}
+
+// Rollback implements storage.Transactional: nothing was written yet.
+func (s *storage) Rollback(ctx context.Context) error {
+	if p := pendingOf(ctx); p != nil {
+		p.take()
+	}
+	return nil
+}

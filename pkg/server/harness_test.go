@@ -51,7 +51,7 @@ type broker struct {
 
 // startBroker builds and serves a broker on 127.0.0.1:0 with settings
 // adjusted by edit (called after the address and issuer are known).
-func startBroker(t *testing.T, dev bool, edit func(*server.Settings)) *broker {
+func startBroker(t testing.TB, dev bool, edit func(*server.Settings)) *broker {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -128,13 +128,13 @@ func (d *diary) authURL(extra ...oauth2.AuthCodeOption) string {
 // browser is a person's browser: a cookie jar, following redirects inside
 // the broker and the simulator, stopping at the diary's redirect URI.
 type browser struct {
-	t      *testing.T
+	t      testing.TB
 	client *http.Client
 	// stopAt, when set, also stops following redirects at this URL prefix.
 	stopAt string
 }
 
-func newBrowser(t *testing.T) *browser {
+func newBrowser(t testing.TB) *browser {
 	jar, _ := cookiejar.New(nil)
 	b := &browser{t: t}
 	b.client = &http.Client{Jar: jar, Timeout: 30 * time.Second,
@@ -200,7 +200,7 @@ func htmlUnescape(s string) string {
 
 // login runs a diary login as an ESIA fixture person (dev mode passes
 // sim_person through to the simulator).
-func loginAs(t *testing.T, b *broker, d *diary, oid string, extra ...oauth2.AuthCodeOption) outcome {
+func loginAs(t testing.TB, b *broker, d *diary, oid string, extra ...oauth2.AuthCodeOption) outcome {
 	t.Helper()
 	if oid != "" {
 		extra = append(extra, oauth2.SetAuthURLParam("sim_person", oid))
@@ -209,7 +209,7 @@ func loginAs(t *testing.T, b *broker, d *diary, oid string, extra ...oauth2.Auth
 }
 
 // tokens exchanges the code of a successful login and verifies the ID token.
-func tokens(t *testing.T, b *broker, d *diary, o outcome) (*oauth2.Token, map[string]any) {
+func tokens(t testing.TB, b *broker, d *diary, o outcome) (*oauth2.Token, map[string]any) {
 	t.Helper()
 	if o.Redirect == nil {
 		t.Fatalf("login ended on a page (status %d): %.500s", o.Status, o.Body)

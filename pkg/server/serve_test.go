@@ -24,7 +24,7 @@ import (
 // startServe runs `serve` on a fresh PostgreSQL database and Redis, with a
 // standalone simulator as ESIA, configured the way an operator would:
 // files for the GOST key, the system certificate and ESIA's certificate.
-func startServe(t *testing.T) (*broker, *esiasim.Simulator) {
+func startServe(t testing.TB) (*broker, *esiasim.Simulator) {
 	t.Helper()
 	dbURL := pgtest.NewDatabase(t)
 	redis := sessionstest.NewRedis(t) // skips, or fails under CI=true, without Redis; cleans its prefix

@@ -1,7 +1,9 @@
 package server_test
 
 import (
+	"encoding/json"
 	"encoding/pem"
+	"net/http"
 	"net/url"
 )
 
@@ -9,4 +11,9 @@ func parseURL(s string) (*url.URL, error) { return url.Parse(s) }
 
 func pemCert(der []byte) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
+
+func jsonDecode(resp *http.Response, v any) error {
+	defer resp.Body.Close()
+	return json.NewDecoder(resp.Body).Decode(v)
 }

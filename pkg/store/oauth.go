@@ -33,8 +33,46 @@ type OAuthRecord struct {
 	ExpiresAt time.Time
 }
 
+// OAuthBatch is a set of OAuth writes applied atomically, in one round trip
+// where the engine allows: the hot paths of the token endpoint (redeem a
+// code, rotate a refresh token) are one batch each.
+type OAuthBatch struct {
+	// Gate, when set, is deactivated first; when it is not active the whole
+	// batch fails with ErrInactive (or ErrNotFound) and nothing is written.
+	Gate *OAuthRef
+	// Deactivate lists grants whose records of a kind become inactive.
+	Deactivate []OAuthRequestRef
+	// Delete lists records to remove (missing ones are ignored).
+	Delete []OAuthRef
+	// Create lists records to insert.
+	Create []OAuthRecord
+}
+
+// OAuthRef names one record.
+type OAuthRef struct {
+	Kind      OAuthKind
+	Signature string
+}
+
+// OAuthRequestRef names the records of one kind made for one request.
+type OAuthRequestRef struct {
+	Kind      OAuthKind
+	RequestID string
+}
+
+// Empty reports whether the batch writes nothing.
+func (b OAuthBatch) Empty() bool {
+	return b.Gate == nil && len(b.Deactivate) == 0 && len(b.Delete) == 0 && len(b.Create) == 0
+}
+
 // OAuthRecords stores the downstream provider's codes and tokens.
 type OAuthRecords interface {
+	// GetOAuthRecordSet returns the records of the given kinds that share
+	// one signature (a code and its PKCE and OpenID sessions), inactive
+	// ones included; absent kinds are absent from the map.
+	GetOAuthRecordSet(ctx context.Context, signature string, kinds []OAuthKind) (map[OAuthKind]OAuthRecord, error)
+	// ApplyOAuth applies a batch atomically.
+	ApplyOAuth(ctx context.Context, b OAuthBatch) error
 	CreateOAuthRecord(ctx context.Context, r OAuthRecord) error
 	// GetOAuthRecord returns the record; an inactive record comes back
 	// together with ErrInactive.

@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -129,4 +130,48 @@ func (s *Store) DeleteExpiredOAuth(ctx context.Context, before time.Time, limit 
 		}
 	}
 	return n, nil
+}
+
+// GetOAuthRecordSet implements store.OAuthRecords.
+func (s *Store) GetOAuthRecordSet(ctx context.Context, sig string, kinds []store.OAuthKind) (map[store.OAuthKind]store.OAuthRecord, error) {
+	defer s.read(ctx)()
+	out := map[store.OAuthKind]store.OAuthRecord{}
+	for _, k := range kinds {
+		if r, ok := s.oauth[k][sig]; ok {
+			out[k] = cloneRecord(r)
+		}
+	}
+	return out, nil
+}
+
+// ApplyOAuth implements store.OAuthRecords under one write lock.
+func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
+	for _, r := range b.Create {
+		if r.Kind == "" || r.Signature == "" {
+			return fmt.Errorf("%w: oauth record needs a kind and a signature", store.ErrInvalid)
+		}
+	}
+	return s.InTx(ctx, func(ctx context.Context) error {
+		if g := b.Gate; g != nil {
+			if err := s.DeactivateOAuthRecord(ctx, g.Kind, g.Signature); err != nil {
+				return err
+			}
+		}
+		for _, d := range b.Deactivate {
+			if err := s.DeactivateOAuthRequest(ctx, d.Kind, d.RequestID); err != nil {
+				return err
+			}
+		}
+		for _, d := range b.Delete {
+			if err := s.DeleteOAuthRecord(ctx, d.Kind, d.Signature); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		for _, r := range b.Create {
+			if err := s.CreateOAuthRecord(ctx, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

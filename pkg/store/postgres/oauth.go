@@ -2,8 +2,12 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/diarybroker/broker/pkg/store"
 )
@@ -134,4 +138,98 @@ func (s *Store) DeleteExpiredOAuth(ctx context.Context, before time.Time, limit 
 		return 0, wrap("delete expired oauth", err)
 	}
 	return int(tag.RowsAffected()), nil
+}
+
+// GetOAuthRecordSet implements store.OAuthRecords in one query.
+func (s *Store) GetOAuthRecordSet(ctx context.Context, sig string, kinds []store.OAuthKind) (map[store.OAuthKind]store.OAuthRecord, error) {
+	if s.sealer == nil {
+		return nil, ErrNoSealer
+	}
+	ks := make([]string, len(kinds))
+	for i, k := range kinds {
+		ks[i] = string(k)
+	}
+	rows, err := s.q(ctx).Query(ctx, `SELECT kind, request_id, client_id, tenant_id, subject, active, data, key_id, created_at, expires_at
+		FROM oauth_records WHERE signature = $1 AND kind = ANY($2)`, sig, ks)
+	if err != nil {
+		return nil, wrap("get oauth records", err)
+	}
+	defer rows.Close()
+	out := map[store.OAuthKind]store.OAuthRecord{}
+	for rows.Next() {
+		r := store.OAuthRecord{Signature: sig}
+		var kind, keyID string
+		var sealed []byte
+		var expires *time.Time
+		if err := rows.Scan(&kind, &r.RequestID, &r.ClientID, &r.TenantID, &r.Subject, &r.Active, &sealed, &keyID, &r.CreatedAt, &expires); err != nil {
+			return nil, wrap("get oauth records", err)
+		}
+		r.Kind = store.OAuthKind(kind)
+		r.CreatedAt = r.CreatedAt.UTC()
+		if expires != nil {
+			r.ExpiresAt = expires.UTC()
+		}
+		if r.Data, err = s.sealer.Open(keyID, sealed, oauthAAD(r.Kind, sig)); err != nil {
+			return nil, fmt.Errorf("postgres: open oauth record: %w", err)
+		}
+		out[r.Kind] = r
+	}
+	return out, wrap("get oauth records", rows.Err())
+}
+
+// ApplyOAuth implements store.OAuthRecords as one pipelined batch: the
+// statements travel in one round trip and run in one implicit transaction.
+// The gate statement divides by the number of rows it deactivated, so an
+// inactive gate aborts the whole batch (division_by_zero).
+func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
+	if b.Empty() {
+		return nil
+	}
+	if s.sealer == nil && len(b.Create) > 0 {
+		return ErrNoSealer
+	}
+	batch := &pgx.Batch{}
+	if g := b.Gate; g != nil {
+		batch.Queue(`WITH u AS (UPDATE oauth_records SET active = false WHERE kind = $1 AND signature = $2 AND active RETURNING 1)
+			SELECT 1 / count(*) FROM u`, string(g.Kind), g.Signature)
+	}
+	for _, d := range b.Deactivate {
+		batch.Queue(`UPDATE oauth_records SET active = false WHERE kind = $1 AND request_id = $2 AND active`, string(d.Kind), d.RequestID)
+	}
+	for _, d := range b.Delete {
+		batch.Queue(`DELETE FROM oauth_records WHERE kind = $1 AND signature = $2`, string(d.Kind), d.Signature)
+	}
+	for _, r := range b.Create {
+		if r.Kind == "" || r.Signature == "" {
+			return fmt.Errorf("%w: oauth record needs a kind and a signature", store.ErrInvalid)
+		}
+		if r.CreatedAt.IsZero() {
+			r.CreatedAt = s.now()
+		}
+		keyID, sealed, err := s.sealer.Seal(r.Data, oauthAAD(r.Kind, r.Signature))
+		if err != nil {
+			return fmt.Errorf("postgres: apply oauth batch: %w", err)
+		}
+		batch.Queue(`INSERT INTO oauth_records
+			(kind, signature, request_id, client_id, tenant_id, subject, active, data, key_id, created_at, expires_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`,
+			string(r.Kind), r.Signature, r.RequestID, r.ClientID, r.TenantID, r.Subject, r.Active, sealed, keyID, r.CreatedAt, nullTime(r.ExpiresAt))
+	}
+	err := s.q(ctx).SendBatch(ctx, batch).Close()
+	if err == nil {
+		return nil
+	}
+	var pgErr *pgconn.PgError
+	if b.Gate != nil && errors.As(err, &pgErr) && pgErr.Code == "22012" {
+		var exists bool
+		if qerr := s.q(ctx).QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM oauth_records WHERE kind = $1 AND signature = $2)`,
+			string(b.Gate.Kind), b.Gate.Signature).Scan(&exists); qerr != nil {
+			return wrap("apply oauth batch", qerr)
+		}
+		if !exists {
+			return store.ErrNotFound
+		}
+		return store.ErrInactive
+	}
+	return wrap("apply oauth batch", err)
 }

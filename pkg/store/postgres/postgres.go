@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -47,9 +49,14 @@ func (s *Store) WithSealer(sealer store.Sealer) *Store {
 // Pool returns the underlying pool.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
-// Queries returns how many statements (round trips) pools opened with
-// Connect have sent; benchmarks report it per login.
+// Queries returns how many round trips (statements, or batches of them)
+// pools opened with Connect have sent; benchmarks report it per login.
 func (s *Store) Queries() int64 { return s.queries.Load() }
+
+// DefaultMaxConns is the pool size when the database URL does not set
+// pool_max_conns: four connections per CPU, at least eight. More made the
+// token benchmarks slower on two cores (docs/performance.md).
+var DefaultMaxConns = int32(max(8, 4*runtime.NumCPU()))
 
 // Connect opens a pool for url that counts the statements it sends.
 func Connect(ctx context.Context, url string) (*pgxpool.Pool, error) {
@@ -58,6 +65,12 @@ func Connect(ctx context.Context, url string) (*pgxpool.Pool, error) {
 		return nil, fmt.Errorf("postgres: parse database url: %w", err)
 	}
 	cfg.ConnConfig.Tracer = &queryCounter{}
+	if !strings.Contains(url, "pool_max_conns") {
+		// pgx's default (one connection per CPU, at least 4) starves a
+		// broker whose requests each wait on a round trip; pool_max_conns
+		// in the URL overrides this.
+		cfg.MaxConns = DefaultMaxConns
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connect: %w", err)
@@ -74,6 +87,16 @@ func (c *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.T
 }
 
 func (c *queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// A batch is one round trip, however many statements it carries.
+func (c *queryCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+
+func (c *queryCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+
+func (c *queryCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
 
 // Ping implements store.Store.
 func (s *Store) Ping(ctx context.Context) error {
@@ -94,6 +117,7 @@ type querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
 type txKey struct{}

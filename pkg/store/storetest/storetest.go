@@ -39,6 +39,9 @@ func Run(t *testing.T, newStore NewStore) {
 		{"OAuthRecords", testOAuthRecords},
 		{"OAuthDeactivateIsAtomic", testOAuthDeactivateIsAtomic},
 		{"OAuthRevokeSubject", testOAuthRevokeSubject},
+		{"OAuthRecordSet", testOAuthRecordSet},
+		{"OAuthBatch", testOAuthBatch},
+		{"OAuthBatchGateIsAtomic", testOAuthBatchGateIsAtomic},
 		{"TxRollback", testTxRollback},
 		{"TxCommit", testTxCommit},
 	}
@@ -635,4 +638,95 @@ func testTxCommit(t *testing.T, s store.Store) {
 	must(t, err)
 	_, err = s.GetOAuthRecord(ctx(), store.OAuthAccess, "a1")
 	must(t, err)
+}
+
+func testOAuthRecordSet(t *testing.T, s store.Store) {
+	must(t, s.CreateOAuthRecord(ctx(), rec(store.OAuthCode, "sig", "r1")))
+	must(t, s.CreateOAuthRecord(ctx(), rec(store.OAuthPKCE, "sig", "r1")))
+	must(t, s.CreateOAuthRecord(ctx(), rec(store.OAuthAccess, "other", "r1")))
+	must(t, s.DeactivateOAuthRecord(ctx(), store.OAuthCode, "sig"))
+	set, err := s.GetOAuthRecordSet(ctx(), "sig", []store.OAuthKind{store.OAuthCode, store.OAuthPKCE, store.OAuthOIDC})
+	must(t, err)
+	if len(set) != 2 || set[store.OAuthCode].Active || !set[store.OAuthPKCE].Active || string(set[store.OAuthPKCE].Data) != `{"x":1}` {
+		t.Fatalf("set = %+v", set)
+	}
+}
+
+func testOAuthBatch(t *testing.T, s store.Store) {
+	must(t, s.CreateOAuthRecord(ctx(), rec(store.OAuthRefresh, "old-refresh", "r1")))
+	must(t, s.CreateOAuthRecord(ctx(), rec(store.OAuthAccess, "old-access", "r1")))
+	must(t, s.CreateOAuthRecord(ctx(), rec(store.OAuthPKCE, "p", "r1")))
+	must(t, s.ApplyOAuth(ctx(), store.OAuthBatch{
+		Gate:       &store.OAuthRef{Kind: store.OAuthRefresh, Signature: "old-refresh"},
+		Deactivate: []store.OAuthRequestRef{{Kind: store.OAuthAccess, RequestID: "r1"}},
+		Delete:     []store.OAuthRef{{Kind: store.OAuthPKCE, Signature: "p"}, {Kind: store.OAuthOIDC, Signature: "missing"}},
+		Create:     []store.OAuthRecord{rec(store.OAuthAccess, "new-access", "r1"), rec(store.OAuthRefresh, "new-refresh", "r1")},
+	}))
+	for _, c := range []struct {
+		kind store.OAuthKind
+		sig  string
+		want error
+	}{
+		{store.OAuthRefresh, "old-refresh", store.ErrInactive}, {store.OAuthAccess, "old-access", store.ErrInactive},
+		{store.OAuthPKCE, "p", store.ErrNotFound}, {store.OAuthAccess, "new-access", nil}, {store.OAuthRefresh, "new-refresh", nil},
+	} {
+		_, err := s.GetOAuthRecord(ctx(), c.kind, c.sig)
+		if c.want == nil && err != nil || c.want != nil && !errors.Is(err, c.want) {
+			t.Fatalf("%s/%s: %v, want %v", c.kind, c.sig, err, c.want)
+		}
+	}
+	// An inactive gate fails the batch and writes nothing.
+	err := s.ApplyOAuth(ctx(), store.OAuthBatch{
+		Gate:   &store.OAuthRef{Kind: store.OAuthRefresh, Signature: "old-refresh"},
+		Delete: []store.OAuthRef{{Kind: store.OAuthAccess, Signature: "new-access"}},
+		Create: []store.OAuthRecord{rec(store.OAuthAccess, "never", "r1")},
+	})
+	wantErr(t, err, store.ErrInactive)
+	if _, err := s.GetOAuthRecord(ctx(), store.OAuthAccess, "never"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("failed batch created a record: %v", err)
+	}
+	if _, err := s.GetOAuthRecord(ctx(), store.OAuthAccess, "new-access"); err != nil {
+		t.Fatalf("failed batch deleted a record: %v", err)
+	}
+	wantErr(t, s.ApplyOAuth(ctx(), store.OAuthBatch{Gate: &store.OAuthRef{Kind: store.OAuthCode, Signature: "nope"}}), store.ErrNotFound)
+	// A duplicate create fails the batch too.
+	err = s.ApplyOAuth(ctx(), store.OAuthBatch{
+		Deactivate: []store.OAuthRequestRef{{Kind: store.OAuthAccess, RequestID: "r1"}},
+		Create:     []store.OAuthRecord{rec(store.OAuthRefresh, "new-refresh", "r1")},
+	})
+	wantErr(t, err, store.ErrAlreadyExists)
+	if _, err := s.GetOAuthRecord(ctx(), store.OAuthAccess, "new-access"); err != nil {
+		t.Fatalf("failed batch deactivated a record: %v", err)
+	}
+	must(t, s.ApplyOAuth(ctx(), store.OAuthBatch{}))
+}
+
+func testOAuthBatchGateIsAtomic(t *testing.T, s store.Store) {
+	must(t, s.CreateOAuthRecord(ctx(), rec(store.OAuthRefresh, "rt", "r1")))
+	const n = 12
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			errs <- s.ApplyOAuth(ctx(), store.OAuthBatch{
+				Gate:   &store.OAuthRef{Kind: store.OAuthRefresh, Signature: "rt"},
+				Create: []store.OAuthRecord{rec(store.OAuthAccess, fmt.Sprintf("a%d", i), "r1")},
+			})
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	wins := 0
+	for err := range errs {
+		if err == nil {
+			wins++
+		} else if !errors.Is(err, store.ErrInactive) {
+			t.Fatalf("unexpected: %v", err)
+		}
+	}
+	if wins != 1 {
+		t.Fatalf("%d concurrent rotations won, want 1", wins)
+	}
 }
