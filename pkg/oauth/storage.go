@@ -319,8 +319,11 @@ func (s *storage) DeleteRefreshTokenSession(ctx context.Context, sig string) err
 func (s *storage) RotateRefreshToken(ctx context.Context, requestID, sig string) error {
 	if p := pendingOf(ctx); p != nil {
 		p.gate(store.OAuthRef{Kind: store.OAuthRefresh, Signature: sig}, &refreshReusedError{requestID: requestID})
+		// The grant's old access tokens go: revoked tokens need not be
+		// kept (an unknown access token is as invalid as an inactive one),
+		// and keeping them would slow every later rotation.
 		p.add(func(b *store.OAuthBatch) {
-			b.Deactivate = append(b.Deactivate, store.OAuthRequestRef{Kind: store.OAuthAccess, RequestID: requestID})
+			b.DeleteRequests = append(b.DeleteRequests, store.OAuthRequestRef{Kind: store.OAuthAccess, RequestID: requestID})
 		})
 		return nil
 	}

@@ -149,11 +149,11 @@ func kekOf(s Settings, logger *slog.Logger) (*keyring.KEK, error) {
 }
 
 // Build makes every component from the settings.
-func Build(ctx context.Context, s Settings, o BuildOptions) (c *Components, err error) {
+func Build(ctx context.Context, s Settings, o BuildOptions) (_ *Components, err error) {
 	if err := s.Resolve(); err != nil {
 		return nil, err
 	}
-	c = &Components{Settings: s, Now: o.Now, Logger: o.Logger, Metrics: NewMetrics(), Ready: map[string]func(context.Context) error{}}
+	c := &Components{Settings: s, Now: o.Now, Logger: o.Logger, Metrics: NewMetrics(), Ready: map[string]func(context.Context) error{}}
 	if c.Now == nil {
 		c.Now = time.Now
 	}

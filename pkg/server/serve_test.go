@@ -144,3 +144,29 @@ func TestServeFailuresOnPostgresAndRedis(t *testing.T) {
 		t.Fatalf("readyz: %d %s", r.Status, r.Body)
 	}
 }
+
+// TestWrongKEKIsAClearError: a replica started with another BROKER_KEK
+// than the one that sealed the stored keys refuses to start, and says why.
+func TestWrongKEKIsAClearError(t *testing.T) {
+	db := pgtest.NewDatabase(t)
+	build := func(kek string) error {
+		s := server.DefaultSettings()
+		s.Dev, s.DatabaseURL, s.KEK, s.Addr = true, db, kek, "127.0.0.1:0"
+		s.Issuer = "http://127.0.0.1:1"
+		c, err := server.Build(context.Background(), s, server.BuildOptions{Logger: discardLogger()})
+		if err == nil {
+			c.Close()
+		}
+		return err
+	}
+	if err := build("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="); err != nil {
+		t.Fatal(err)
+	}
+	err := build("ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=")
+	if err == nil || !strings.Contains(err.Error(), "BROKER_KEK") {
+		t.Fatalf("wrong KEK: %v", err)
+	}
+	if err := build("too-short"); err == nil || !strings.Contains(err.Error(), "BROKER_KEK") {
+		t.Fatalf("malformed KEK: %v", err)
+	}
+}

@@ -42,6 +42,10 @@ type OAuthBatch struct {
 	Gate *OAuthRef
 	// Deactivate lists grants whose records of a kind become inactive.
 	Deactivate []OAuthRequestRef
+	// DeleteRequests lists grants whose records of a kind are removed (a
+	// rotation removes the old access tokens: nothing needs them, and
+	// keeping them would make every rotation slower than the last).
+	DeleteRequests []OAuthRequestRef
 	// Delete lists records to remove (missing ones are ignored).
 	Delete []OAuthRef
 	// Create lists records to insert.
@@ -62,7 +66,7 @@ type OAuthRequestRef struct {
 
 // Empty reports whether the batch writes nothing.
 func (b OAuthBatch) Empty() bool {
-	return b.Gate == nil && len(b.Deactivate) == 0 && len(b.Delete) == 0 && len(b.Create) == 0
+	return b.Gate == nil && len(b.Deactivate) == 0 && len(b.DeleteRequests) == 0 && len(b.Delete) == 0 && len(b.Create) == 0
 }
 
 // OAuthRecords stores the downstream provider's codes and tokens.

@@ -29,6 +29,8 @@ type Store struct {
 	attempts  map[string]*store.Attempt
 	keys      map[string]store.Key
 	oauth     map[store.OAuthKind]map[string]store.OAuthRecord
+	// oauthByRequest indexes oauth by request id: kind → request → signatures.
+	oauthByRequest map[store.OAuthKind]map[string]map[string]bool
 }
 
 var _ store.Store = (*Store)(nil)
@@ -50,6 +52,8 @@ func New(now func() time.Time) *Store {
 		attempts:  map[string]*store.Attempt{},
 		keys:      map[string]store.Key{},
 		oauth:     map[store.OAuthKind]map[string]store.OAuthRecord{},
+
+		oauthByRequest: map[store.OAuthKind]map[string]map[string]bool{},
 	}
 }
 

@@ -14,25 +14,66 @@ func cloneRecord(r store.OAuthRecord) store.OAuthRecord {
 	return r
 }
 
+// putRecord stores r and indexes it by request; the caller holds the lock.
+func (s *Store) putRecord(r store.OAuthRecord) {
+	if s.oauth[r.Kind] == nil {
+		s.oauth[r.Kind] = map[string]store.OAuthRecord{}
+	}
+	if old, ok := s.oauth[r.Kind][r.Signature]; ok && old.RequestID != r.RequestID {
+		s.unindexRecord(old)
+	}
+	s.oauth[r.Kind][r.Signature] = r
+	byReq := s.oauthByRequest[r.Kind]
+	if byReq == nil {
+		byReq = map[string]map[string]bool{}
+		s.oauthByRequest[r.Kind] = byReq
+	}
+	if byReq[r.RequestID] == nil {
+		byReq[r.RequestID] = map[string]bool{}
+	}
+	byReq[r.RequestID][r.Signature] = true
+}
+
+func (s *Store) unindexRecord(r store.OAuthRecord) {
+	if sigs := s.oauthByRequest[r.Kind][r.RequestID]; sigs != nil {
+		delete(sigs, r.Signature)
+		if len(sigs) == 0 {
+			delete(s.oauthByRequest[r.Kind], r.RequestID)
+		}
+	}
+}
+
+// removeRecord deletes a record and its index entry; the caller holds the lock.
+func (s *Store) removeRecord(kind store.OAuthKind, sig string) {
+	if r, ok := s.oauth[kind][sig]; ok {
+		s.unindexRecord(r)
+		delete(s.oauth[kind], sig)
+	}
+}
+
+// requestRecords lists the signatures of a request's records of a kind.
+func (s *Store) requestRecords(kind store.OAuthKind, requestID string) []string {
+	sigs := make([]string, 0, len(s.oauthByRequest[kind][requestID]))
+	for sig := range s.oauthByRequest[kind][requestID] {
+		sigs = append(sigs, sig)
+	}
+	return sigs
+}
+
 // CreateOAuthRecord implements store.OAuthRecords.
 func (s *Store) CreateOAuthRecord(ctx context.Context, r store.OAuthRecord) error {
 	if r.Kind == "" || r.Signature == "" {
 		return fmt.Errorf("%w: oauth record needs a kind and a signature", store.ErrInvalid)
 	}
 	defer s.write(ctx)()
-	byKind := s.oauth[r.Kind]
-	if byKind == nil {
-		byKind = map[string]store.OAuthRecord{}
-		s.oauth[r.Kind] = byKind
-	}
-	if _, ok := byKind[r.Signature]; ok {
+	if _, ok := s.oauth[r.Kind][r.Signature]; ok {
 		return store.ErrAlreadyExists
 	}
 	if r.CreatedAt.IsZero() {
 		r.CreatedAt = s.now().UTC()
 	}
-	byKind[r.Signature] = cloneRecord(r)
-	s.onUndo(ctx, func() { delete(byKind, r.Signature) })
+	s.putRecord(cloneRecord(r))
+	s.onUndo(ctx, func() { s.removeRecord(r.Kind, r.Signature) })
 	return nil
 }
 
@@ -56,8 +97,8 @@ func (s *Store) DeleteOAuthRecord(ctx context.Context, kind store.OAuthKind, sig
 	if !ok {
 		return store.ErrNotFound
 	}
-	delete(s.oauth[kind], sig)
-	s.onUndo(ctx, func() { s.oauth[kind][sig] = old })
+	s.removeRecord(kind, sig)
+	s.onUndo(ctx, func() { s.putRecord(old) })
 	return nil
 }
 
@@ -86,8 +127,8 @@ func (s *Store) DeactivateOAuthRecord(ctx context.Context, kind store.OAuthKind,
 // DeactivateOAuthRequest implements store.OAuthRecords.
 func (s *Store) DeactivateOAuthRequest(ctx context.Context, kind store.OAuthKind, requestID string) error {
 	defer s.write(ctx)()
-	for sig, r := range s.oauth[kind] {
-		if r.RequestID == requestID && r.Active {
+	for _, sig := range s.requestRecords(kind, requestID) {
+		if s.oauth[kind][sig].Active {
 			s.setInactive(ctx, kind, sig)
 		}
 	}
@@ -122,9 +163,9 @@ func (s *Store) DeleteExpiredOAuth(ctx context.Context, before time.Time, limit 
 				return n, nil
 			}
 			if !r.ExpiresAt.IsZero() && r.ExpiresAt.Before(before) {
-				delete(byKind, sig)
+				s.removeRecord(kind, sig)
 				old := r
-				s.onUndo(ctx, func() { s.oauth[kind][sig] = old })
+				s.onUndo(ctx, func() { s.putRecord(old) })
 				n++
 			}
 		}
@@ -160,6 +201,13 @@ func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 		for _, d := range b.Deactivate {
 			if err := s.DeactivateOAuthRequest(ctx, d.Kind, d.RequestID); err != nil {
 				return err
+			}
+		}
+		for _, d := range b.DeleteRequests {
+			for _, sig := range s.requestRecords(d.Kind, d.RequestID) {
+				if err := s.DeleteOAuthRecord(ctx, d.Kind, sig); err != nil {
+					return err
+				}
 			}
 		}
 		for _, d := range b.Delete {

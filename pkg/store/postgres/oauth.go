@@ -196,6 +196,9 @@ func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 	for _, d := range b.Deactivate {
 		batch.Queue(`UPDATE oauth_records SET active = false WHERE kind = $1 AND request_id = $2 AND active`, string(d.Kind), d.RequestID)
 	}
+	for _, d := range b.DeleteRequests {
+		batch.Queue(`DELETE FROM oauth_records WHERE kind = $1 AND request_id = $2`, string(d.Kind), d.RequestID)
+	}
 	for _, d := range b.Delete {
 		batch.Queue(`DELETE FROM oauth_records WHERE kind = $1 AND signature = $2`, string(d.Kind), d.Signature)
 	}

@@ -656,18 +656,22 @@ func testOAuthBatch(t *testing.T, s store.Store) {
 	must(t, s.CreateOAuthRecord(ctx(), rec(store.OAuthRefresh, "old-refresh", "r1")))
 	must(t, s.CreateOAuthRecord(ctx(), rec(store.OAuthAccess, "old-access", "r1")))
 	must(t, s.CreateOAuthRecord(ctx(), rec(store.OAuthPKCE, "p", "r1")))
+	must(t, s.CreateOAuthRecord(ctx(), rec(store.OAuthAccess, "older-access", "r1")))
+	must(t, s.CreateOAuthRecord(ctx(), rec(store.OAuthAccess, "other-grant", "r2")))
 	must(t, s.ApplyOAuth(ctx(), store.OAuthBatch{
-		Gate:       &store.OAuthRef{Kind: store.OAuthRefresh, Signature: "old-refresh"},
-		Deactivate: []store.OAuthRequestRef{{Kind: store.OAuthAccess, RequestID: "r1"}},
-		Delete:     []store.OAuthRef{{Kind: store.OAuthPKCE, Signature: "p"}, {Kind: store.OAuthOIDC, Signature: "missing"}},
-		Create:     []store.OAuthRecord{rec(store.OAuthAccess, "new-access", "r1"), rec(store.OAuthRefresh, "new-refresh", "r1")},
+		Gate:           &store.OAuthRef{Kind: store.OAuthRefresh, Signature: "old-refresh"},
+		Deactivate:     []store.OAuthRequestRef{{Kind: store.OAuthAccess, RequestID: "r1"}},
+		DeleteRequests: []store.OAuthRequestRef{{Kind: store.OAuthAccess, RequestID: "r1"}},
+		Delete:         []store.OAuthRef{{Kind: store.OAuthPKCE, Signature: "p"}, {Kind: store.OAuthOIDC, Signature: "missing"}},
+		Create:         []store.OAuthRecord{rec(store.OAuthAccess, "new-access", "r1"), rec(store.OAuthRefresh, "new-refresh", "r1")},
 	}))
 	for _, c := range []struct {
 		kind store.OAuthKind
 		sig  string
 		want error
 	}{
-		{store.OAuthRefresh, "old-refresh", store.ErrInactive}, {store.OAuthAccess, "old-access", store.ErrInactive},
+		{store.OAuthRefresh, "old-refresh", store.ErrInactive}, {store.OAuthAccess, "old-access", store.ErrNotFound},
+		{store.OAuthAccess, "older-access", store.ErrNotFound}, {store.OAuthAccess, "other-grant", nil},
 		{store.OAuthPKCE, "p", store.ErrNotFound}, {store.OAuthAccess, "new-access", nil}, {store.OAuthRefresh, "new-refresh", nil},
 	} {
 		_, err := s.GetOAuthRecord(ctx(), c.kind, c.sig)

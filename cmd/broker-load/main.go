@@ -1,0 +1,297 @@
+// Command broker-load drives a running broker the way diaries do and
+// reports throughput and latency: full logins, code exchanges or refresh
+// rotations from N concurrent clients. It is the load tool behind
+// docs/performance.md; run it beside `broker dev` (memory, or PostgreSQL +
+// Redis with --database-url/--redis-url).
+//
+//	broker-load -target http://127.0.0.1:8080 -mode refresh -c 100 -d 20s
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+type config struct {
+	target, mode, clientID, secret, redirect, person string
+	concurrency                                      int
+	duration                                         time.Duration
+	codes                                            int
+}
+
+func main() {
+	var c config
+	flag.StringVar(&c.target, "target", "http://127.0.0.1:8080", "broker base URL (its issuer)")
+	flag.StringVar(&c.mode, "mode", "refresh", "login (whole login + exchange), exchange (codes made beforehand), refresh")
+	flag.IntVar(&c.concurrency, "c", 100, "concurrent clients")
+	flag.DurationVar(&c.duration, "d", 20*time.Second, "how long to run (login, refresh)")
+	flag.IntVar(&c.codes, "n", 5000, "exchange: how many codes to make and exchange")
+	flag.StringVar(&c.clientID, "client", "demo-diary", "client id")
+	flag.StringVar(&c.secret, "secret", "demo-secret", "client secret")
+	flag.StringVar(&c.redirect, "redirect", "http://127.0.0.1:8089/callback", "registered redirect URI (never contacted)")
+	flag.StringVar(&c.person, "person", "1000100001", "ESIA fixture person (oid) to log in as")
+	flag.Parse()
+	if err := run(c); err != nil {
+		fmt.Fprintln(os.Stderr, "broker-load:", err)
+		os.Exit(1)
+	}
+}
+
+func run(c config) error {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 4*c.concurrency, 4*c.concurrency
+	base := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, base)
+	cfg := &oauth2.Config{ClientID: c.clientID, ClientSecret: c.secret, RedirectURL: c.redirect, Scopes: []string{"openid", "profile"},
+		Endpoint: oauth2.Endpoint{AuthURL: c.target + "/oauth2/auth", TokenURL: c.target + "/oauth2/token", AuthStyle: oauth2.AuthStyleInHeader}}
+	l := &loader{c: c, cfg: cfg, tr: tr, ctx: ctx}
+	switch c.mode {
+	case "login":
+		return l.timed(func() error {
+			code, verifier, err := l.code()
+			if err != nil {
+				return err
+			}
+			_, err = cfg.Exchange(ctx, code, oauth2.VerifierOption(verifier))
+			return err
+		})
+	case "exchange":
+		return l.exchange()
+	case "refresh":
+		return l.refresh()
+	}
+	return fmt.Errorf("unknown mode %q", c.mode)
+}
+
+type loader struct {
+	c   config
+	cfg *oauth2.Config
+	tr  *http.Transport
+	ctx context.Context
+}
+
+var (
+	requestField = regexp.MustCompile(`name="request" value="([^"]+)"`)
+	formAction   = regexp.MustCompile(`<form method="post" action="([^"]+)"`)
+)
+
+// code runs the browser part of one login and returns the code and the
+// PKCE verifier. In dev mode sim_person skips the simulator's page; under
+// serve the page's form is submitted, as a person would.
+func (l *loader) code() (string, string, error) {
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Transport: l.tr, Jar: jar, Timeout: 30 * time.Second,
+		CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+			if strings.HasPrefix(req.URL.String(), l.c.redirect) {
+				return http.ErrUseLastResponse
+			}
+			return nil
+		}}
+	verifier := oauth2.GenerateVerifier()
+	u := l.cfg.AuthCodeURL(rand.Text(), oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("sim_person", l.c.person))
+	resp, err := client.Get(u)
+	if err != nil {
+		return "", "", err
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		req, act := requestField.FindSubmatch(body), formAction.FindSubmatch(body)
+		if req == nil || act == nil {
+			return "", "", fmt.Errorf("login stopped on a page (status 200)")
+		}
+		resp, err = client.PostForm(html.UnescapeString(string(act[1])), url.Values{"request": {html.UnescapeString(string(req[1]))}, "person": {l.c.person}})
+		if err != nil {
+			return "", "", err
+		}
+		resp.Body.Close()
+	}
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || loc.Query().Get("code") == "" {
+		return "", "", fmt.Errorf("login did not reach the diary (status %d)", resp.StatusCode)
+	}
+	return loc.Query().Get("code"), verifier, nil
+}
+
+// timed runs op from c workers for the duration and reports.
+func (l *loader) timed(op func() error) error {
+	return l.timedWith(func(int) func() error { return op })
+}
+
+// timedWith gives each worker its own op (and state).
+func (l *loader) timedWith(mk func(worker int) func() error) error {
+	rec := newRecorder()
+	deadline := time.Now().Add(l.c.duration)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < l.c.concurrency; w++ {
+		op := mk(w)
+		if op == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				t := time.Now()
+				err := op()
+				rec.add(time.Since(t), err)
+			}
+		}()
+	}
+	wg.Wait()
+	rec.report(l.c, time.Since(start))
+	return nil
+}
+
+func (l *loader) exchange() error {
+	type pending struct{ code, verifier string }
+	codes := make(chan pending, l.c.codes)
+	fmt.Fprintf(os.Stderr, "making %d codes…\n", l.c.codes)
+	var made atomic.Int64
+	var wg sync.WaitGroup
+	errc := make(chan error, 1)
+	for w := 0; w < min(l.c.concurrency, 32); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for made.Add(1) <= int64(l.c.codes) {
+				code, v, err := l.code()
+				if err != nil {
+					select {
+					case errc <- err:
+					default:
+					}
+					return
+				}
+				codes <- pending{code, v}
+			}
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	select {
+	case err := <-errc:
+		return err
+	default:
+	}
+	rec := newRecorder()
+	start := time.Now()
+	for w := 0; w < l.c.concurrency; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range codes {
+				t := time.Now()
+				_, err := l.cfg.Exchange(l.ctx, p.code, oauth2.VerifierOption(p.verifier))
+				rec.add(time.Since(t), err)
+			}
+		}()
+	}
+	wg.Wait()
+	rec.report(l.c, time.Since(start))
+	return nil
+}
+
+func (l *loader) refresh() error {
+	grants := make([]*oauth2.Token, l.c.concurrency)
+	fmt.Fprintf(os.Stderr, "making %d grants…\n", l.c.concurrency)
+	for i := range grants {
+		code, v, err := l.code()
+		if err != nil {
+			return err
+		}
+		if grants[i], err = l.cfg.Exchange(l.ctx, code, oauth2.VerifierOption(v)); err != nil {
+			return err
+		}
+	}
+	client := &http.Client{Transport: l.tr, Timeout: 30 * time.Second}
+	return l.timedWith(func(w int) func() error {
+		tok := grants[w]
+		return func() error {
+			form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}
+			req, _ := http.NewRequest(http.MethodPost, l.c.target+"/oauth2/token", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth(l.c.clientID, l.c.secret)
+			resp, err := client.Do(req)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			var out struct {
+				RefreshToken string `json:"refresh_token"`
+				Error        string `json:"error"`
+			}
+			if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+				return err
+			}
+			if out.RefreshToken == "" {
+				return errors.New("refresh failed: " + out.Error)
+			}
+			tok.RefreshToken = out.RefreshToken
+			return nil
+		}
+	})
+}
+
+type recorder struct {
+	mu   sync.Mutex
+	lat  []time.Duration
+	errs map[string]int
+}
+
+func newRecorder() *recorder { return &recorder{errs: map[string]int{}} }
+
+func (r *recorder) add(d time.Duration, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err != nil {
+		msg := err.Error()
+		if len(msg) > 80 {
+			msg = msg[:80]
+		}
+		r.errs[msg]++
+		return
+	}
+	r.lat = append(r.lat, d)
+}
+
+func (r *recorder) report(c config, elapsed time.Duration) {
+	sort.Slice(r.lat, func(i, j int) bool { return r.lat[i] < r.lat[j] })
+	pct := func(p float64) time.Duration {
+		if len(r.lat) == 0 {
+			return 0
+		}
+		return r.lat[min(len(r.lat)-1, int(p*float64(len(r.lat))))]
+	}
+	nerr := 0
+	for _, n := range r.errs {
+		nerr += n
+	}
+	fmt.Printf("mode=%s c=%d ok=%d errors=%d elapsed=%.1fs rate=%.0f/s p50=%.1fms p90=%.1fms p99=%.1fms max=%.1fms\n",
+		c.mode, c.concurrency, len(r.lat), nerr, elapsed.Seconds(), float64(len(r.lat))/elapsed.Seconds(),
+		ms(pct(.5)), ms(pct(.9)), ms(pct(.99)), ms(pct(1)))
+	for msg, n := range r.errs {
+		fmt.Printf("  error x%d: %s\n", n, msg)
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
