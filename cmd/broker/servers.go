@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -76,34 +75,19 @@ func run(ctx context.Context, s server.Settings, ready func(*server.Components))
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	go reloadOnSignal(ctx, comp)
-	ready(comp)
-	return srv.Serve(ctx, l)
-}
-
-// reloadOnSignal re-reads ESIA's token-signing certificates on SIGHUP and
-// every minute, so that a rotated ESIA certificate is picked up without a
-// restart.
-func reloadOnSignal(ctx context.Context, comp *server.Components) {
+	reload := make(chan struct{}, 1)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	tick := time.NewTicker(time.Minute)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-hup:
-		case <-tick.C:
+	go func() {
+		for range hup {
+			select {
+			case reload <- struct{}{}:
+			default:
+			}
 		}
-		if comp.ESIA == nil || comp.ESIA.Keys == nil || comp.Simulator != nil {
-			continue
-		}
-		if err := comp.ESIA.Keys.Reload(); err != nil {
-			comp.Logger.Error("reloading ESIA certificates failed", "error", err)
-		} else {
-			comp.Logger.Log(ctx, slog.LevelDebug, "ESIA certificates reloaded", "count", len(comp.ESIA.Keys.Certificates()))
-		}
-	}
+	}()
+	go comp.RunBackground(ctx, time.Minute, reload)
+	ready(comp)
+	return srv.Serve(ctx, l)
 }

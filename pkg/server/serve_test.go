@@ -68,7 +68,7 @@ func startServe(t testing.TB) (*broker, *esiasim.Simulator) {
 		s.RedisPrefix = redis.Prefix()
 		s.KEK = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 		s.ESIA = server.ESIASettings{BaseURL: simSrv.URL, ClientID: "DIARYTEST", Signer: "gost:" + keyFile,
-			Certificate: certFile, Trust: write("esia.pem", sim.CertificatesPEM()), Issuer: sim.Issuer(),
+			Certificate: certFile, Trust: trustDir(t, dir, sim.CertificatesPEM()), Issuer: sim.Issuer(),
 			Scopes: server.DefaultESIAScopes, Timeout: 5 * time.Second}
 	})
 	t.Cleanup(sim.Close)
@@ -168,5 +168,63 @@ func TestWrongKEKIsAClearError(t *testing.T) {
 	}
 	if err := build("too-short"); err == nil || !strings.Contains(err.Error(), "BROKER_KEK") {
 		t.Fatalf("malformed KEK: %v", err)
+	}
+}
+
+// trustDir makes the directory of ESIA certificates the broker trusts.
+func trustDir(t testing.TB, dir string, pemData []byte) string {
+	d := filepath.Join(dir, "esia-certs")
+	if err := os.MkdirAll(d, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(d, "esia.pem"), pemData, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// TestRotatedESIACertificateWithoutRestart: ESIA starts signing with a key
+// the broker does not know yet; once the operator drops the new
+// certificate into the trust directory, the next reload (every minute, or
+// SIGHUP) picks it up — no restart.
+func TestRotatedESIACertificateWithoutRestart(t *testing.T) {
+	b, sim := startServe(t)
+	dir := b.comp.Settings.ESIA.Trust
+	// Replace the trusted certificate by an unrelated one (ESIA rotated).
+	_, other, err := esiasim.SelfSignedGOST("old ESIA key", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "esia.pem"), gost.MarshalCertificatePEM(other), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.comp.ReloadESIATrust()
+	d := newDiary(b)
+	br := newBrowser(t)
+	errorRedirect(t, br.chooseOnSimulator(br.get(d.authURL()), oidTeacher), d, "esia_unavailable")
+
+	// The operator adds ESIA's new certificate beside the old one.
+	if err := os.WriteFile(filepath.Join(dir, "esia-2026.pem"), sim.CertificatesPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.comp.ReloadESIATrust()
+	d2 := newDiary(b)
+	br2 := newBrowser(t)
+	tokens(t, b, d2, br2.chooseOnSimulator(br2.get(d2.authURL()), oidTeacher))
+}
+
+// TestSweepRemovesExpiredTokens: the janitor deletes tokens once expired
+// (the clock is injected), and only those.
+func TestSweepRemovesExpiredTokens(t *testing.T) {
+	b, _ := startServe(t)
+	d := newDiary(b)
+	br := newBrowser(t)
+	tokens(t, b, d, br.chooseOnSimulator(br.get(d.authURL()), oidTeacher))
+	if n := b.comp.Sweep(context.Background()); n != 0 {
+		t.Fatalf("swept %d live records", n)
+	}
+	b.clock.Advance(2 * time.Hour) // the access token (1 h) and the code are past expiry
+	if n := b.comp.Sweep(context.Background()); n < 2 {
+		t.Fatalf("swept %d records, want the code and the access token", n)
 	}
 }

@@ -2,9 +2,9 @@ package server_test
 
 import (
 	"encoding/json"
+	"encoding/pem"
 	"io"
 	"log/slog"
-	"encoding/pem"
 	"net/http"
 	"net/url"
 )

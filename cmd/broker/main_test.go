@@ -1,0 +1,194 @@
+package main_test
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/diarybroker/broker/pkg/esia/esiasim"
+	"github.com/diarybroker/broker/pkg/esia/gost"
+	"github.com/diarybroker/broker/pkg/store/postgres/pgtest"
+)
+
+var brokerBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "broker-cli")
+	if err != nil {
+		panic(err)
+	}
+	brokerBin = filepath.Join(dir, "broker")
+	if out, err := exec.Command("go", "build", "-o", brokerBin, ".").CombinedOutput(); err != nil {
+		panic(string(out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// broker runs the command with env and stdin; it returns stdout, stderr
+// and the exit code.
+func broker(t *testing.T, env []string, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(brokerBin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+func TestOperatorCommandsOnPostgres(t *testing.T) {
+	db := pgtest.NewDatabase(t)
+	env := []string{"BROKER_DATABASE_URL=" + db, "BROKER_KEK=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}
+	run := func(want int, stdin string, args ...string) string {
+		t.Helper()
+		out, errOut, code := broker(t, env, stdin, args...)
+		if code != want {
+			t.Fatalf("broker %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, want, out, errOut)
+		}
+		return out + errOut
+	}
+	run(0, "", "migrate", "up")
+	if out := run(0, "", "migrate", "status"); !strings.Contains(out, "true") {
+		t.Fatalf("migrate status: %s", out)
+	}
+	out := run(0, "", "tenants", "create", "msk", "--name", "Дневник Москвы", "--operator", "ГБУ «Оператор»", "--allow-name-match")
+	if !strings.Contains(out, "webhook secret") {
+		t.Fatalf("tenants create: %s", out)
+	}
+	run(2, "", "tenants", "create", "bad", "--name", "x", "--time-zone", "Mars/Olympus")
+	if out := run(0, "", "tenants", "list"); !strings.Contains(out, "msk") || !strings.Contains(out, "Europe/Moscow") {
+		t.Fatalf("tenants list: %s", out)
+	}
+	// Flags after arguments work.
+	var created struct{ ClientID, ClientSecret string }
+	out = run(0, "", "clients", "create", "--json", "--redirect-uri", "https://diary.example/cb", "--tenant", "msk")
+	if err := json.Unmarshal([]byte(out), &struct {
+		ClientID     *string `json:"client_id"`
+		ClientSecret *string `json:"client_secret"`
+	}{&created.ClientID, &created.ClientSecret}); err != nil || created.ClientID == "" || len(created.ClientSecret) < 40 {
+		t.Fatalf("clients create: %s", out)
+	}
+	run(2, "", "clients", "create", "--tenant", "msk") // authorization_code needs a redirect URI
+	run(2, "", "clients", "create", "--tenant", "msk", "--grant", "password", "--redirect-uri", "https://x/cb")
+	if out := run(0, "", "clients", "list", "--tenant", "msk"); !strings.Contains(out, created.ClientID) || strings.Contains(out, created.ClientSecret) {
+		t.Fatalf("clients list: %s", out)
+	}
+	roster := strings.Join([]string{
+		`{"type":"person","external_id":"s-1","role":"student","last_name":"Иванов","first_name":"Пётр","birth_date":"2013-05-14","snils":"112-233-445 95"}`,
+		`{"type":"person","external_id":"p-1","role":"parent","last_name":"Иванова","first_name":"Анна","birth_date":"1985-01-02","snils":"123-456-789 00"}`,
+		`{"type":"person","external_id":"bad","role":"student","last_name":"X","first_name":"Y","birth_date":"2013-02-30"}`,
+		`not json`,
+		`{"type":"relation","parent":"p-1","student":"s-1","kind":"mother"}`,
+		`{"type":"relation","parent":"p-1","student":"ghost","kind":"mother"}`,
+	}, "\n")
+	out, _, code := broker(t, env, roster, "roster", "import", "-", "--tenant", "msk", "--quiet")
+	var rep struct {
+		Persons, Relations, Flagged int
+		Errors                      []struct {
+			Line  int
+			Field string
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 1 {
+		t.Fatalf("roster import: exit %d: %s", code, out)
+	}
+	if rep.Persons != 2 || rep.Relations != 1 || rep.Flagged != 1 || len(rep.Errors) != 3 {
+		t.Fatalf("report = %+v", rep)
+	}
+	for _, secret := range []string{"Иванов", "112-233-445", "2013-02-30"} {
+		if strings.Contains(out, secret) {
+			t.Fatalf("import report quotes personal data %q", secret)
+		}
+	}
+	if out := run(0, "", "keys", "rotate", "--kind", "signing"); !strings.Contains(out, "new signing key") {
+		t.Fatalf("keys rotate signing: %s", out)
+	}
+	if out := run(0, "", "keys", "rotate", "--kind", "pii"); !strings.Contains(out, "new personal-data key") {
+		t.Fatalf("keys rotate pii: %s", out)
+	}
+	run(0, "", "clients", "delete", created.ClientID)
+	run(2, "", "clients", "delete", created.ClientID)
+	// The wrong KEK is refused with a clear message.
+	_, errOut, code := broker(t, []string{"BROKER_DATABASE_URL=" + db, "BROKER_KEK=ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA="}, "", "tenants", "list")
+	if code == 0 || !strings.Contains(errOut, "BROKER_KEK") {
+		t.Fatalf("wrong KEK: exit %d %s", code, errOut)
+	}
+}
+
+func TestServeNamesMissingSettings(t *testing.T) {
+	_, errOut, code := broker(t, []string{"BROKER_DATABASE_URL=", "BROKER_REDIS_URL=", "BROKER_KEK="}, "", "serve")
+	if code == 0 || !strings.Contains(errOut, "BROKER_DATABASE_URL") || !strings.Contains(errOut, "BROKER_ESIA_SIGNER") {
+		t.Fatalf("serve without settings: exit %d: %s", code, errOut)
+	}
+}
+
+func TestGostCommands(t *testing.T) {
+	dir := t.TempDir()
+	key, err := gost.GenerateKey(gost.CryptoProA(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPEM, _ := gost.MarshalPrivateKeyPEM(key)
+	_, certDER, err := esiasim.SelfSignedGOST("test", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(dir, "key.pem")
+	os.WriteFile(keyFile, keyPEM, 0o600)
+	// A certificate for key: sign it with the key itself.
+	tmpl := &gost.CertificateTemplate{SerialNumber: bigOne(), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := gost.CreateCertificate(rand.Reader, tmpl, nil, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile := filepath.Join(dir, "cert.pem")
+	os.WriteFile(certFile, gost.MarshalCertificatePEM(der), 0o600)
+	otherFile := filepath.Join(dir, "other.pem")
+	os.WriteFile(otherFile, gost.MarshalCertificatePEM(certDER), 0o600)
+
+	msg := "DIARYBROKERopenid fullname2026.11.24 10:00:00 +0300a3b2c1d0-0000-4000-8000-000000000000https://id.example/esia/callback"
+	sig, _, code := broker(t, nil, msg, "gost", "sign", "--key", keyFile)
+	sig = strings.TrimSpace(sig)
+	if code != 0 || len(sig) != 86 {
+		t.Fatalf("gost sign: exit %d, %q", code, sig)
+	}
+	if _, _, code := broker(t, nil, msg, "gost", "verify", "--cert", certFile, "--sig", sig); code != 0 {
+		t.Fatal("own signature does not verify")
+	}
+	if _, _, code := broker(t, nil, msg+"x", "gost", "verify", "--cert", certFile, "--sig", sig); code != 1 {
+		t.Fatalf("tampered message: exit %d, want 1", code)
+	}
+	if _, _, code := broker(t, nil, msg, "gost", "verify", "--cert", otherFile, "--sig", sig); code != 1 {
+		t.Fatalf("other certificate: exit %d, want 1", code)
+	}
+	rev, _, _ := broker(t, nil, msg, "gost", "sign", "--key", keyFile, "--reversed", "--padded")
+	if _, _, code := broker(t, nil, msg, "gost", "verify", "--cert", certFile, "--sig", strings.TrimSpace(rev), "--reversed"); code != 0 {
+		t.Fatal("CryptoPro-order signature does not verify with --reversed")
+	}
+	hash, _, code := broker(t, nil, "", "gost", "cert-hash", certFile)
+	if code != 0 || strings.TrimSpace(hash) != gost.CertificateHash(der) || len(strings.TrimSpace(hash)) != 64 {
+		t.Fatalf("cert-hash = %q", hash)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	out, _, code := broker(t, nil, "", "version")
+	if code != 0 || !strings.HasPrefix(out, "broker ") {
+		t.Fatalf("version: %d %q", code, out)
+	}
+}

@@ -1,0 +1,64 @@
+package server
+
+import (
+	"context"
+	"time"
+)
+
+// RunBackground does the broker's scheduled work until ctx ends: it removes
+// expired OAuth records (batches claimed with FOR UPDATE SKIP LOCKED, so
+// every replica may run it), prunes signing keys past their publication
+// period, and re-reads ESIA's certificates so that a rotated one is picked
+// up without a restart. reload, when not nil, triggers an immediate
+// certificate re-read (SIGHUP).
+func (c *Components) RunBackground(ctx context.Context, every time.Duration, reload <-chan struct{}) {
+	if every <= 0 {
+		every = time.Minute
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-reload:
+			c.ReloadESIATrust()
+			continue
+		case <-tick.C:
+		}
+		c.Sweep(ctx)
+		c.ReloadESIATrust()
+	}
+}
+
+// Sweep removes expired OAuth records and retired signing keys whose
+// publication period is over; it returns how many records it removed.
+func (c *Components) Sweep(ctx context.Context) int {
+	total := 0
+	for {
+		n, err := c.Store.DeleteExpiredOAuth(ctx, c.Now().UTC(), 1000)
+		if err != nil {
+			c.Logger.ErrorContext(ctx, "removing expired tokens failed", "error", err)
+			break
+		}
+		total += n
+		if n < 1000 {
+			break
+		}
+	}
+	if _, err := c.Signing.Prune(ctx); err != nil {
+		c.Logger.ErrorContext(ctx, "pruning signing keys failed", "error", err)
+	}
+	return total
+}
+
+// ReloadESIATrust re-reads ESIA's token-signing certificates from disk
+// (serve only; dev mode trusts the built-in simulator).
+func (c *Components) ReloadESIATrust() {
+	if c.Simulator != nil || c.ESIA == nil || c.ESIA.Keys == nil {
+		return
+	}
+	if err := c.ESIA.Keys.Reload(); err != nil {
+		c.Logger.Error("reloading ESIA certificates failed; the previous ones stay in use", "error", err)
+	}
+}
