@@ -9,6 +9,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/diarybroker/broker/pkg/oauth"
 	"github.com/diarybroker/broker/pkg/server"
 	"github.com/diarybroker/broker/pkg/store"
@@ -44,37 +46,35 @@ type MigrateCmd struct {
 // MigrateUpCmd is `broker migrate up`.
 type MigrateUpCmd struct{ StoreFlags }
 
-func databaseURL(g *Globals, f StoreFlags) (string, error) {
+// withPool runs fn on a pool for the configured database.
+func withPool(g *Globals, f StoreFlags, fn func(pool *pgxpool.Pool) error) error {
 	s, err := server.LoadSettings(g.Config, nil)
 	if err != nil {
-		return "", err
+		return err
 	}
 	if f.DatabaseURL != nil {
 		s.DatabaseURL = *f.DatabaseURL
 	}
 	if s.DatabaseURL == "" {
-		return "", fmt.Errorf("BROKER_DATABASE_URL (or --database-url) is required")
+		return fmt.Errorf("BROKER_DATABASE_URL (or --database-url) is required")
 	}
-	return s.DatabaseURL, nil
-}
-
-// Run applies migrations.
-func (c *MigrateUpCmd) Run(g *Globals) error {
-	url, err := databaseURL(g, c.StoreFlags)
-	if err != nil {
-		return err
-	}
-	pool, err := postgres.Connect(g.Ctx, url)
+	pool, err := postgres.Connect(g.Ctx, s.DatabaseURL)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	n, err := postgres.Migrate(g.Ctx, pool, nil)
-	if err != nil {
+	return fn(pool)
+}
+
+// Run applies migrations.
+func (c *MigrateUpCmd) Run(g *Globals) error {
+	return withPool(g, c.StoreFlags, func(pool *pgxpool.Pool) error {
+		n, err := postgres.Migrate(g.Ctx, pool, nil)
+		if err == nil {
+			fmt.Printf("applied %d migration(s)\n", n)
+		}
 		return err
-	}
-	fmt.Printf("applied %d migration(s)\n", n)
-	return nil
+	})
 }
 
 // MigrateDownCmd is `broker migrate down`.
@@ -82,16 +82,7 @@ type MigrateDownCmd struct{ StoreFlags }
 
 // Run rolls back one migration.
 func (c *MigrateDownCmd) Run(g *Globals) error {
-	url, err := databaseURL(g, c.StoreFlags)
-	if err != nil {
-		return err
-	}
-	pool, err := postgres.Connect(g.Ctx, url)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	return postgres.MigrateDown(g.Ctx, pool, nil)
+	return withPool(g, c.StoreFlags, func(pool *pgxpool.Pool) error { return postgres.MigrateDown(g.Ctx, pool, nil) })
 }
 
 // MigrateStatusCmd is `broker migrate status`.
@@ -99,25 +90,18 @@ type MigrateStatusCmd struct{ StoreFlags }
 
 // Run lists migrations.
 func (c *MigrateStatusCmd) Run(g *Globals) error {
-	url, err := databaseURL(g, c.StoreFlags)
-	if err != nil {
-		return err
-	}
-	pool, err := postgres.Connect(g.Ctx, url)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	list, err := postgres.Migrations(g.Ctx, pool)
-	if err != nil {
-		return err
-	}
-	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "VERSION\tAPPLIED\tFILE")
-	for _, m := range list {
-		fmt.Fprintf(w, "%d\t%v\t%s\n", m.Version, m.Applied, m.Name)
-	}
-	return w.Flush()
+	return withPool(g, c.StoreFlags, func(pool *pgxpool.Pool) error {
+		list, err := postgres.Migrations(g.Ctx, pool)
+		if err != nil {
+			return err
+		}
+		w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "VERSION\tAPPLIED\tFILE")
+		for _, m := range list {
+			fmt.Fprintf(w, "%d\t%v\t%s\n", m.Version, m.Applied, m.Name)
+		}
+		return w.Flush()
+	})
 }
 
 // TenantsCmd is `broker tenants`.
