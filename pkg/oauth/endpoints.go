@@ -170,6 +170,7 @@ func (p *Provider) Discovery(ctx context.Context) map[string]interface{} {
 		"jwks_uri":                              iss + "/.well-known/jwks.json",
 		"revocation_endpoint":                   iss + "/oauth2/revoke",
 		"introspection_endpoint":                iss + "/oauth2/introspect",
+		"end_session_endpoint":                  iss + "/oauth2/logout",
 		"response_types_supported":              []string{"code"},
 		"response_modes_supported":              []string{"query"},
 		"grant_types_supported":                 []string{"authorization_code", "refresh_token", "client_credentials"},

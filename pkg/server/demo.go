@@ -1,12 +1,11 @@
 package server
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -60,15 +59,9 @@ type demoState struct {
 	Nonce    string `json:"n"`
 }
 
-func randomString() string {
-	b := make([]byte, 24)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
 func (d *demo) login(c echo.Context) error {
 	ctx := c.Request().Context()
-	state, st := randomString(), demoState{Verifier: oauth2.GenerateVerifier(), Nonce: randomString()}
+	state, st := randomID(), demoState{Verifier: oauth2.GenerateVerifier(), Nonce: randomID()}
 	b, _ := json.Marshal(st)
 	if err := d.c.Sessions.Put(ctx, "demo:"+state, b, 15*time.Minute); err != nil {
 		return err
@@ -146,7 +139,9 @@ func (d *demo) callback(c echo.Context) error {
 		list = append(list, demoClaim{Name: k, Value: strings.Trim(string(b), `"`)})
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
-	data := map[string]any{"Claims": list}
+	logout := d.c.Settings.Issuer + "/oauth2/logout?" + url.Values{"id_token_hint": {rawID},
+		"post_logout_redirect_uri": {d.c.Settings.Issuer + "/demo"}, "state": {randomID()}}.Encode()
+	data := map[string]any{"Claims": list, "Logout": logout}
 	if ui, err := provider.UserInfo(ctx, oauth2.StaticTokenSource(tok)); err == nil {
 		var m map[string]any
 		if ui.Claims(&m) == nil {

@@ -63,6 +63,8 @@ func New(c *Components) (*Server, error) {
 	e.GET("/userinfo", echo.WrapHandler(http.HandlerFunc(p.ServeUserinfo)))
 	e.POST("/userinfo", echo.WrapHandler(http.HandlerFunc(p.ServeUserinfo)))
 	e.GET("/esia/callback", s.esiaCallback, limitPage)
+	e.GET("/oauth2/logout", s.logout, limitPage)
+	e.GET("/esia/logout", s.logoutReturn)
 
 	e.GET("/healthz", func(ec echo.Context) error { return ec.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", s.ready)

@@ -1,0 +1,63 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/lestrrat-go/jwx/v2/jwt"
+)
+
+// LogoutRequest is a validated RP-initiated logout (OpenID Connect
+// RP-Initiated Logout 1.0): where to send the person afterwards.
+type LogoutRequest struct {
+	ClientID              string
+	PostLogoutRedirectURI string // "" when none was asked for or it is not registered
+	State                 string
+}
+
+// ErrLogoutHint reports an id_token_hint that is not an ID token this
+// broker issued.
+var ErrLogoutHint = errors.New("oauth: id_token_hint is not an ID token of this broker")
+
+// ParseLogout validates GET /oauth2/logout. The id_token_hint must be an
+// ID token the broker signed (an expired one is fine: people log out after
+// their token expired); the post_logout_redirect_uri must be registered
+// for its client, exactly. Without a valid hint the person is logged out
+// all the same but not redirected anywhere.
+func (p *Provider) ParseLogout(ctx context.Context, r *http.Request) (*LogoutRequest, error) {
+	q := r.URL.Query()
+	out := &LogoutRequest{State: q.Get("state")}
+	hint := q.Get("id_token_hint")
+	clientID := q.Get("client_id")
+	if hint != "" {
+		set, err := p.cfg.Signing.PublicSet(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("oauth: logout: %w", err)
+		}
+		tok, err := jwt.Parse([]byte(hint), jwt.WithKeySet(set), jwt.WithValidate(false))
+		if err != nil || tok.Issuer() != p.cfg.Issuer || len(tok.Audience()) == 0 {
+			return out, ErrLogoutHint
+		}
+		aud := tok.Audience()[0]
+		if clientID != "" && clientID != aud {
+			return out, ErrLogoutHint
+		}
+		clientID = aud
+	}
+	out.ClientID = clientID
+	target := q.Get("post_logout_redirect_uri")
+	if target == "" || clientID == "" || hint == "" {
+		return out, nil
+	}
+	c, err := p.storage.clients.get(ctx, clientID)
+	if err != nil {
+		return out, nil
+	}
+	if slices.Contains(c.PostLogoutRedirectURIs, target) {
+		out.PostLogoutRedirectURI = target
+	}
+	return out, nil
+}

@@ -1,0 +1,71 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/diarybroker/broker/pkg/oauth"
+	"github.com/diarybroker/broker/pkg/sessions"
+)
+
+// pendingLogout is kept while the person is at ESIA's logout.
+type pendingLogout struct {
+	Target string `json:"target"`
+	State  string `json:"state"`
+}
+
+// logout is GET /oauth2/logout (end_session_endpoint): the broker keeps no
+// browser session of its own, so logging out means ending the person's
+// ESIA session — on a shared school computer the next pupil must not find
+// the previous one still logged in at Госуслуги — and then returning to the
+// diary's registered post_logout_redirect_uri.
+func (s *Server) logout(c echo.Context) error {
+	ctx := c.Request().Context()
+	req, err := s.c.OAuth.ParseLogout(ctx, c.Request())
+	if err != nil && !errors.Is(err, oauth.ErrLogoutHint) {
+		return err
+	}
+	if req == nil {
+		req = &oauth.LogoutRequest{}
+	}
+	id := randomID()
+	b, _ := json.Marshal(pendingLogout{Target: req.PostLogoutRedirectURI, State: req.State})
+	if err := s.c.Sessions.Put(ctx, "logout:"+id, b, 10*time.Minute); err != nil {
+		return err
+	}
+	target, err := s.c.ESIA.LogoutURL(s.c.Settings.Issuer + "/esia/logout?l=" + url.QueryEscape(id))
+	if err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusFound, target)
+}
+
+// logoutReturn is GET /esia/logout: back from ESIA, on to the diary.
+func (s *Server) logoutReturn(c echo.Context) error {
+	raw, err := s.c.Sessions.Take(c.Request().Context(), "logout:"+c.QueryParam("l"))
+	var p pendingLogout
+	if err == nil {
+		_ = json.Unmarshal(raw, &p)
+	} else if !errors.Is(err, sessions.ErrNotFound) {
+		return err
+	}
+	if p.Target == "" {
+		return render(c, http.StatusOK, "error", Page{Title: "Вы вышли",
+			Text: "Вы вышли из электронного дневника и из Госуслуг на этом компьютере. Можно закрыть окно браузера."})
+	}
+	u, err := url.Parse(p.Target)
+	if err != nil {
+		return err
+	}
+	if p.State != "" {
+		q := u.Query()
+		q.Set("state", p.State)
+		u.RawQuery = q.Encode()
+	}
+	return c.Redirect(http.StatusFound, u.String())
+}

@@ -1,0 +1,52 @@
+package server_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestRPInitiatedLogoutThroughESIA(t *testing.T) {
+	b := startBroker(t, true, nil)
+	d := newDiary(b)
+	tok, _ := tokens(t, b, d, loginAs(t, b, d, oidTeacher))
+	idToken := tok.Extra("id_token").(string)
+	back := b.URL + "/demo"
+	var hops []string
+	client := &http.Client{CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		hops = append(hops, req.URL.Path)
+		if req.URL.Path == "/demo" {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}}
+	q := url.Values{"id_token_hint": {idToken}, "post_logout_redirect_uri": {back}, "state": {"logout-state-1"}}
+	resp, err := client.Get(b.URL + "/oauth2/logout?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	if loc == nil || loc.Path != "/demo" || loc.Query().Get("state") != "logout-state-1" {
+		t.Fatalf("logout ended at %q (hops %v)", resp.Header.Get("Location"), hops)
+	}
+	if strings.Join(hops, ",") != "/esia-sim/idp/ext/Logout,/esia/logout,/demo" {
+		t.Fatalf("logout did not pass through ESIA: %v", hops)
+	}
+
+	t.Run("unregistered post_logout_redirect_uri is not followed", func(t *testing.T) {
+		q := url.Values{"id_token_hint": {idToken}, "post_logout_redirect_uri": {"https://evil.example/"}}
+		o := newBrowser(t).get(b.URL + "/oauth2/logout?" + q.Encode())
+		if o.Status != 200 || !strings.Contains(o.Body, "Вы вышли") {
+			t.Fatalf("status %d: %.200s", o.Status, o.Body)
+		}
+	})
+	t.Run("forged hint", func(t *testing.T) {
+		q := url.Values{"id_token_hint": {"eyJhbGciOiJub25lIn0.e30."}, "post_logout_redirect_uri": {back}}
+		o := newBrowser(t).get(b.URL + "/oauth2/logout?" + q.Encode())
+		if o.Status != 200 || !strings.Contains(o.Body, "Вы вышли") {
+			t.Fatalf("status %d: %.200s", o.Status, o.Body)
+		}
+	})
+}
