@@ -29,6 +29,7 @@ type Store interface {
 	Attempts
 	Keys
 	OAuthRecords
+	Audit
 	Transactor
 
 	// Ping reports whether the backing database answers.

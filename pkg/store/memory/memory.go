@@ -29,6 +29,7 @@ type Store struct {
 	attempts  map[string]*store.Attempt
 	keys      map[string]store.Key
 	oauth     map[store.OAuthKind]map[string]store.OAuthRecord
+	audit     []store.AuditEntry
 	// oauthByRequest indexes oauth by request id: kind → request → signatures.
 	oauthByRequest map[store.OAuthKind]map[string]map[string]bool
 }

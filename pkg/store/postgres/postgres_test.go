@@ -117,3 +117,19 @@ func TestPIIKeyRotation(t *testing.T) {
 		t.Fatalf("key ids: a=%s b=%s, want %s %s", keyA, keyB, old, newID)
 	}
 }
+
+// TestAuditLogIsAppendOnly: the database itself refuses to change or
+// remove an audit entry.
+func TestAuditLogIsAppendOnly(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	if err := s.AppendAudit(ctx, store.AuditEntry{TenantID: "t1", Actor: "c", Action: "read_attempt", Target: "R"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Pool().Exec(ctx, `UPDATE audit_log SET actor = 'someone else'`); err == nil {
+		t.Fatal("audit entry updated")
+	}
+	if _, err := s.Pool().Exec(ctx, `DELETE FROM audit_log`); err == nil {
+		t.Fatal("audit entry deleted")
+	}
+}

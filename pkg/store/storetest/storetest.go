@@ -42,6 +42,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"OAuthRecordSet", testOAuthRecordSet},
 		{"OAuthBatch", testOAuthBatch},
 		{"OAuthBatchGateIsAtomic", testOAuthBatchGateIsAtomic},
+		{"Audit", testAudit},
 		{"TxRollback", testTxRollback},
 		{"TxCommit", testTxCommit},
 	}
@@ -732,5 +733,25 @@ func testOAuthBatchGateIsAtomic(t *testing.T, s store.Store) {
 	}
 	if wins != 1 {
 		t.Fatalf("%d concurrent rotations won, want 1", wins)
+	}
+}
+
+func testAudit(t *testing.T, s store.Store) {
+	for i, a := range []string{"read_attempt", "search_persons", "unlink"} {
+		must(t, s.AppendAudit(ctx(), store.AuditEntry{At: base.Add(time.Duration(i) * time.Second), TenantID: "t1", Actor: "support-console",
+			Action: a, Target: fmt.Sprintf("T%d", i), Detail: json.RawMessage(`{"fields":["snils"]}`)}))
+	}
+	must(t, s.AppendAudit(ctx(), store.AuditEntry{TenantID: "t2", Actor: "x", Action: "read_attempt"}))
+	wantErr(t, s.AppendAudit(ctx(), store.AuditEntry{TenantID: "t1"}), store.ErrInvalid)
+	list, err := s.ListAudit(ctx(), "t1", 2)
+	must(t, err)
+	if len(list) != 2 || list[0].Action != "unlink" || list[1].Action != "search_persons" || list[0].Actor != "support-console" ||
+		list[0].Target != "T2" || !list[0].At.Equal(base.Add(2*time.Second)) || list[0].ID <= list[1].ID {
+		t.Fatalf("ListAudit = %+v", list)
+	}
+	var d map[string][]string
+	must(t, json.Unmarshal(list[0].Detail, &d))
+	if d["fields"][0] != "snils" {
+		t.Fatalf("detail = %s", list[0].Detail)
 	}
 }

@@ -1,0 +1,27 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// AuditEntry records one access to personal data or one change made by
+// staff or a diary's API client: who (client id), in which tenant, did what
+// to what. Entries are append-only; no store method changes or removes one.
+type AuditEntry struct {
+	ID       int64
+	At       time.Time
+	TenantID string
+	Actor    string // the API client id (a support console's client, a diary's API client)
+	Action   string // read_attempt, search_persons, unlink, ...
+	Target   string // a reference code or a record id; never personal data
+	Detail   json.RawMessage
+}
+
+// Audit is the append-only audit log.
+type Audit interface {
+	AppendAudit(ctx context.Context, e AuditEntry) error
+	// ListAudit returns a tenant's newest entries first.
+	ListAudit(ctx context.Context, tenantID string, limit int) ([]AuditEntry, error)
+}

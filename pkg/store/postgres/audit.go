@@ -1,0 +1,52 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/diarybroker/broker/pkg/store"
+)
+
+// AppendAudit implements store.Audit.
+func (s *Store) AppendAudit(ctx context.Context, e store.AuditEntry) error {
+	if e.Action == "" || e.TenantID == "" {
+		return fmt.Errorf("%w: audit entry needs a tenant and an action", store.ErrInvalid)
+	}
+	if e.At.IsZero() {
+		e.At = s.now()
+	}
+	var detail any
+	if len(e.Detail) > 0 {
+		detail = string(e.Detail)
+	}
+	_, err := s.q(ctx).Exec(ctx, `INSERT INTO audit_log (at, tenant_id, actor, action, target, detail)
+		VALUES ($1, $2, $3, $4, $5, $6::jsonb)`, e.At, e.TenantID, e.Actor, e.Action, e.Target, detail)
+	return wrap("append audit", err)
+}
+
+// ListAudit implements store.Audit.
+func (s *Store) ListAudit(ctx context.Context, tenantID string, limit int) ([]store.AuditEntry, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := s.q(ctx).Query(ctx, `SELECT id, at, tenant_id, actor, action, target, detail FROM audit_log
+		WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2`, tenantID, limit)
+	if err != nil {
+		return nil, wrap("list audit", err)
+	}
+	defer rows.Close()
+	var out []store.AuditEntry
+	for rows.Next() {
+		var e store.AuditEntry
+		var detail []byte
+		if err := rows.Scan(&e.ID, &e.At, &e.TenantID, &e.Actor, &e.Action, &e.Target, &detail); err != nil {
+			return nil, wrap("list audit", err)
+		}
+		e.At = e.At.UTC()
+		if len(detail) > 0 {
+			e.Detail = detail
+		}
+		out = append(out, e)
+	}
+	return out, wrap("list audit", rows.Err())
+}
