@@ -38,7 +38,23 @@ const (
 	ReasonDuplicate       = "duplicate_records"      // several records of the same role
 	ReasonRole            = "no_record_of_role"      // records exist, none of the role the diary asked for
 	ReasonNoIdentifiers   = "no_identifiers_in_esia" // ESIA gave neither SNILS, nor certificate, nor birth date
+	ReasonLinkSuspended   = "link_suspended"         // the only match has a link suspended by support or the diary
 )
+
+// Reasons a link is suspended. The first two are set by the ladder when a
+// re-check at login finds the data changed on either side, and are lifted
+// by the ladder when the data agree again; the others are set by people
+// and only people lift them.
+const (
+	SuspendSNILSChanged     = "snils_changed"
+	SuspendBirthDateChanged = "birth_date_changed"
+	SuspendBySupport        = "support"
+	SuspendByDiary          = "diary"
+)
+
+func autoSuspension(reason string) bool {
+	return reason == SuspendSNILSChanged || reason == SuspendBirthDateChanged
+}
 
 // Person is the ESIA side of a match.
 type Person struct {
@@ -67,6 +83,9 @@ type Result struct {
 	// the outcome is linked.
 	Records    []store.Person
 	Candidates []Candidate
+	// Suspended are the links this match suspended because the data
+	// changed since they were made; their tokens must be revoked.
+	Suspended []store.Link
 }
 
 // Ladder runs the matching ladder over one tenant's roster.
@@ -82,10 +101,20 @@ type Ladder struct {
 // Match finds the record(s) of p. role, when not empty, keeps only records
 // of that role (the diary's role parameter).
 func (l *Ladder) Match(ctx context.Context, tenant store.Tenant, p Person, role store.Role) (Result, error) {
-	if res, ok, err := l.byLink(ctx, tenant.ID, p, role); err != nil || ok {
+	norm := normaliseESIA(p)
+	res, ok, blocked, err := l.byLink(ctx, tenant.ID, norm, role)
+	if err != nil || ok {
 		return res, err
 	}
-	norm := normaliseESIA(p)
+	suspended := res.Suspended
+	res, err = l.climb(ctx, tenant, norm, role, blocked)
+	res.Suspended = append(suspended, res.Suspended...)
+	return res, err
+}
+
+// climb runs rungs 2–4; records in blocked (a link suspended by a person)
+// are never matched again automatically.
+func (l *Ladder) climb(ctx context.Context, tenant store.Tenant, norm Person, role store.Role, blocked map[string]bool) (Result, error) {
 	type rung struct {
 		name  string
 		kind  store.IndexKind
@@ -110,6 +139,12 @@ func (l *Ladder) Match(ctx context.Context, tenant store.Tenant, p Person, role 
 		}
 		var matched []store.Person
 		for _, rec := range found {
+			if blocked[rec.ExternalID] {
+				if conflict == nil {
+					conflict = &Result{Outcome: OutcomeConflict, Rung: r.name, Reason: ReasonLinkSuspended}
+				}
+				continue
+			}
 			switch why := contradiction(IdentityOfRecord(rec), norm.Identity, r.name); why {
 			case "":
 				matched = append(matched, rec)
@@ -142,15 +177,21 @@ func (l *Ladder) Match(ctx context.Context, tenant store.Tenant, p Person, role 
 	return res, nil
 }
 
-// byLink is rung 1: the links this ESIA person already has.
-func (l *Ladder) byLink(ctx context.Context, tenantID string, p Person, role store.Role) (Result, bool, error) {
+// byLink is rung 1: the links this ESIA person already has, each
+// re-checked against today's data on both sides: a SNILS or birth date
+// that changed (in ESIA or in the roster) suspends the link and records
+// why; a link suspended that way comes back when the data agree again.
+// blocked lists the records whose link a person suspended.
+func (l *Ladder) byLink(ctx context.Context, tenantID string, p Person, role store.Role) (Result, bool, map[string]bool, error) {
 	links, err := l.Links.LinksByOID(ctx, tenantID, p.OID)
 	if err != nil {
-		return Result{}, false, fmt.Errorf("linking: links: %w", err)
+		return Result{}, false, nil, fmt.Errorf("linking: links: %w", err)
 	}
-	var recs []store.Person
+	var res Result
+	blocked := map[string]bool{}
 	for _, ln := range links {
-		if ln.Status != store.LinkActive || (role != "" && ln.Role != role) {
+		if ln.Status != store.LinkActive && !autoSuspension(ln.Reason) {
+			blocked[ln.ExternalID] = true
 			continue
 		}
 		rec, err := l.Roster.GetPerson(ctx, tenantID, ln.ExternalID)
@@ -158,14 +199,48 @@ func (l *Ladder) byLink(ctx context.Context, tenantID string, p Person, role sto
 			continue
 		}
 		if err != nil {
-			return Result{}, false, fmt.Errorf("linking: linked record: %w", err)
+			return Result{}, false, nil, fmt.Errorf("linking: linked record: %w", err)
 		}
-		recs = append(recs, rec)
+		why := recheck(IdentityOfRecord(rec), p.Identity)
+		switch {
+		case why != "" && ln.Status == store.LinkActive:
+			ln.Status, ln.Reason = store.LinkSuspended, why
+			if err := l.Links.UpdateLink(ctx, ln); err != nil {
+				return Result{}, false, nil, fmt.Errorf("linking: suspend link: %w", err)
+			}
+			res.Suspended = append(res.Suspended, ln)
+			continue
+		case why != "":
+			continue
+		case ln.Status != store.LinkActive:
+			ln.Status, ln.Reason, ln.ESIAETag = store.LinkActive, "", p.ETag
+			if err := l.Links.UpdateLink(ctx, ln); err != nil {
+				return Result{}, false, nil, fmt.Errorf("linking: reactivate link: %w", err)
+			}
+		}
+		if role != "" && ln.Role != role {
+			continue
+		}
+		res.Records = append(res.Records, rec)
 	}
-	if len(recs) == 0 {
-		return Result{}, false, nil
+	if len(res.Records) == 0 {
+		return res, false, blocked, nil
 	}
-	return Result{Outcome: OutcomeLinked, Rung: RungLink, Records: recs}, true, nil
+	res.Outcome, res.Rung = OutcomeLinked, RungLink
+	return res, true, blocked, nil
+}
+
+// recheck compares a linked record with the ESIA person it is linked to:
+// "" when they still agree, else why the link must be suspended. Values
+// missing on either side are not a change.
+func recheck(rec, esia Identity) string {
+	if rec.SNILS != "" && esia.SNILS != "" && rec.SNILS != esia.SNILS {
+		return SuspendSNILSChanged
+	}
+	if !rec.BirthDate.IsZero() && !esia.BirthDate.IsZero() && rec.BirthDate != esia.BirthDate {
+		return SuspendBirthDateChanged
+	}
+	return ""
 }
 
 // contradiction says why a record found by one identifier is nevertheless
@@ -235,9 +310,15 @@ func (l *Ladder) Link(ctx context.Context, tenantID string, p Person, res Result
 		now = l.Now
 	}
 	for _, rec := range res.Records {
-		err := l.Links.CreateLink(ctx, store.Link{TenantID: tenantID, ESIAOID: p.OID, ExternalID: rec.ExternalID,
-			Role: rec.Role, Rung: res.Rung, Status: store.LinkActive, ESIAETag: p.ETag, CreatedAt: now().UTC()})
-		if err != nil && !errors.Is(err, store.ErrAlreadyExists) {
+		ln := store.Link{TenantID: tenantID, ESIAOID: p.OID, ExternalID: rec.ExternalID,
+			Role: rec.Role, Rung: res.Rung, Status: store.LinkActive, ESIAETag: p.ETag, CreatedAt: now().UTC()}
+		err := l.Links.CreateLink(ctx, ln)
+		if errors.Is(err, store.ErrAlreadyExists) {
+			// A link suspended because data changed, matched again by a
+			// rung: the data agree now.
+			err = l.Links.UpdateLink(ctx, ln)
+		}
+		if err != nil {
 			return fmt.Errorf("linking: store link: %w", err)
 		}
 	}

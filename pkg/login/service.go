@@ -28,8 +28,17 @@ type Subjects interface {
 	Subject(tenantID, oid string) string
 }
 
+// TokenRevoker revokes the broker tokens a tenant holds for a person;
+// *oauth.Provider implements it.
+type TokenRevoker interface {
+	RevokeSubject(ctx context.Context, tenantID, subject string) (int, error)
+}
+
 // Config wires the login.
 type Config struct {
+	// Tokens revokes a person's tokens when one of their links is
+	// suspended at login.
+	Tokens   TokenRevoker
 	ESIA     Upstream
 	Sessions sessions.Store
 	Attempts store.Attempts
@@ -166,6 +175,9 @@ func (s *Service) Callback(ctx context.Context, q url.Values) (*Result, error) {
 	}
 	detail := map[string]any{"outcome": match.Outcome, "rung": match.Rung, "reason": match.Reason,
 		"role": p.Request.Role, "candidates": match.Candidates}
+	if len(match.Suspended) > 0 {
+		s.suspended(ctx, tenant.ID, tok.Identity.OID, match.Suspended, detail)
+	}
 	if match.Outcome != linking.OutcomeLinked {
 		reason := string(match.Outcome) // not_found, ambiguous, conflict
 		a.Outcome, a.Reason = reason, reason
@@ -256,4 +268,23 @@ func linkingPerson(oid string, p *esia.Person) linking.Person {
 func (s *Service) Issued(ctx context.Context, res *Result) {
 	s.record(ctx, store.Attempt{Ref: res.Pending.Ref, Outcome: "issued"}, "issued",
 		map[string]any{"roles": res.Claims.Roles, "age_group": res.Claims.AgeGroup, "esia_trust": res.Claims.ESIATrust})
+}
+
+// suspended revokes the person's tokens after links were suspended, and
+// notes it in the attempt.
+func (s *Service) suspended(ctx context.Context, tenantID, oid string, links []store.Link, detail map[string]any) {
+	var list []map[string]string
+	for _, l := range links {
+		list = append(list, map[string]string{"record": l.ExternalID, "reason": l.Reason})
+	}
+	detail["suspended_links"] = list
+	if s.cfg.Tokens == nil {
+		return
+	}
+	n, err := s.cfg.Tokens.RevokeSubject(ctx, tenantID, s.cfg.Subjects.Subject(tenantID, oid))
+	if err != nil {
+		s.cfg.Logger.ErrorContext(ctx, "revoking tokens of a suspended link failed", "error", err)
+		return
+	}
+	detail["tokens_revoked"] = n
 }

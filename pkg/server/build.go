@@ -213,7 +213,7 @@ func Build(ctx context.Context, s Settings, o BuildOptions) (_ *Components, err 
 	c.Ladder = &linking.Ladder{Roster: c.Store, Links: c.Store, Index: c.PII, Now: c.Now}
 	c.Login = login.New(login.Config{
 		ESIA: c.ESIA, Sessions: c.Sessions, Attempts: c.Store, Tenants: c.Store, Roster: c.Store,
-		Ladder: c.Ladder, Subjects: c.Subjects, PendingTTL: s.LoginTimeout, Now: c.Now, Logger: c.Logger,
+		Ladder: c.Ladder, Subjects: c.Subjects, Tokens: c.OAuth, PendingTTL: s.LoginTimeout, Now: c.Now, Logger: c.Logger,
 	})
 	if s.Dev {
 		if err := c.seedDev(ctx); err != nil {

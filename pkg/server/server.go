@@ -45,7 +45,9 @@ func New(c *Components) (*Server, error) {
 
 	e.Use(requestID(), requestLogger(c.Logger, c.Metrics), recoverer(c.Logger),
 		securityHeaders(strings.HasPrefix(c.Settings.Issuer, "https://")),
-		middleware.BodyLimit("1M"))
+		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: "1M",
+			// The roster upload streams and bounds itself (MaxRosterBody).
+			Skipper: func(ec echo.Context) bool { return ec.Request().URL.Path == "/api/v1/roster" }}))
 
 	limitPage := rateLimit(c.Sessions, c.Settings.RateLimit, c.Metrics, c.Logger, false)
 	limitAPI := rateLimit(c.Sessions, c.Settings.RateLimit, c.Metrics, c.Logger, true)
@@ -65,6 +67,8 @@ func New(c *Components) (*Server, error) {
 	e.GET("/esia/callback", s.esiaCallback, limitPage)
 	e.GET("/oauth2/logout", s.logout, limitPage)
 	e.GET("/esia/logout", s.logoutReturn)
+
+	s.routesAPI(e)
 
 	e.GET("/healthz", func(ec echo.Context) error { return ec.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", s.ready)

@@ -1,0 +1,110 @@
+package linking
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/diarybroker/broker/pkg/store"
+)
+
+// TokenRevoker revokes the broker tokens a tenant holds for a person.
+type TokenRevoker interface {
+	RevokeSubject(ctx context.Context, tenantID, subject string) (int, error)
+}
+
+// Subjects names a person to a tenant (the pairwise sub).
+type Subjects interface {
+	Subject(tenantID, oid string) string
+}
+
+// LinkAdmin unlinks and suspends links on behalf of a diary (API) or of
+// support staff. Either way the broker tokens the tenant holds for the
+// person are revoked at once: the diary must not keep a session for a
+// link that no longer stands.
+type LinkAdmin struct {
+	Links    store.Links
+	Tokens   TokenRevoker
+	Subjects Subjects
+}
+
+// Unlink removes the links of a roster record — to one ESIA person when oid
+// is set, to all otherwise — and revokes those persons' tokens. It returns
+// the links removed; none is ErrNotFound.
+func (a *LinkAdmin) Unlink(ctx context.Context, tenantID, externalID, oid string) ([]store.Link, error) {
+	links, err := a.linksOf(ctx, tenantID, externalID, oid)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range links {
+		if err := a.Links.DeleteLink(ctx, tenantID, l.ESIAOID, l.ExternalID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("linking: unlink: %w", err)
+		}
+		if err := a.revoke(ctx, tenantID, l.ESIAOID); err != nil {
+			return nil, err
+		}
+	}
+	return links, nil
+}
+
+// Suspend suspends the links of a record (reason SuspendBySupport or
+// SuspendByDiary): the ladder will not use or recreate them until a person
+// lifts the suspension with Resume.
+func (a *LinkAdmin) Suspend(ctx context.Context, tenantID, externalID, oid, reason string) ([]store.Link, error) {
+	links, err := a.linksOf(ctx, tenantID, externalID, oid)
+	if err != nil {
+		return nil, err
+	}
+	for i := range links {
+		links[i].Status, links[i].Reason = store.LinkSuspended, reason
+		if err := a.Links.UpdateLink(ctx, links[i]); err != nil {
+			return nil, fmt.Errorf("linking: suspend: %w", err)
+		}
+		if err := a.revoke(ctx, tenantID, links[i].ESIAOID); err != nil {
+			return nil, err
+		}
+	}
+	return links, nil
+}
+
+// Resume makes suspended links active again.
+func (a *LinkAdmin) Resume(ctx context.Context, tenantID, externalID, oid string) ([]store.Link, error) {
+	links, err := a.linksOf(ctx, tenantID, externalID, oid)
+	if err != nil {
+		return nil, err
+	}
+	for i := range links {
+		links[i].Status, links[i].Reason = store.LinkActive, ""
+		if err := a.Links.UpdateLink(ctx, links[i]); err != nil {
+			return nil, fmt.Errorf("linking: resume: %w", err)
+		}
+	}
+	return links, nil
+}
+
+func (a *LinkAdmin) linksOf(ctx context.Context, tenantID, externalID, oid string) ([]store.Link, error) {
+	all, err := a.Links.LinksByRecord(ctx, tenantID, externalID)
+	if err != nil {
+		return nil, fmt.Errorf("linking: links: %w", err)
+	}
+	var out []store.Link
+	for _, l := range all {
+		if oid == "" || l.ESIAOID == oid {
+			out = append(out, l)
+		}
+	}
+	if len(out) == 0 {
+		return nil, store.ErrNotFound
+	}
+	return out, nil
+}
+
+func (a *LinkAdmin) revoke(ctx context.Context, tenantID, oid string) error {
+	if a.Tokens == nil || a.Subjects == nil {
+		return nil
+	}
+	if _, err := a.Tokens.RevokeSubject(ctx, tenantID, a.Subjects.Subject(tenantID, oid)); err != nil {
+		return fmt.Errorf("linking: revoke tokens: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,166 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/diarybroker/broker/pkg/linking"
+	"github.com/diarybroker/broker/pkg/oauth"
+	"github.com/diarybroker/broker/pkg/store"
+	"github.com/diarybroker/broker/pkg/support"
+)
+
+// callerKey is where requireScope leaves the authenticated API caller.
+const callerKey = "api_caller"
+
+// requireScope admits a request whose bearer token (client_credentials) has
+// scope; the caller — client and tenant — is bound to the request.
+func (s *Server) requireScope(scope string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			caller, err := s.c.OAuth.AuthenticateAPI(c.Request().Context(), c.Request(), scope)
+			switch {
+			case errors.Is(err, oauth.ErrNoToken), errors.Is(err, oauth.ErrInvalidToken):
+				c.Response().Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+				return problem(c, http.StatusUnauthorized, "Unauthorized", "a valid bearer token from the client_credentials grant is required")
+			case errors.Is(err, oauth.ErrInsufficientScope):
+				c.Response().Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="`+scope+`"`)
+				return problem(c, http.StatusForbidden, "Forbidden", "the token lacks the scope "+scope)
+			case err != nil:
+				return err
+			}
+			if caller.TenantID == "" {
+				return problem(c, http.StatusForbidden, "Forbidden", "the client belongs to no tenant")
+			}
+			c.Set(callerKey, caller)
+			return next(c)
+		}
+	}
+}
+
+func callerOf(c echo.Context) *oauth.APICaller {
+	caller, _ := c.Get(callerKey).(*oauth.APICaller)
+	return caller
+}
+
+// routesAPI mounts /api/v1 (api/openapi.yaml).
+func (s *Server) routesAPI(e *echo.Echo) {
+	api := e.Group("/api/v1")
+	roster := api.Group("/roster", s.requireScope(oauth.ScopeRoster))
+	roster.POST("", s.rosterImport)
+	roster.PUT("/persons/:id", s.rosterPutPerson)
+	roster.DELETE("/persons/:id", s.rosterDeletePerson)
+	roster.GET("/persons/:id/links", s.rosterLinks)
+	roster.DELETE("/persons/:id/links", s.rosterUnlink)
+
+	sup := api.Group("/support", s.requireScope(oauth.ScopeSupport))
+	sup.GET("/attempts/:ref", s.supportAttempt)
+	sup.GET("/persons", s.supportPersons)
+	sup.POST("/persons/:id/links/suspend", s.supportSuspend)
+	sup.POST("/persons/:id/links/resume", s.supportResume)
+	sup.DELETE("/persons/:id/links", s.supportUnlink)
+}
+
+func (s *Server) supportService() *support.Service {
+	return &support.Service{Attempts: s.c.Store, Roster: s.c.Store, Links: s.c.Store, Audit: s.c.Store, Index: s.c.PII, Now: s.c.Now}
+}
+
+func (s *Server) linkAdmin() *linking.LinkAdmin {
+	return &linking.LinkAdmin{Links: s.c.Store, Tokens: s.c.OAuth, Subjects: s.c.Subjects}
+}
+
+func (s *Server) supportAttempt(c echo.Context) error {
+	caller := callerOf(c)
+	v, err := s.supportService().Attempt(c.Request().Context(), support.Caller{ClientID: caller.ClientID, TenantID: caller.TenantID}, c.Param("ref"))
+	if err != nil {
+		return supportError(c, err)
+	}
+	return c.JSON(http.StatusOK, v)
+}
+
+func (s *Server) supportPersons(c echo.Context) error {
+	caller := callerOf(c)
+	q := support.PersonQuery{SNILS: c.QueryParam("snils"), LastName: c.QueryParam("last_name"), FirstName: c.QueryParam("first_name"),
+		MiddleName: c.QueryParam("middle_name"), BirthDate: c.QueryParam("birth_date")}
+	list, err := s.supportService().SearchPersons(c.Request().Context(), support.Caller{ClientID: caller.ClientID, TenantID: caller.TenantID}, q)
+	if err != nil {
+		return supportError(c, err)
+	}
+	if list == nil {
+		list = []support.PersonView{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"persons": list})
+}
+
+func supportError(c echo.Context, err error) error {
+	switch {
+	case errors.Is(err, support.ErrNotFound):
+		return problem(c, http.StatusNotFound, "Not Found", "nothing with this reference or id in your tenant")
+	case errors.Is(err, support.ErrBadQuery):
+		return problem(c, http.StatusBadRequest, "Bad Request", strings.TrimPrefix(err.Error(), "support: bad query: "))
+	}
+	return err
+}
+
+// linkChange runs a link change (unlink, suspend, resume) for a record,
+// audits it and answers with the links it touched.
+func (s *Server) linkChange(c echo.Context, action string, change func(tenant, id, oid string) ([]store.Link, error)) error {
+	caller := callerOf(c)
+	id, oid := c.Param("id"), c.QueryParam("esia_oid")
+	links, err := change(caller.TenantID, id, oid)
+	if errors.Is(err, store.ErrNotFound) {
+		return problem(c, http.StatusNotFound, "Not Found", "the record has no such link")
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.c.Store.AppendAudit(c.Request().Context(), store.AuditEntry{At: s.c.Now().UTC(), TenantID: caller.TenantID,
+		Actor: caller.ClientID, Action: action, Target: id}); err != nil {
+		return err
+	}
+	out := make([]support.LinkView, 0, len(links))
+	for _, l := range links {
+		out = append(out, support.LinkView{ESIAOID: l.ESIAOID, Rung: l.Rung, Status: string(l.Status), Reason: l.Reason, CreatedAt: l.CreatedAt})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"links": out})
+}
+
+func (s *Server) supportSuspend(c echo.Context) error {
+	return s.linkChange(c, "suspend_link", func(t, id, oid string) ([]store.Link, error) {
+		return s.linkAdmin().Suspend(c.Request().Context(), t, id, oid, linking.SuspendBySupport)
+	})
+}
+
+func (s *Server) supportResume(c echo.Context) error {
+	return s.linkChange(c, "resume_link", func(t, id, oid string) ([]store.Link, error) {
+		return s.linkAdmin().Resume(c.Request().Context(), t, id, oid)
+	})
+}
+
+func (s *Server) supportUnlink(c echo.Context) error {
+	return s.linkChange(c, "unlink", func(t, id, oid string) ([]store.Link, error) {
+		return s.linkAdmin().Unlink(c.Request().Context(), t, id, oid)
+	})
+}
+
+func (s *Server) rosterUnlink(c echo.Context) error {
+	return s.linkChange(c, "unlink", func(t, id, oid string) ([]store.Link, error) {
+		return s.linkAdmin().Unlink(c.Request().Context(), t, id, oid)
+	})
+}
+
+func (s *Server) rosterLinks(c echo.Context) error {
+	caller := callerOf(c)
+	links, err := s.c.Store.LinksByRecord(c.Request().Context(), caller.TenantID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	out := make([]support.LinkView, 0, len(links))
+	for _, l := range links {
+		out = append(out, support.LinkView{ESIAOID: l.ESIAOID, Rung: l.Rung, Status: string(l.Status), Reason: l.Reason, CreatedAt: l.CreatedAt})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"links": out})
+}

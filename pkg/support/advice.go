@@ -1,0 +1,73 @@
+package support
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/diarybroker/broker/pkg/linking"
+)
+
+// fieldNames are the Russian names of the compared fields.
+var fieldNames = map[string]string{
+	linking.FieldSNILS: "СНИЛС", linking.FieldBirthDate: "дата рождения", linking.FieldLastName: "фамилия",
+	linking.FieldFirstName: "имя", linking.FieldPatronymic: "отчество", linking.FieldBirthCert: "свидетельство о рождении",
+}
+
+// differences say how a field differs, in Russian.
+var differences = map[linking.Difference]string{
+	linking.DiffOneDigit:      "отличается одной цифрой",
+	linking.DiffOneLetter:     "отличается одной буквой",
+	linking.DiffYear:          "другой год",
+	linking.DiffSeries:        "другая серия",
+	linking.DiffTransposition: "переставлены соседние символы",
+	linking.DiffDayMonthSwap:  "перепутаны день и месяц",
+	linking.DiffLookalike:     "латинская буква вместо похожей русской",
+	linking.DiffYo:            "«ё» и «е»",
+}
+
+// advise turns the matching step's explanation into what the school should
+// check: for the most similar candidate, each field that differs.
+func advise(detail json.RawMessage) []string {
+	var d struct {
+		Outcome    string              `json:"outcome"`
+		Reason     string              `json:"reason"`
+		Candidates []linking.Candidate `json:"candidates"`
+	}
+	if json.Unmarshal(detail, &d) != nil {
+		return nil
+	}
+	var out []string
+	switch d.Outcome {
+	case "linked":
+		return nil
+	case "ambiguous":
+		out = append(out, "В дневнике несколько записей одного человека с одной ролью: удалите или объедините лишние.")
+	case "conflict":
+		out = append(out, "Запись найдена, но часть данных противоречит Госуслугам: проверьте дату рождения и СНИЛС.")
+	}
+	if len(d.Candidates) == 0 {
+		if d.Outcome == "not_found" {
+			out = append(out, "В дневнике нет похожей записи: проверьте, внесён ли человек в дневник.")
+		}
+		return out
+	}
+	c := d.Candidates[0]
+	for _, f := range c.Fields {
+		if !f.Differs() && f.Result != linking.ResultMissingRoster {
+			continue
+		}
+		name := fieldNames[f.Field]
+		if name == "" {
+			name = f.Field
+		}
+		switch {
+		case f.Result == linking.ResultMissingRoster:
+			out = append(out, fmt.Sprintf("Запись %s: в дневнике не заполнено поле «%s».", c.ExternalID, name))
+		case differences[f.Difference] != "":
+			out = append(out, fmt.Sprintf("Запись %s: %s в дневнике не совпадает с Госуслугами — %s.", c.ExternalID, name, differences[f.Difference]))
+		default:
+			out = append(out, fmt.Sprintf("Запись %s: %s в дневнике не совпадает с Госуслугами.", c.ExternalID, name))
+		}
+	}
+	return out
+}

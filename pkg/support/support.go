@@ -1,0 +1,293 @@
+package support
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/diarybroker/broker/pkg/linking"
+	"github.com/diarybroker/broker/pkg/login"
+	"github.com/diarybroker/broker/pkg/store"
+)
+
+// Caller is the support client asking: its id and the tenant its token is
+// bound to.
+type Caller struct {
+	ClientID string
+	TenantID string
+}
+
+// Errors callers branch on.
+var (
+	// ErrNotFound: no such attempt or record in the caller's tenant.
+	ErrNotFound = errors.New("support: not found")
+	// ErrBadQuery: the query is incomplete or malformed; the message says how.
+	ErrBadQuery = errors.New("support: bad query")
+)
+
+// Service is the support desk's read side.
+type Service struct {
+	Attempts store.Attempts
+	Roster   store.Roster
+	Links    store.Links
+	Audit    store.Audit
+	Index    linking.Indexer
+	Now      func() time.Time
+}
+
+// Event is one step of an attempt.
+type Event struct {
+	Step   string          `json:"step"`
+	At     time.Time       `json:"at"`
+	Detail json.RawMessage `json:"detail,omitempty"`
+}
+
+// AttemptView is a login attempt as support sees it.
+type AttemptView struct {
+	Ref       string    `json:"ref"`
+	Tenant    string    `json:"tenant"`
+	Client    string    `json:"client"`
+	ESIAOID   string    `json:"esia_oid,omitempty"`
+	Outcome   string    `json:"outcome"`
+	Reason    string    `json:"reason,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	// Explanation is the matching step: outcome, rung, reason and the
+	// candidates compared field by field (masked).
+	Explanation json.RawMessage `json:"explanation,omitempty"`
+	// Advice says in Russian what the school should check or fix.
+	Advice []string `json:"advice,omitempty"`
+	Events []Event  `json:"events"`
+}
+
+// Attempt returns the attempt with reference code ref (any case, with or
+// without the dash).
+func (s *Service) Attempt(ctx context.Context, c Caller, ref string) (*AttemptView, error) {
+	r, err := login.ParseRef(ref)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadQuery, err)
+	}
+	a, err := s.Attempts.GetAttempt(ctx, r)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && a.TenantID != c.TenantID) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("support: attempt: %w", err)
+	}
+	v := &AttemptView{Ref: login.FormatRef(a.Ref), Tenant: a.TenantID, Client: a.ClientID, ESIAOID: a.ESIAOID,
+		Outcome: a.Outcome, Reason: a.Reason, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
+	for _, ev := range a.Events {
+		v.Events = append(v.Events, Event{Step: ev.Step, At: ev.At, Detail: ev.Detail})
+		if ev.Step == "link" {
+			v.Explanation = ev.Detail
+			v.Advice = advise(ev.Detail)
+		}
+	}
+	if err := s.audit(ctx, c, "read_attempt", a.Ref, map[string]any{"outcome": a.Outcome}); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// PersonQuery searches the roster: by SNILS, or by last name, first name
+// (and optionally patronymic) and birth date.
+type PersonQuery struct {
+	SNILS      string
+	LastName   string
+	FirstName  string
+	MiddleName string
+	BirthDate  string
+}
+
+// PersonView is a roster record as support sees it: masked.
+type PersonView struct {
+	ExternalID string `json:"person_id"`
+	Role       string `json:"role"`
+	School     string `json:"school,omitempty"`
+	Class      string `json:"class,omitempty"`
+	Name       string `json:"name"`
+	SNILS      string `json:"snils,omitempty"`
+	BirthDate  string `json:"birth_date,omitempty"`
+	BirthCert  string `json:"birth_cert,omitempty"`
+	// Flags are data-quality findings of the import (snils_checksum, …).
+	Flags []string `json:"flags,omitempty"`
+	// Match is "exact" (the query's key matched) or "candidate" (same or
+	// swapped birth date and a similar name).
+	Match      string  `json:"match"`
+	Similarity float64 `json:"name_similarity,omitempty"`
+	// Fields compares the record with what was searched, field by field.
+	Fields         []linking.FieldExplanation `json:"fields,omitempty"`
+	Links          []LinkView                 `json:"links"`
+	RecentAttempts []AttemptSummary           `json:"recent_attempts"`
+}
+
+// LinkView is a link of a record.
+type LinkView struct {
+	ESIAOID   string    `json:"esia_oid"`
+	Rung      string    `json:"rung"`
+	Status    string    `json:"status"`
+	Reason    string    `json:"reason,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// AttemptSummary is a recent login attempt of a linked person.
+type AttemptSummary struct {
+	Ref     string    `json:"ref"`
+	Outcome string    `json:"outcome"`
+	Reason  string    `json:"reason,omitempty"`
+	At      time.Time `json:"at"`
+}
+
+// SearchPersons finds roster records of the caller's tenant.
+func (s *Service) SearchPersons(ctx context.Context, c Caller, q PersonQuery) ([]PersonView, error) {
+	var (
+		exact []store.Person
+		cands []store.Person
+		by    string
+		query linking.Identity
+	)
+	switch {
+	case strings.TrimSpace(q.SNILS) != "":
+		snils, _, err := linking.NormaliseSNILS(q.SNILS)
+		if err != nil || snils == "" {
+			return nil, fmt.Errorf("%w: snils must be 11 digits", ErrBadQuery)
+		}
+		by, query.SNILS = "snils", snils
+		if exact, err = s.Roster.FindPersons(ctx, c.TenantID, store.IndexSNILS, s.Index.Index(store.IndexSNILS, snils), 50); err != nil {
+			return nil, fmt.Errorf("support: search: %w", err)
+		}
+	case q.LastName != "" && q.FirstName != "" && q.BirthDate != "":
+		bd, err := linking.ParseBirthDate(q.BirthDate)
+		if err != nil {
+			return nil, fmt.Errorf("%w: birth_date must be a real date, YYYY-MM-DD", ErrBadQuery)
+		}
+		by = "name_birth"
+		query = linking.Identity{Name: linking.FullName{Last: q.LastName, First: q.FirstName, Patronymic: q.MiddleName}, BirthDate: bd}
+		if _, _, err := linking.NormaliseFullName(query.Name); err != nil {
+			return nil, fmt.Errorf("%w: the name has characters a name cannot have", ErrBadQuery)
+		}
+		ix := linking.IndexOf(s.Index, query)
+		if exact, err = s.Roster.FindPersons(ctx, c.TenantID, store.IndexNameBirth, ix.NameBirth, 50); err != nil {
+			return nil, fmt.Errorf("support: search: %w", err)
+		}
+		if cands, err = s.candidates(ctx, c.TenantID, query); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("%w: give snils, or last_name, first_name and birth_date", ErrBadQuery)
+	}
+	seen := map[string]bool{}
+	var out []PersonView
+	add := func(p store.Person, match string) error {
+		if seen[p.ExternalID] {
+			return nil
+		}
+		seen[p.ExternalID] = true
+		v, err := s.view(ctx, c.TenantID, p, match, query)
+		if err == nil {
+			out = append(out, v)
+		}
+		return err
+	}
+	for _, p := range exact {
+		if err := add(p, "exact"); err != nil {
+			return nil, err
+		}
+	}
+	for _, p := range cands {
+		if err := add(p, "candidate"); err != nil {
+			return nil, err
+		}
+	}
+	ids := make([]string, 0, len(out))
+	for _, v := range out {
+		ids = append(ids, v.ExternalID)
+	}
+	if err := s.audit(ctx, c, "search_persons", "", map[string]any{"by": by, "records": ids}); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// candidates are records born the same day (or with day and month
+// swapped) whose names look alike, most similar first.
+func (s *Service) candidates(ctx context.Context, tenantID string, q linking.Identity) ([]store.Person, error) {
+	dates := []store.Date{q.BirthDate}
+	if bd := q.BirthDate; bd.Day <= 12 && int(bd.Month) != bd.Day {
+		dates = append(dates, store.Date{Year: bd.Year, Month: time.Month(bd.Day), Day: int(bd.Month)})
+	}
+	type scored struct {
+		p store.Person
+		s float64
+	}
+	var all []scored
+	for _, d := range dates {
+		found, err := s.Roster.FindPersons(ctx, tenantID, store.IndexBirthDate, s.Index.Index(store.IndexBirthDate, d.String()), 500)
+		if err != nil {
+			return nil, fmt.Errorf("support: candidates: %w", err)
+		}
+		for _, p := range found {
+			if sim := linking.NameSimilarity(linking.IdentityOfRecord(p).Name, q.Name); sim >= 0.75 {
+				all = append(all, scored{p, sim})
+			}
+		}
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].s > all[j].s })
+	var out []store.Person
+	for i := 0; i < len(all) && i < 10; i++ {
+		out = append(out, all[i].p)
+	}
+	return out, nil
+}
+
+func (s *Service) view(ctx context.Context, tenantID string, p store.Person, match string, q linking.Identity) (PersonView, error) {
+	id := linking.IdentityOfRecord(p)
+	v := PersonView{ExternalID: p.ExternalID, Role: string(p.Role), School: p.School, Class: p.Class,
+		Name:  strings.TrimSpace(linking.MaskName(p.LastName) + " " + linking.MaskName(p.FirstName) + " " + linking.MaskName(p.MiddleName)),
+		SNILS: linking.MaskSNILS(p.SNILS), BirthDate: linking.MaskBirthDate(p.BirthDate), Flags: p.Flags, Match: match,
+		Links: []LinkView{}, RecentAttempts: []AttemptSummary{}}
+	if !id.BirthCert.IsZero() {
+		v.BirthCert = linking.MaskBirthCert(id.BirthCert)
+	}
+	if q.SNILS != "" {
+		v.Fields = append(v.Fields, linking.CompareSNILS(id.SNILS, q.SNILS))
+	}
+	if !q.BirthDate.IsZero() {
+		v.Similarity = linking.NameSimilarity(id.Name, q.Name)
+		v.Fields = append(v.Fields, linking.CompareBirthDate(id.BirthDate, q.BirthDate))
+		v.Fields = append(v.Fields, linking.CompareName(id.Name, q.Name).Fields()...)
+	}
+	links, err := s.Links.LinksByRecord(ctx, tenantID, p.ExternalID)
+	if err != nil {
+		return v, fmt.Errorf("support: links: %w", err)
+	}
+	for _, l := range links {
+		v.Links = append(v.Links, LinkView{ESIAOID: l.ESIAOID, Rung: l.Rung, Status: string(l.Status), Reason: l.Reason, CreatedAt: l.CreatedAt})
+		attempts, err := s.Attempts.AttemptsByOID(ctx, tenantID, l.ESIAOID, 5)
+		if err != nil {
+			return v, fmt.Errorf("support: attempts: %w", err)
+		}
+		for _, a := range attempts {
+			v.RecentAttempts = append(v.RecentAttempts, AttemptSummary{Ref: login.FormatRef(a.Ref), Outcome: a.Outcome, Reason: a.Reason, At: a.CreatedAt})
+		}
+	}
+	return v, nil
+}
+
+// audit writes one entry; a read that cannot be audited is refused.
+func (s *Service) audit(ctx context.Context, c Caller, action, target string, detail map[string]any) error {
+	b, _ := json.Marshal(detail)
+	now := time.Now
+	if s.Now != nil {
+		now = s.Now
+	}
+	if err := s.Audit.AppendAudit(ctx, store.AuditEntry{At: now().UTC(), TenantID: c.TenantID, Actor: c.ClientID,
+		Action: action, Target: target, Detail: b}); err != nil {
+		return fmt.Errorf("support: audit: %w", err)
+	}
+	return nil
+}
