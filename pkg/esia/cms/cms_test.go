@@ -146,7 +146,9 @@ func TestVerifyDetached(t *testing.T) {
 				{name: "another certificate expected, key id", cert: mustParse(t, k.other.cert), want: cms.ErrNoSigner,
 					sig: func(t *testing.T) []byte { return sign(t, message, cmstest.Options{SubjectKeyID: true}) }},
 				{name: "algorithm of the other kind", want: cms.ErrAlgorithm,
-					sig: func(t *testing.T) []byte { return sign(t, message, cmstest.Options{SignatureAlgorithm: k.wrongSigAlgs}) }},
+					sig: func(t *testing.T) []byte {
+						return sign(t, message, cmstest.Options{SignatureAlgorithm: k.wrongSigAlgs})
+					}},
 				{name: "not DER", want: cms.ErrMalformed, sig: func(*testing.T) []byte { return []byte("MIIB...not a signature") }},
 				{name: "raw signature instead of CMS", want: cms.ErrMalformed, sig: func(*testing.T) []byte { return make([]byte, 64) }},
 				{name: "truncated", want: cms.ErrMalformed, sig: func(t *testing.T) []byte {
