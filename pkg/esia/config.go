@@ -37,7 +37,8 @@ const (
 
 // Config is the configuration of one information system registered in ESIA
 // for one ESIA environment (test or production). It is read-only after setup
-// and safe for concurrent use.
+// and safe for concurrent use. It also holds the state of its circuit
+// breaker, so it is used by pointer and never copied once in use.
 type Config struct {
 	// BaseURL is where ESIA (or a gateway in front of it, or the simulator)
 	// is reached, e.g. "https://esia-portal1.test.gosuslugi.ru" or
@@ -83,9 +84,26 @@ type Config struct {
 	// Observe, when set, is called once per HTTP call with a fixed endpoint
 	// label ("token", "refresh", "person", "person_docs", "person_ctts",
 	// "person_addrs", "kids", "kids_docs", "element"), the outcome (an ESIA code such as
-	// "ESIA-007011", or "2xx", "4xx", "5xx", "timeout", "network") and the
-	// duration. Labels never carry personal data or oids.
+	// "ESIA-007011", or "2xx", "4xx", "5xx", "timeout", "network", or
+	// "circuit_open" for a call the circuit breaker refused without an HTTP
+	// call) and the duration. Labels never carry personal data or oids.
 	Observe func(endpoint, code string, d time.Duration)
+	// BreakerFailures is how many calls in a row must find ESIA down
+	// (ESIA-007007/007008, 5xx, time-out, no connection) before the circuit
+	// breaker opens and token exchange, refresh and REST reads fail fast
+	// with ErrUnavailable (and ErrCircuitOpen) instead of waiting for ESIA.
+	// Errors of the request or the person (ESIA-007004, 007011, a 4xx) and
+	// calls the caller cancelled do not count, and AuthURL, which makes no
+	// HTTP call, is never refused. Zero means DefaultBreakerFailures; a
+	// negative value turns the breaker off.
+	BreakerFailures int
+	// BreakerCooldown is how long an open breaker refuses calls before it
+	// lets one probe call through: the probe's success closes the breaker,
+	// its failure opens it for another cool-down. Zero means
+	// DefaultBreakerCooldown. The time is read from Now.
+	BreakerCooldown time.Duration
+
+	breaker breaker
 }
 
 // errConfig reports a Config that cannot make a request.
@@ -126,6 +144,9 @@ func (c *Config) check() error {
 	case "", AccessOnline, AccessOffline:
 	default:
 		return fmt.Errorf("%w: AccessType must be online or offline", errConfig)
+	}
+	if c.BreakerCooldown < 0 {
+		return fmt.Errorf("%w: BreakerCooldown must not be negative", errConfig)
 	}
 	return nil
 }

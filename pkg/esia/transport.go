@@ -24,14 +24,18 @@ type call struct {
 // do performs cl and returns the body of a 2xx answer. A non-2xx answer is
 // a *Error parsed from the body; no answer in time, or none at all, is a
 // *Error matching ErrUnavailable. Cancellation of ctx by the caller is
-// returned as ctx.Err(), wrapped.
+// returned as ctx.Err(), wrapped. While the circuit breaker is open, cl is
+// not sent and the *Error matches ErrUnavailable and ErrCircuitOpen; a call
+// and its retry are one call for the breaker.
 func (c *Config) do(ctx context.Context, cl call) ([]byte, error) {
-	body, err := c.attempt(ctx, cl)
-	var e *Error
-	if cl.retry && errors.As(err, &e) && (e.timeout || e.HTTPStatus >= 500) && ctx.Err() == nil {
-		body, err = c.attempt(ctx, cl)
-	}
-	return body, err
+	return c.guard(cl.label, func() ([]byte, error) {
+		body, err := c.attempt(ctx, cl)
+		var e *Error
+		if cl.retry && errors.As(err, &e) && (e.timeout || e.HTTPStatus >= 500) && ctx.Err() == nil {
+			body, err = c.attempt(ctx, cl)
+		}
+		return body, err
+	})
 }
 
 func (c *Config) attempt(ctx context.Context, cl call) (body []byte, err error) {
