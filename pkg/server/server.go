@@ -177,3 +177,18 @@ func problem(c echo.Context, status int, title, detail string) error {
 	c.Response().WriteHeader(status)
 	return json.NewEncoder(c.Response()).Encode(body)
 }
+
+// Route is one registered route.
+type Route struct{ Method, Path string }
+
+// Routes lists the server's routes (for documentation checks).
+func (s *Server) Routes() []Route {
+	var out []Route
+	for _, r := range s.echo.Routes() {
+		if strings.HasPrefix(r.Method, "echo_") { // echo's group placeholders
+			continue
+		}
+		out = append(out, Route{Method: r.Method, Path: r.Path})
+	}
+	return out
+}
