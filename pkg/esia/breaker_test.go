@@ -217,3 +217,21 @@ func TestBreakerSettings(t *testing.T) {
 		}
 	})
 }
+
+// TestBreakerConcurrent: a storm of calls while ESIA fails leaves the
+// breaker open (run with -race).
+func TestBreakerConcurrent(t *testing.T) {
+	cfg, f, _, _ := breakerWorld(t)
+	f.set(503, "")
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() { _, _ = cfg.Person(context.Background(), fakeToken) })
+	}
+	wg.Wait()
+	if _, err := cfg.Person(context.Background(), fakeToken); !errors.Is(err, esia.ErrCircuitOpen) {
+		t.Fatalf("after the storm: %v", err)
+	}
+	if n := f.hits.Load(); n > 2*50 {
+		t.Fatalf("%d hits", n)
+	}
+}
