@@ -27,6 +27,9 @@ const (
 	RungSNILS     = "snils"      // SNILS and birth date equal
 	RungBirthCert = "birth_cert" // birth certificate and birth date equal
 	RungName      = "name"       // ФИО and birth date equal, when the tenant allows it
+	// RungManual marks a link asked for from inside a diary for a named
+	// record (MatchRecord); the check that passed is in the attempt.
+	RungManual = "manual"
 )
 
 // Reasons say, for support, why an outcome is what it is.

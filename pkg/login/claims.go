@@ -10,18 +10,20 @@ import (
 	"github.com/diarybroker/broker/pkg/store"
 )
 
-// rolePriority orders records when one person has several: the record of
-// the first role in this list becomes person_id (the role picker and the
-// diary's role parameter choose otherwise).
+// rolePriority orders roles when one person has several (the role picker
+// lists them in this order).
 var rolePriority = map[store.Role]int{store.RoleTeacher: 0, store.RoleStaff: 1, store.RoleParent: 2, store.RoleStudent: 3}
 
 // claims builds the diary's claims in one place (DESIGN.md §7) from the
 // ESIA identity and person and the matched roster records.
-func (s *Service) claims(ctx context.Context, tenant store.Tenant, id esia.Identity, p *esia.Person, recs []store.Person) (oauth.Claims, error) {
+// primary is the record whose id becomes person_id; roles lists the roles
+// of all the person's records, so that a diary can offer to switch.
+func (s *Service) claims(ctx context.Context, tenant store.Tenant, id esia.Identity, p *esia.Person, recs []store.Person, primary store.Person) (oauth.Claims, error) {
+	recs = append([]store.Person(nil), recs...)
 	sort.SliceStable(recs, func(i, j int) bool { return rolePriority[recs[i].Role] < rolePriority[recs[j].Role] })
 	c := oauth.Claims{
 		Subject:    s.cfg.Subjects.Subject(tenant.ID, id.OID),
-		PersonID:   recs[0].ExternalID,
+		PersonID:   primary.ExternalID,
 		Tenant:     tenant.ID,
 		FamilyName: p.LastName, GivenName: p.FirstName, MiddleName: p.MiddleName,
 	}
@@ -46,7 +48,7 @@ func (s *Service) claims(ctx context.Context, tenant store.Tenant, id esia.Ident
 	}
 	birth := p.BirthDate
 	if birth.IsZero() {
-		birth = recs[0].BirthDate
+		birth = primary.BirthDate
 	}
 	c.AgeGroup = AgeGroup(birth, store.DateOf(s.cfg.Now().In(tenant.Location())), tenant.Consent)
 	switch {

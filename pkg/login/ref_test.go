@@ -72,7 +72,7 @@ func TestAgeGroup(t *testing.T) {
 		birth, today store.Date
 		want         string
 	}{
-		{d(2012, 11, 24), d(2026, 11, 24), oauth.Age14to17}, // 14 today
+		{d(2012, 11, 24), d(2026, 11, 24), oauth.Age14to17},  // 14 today
 		{d(2012, 11, 25), d(2026, 11, 24), oauth.AgeUnder14}, // 14 tomorrow
 		{d(2008, 11, 24), d(2026, 11, 24), oauth.AgeAdult},
 		{d(2008, 11, 25), d(2026, 11, 24), oauth.Age14to17},

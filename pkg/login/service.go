@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"sort"
 	"time"
 
 	"github.com/diarybroker/broker/pkg/esia"
@@ -115,8 +116,11 @@ func (s *Service) Begin(ctx context.Context, req *oauth.AuthorizeRequest, extra 
 // Result is the end of a login: either Claims for the diary, or a Reason
 // (one of the Reason constants) to send back with the reference code.
 type Result struct {
-	Pending  Pending
-	Claims   *oauth.Claims
+	Pending Pending
+	Claims  *oauth.Claims
+	// Options are set instead of Claims when the person has records of
+	// several roles and the diary did not pass role: the role picker.
+	Options  []RoleOption
 	AuthTime time.Time
 	Reason   string
 	// Message is the Russian text for the person when Reason is set.
@@ -169,14 +173,36 @@ func (s *Service) Callback(ctx context.Context, q url.Values) (*Result, error) {
 		return nil, fmt.Errorf("login: tenant: %w", err)
 	}
 	lp := linkingPerson(tok.Identity.OID, person)
-	match, err := s.cfg.Ladder.Match(ctx, tenant, lp, store.Role(p.Request.Role))
+	var match linking.Result
+	manual := p.Request.LinkPersonID
+	if manual != "" {
+		match, err = s.cfg.Ladder.MatchRecord(ctx, tenant, lp, manual)
+	} else {
+		match, err = s.cfg.Ladder.Match(ctx, tenant, lp, "")
+	}
 	if err != nil {
 		return nil, fmt.Errorf("login: %w", err)
 	}
 	detail := map[string]any{"outcome": match.Outcome, "rung": match.Rung, "reason": match.Reason,
 		"role": p.Request.Role, "candidates": match.Candidates}
+	if manual != "" {
+		detail["manual_record"] = manual
+	}
 	if len(match.Suspended) > 0 {
 		s.suspended(ctx, tenant.ID, tok.Identity.OID, match.Suspended, detail)
+	}
+	chosen := match.Records
+	if role := store.Role(p.Request.Role); match.Outcome == linking.OutcomeLinked && role != "" {
+		chosen = nil
+		for _, r := range match.Records {
+			if r.Role == role {
+				chosen = append(chosen, r)
+			}
+		}
+		if len(chosen) == 0 {
+			match.Outcome, match.Reason = linking.OutcomeNotFound, linking.ReasonRole
+			detail["outcome"], detail["reason"] = match.Outcome, match.Reason
+		}
 	}
 	if match.Outcome != linking.OutcomeLinked {
 		reason := string(match.Outcome) // not_found, ambiguous, conflict
@@ -185,22 +211,88 @@ func (s *Service) Callback(ctx context.Context, q url.Values) (*Result, error) {
 		res.Reason, res.Message = reason, MessageFor(reason)
 		return res, nil
 	}
+	if manual != "" {
+		detail["manual_check"] = match.Rung
+		match.Rung = linking.RungManual
+	}
 	if err := s.cfg.Ladder.Link(ctx, tenant.ID, lp, match); err != nil {
 		return nil, fmt.Errorf("login: %w", err)
 	}
-	claims, err := s.claims(ctx, tenant, tok.Identity, person, match.Records)
-	if err != nil {
-		return nil, err
-	}
-	a.Outcome = "linked"
-	s.record(ctx, a, "link", detail)
-	res.Claims = &claims
 	res.AuthTime = tok.Identity.AuthTime
 	if res.AuthTime.IsZero() {
 		res.AuthTime = s.cfg.Now()
 	}
+	a.Outcome = "linked"
+	if roles := distinctRoles(chosen); len(roles) > 1 {
+		// Several roles and the diary did not say which: the person picks.
+		for _, role := range roles {
+			c, err := s.claims(ctx, tenant, tok.Identity, person, match.Records, firstOfRole(chosen, role))
+			if err != nil {
+				return nil, err
+			}
+			res.Options = append(res.Options, RoleOption{Role: string(role), Title: roleTitles[role], Claims: c})
+		}
+		a.Outcome = "role_choice"
+		s.record(ctx, a, "link", detail)
+		return res, nil
+	}
+	claims, err := s.claims(ctx, tenant, tok.Identity, person, match.Records, chosen[0])
+	if err != nil {
+		return nil, err
+	}
+	s.record(ctx, a, "link", detail)
+	res.Claims = &claims
 	return res, nil
 }
+
+// RoleOption is one choice of the role picker.
+type RoleOption struct {
+	Role   string       `json:"role"`
+	Title  string       `json:"title"`
+	Claims oauth.Claims `json:"claims"`
+}
+
+// roleTitles name roles on the role picker.
+var roleTitles = map[store.Role]string{
+	store.RoleStudent: "Ученик", store.RoleParent: "Родитель", store.RoleTeacher: "Учитель", store.RoleStaff: "Сотрудник школы",
+}
+
+func distinctRoles(recs []store.Person) []store.Role {
+	seen := map[store.Role]bool{}
+	var out []store.Role
+	for _, r := range recs {
+		if !seen[r.Role] {
+			seen[r.Role] = true
+			out = append(out, r.Role)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return rolePriority[out[i]] < rolePriority[out[j]] })
+	return out
+}
+
+func firstOfRole(recs []store.Person, role store.Role) store.Person {
+	for _, r := range recs {
+		if r.Role == role {
+			return r
+		}
+	}
+	return recs[0]
+}
+
+// Chose finishes a login paused at the role picker: the person picked role.
+func (s *Service) Chose(ctx context.Context, res *Result, role string) (*oauth.Claims, error) {
+	for _, o := range res.Options {
+		if o.Role == role {
+			c := o.Claims
+			s.record(ctx, store.Attempt{Ref: res.Pending.Ref, Outcome: "linked"}, "role", map[string]any{"role": role})
+			return &c, nil
+		}
+	}
+	return nil, ErrNoSuchRole
+}
+
+// ErrNoSuchRole reports a role picker answer that was not offered.
+var ErrNoSuchRole = errors.New("login: the chosen role was not offered")
 
 // esiaFailure records an ESIA error and turns it into a Result.
 func (s *Service) esiaFailure(ctx context.Context, res *Result, a store.Attempt, step string, err error) *Result {

@@ -19,8 +19,11 @@ type AuthorizeRequest struct {
 	RedirectURI string
 	State       string
 	Nonce       string
-	Role        string   // the diary's role parameter, "" when absent
-	Scopes      []string // requested scopes
+	Role        string // the diary's role parameter, "" when absent
+	// LinkPersonID is the link_person_id parameter: the diary's record of
+	// its logged-in user, when linking is started from inside the diary.
+	LinkPersonID string
+	Scopes       []string // requested scopes
 	// RawQuery is the original query, kept to finish the request later.
 	RawQuery string
 }
@@ -66,7 +69,7 @@ func (p *Provider) ParseAuthorize(ctx context.Context, r *http.Request) (*Author
 	}
 	return &AuthorizeRequest{
 		ClientID: c.ID, TenantID: c.TenantID, RedirectURI: ar.GetRedirectURI().String(),
-		State: ar.GetState(), Nonce: form.Get("nonce"), Role: form.Get("role"),
+		State: ar.GetState(), Nonce: form.Get("nonce"), Role: form.Get("role"), LinkPersonID: form.Get("link_person_id"),
 		Scopes: ar.GetRequestedScopes(), RawQuery: r.URL.RawQuery,
 	}, nil
 }

@@ -3,12 +3,14 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
+	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/diarybroker/broker/pkg/oauth"
@@ -414,4 +416,56 @@ func TestEveryRungAndOutcome(t *testing.T) {
 // the way a school might: a Cyrillic «І» and a space instead of the hyphen.
 func aliceCert() map[string]any {
 	return map[string]any{"type": "RF_BRTH_CERT", "series": "ІV МЮ", "number": "512345", "issue_date": "2016-05-19"}
+}
+
+// TestManualLinkingFromTheDiary: «Привязать учётную запись Госуслуг» — the
+// diary names its logged-in user's record; the same checks decide, and
+// nothing else in the roster is considered.
+func TestManualLinkingFromTheDiary(t *testing.T) {
+	b := startBroker(t, true, nil)
+	ctx := context.Background()
+	tests := []struct {
+		name, oid, record, outcome string
+	}{
+		{"the right record", oidTeacher, "t-0001", "linked"},
+		{"someone else's record", oidTeacher, "t-0003", "not_found"},
+		{"a record that does not exist", oidTeacher, "nobody", "not_found"},
+		{"the record with a SNILS typo", oidSNILSTypo, linkedRecordOf(t, b, "Павлов"), "not_found"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newDiary(b)
+			o := loginAs(t, b, d, tc.oid, oauth2.SetAuthURLParam("link_person_id", tc.record))
+			if tc.outcome == "linked" {
+				_, claims := tokens(t, b, d, o)
+				if claims["person_id"] != tc.record {
+					t.Fatalf("person_id = %v", claims["person_id"])
+				}
+				links, _ := b.comp.Store.LinksByRecord(ctx, server.DevTenant, tc.record)
+				if len(links) != 1 || links[0].Rung != "manual" {
+					t.Fatalf("links = %+v", links)
+				}
+				return
+			}
+			errorRedirect(t, o, d, tc.outcome)
+			if links, _ := b.comp.Store.LinksByRecord(ctx, server.DevTenant, tc.record); len(links) != 0 {
+				t.Fatalf("a failed manual link left %+v", links)
+			}
+		})
+	}
+}
+
+// linkedRecordOf finds a demo roster record by last name.
+func linkedRecordOf(t *testing.T, b *broker, lastName string) string {
+	t.Helper()
+	for i := 1; i < 100; i++ {
+		for _, prefix := range []string{"t-", "p-", "s-", "st-"} {
+			id := prefix + fmt.Sprintf("%04d", i)
+			if p, err := b.comp.Store.GetPerson(context.Background(), server.DevTenant, id); err == nil && p.LastName == lastName {
+				return id
+			}
+		}
+	}
+	t.Fatalf("no record of %s", lastName)
+	return ""
 }

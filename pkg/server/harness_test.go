@@ -152,6 +152,8 @@ type outcome struct {
 	Redirect *url.URL
 	Status   int
 	Body     string
+	// URL is the scheme and host that answered.
+	URL string
 }
 
 func (b *browser) get(u string) outcome {
@@ -166,7 +168,7 @@ func (b *browser) get(u string) outcome {
 func (b *browser) outcome(resp *http.Response) outcome {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	o := outcome{Status: resp.StatusCode, Body: string(body)}
+	o := outcome{Status: resp.StatusCode, Body: string(body), URL: resp.Request.URL.Scheme + "://" + resp.Request.URL.Host}
 	if loc := resp.Header.Get("Location"); loc != "" && resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		o.Redirect, _ = url.Parse(loc)
 	}
@@ -239,4 +241,24 @@ func tokens(t testing.TB, b *broker, d *diary, o outcome) (*oauth2.Token, map[st
 		t.Fatal(err)
 	}
 	return tok, claims
+}
+
+var (
+	csrfField  = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+	loginField = regexp.MustCompile(`name="login" value="([^"]+)"`)
+)
+
+// chooseRole submits the broker's role picker.
+func (b *browser) chooseRole(page outcome, role string) outcome {
+	b.t.Helper()
+	csrf, id := csrfField.FindStringSubmatch(page.Body), loginField.FindStringSubmatch(page.Body)
+	if csrf == nil || id == nil {
+		b.t.Fatalf("no role picker form in: %.300s", page.Body)
+	}
+	u := page.URL + "/login/role"
+	resp, err := b.client.PostForm(u, url.Values{"csrf": {htmlUnescape(csrf[1])}, "login": {htmlUnescape(id[1])}, "role": {role}})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return b.outcome(resp)
 }

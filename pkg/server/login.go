@@ -74,6 +74,16 @@ func (s *Server) esiaCallback(c echo.Context) error {
 		back, _ := oauth.ErrorRedirect(&res.Pending.Request, res.Reason, res.Pending.Ref)
 		return errorPage(c, http.StatusForbidden, res.Message.Title, res.Message.Text, ref, back)
 	}
+	if len(res.Options) > 0 {
+		return s.chooseRole(c, res)
+	}
+	return s.issue(c, res)
+}
+
+// issue completes the diary's authorization request with the claims.
+func (s *Server) issue(c echo.Context, res *login.Result) error {
+	ctx := c.Request().Context()
+	ref := login.FormatRef(res.Pending.Ref)
 	if err := s.c.OAuth.CompleteAuthorize(ctx, c.Response(), &res.Pending.Request, *res.Claims, res.AuthTime); err != nil {
 		s.c.Metrics.Logins.WithLabelValues("error").Inc()
 		s.c.Logger.ErrorContext(ctx, "issuing the code failed", "ref", res.Pending.Ref, "error", err)

@@ -47,8 +47,8 @@ func TestLoginEndToEndDevMode(t *testing.T) {
 		{"child under 14 with a child account", oidChild, "", "s-0001", []string{"student"}, "under14", "child", nil},
 		{"15-year-old with an own account", oid15, "", "", []string{"student"}, "14to17", "confirmed", nil},
 		{"parent sees children", oidParent, "", "", []string{"parent"}, "adult", "confirmed", []string{"s-0001", "s-0002"}},
-		{"teacher and parent: both roles", oidTeacherParent, "", "t-0002", []string{"parent", "teacher"}, "adult", "confirmed", nil},
-		{"role parameter picks the parent record", oidTeacherParent, "parent", "", []string{"parent"}, "adult", "confirmed", nil},
+		{"role parameter picks the parent record", oidTeacherParent, "parent", "p-0005", []string{"parent", "teacher"}, "adult", "confirmed", []string{"s-0008"}},
+		{"role parameter picks the teacher record", oidTeacherParent, "teacher", "t-0002", []string{"parent", "teacher"}, "adult", "confirmed", []string{"s-0008"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -81,6 +81,54 @@ func TestLoginEndToEndDevMode(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRolePicker: a teacher who is also a parent, with no role parameter,
+// chooses on the broker's page (a plain form with a CSRF token).
+func TestRolePicker(t *testing.T) {
+	b := startBroker(t, true, nil)
+	for _, tc := range []struct{ role, personID string }{{"teacher", "t-0002"}, {"parent", "p-0005"}} {
+		t.Run(tc.role, func(t *testing.T) {
+			d := newDiary(b)
+			br := newBrowser(t)
+			page := br.get(d.authURL(oauth2.SetAuthURLParam("sim_person", oidTeacherParent)))
+			if page.Status != 200 || !strings.Contains(page.Body, "Кем вы входите?") {
+				t.Fatalf("no role picker: %d %.300s", page.Status, page.Body)
+			}
+			_, claims := tokens(t, b, d, br.chooseRole(page, tc.role))
+			if claims["person_id"] != tc.personID || strings.Join(toStrings(claims["roles"]), ",") != "parent,teacher" {
+				t.Fatalf("claims = %v", claims)
+			}
+		})
+	}
+	t.Run("forged form without the CSRF cookie", func(t *testing.T) {
+		d := newDiary(b)
+		br := newBrowser(t)
+		page := br.get(d.authURL(oauth2.SetAuthURLParam("sim_person", oidTeacherParent)))
+		o := newBrowser(t).chooseRole(page, "teacher") // another browser: no cookie
+		if o.Status != http.StatusForbidden || o.Redirect != nil {
+			t.Fatalf("forged post: %d", o.Status)
+		}
+	})
+	t.Run("replayed form", func(t *testing.T) {
+		d := newDiary(b)
+		br := newBrowser(t)
+		page := br.get(d.authURL(oauth2.SetAuthURLParam("sim_person", oidTeacherParent)))
+		if o := br.chooseRole(page, "teacher"); o.Redirect == nil {
+			t.Fatalf("first post: %d", o.Status)
+		}
+		if o := br.chooseRole(page, "teacher"); o.Status != http.StatusBadRequest || !strings.Contains(o.Body, "Сеанс входа устарел") {
+			t.Fatalf("replay: %d", o.Status)
+		}
+	})
+	t.Run("a role that was not offered", func(t *testing.T) {
+		d := newDiary(b)
+		br := newBrowser(t)
+		page := br.get(d.authURL(oauth2.SetAuthURLParam("sim_person", oidTeacherParent)))
+		if o := br.chooseRole(page, "staff"); o.Status != http.StatusBadRequest {
+			t.Fatalf("staff: %d", o.Status)
+		}
+	})
 }
 
 func toStrings(v any) []string {

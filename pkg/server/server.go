@@ -64,7 +64,8 @@ func New(c *Components) (*Server, error) {
 	e.POST("/oauth2/introspect", echo.WrapHandler(http.HandlerFunc(p.ServeIntrospect)), limitAPI)
 	e.GET("/userinfo", echo.WrapHandler(http.HandlerFunc(p.ServeUserinfo)))
 	e.POST("/userinfo", echo.WrapHandler(http.HandlerFunc(p.ServeUserinfo)))
-	e.GET("/esia/callback", s.esiaCallback, limitPage)
+	e.GET("/esia/callback", s.esiaCallback, limitPage, s.csrf())
+	e.POST("/login/role", s.chosenRole, limitPage, s.csrf())
 	e.GET("/oauth2/logout", s.logout, limitPage)
 	e.GET("/esia/logout", s.logoutReturn)
 

@@ -66,8 +66,34 @@ type ESIASettings struct {
 	// ClientID is the system's mnemonic (BROKER_ESIA_CLIENT_ID).
 	ClientID string `yaml:"client_id"`
 	// Signer says how client_secret is signed (BROKER_ESIA_SIGNER):
-	// "gost:KEY.pem" (native GOST), "rsa:KEY.pem" (simulator legacy mode).
+	// "gost:KEY.pem" (native GOST), "command" or "command:ARGV…" (an
+	// external program, docs/esia-signing.md), "http:URL" (a signing
+	// service), "rsa:KEY.pem" (simulator legacy mode).
 	Signer string `yaml:"signer"`
+	// SignerCommand is the command signer's program and arguments, one list
+	// item each (no shell, no quoting); used when Signer is just "command".
+	SignerCommand []string `yaml:"signer_command"`
+	// SignerOutput is how an external signer writes the signature: auto
+	// (default), raw, base64 or hex.
+	SignerOutput string `yaml:"signer_output"`
+	// SignerReverse byte-reverses an external signer's signature (CryptoPro).
+	SignerReverse bool `yaml:"signer_reverse"`
+	// SignerTimeout bounds one external signature (default 10s).
+	SignerTimeout time.Duration `yaml:"signer_timeout"`
+	// SignerConcurrency bounds the external signatures under way at once
+	// (default 8).
+	SignerConcurrency int `yaml:"signer_concurrency"`
+	// SignerToken is the signing service's bearer token (secret: from the
+	// environment only, BROKER_ESIA_SIGNER_TOKEN).
+	SignerToken string `yaml:"-"`
+	// SignerTokenFile holds the signing service's bearer token; re-read for
+	// every signature.
+	SignerTokenFile string `yaml:"signer_token_file"`
+	// SignerCAFile, SignerClientCert and SignerClientKey are the signing
+	// service's TLS roots and the broker's client certificate for it (PEM).
+	SignerCAFile     string `yaml:"signer_ca_file"`
+	SignerClientCert string `yaml:"signer_client_cert"`
+	SignerClientKey  string `yaml:"signer_client_key"`
 	// Certificate is the system's certificate (PEM); its Streebog-256 hash
 	// is client_certificate_hash.
 	Certificate string `yaml:"certificate"`
@@ -86,6 +112,16 @@ type ESIASettings struct {
 	Timeout time.Duration `yaml:"timeout"`
 	// CAFile adds ESIA's TLS roots (Russian CAs) to the trust store.
 	CAFile string `yaml:"ca_file"`
+	// ClientCert and ClientKey are a client TLS certificate and key (PEM)
+	// for a gateway to ESIA that asks for one; re-read when they change.
+	ClientCert string `yaml:"client_cert"`
+	ClientKey  string `yaml:"client_key"`
+	// BreakerFailures is how many calls in a row must find ESIA down before
+	// the circuit breaker opens (0: default 5; negative: off).
+	BreakerFailures int `yaml:"breaker_failures"`
+	// BreakerCooldown is how long the open breaker fails calls fast before
+	// it lets a probe through (0: default 30s).
+	BreakerCooldown time.Duration `yaml:"breaker_cooldown"`
 }
 
 // DefaultESIAScopes are the scopes a school system asks ESIA for (ESIA.md).

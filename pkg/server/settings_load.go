@@ -77,7 +77,23 @@ var EnvVars = []envVar{
 	}},
 	{"BROKER_ESIA_BASE_URL", "ESIA or gateway base URL", str(func(s *Settings) *string { return &s.ESIA.BaseURL })},
 	{"BROKER_ESIA_CLIENT_ID", "the system's mnemonic in ESIA", str(func(s *Settings) *string { return &s.ESIA.ClientID })},
-	{"BROKER_ESIA_SIGNER", "client_secret signer: gost:KEY.pem or rsa:KEY.pem", str(func(s *Settings) *string { return &s.ESIA.Signer })},
+	{"BROKER_ESIA_SIGNER", "client_secret signer: gost:KEY.pem, command[:ARGV], http:URL or rsa:KEY.pem", str(func(s *Settings) *string { return &s.ESIA.Signer })},
+	{"BROKER_ESIA_SIGNER_OUTPUT", "external signer's output: auto, raw, base64 or hex (auto)", str(func(s *Settings) *string { return &s.ESIA.SignerOutput })},
+	{"BROKER_ESIA_SIGNER_REVERSE", "byte-reverse the external signer's signature (CryptoPro) (false)", boolean(func(s *Settings) *bool { return &s.ESIA.SignerReverse })},
+	{"BROKER_ESIA_SIGNER_TIMEOUT", "time-out of one external signature (10s)", dur(func(s *Settings) *time.Duration { return &s.ESIA.SignerTimeout })},
+	{"BROKER_ESIA_SIGNER_CONCURRENCY", "external signatures under way at once (8)", func(s *Settings, v string) error {
+		n, err := strconv.Atoi(v)
+		if err == nil && n < 1 {
+			err = fmt.Errorf("want a positive number")
+		}
+		s.ESIA.SignerConcurrency = n
+		return err
+	}},
+	{"BROKER_ESIA_SIGNER_TOKEN", "bearer token for the signing service (secret)", str(func(s *Settings) *string { return &s.ESIA.SignerToken })},
+	{"BROKER_ESIA_SIGNER_TOKEN_FILE", "file holding the signing service's bearer token, re-read per signature", str(func(s *Settings) *string { return &s.ESIA.SignerTokenFile })},
+	{"BROKER_ESIA_SIGNER_CA_FILE", "TLS roots of the signing service, PEM", str(func(s *Settings) *string { return &s.ESIA.SignerCAFile })},
+	{"BROKER_ESIA_SIGNER_CLIENT_CERT", "client TLS certificate for the signing service, PEM", str(func(s *Settings) *string { return &s.ESIA.SignerClientCert })},
+	{"BROKER_ESIA_SIGNER_CLIENT_KEY", "client TLS key for the signing service, PEM", str(func(s *Settings) *string { return &s.ESIA.SignerClientKey })},
 	{"BROKER_ESIA_CERTIFICATE", "the system's certificate (PEM), hashed into client_certificate_hash", str(func(s *Settings) *string { return &s.ESIA.Certificate })},
 	{"BROKER_ESIA_TRUST", "ESIA token-signing certificates: a PEM file or a directory", str(func(s *Settings) *string { return &s.ESIA.Trust })},
 	{"BROKER_ESIA_ISSUER", "iss of ESIA tokens, e.g. http://esia-portal1.test.gosuslugi.ru/", str(func(s *Settings) *string { return &s.ESIA.Issuer })},
@@ -86,6 +102,14 @@ var EnvVars = []envVar{
 	{"BROKER_ESIA_SECRET_PADDING", "send client_secret as padded base64url (false)", boolean(func(s *Settings) *bool { return &s.ESIA.SecretPadding })},
 	{"BROKER_ESIA_TIMEOUT", "time-out of each ESIA call (10s)", dur(func(s *Settings) *time.Duration { return &s.ESIA.Timeout })},
 	{"BROKER_ESIA_CA_FILE", "extra TLS roots for ESIA (Russian CAs), PEM", str(func(s *Settings) *string { return &s.ESIA.CAFile })},
+	{"BROKER_ESIA_CLIENT_CERT", "client TLS certificate for ESIA or its gateway, PEM", str(func(s *Settings) *string { return &s.ESIA.ClientCert })},
+	{"BROKER_ESIA_CLIENT_KEY", "client TLS key for ESIA or its gateway, PEM", str(func(s *Settings) *string { return &s.ESIA.ClientKey })},
+	{"BROKER_ESIA_BREAKER_FAILURES", "ESIA calls failing in a row that open the circuit breaker (5; -1 = off)", func(s *Settings, v string) error {
+		n, err := strconv.Atoi(v)
+		s.ESIA.BreakerFailures = n
+		return err
+	}},
+	{"BROKER_ESIA_BREAKER_COOLDOWN", "how long the open breaker fails ESIA calls fast (30s)", dur(func(s *Settings) *time.Duration { return &s.ESIA.BreakerCooldown })},
 	{"BROKER_SIGNING_ALG", "ID token algorithm: ES256 or RS256", str(func(s *Settings) *string { return &s.SigningAlg })},
 	{"BROKER_ACCESS_TOKEN_LIFESPAN", "access token lifetime (1h)", dur(func(s *Settings) *time.Duration { return &s.AccessTokenLifespan })},
 	{"BROKER_REFRESH_TOKEN_LIFESPAN", "refresh token lifetime (720h)", dur(func(s *Settings) *time.Duration { return &s.RefreshTokenLifespan })},
