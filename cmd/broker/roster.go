@@ -5,14 +5,74 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/diarybroker/broker/pkg/linking"
+	"github.com/diarybroker/broker/pkg/linking/rostergen"
 )
 
 // RosterCmd is `broker roster`.
 type RosterCmd struct {
-	Import RosterImportCmd `cmd:"" help:"Import an NDJSON roster (docs/roster-format.md) into a tenant."`
+	Import   RosterImportCmd   `cmd:"" help:"Import an NDJSON roster (docs/roster-format.md) into a tenant."`
+	Generate RosterGenerateCmd `cmd:"" help:"Generate a synthetic roster with an ESIA persons file and a manifest of deliberate errors (load tests)."`
+}
+
+// RosterGenerateCmd is `broker roster generate --tenant T --persons N --out DIR`.
+type RosterGenerateCmd struct {
+	Tenant         string   `required:"" help:"Tenant the roster is for (named in the printed import command)."`
+	Persons        int      `default:"1000" help:"Person rows in the roster."`
+	Seed           uint64   `default:"1" help:"Seed: the same seed gives the same files."`
+	ErrorShare     float64  `name:"error-share" default:"0.05" help:"Share of people whose roster row carries a deliberate error."`
+	Errors         []string `name:"errors" help:"Error classes to deal out (default all): snils_typo, snils_transposition, yo, lookalike_letter, day_month_swap, missing_patronymic, duplicate_record, missing_snils."`
+	ESIASample     int      `name:"esia-sample" default:"1000" help:"About how many roster people get an ESIA account in the ESIA persons file."`
+	Strangers      int      `default:"-1" help:"ESIA persons in no roster (default esia-sample/50)."`
+	AllowNameMatch bool     `name:"allow-name-match" default:"true" negatable:"" help:"The tenant policy the manifest's outcomes assume."`
+	Out            string   `required:"" type:"path" help:"Directory for roster.ndjson, esia-persons.json and manifest.ndjson."`
+}
+
+// Run writes the three files and prints a summary as JSON.
+func (c *RosterGenerateCmd) Run(g *Globals) error {
+	cfg := rostergen.Config{Persons: c.Persons, Seed: c.Seed, ErrorShare: c.ErrorShare, ESIASample: c.ESIASample,
+		Strangers: c.Strangers, AllowNameMatch: c.AllowNameMatch}
+	switch {
+	case c.Strangers < 0:
+		cfg.Strangers = 0 // the default
+	case c.Strangers == 0:
+		cfg.Strangers = -1 // none
+	}
+	for _, e := range c.Errors {
+		cfg.Errors = append(cfg.Errors, rostergen.ErrorClass(e))
+	}
+	if err := os.MkdirAll(c.Out, 0o755); err != nil {
+		return err
+	}
+	files := map[string]*os.File{}
+	for _, name := range []string{"roster.ndjson", "esia-persons.json", "manifest.ndjson"} {
+		f, err := os.Create(filepath.Join(c.Out, name))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		files[name] = f
+	}
+	sum, err := rostergen.Generate(cfg, files["roster.ndjson"], files["esia-persons.json"], files["manifest.ndjson"])
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(sum); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "import with: broker roster import --tenant %s %s\n", c.Tenant, filepath.Join(c.Out, "roster.ndjson"))
+	return nil
 }
 
 // RosterImportCmd is `broker roster import --tenant T FILE`.
@@ -52,7 +112,7 @@ func (c *RosterImportCmd) Run(g *Globals) error {
 		if c.Quiet {
 			return
 		}
-		fmt.Fprint(os.Stderr, progressLine(lines, cr.n, size, time.Since(start)))
+		fmt.Fprint(os.Stderr, progressLine(lines, cr.n.Load(), size, time.Since(start)))
 	}}
 	rep, err := im.Import(g.Ctx, c.Tenant, cr)
 	if !c.Quiet {
@@ -70,14 +130,16 @@ func (c *RosterImportCmd) Run(g *Globals) error {
 	return nil
 }
 
+// countingReader counts the bytes read; the importer reads on one
+// goroutine and reports progress on another.
 type countingReader struct {
 	r io.Reader
-	n int64
+	n atomic.Int64
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
-	c.n += int64(n)
+	c.n.Add(int64(n))
 	return n, err
 }
 

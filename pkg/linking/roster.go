@@ -7,8 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
+	"os"
+	"runtime"
+	"sort"
 	"strings"
+	"sync"
 
 	"github.com/diarybroker/broker/pkg/store"
 )
@@ -203,208 +208,678 @@ type ImportReport struct {
 // Importer streams NDJSON rosters into the store in batches: good rows
 // land, bad rows are reported by line, and a batch the store rejects is
 // retried row by row so that one bad row costs only itself.
+//
+// It is a pipeline, so that a roster of millions of rows takes the time of
+// its slowest stage, not of their sum, and memory that does not grow with
+// the roster: one goroutine reads lines, Workers goroutines parse,
+// normalise and index them, the calling goroutine checks them in file order
+// (duplicates, errors) and makes batches, and one goroutine writes the
+// batches while the next ones are prepared. Person records go through
+// store.PersonCopier when the store has it. Relations are written in
+// batches as soon as the records before them in the file are written; a
+// relation naming a record that is neither in the store nor earlier in the
+// file waits (on disk beyond MemoryRows) until the end of the file.
+// Deletions of records are applied at the end, after every upsert.
 type Importer struct {
 	Roster    store.Roster
 	Index     Indexer
-	BatchSize int // default 1000
+	BatchSize int // person rows per write (default 1000)
 	MaxErrors int // errors kept in the report (default 1000)
-	// Progress, when set, is called after every batch with the lines read.
+	// Progress, when set, is called after every batch written with the
+	// number of lines read so far. Calls come from the importer's writing
+	// goroutine, one at a time.
 	Progress func(lines int)
+	// Workers parse and index rows in parallel (default GOMAXPROCS).
+	Workers int
+	// MemoryRows bounds the relations waiting for a record further down
+	// the file, and the deletions waiting for the end, kept in memory;
+	// more go to a temporary file in SpillDir (default 65536 each).
+	MemoryRows int
+	// SpillDir is where that temporary file is made (default os.TempDir()).
+	SpillDir string
 }
 
 // MaxRowBytes is the longest NDJSON line accepted.
 const MaxRowBytes = 64 << 10
 
+// chunkLines is how many lines travel together between the stages.
+const chunkLines = 256
+
+// chunk is a run of consecutive lines, raw and then parsed.
+type chunk struct {
+	seq   int
+	first int    // line number of the first line
+	data  []byte // the lines, one after another
+	ends  []int  // end offset of each line in data
+	items []item // parsed, one per non-blank line
+	// tooLong is the line number of a line longer than MaxRowBytes, after
+	// which reading stopped; 0 when none.
+	tooLong int
+}
+
+type itemKind uint8
+
+const (
+	itemError itemKind = iota
+	itemPerson
+	itemPersonDelete
+	itemRelation
+	itemRelationDelete
+)
+
+type item struct {
+	kind   itemKind
+	line   int
+	person store.Person
+	rel    store.Relation
+	id     string // external id of a deletion
+	err    RowError
+}
+
+// lined is a value with the line it came from.
+type lined[T any] struct {
+	Line int `json:"l"`
+	V    T   `json:"v"`
+}
+
+// op is one unit of work for the writing goroutine, done in order.
+type op struct {
+	persons   []lined[store.Person]
+	relations []pendingRelation
+	relDelete *lined[store.Relation]
+}
+
+// pendingRelation is a relation on its way to the store. seen says both
+// of its records are person rows earlier in the file (and so were written,
+// or rejected, before it): when it still fails it is an error, not a
+// relation waiting for a record further down.
+type pendingRelation struct {
+	lined[store.Relation]
+	seen bool
+}
+
+// importRun is the state of one Import call.
+type importRun struct {
+	im       *Importer
+	ctx      context.Context
+	tenantID string
+	batch    int
+	maxErrs  int
+
+	mu  sync.Mutex // guards rep between the checking and writing goroutines
+	rep ImportReport
+
+	// Owned by the checking goroutine.
+	seen      idSet
+	persons   []lined[store.Person]
+	relations []lined[store.Relation]
+	deletes   *spool[lined[string]]
+
+	// Owned by the writing goroutine.
+	deferred *spool[lined[store.Relation]]
+}
+
+func (run *importRun) addErr(e RowError) {
+	run.mu.Lock()
+	defer run.mu.Unlock()
+	if len(run.rep.Errors) < run.maxErrs {
+		run.rep.Errors = append(run.rep.Errors, e)
+	} else {
+		run.rep.ErrorsTruncated = true
+	}
+}
+
+func (run *importRun) count(f func(r *ImportReport)) {
+	run.mu.Lock()
+	f(&run.rep)
+	run.mu.Unlock()
+}
+
 // Import reads NDJSON rows from r into tenantID's roster.
 func (im *Importer) Import(ctx context.Context, tenantID string, r io.Reader) (ImportReport, error) {
-	batch := im.BatchSize
-	if batch <= 0 {
-		batch = 1000
+	run := &importRun{im: im, tenantID: tenantID, batch: im.BatchSize, maxErrs: im.MaxErrors, seen: newIDSet()}
+	if run.batch <= 0 {
+		run.batch = 1000
 	}
-	maxErrs := im.MaxErrors
-	if maxErrs <= 0 {
-		maxErrs = 1000
+	if run.maxErrs <= 0 {
+		run.maxErrs = 1000
 	}
-	var rep ImportReport
-	addErr := func(e RowError) {
-		if len(rep.Errors) < maxErrs {
-			rep.Errors = append(rep.Errors, e)
-		} else {
-			rep.ErrorsTruncated = true
-		}
+	memRows := im.MemoryRows
+	if memRows <= 0 {
+		memRows = 64 << 10
 	}
-	type lined[T any] struct {
-		line int
-		v    T
+	run.deletes = &spool[lined[string]]{max: memRows, dir: im.SpillDir}
+	run.deferred = &spool[lined[store.Relation]]{max: memRows, dir: im.SpillDir}
+	defer run.deletes.close()
+	defer run.deferred.close()
+	workers := im.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
 	}
-	var persons []lined[store.Person]
-	var deletes []lined[string]
-	var relations []lined[store.Relation]
 
-	flushPersons := func() error {
-		if len(persons) == 0 {
-			return nil
-		}
-		ps := make([]store.Person, len(persons))
-		for i, p := range persons {
-			ps[i] = p.v
-		}
-		err := im.Roster.UpsertPersons(ctx, tenantID, ps)
-		if err != nil && !errors.Is(err, store.ErrInvalid) {
-			return fmt.Errorf("linking: import: %w", err)
-		}
-		if err == nil {
-			rep.Persons += len(ps)
-		} else {
-			for _, p := range persons { // find the bad row(s)
-				if err := im.Roster.UpsertPersons(ctx, tenantID, []store.Person{p.v}); err != nil {
-					if !errors.Is(err, store.ErrInvalid) {
-						return fmt.Errorf("linking: import: %w", err)
-					}
-					addErr(RowError{Line: p.line, ExternalID: p.v.ExternalID, Message: "rejected by the store"})
-					continue
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	run.ctx = ctx
+
+	// Reading, parsing and writing run beside this goroutine, which checks
+	// the parsed lines in file order.
+	raw := make(chan *chunk, 2*workers)
+	parsed := make(chan *chunk, 2*workers)
+	var readErr error
+	go func() {
+		defer close(raw)
+		readErr = readChunks(ctx, r, raw)
+	}()
+	var parsing sync.WaitGroup
+	for range workers {
+		parsing.Add(1)
+		go func() {
+			defer parsing.Done()
+			for c := range raw {
+				im.parse(c)
+				select {
+				case parsed <- c:
+				case <-ctx.Done():
 				}
-				rep.Persons++
 			}
-		}
-		for _, p := range persons {
-			if len(p.v.Flags) > 0 {
-				rep.Flagged++
-			}
-		}
-		persons = persons[:0]
-		return nil
+		}()
 	}
-	flushDeletes := func() error {
-		if len(deletes) == 0 {
-			return nil
+	go func() {
+		parsing.Wait()
+		close(parsed)
+	}()
+	ops := make(chan op, 2)
+	writeDone := make(chan error, 1)
+	go func() { writeDone <- run.write(ops, cancel) }()
+
+	send := func(o op) bool {
+		select {
+		case ops <- o:
+			return true
+		case <-ctx.Done():
+			return false
 		}
-		ids := make([]string, len(deletes))
-		for i, d := range deletes {
-			ids[i] = d.v
+	}
+	flushPersons := func() bool {
+		if len(run.persons) == 0 {
+			return true
+		}
+		ok := send(op{persons: run.persons})
+		run.persons = make([]lined[store.Person], 0, run.batch)
+		return ok
+	}
+	flushRelations := func() bool {
+		if len(run.relations) == 0 {
+			return true
+		}
+		if !flushPersons() {
+			return false
+		}
+		rs := make([]pendingRelation, len(run.relations))
+		for i, r := range run.relations {
+			rs[i] = pendingRelation{r, run.seen.has(r.V.Parent) && run.seen.has(r.V.Student)}
+		}
+		run.relations = run.relations[:0]
+		return send(op{relations: rs})
+	}
+
+	var fatal error
+	next, waiting, line, tooLong := 0, map[int]*chunk{}, 0, 0
+	running := true
+	for c := range parsed {
+		if !running {
+			continue // drain
+		}
+		waiting[c.seq] = c
+		for running {
+			c, ok := waiting[next]
+			if !ok {
+				break
+			}
+			delete(waiting, next)
+			next++
+			line = c.first + len(c.ends) - 1
+			if c.tooLong > 0 {
+				tooLong = c.tooLong
+			}
+			for i := range c.items {
+				it := &c.items[i]
+				if err := run.check(it); err != nil {
+					fatal, running = err, false
+					cancel(err)
+					break
+				}
+				switch it.kind {
+				case itemPerson:
+					run.persons = append(run.persons, lined[store.Person]{it.line, it.person})
+					if len(run.persons) >= run.batch {
+						// Relations go after the batch that makes their
+						// records, or sooner when many pile up.
+						running = flushPersons() && (len(run.relations) < run.batch || flushRelations())
+					}
+				case itemRelation:
+					run.relations = append(run.relations, lined[store.Relation]{it.line, it.rel})
+					if len(run.relations) >= 4*run.batch {
+						running = flushRelations()
+					}
+				case itemRelationDelete:
+					// In file order with the other relation rows.
+					running = flushRelations() && send(op{relDelete: &lined[store.Relation]{it.line, it.rel}})
+				}
+				if !running {
+					break
+				}
+			}
+		}
+	}
+	if running {
+		flushRelations()
+		flushPersons()
+	}
+	close(ops)
+	switch werr := <-writeDone; {
+	case werr != nil:
+		return run.report(), werr
+	case fatal != nil:
+		return run.report(), fatal
+	case ctx.Err() != nil:
+		return run.report(), context.Cause(ctx)
+	}
+	if readErr != nil {
+		return run.report(), fmt.Errorf("linking: import: read: %w", readErr)
+	}
+	if tooLong > 0 {
+		run.addErr(RowError{Line: tooLong, Message: fmt.Sprintf("line longer than %d bytes; import stopped", MaxRowBytes)})
+	}
+	// What waited for the end of the file: relations whose records came
+	// later, then deletions.
+	if err := run.deferred.each(run.batch, func(rs []lined[store.Relation]) error {
+		pending := make([]pendingRelation, len(rs))
+		for i, r := range rs {
+			pending[i] = pendingRelation{r, true}
+		}
+		return run.writeRelations(pending)
+	}); err != nil {
+		return run.report(), err
+	}
+	if err := run.deletes.each(run.batch, func(ds []lined[string]) error {
+		ids := make([]string, len(ds))
+		for i, d := range ds {
+			ids[i] = d.V
 		}
 		if err := im.Roster.DeletePersons(ctx, tenantID, ids); err != nil {
 			return fmt.Errorf("linking: import: %w", err)
 		}
-		rep.Deleted += len(ids)
-		deletes = deletes[:0]
+		run.count(func(r *ImportReport) { r.Deleted += len(ids) })
 		return nil
-	}
-
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), MaxRowBytes)
-	line := 0
-	seen := map[string]int{}
-	for sc.Scan() {
-		line++
-		raw := bytes.TrimSpace(sc.Bytes())
-		if len(raw) == 0 {
-			continue
-		}
-		row, err := ParseRosterRow(raw)
-		if err != nil {
-			addErr(RowError{Line: line, Message: err.Error()})
-			continue
-		}
-		switch row.Type {
-		case "", "person":
-			if row.Op == "delete" {
-				if row.ExternalID == "" {
-					addErr(RowError{Line: line, Field: "external_id", Message: "is required"})
-					continue
-				}
-				deletes = append(deletes, lined[string]{line, row.ExternalID})
-				continue
-			}
-			if row.Op != "" && row.Op != "upsert" {
-				addErr(RowError{Line: line, ExternalID: row.ExternalID, Field: "op", Message: "must be upsert or delete"})
-				continue
-			}
-			p, err := row.Person(im.Index)
-			if err != nil {
-				var re RowError
-				if errors.As(err, &re) {
-					re.Line = line
-					addErr(re)
-				}
-				continue
-			}
-			if first, dup := seen[p.ExternalID]; dup {
-				addErr(RowError{Line: line, ExternalID: p.ExternalID, Field: "external_id",
-					Message: fmt.Sprintf("appears twice (first on line %d); the later row is ignored", first)})
-				continue
-			}
-			seen[p.ExternalID] = line
-			persons = append(persons, lined[store.Person]{line, p})
-			if len(persons) >= batch {
-				if err := flushPersons(); err != nil {
-					return rep, err
-				}
-				if im.Progress != nil {
-					im.Progress(line)
-				}
-			}
-		case "relation":
-			rel, err := row.Relation()
-			if err != nil {
-				var re RowError
-				errors.As(err, &re)
-				re.Line = line
-				addErr(re)
-				continue
-			}
-			if row.Op == "delete" {
-				if err := im.Roster.DeleteRelations(ctx, tenantID, []store.Relation{rel}); err != nil {
-					return rep, fmt.Errorf("linking: import: %w", err)
-				}
-				continue
-			}
-			relations = append(relations, lined[store.Relation]{line, rel})
-		default:
-			addErr(RowError{Line: line, Field: "type", Message: "must be person or relation"})
-		}
-	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			addErr(RowError{Line: line + 1, Message: fmt.Sprintf("line longer than %d bytes; import stopped", MaxRowBytes)})
-		} else {
-			return rep, fmt.Errorf("linking: import: read: %w", err)
-		}
-	}
-	if err := flushPersons(); err != nil {
-		return rep, err
-	}
-	if err := flushDeletes(); err != nil {
-		return rep, err
-	}
-	// Relations last: both ends may appear anywhere in the file.
-	for start := 0; start < len(relations); start += batch {
-		end := min(start+batch, len(relations))
-		rs := make([]store.Relation, 0, end-start)
-		for _, r := range relations[start:end] {
-			rs = append(rs, r.v)
-		}
-		err := im.Roster.UpsertRelations(ctx, tenantID, rs)
-		if err == nil {
-			rep.Relations += len(rs)
-			continue
-		}
-		if !errors.Is(err, store.ErrInvalid) {
-			return rep, fmt.Errorf("linking: import: %w", err)
-		}
-		for _, r := range relations[start:end] {
-			if err := im.Roster.UpsertRelations(ctx, tenantID, []store.Relation{r.v}); err != nil {
-				if !errors.Is(err, store.ErrInvalid) {
-					return rep, fmt.Errorf("linking: import: %w", err)
-				}
-				addErr(RowError{Line: r.line, ExternalID: r.v.Student, Field: "parent", Message: "relation to a record that is not in the roster"})
-				continue
-			}
-			rep.Relations++
-		}
+	}); err != nil {
+		return run.report(), err
 	}
 	if im.Progress != nil {
 		im.Progress(line)
 	}
-	return rep, nil
+	return run.report(), nil
+}
+
+// report returns the report with its errors in line order.
+func (run *importRun) report() ImportReport {
+	run.mu.Lock()
+	defer run.mu.Unlock()
+	rep := run.rep
+	sort.SliceStable(rep.Errors, func(i, j int) bool { return rep.Errors[i].Line < rep.Errors[j].Line })
+	return rep
+}
+
+// readChunks splits r into chunks of lines.
+func readChunks(ctx context.Context, r io.Reader, out chan<- *chunk) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), MaxRowBytes)
+	c := &chunk{first: 1}
+	seq, line := 0, 0
+	emit := func() bool {
+		c.seq = seq
+		seq++
+		size := len(c.data)
+		select {
+		case out <- c:
+		case <-ctx.Done():
+			return false
+		}
+		c = &chunk{first: line + 1, data: make([]byte, 0, size+size/4)}
+		return true
+	}
+	for sc.Scan() {
+		line++
+		c.data = append(c.data, sc.Bytes()...)
+		c.ends = append(c.ends, len(c.data))
+		if len(c.ends) == chunkLines && !emit() {
+			return nil
+		}
+	}
+	err := sc.Err()
+	if errors.Is(err, bufio.ErrTooLong) {
+		c.tooLong, err = line+1, nil
+	}
+	if len(c.ends) > 0 || c.tooLong > 0 {
+		emit()
+	}
+	return err
+}
+
+// parse decodes, validates and indexes the lines of c (in a worker).
+func (im *Importer) parse(c *chunk) {
+	start := 0
+	c.items = make([]item, 0, len(c.ends))
+	for i, end := range c.ends {
+		raw := bytes.TrimSpace(c.data[start:end])
+		start = end
+		if len(raw) == 0 {
+			continue
+		}
+		it := item{line: c.first + i}
+		row, err := ParseRosterRow(raw)
+		if err != nil {
+			it.err = RowError{Message: err.Error()}
+			c.items = append(c.items, it)
+			continue
+		}
+		switch row.Type {
+		case "", "person":
+			switch {
+			case row.Op == "delete" && row.ExternalID == "":
+				it.err = RowError{Field: "external_id", Message: "is required"}
+			case row.Op == "delete":
+				it.kind, it.id = itemPersonDelete, row.ExternalID
+			case row.Op != "" && row.Op != "upsert":
+				it.err = RowError{ExternalID: row.ExternalID, Field: "op", Message: "must be upsert or delete"}
+			default:
+				p, err := row.Person(im.Index)
+				if err != nil {
+					if !errors.As(err, &it.err) {
+						it.err = RowError{ExternalID: row.ExternalID, Message: "is not a valid person row"}
+					}
+					break
+				}
+				it.kind, it.person = itemPerson, p
+			}
+		case "relation":
+			rel, err := row.Relation()
+			if err != nil {
+				if !errors.As(err, &it.err) {
+					it.err = RowError{Message: "is not a valid relation row"}
+				}
+				break
+			}
+			it.kind, it.rel = itemRelation, rel
+			if row.Op == "delete" {
+				it.kind = itemRelationDelete
+			}
+		default:
+			it.err = RowError{Field: "type", Message: "must be person or relation"}
+		}
+		c.items = append(c.items, it)
+	}
+	c.data, c.ends = nil, c.ends[:len(c.ends):len(c.ends)]
+}
+
+// check looks at one parsed line in file order: errors are reported,
+// second rows of an external id are reported and dropped, deletions are
+// put aside for the end. An error stops the import.
+func (run *importRun) check(it *item) error {
+	switch it.kind {
+	case itemError:
+		it.err.Line = it.line
+		run.addErr(it.err)
+	case itemPerson:
+		if first, dup := run.seen.add(it.person.ExternalID, it.line); dup {
+			run.addErr(RowError{Line: it.line, ExternalID: it.person.ExternalID, Field: "external_id",
+				Message: fmt.Sprintf("appears twice (first on line %d); the later row is ignored", first)})
+			it.kind = itemError
+		}
+	case itemPersonDelete:
+		if err := run.deletes.add(lined[string]{it.line, it.id}); err != nil {
+			return fmt.Errorf("linking: import: %w", err)
+		}
+		it.kind = itemError // handled
+	}
+	if it.kind == itemError {
+		*it = item{kind: itemError} // nothing more to do with it
+	}
+	return nil
+}
+
+// write does the ops in order (the writing goroutine). On an error it
+// cancels the import and drains the rest.
+func (run *importRun) write(ops <-chan op, cancel context.CancelCauseFunc) error {
+	for o := range ops {
+		var err error
+		switch {
+		case o.persons != nil:
+			err = run.writePersons(o.persons)
+			if err == nil && run.im.Progress != nil {
+				run.im.Progress(o.persons[len(o.persons)-1].Line)
+			}
+		case o.relations != nil:
+			err = run.writeRelations(o.relations)
+		case o.relDelete != nil:
+			if err = run.im.Roster.DeleteRelations(run.ctx, run.tenantID, []store.Relation{o.relDelete.V}); err != nil {
+				err = fmt.Errorf("linking: import: %w", err)
+			}
+		}
+		if err != nil {
+			cancel(err)
+			for range ops { // let the checking goroutine finish
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// writePersons writes one batch; when the store rejects it, row by row.
+func (run *importRun) writePersons(batch []lined[store.Person]) error {
+	ps := make([]store.Person, len(batch))
+	for i, p := range batch {
+		ps[i] = p.V
+	}
+	upsert := run.im.Roster.UpsertPersons
+	if pc, ok := run.im.Roster.(store.PersonCopier); ok {
+		upsert = pc.CopyPersons
+	}
+	err := upsert(run.ctx, run.tenantID, ps)
+	if err != nil && !errors.Is(err, store.ErrInvalid) {
+		return fmt.Errorf("linking: import: %w", err)
+	}
+	written, flagged := 0, 0
+	for i, p := range batch {
+		if err != nil { // find the bad row(s)
+			if err := run.im.Roster.UpsertPersons(run.ctx, run.tenantID, ps[i:i+1]); err != nil {
+				if !errors.Is(err, store.ErrInvalid) {
+					return fmt.Errorf("linking: import: %w", err)
+				}
+				run.addErr(RowError{Line: p.Line, ExternalID: p.V.ExternalID, Message: "rejected by the store"})
+				continue
+			}
+		}
+		written++
+		if len(p.V.Flags) > 0 {
+			flagged++
+		}
+	}
+	run.count(func(r *ImportReport) { r.Persons += written; r.Flagged += flagged })
+	return nil
+}
+
+// writeRelations writes a batch of relations. Those whose records do not
+// exist are errors when the records were earlier in the file (they were
+// rejected), and otherwise wait for the end of the file.
+func (run *importRun) writeRelations(batch []pendingRelation) error {
+	rs := make([]store.Relation, len(batch))
+	for i, r := range batch {
+		rs[i] = r.V
+	}
+	var missing []int
+	if kr, ok := run.im.Roster.(store.KnownRelations); ok {
+		var err error
+		if missing, err = kr.UpsertKnownRelations(run.ctx, run.tenantID, rs); err != nil && !errors.Is(err, store.ErrInvalid) {
+			return fmt.Errorf("linking: import: %w", err)
+		} else if err != nil {
+			if missing, err = run.relationsOneByOne(rs); err != nil {
+				return err
+			}
+		}
+	} else if err := run.im.Roster.UpsertRelations(run.ctx, run.tenantID, rs); err != nil {
+		if !errors.Is(err, store.ErrInvalid) {
+			return fmt.Errorf("linking: import: %w", err)
+		}
+		if missing, err = run.relationsOneByOne(rs); err != nil {
+			return err
+		}
+	}
+	for _, i := range missing {
+		r := batch[i]
+		if r.seen {
+			run.addErr(RowError{Line: r.Line, ExternalID: r.V.Student, Field: "parent", Message: "relation to a record that is not in the roster"})
+			continue
+		}
+		if err := run.deferred.add(r.lined); err != nil {
+			return fmt.Errorf("linking: import: %w", err)
+		}
+	}
+	run.count(func(rep *ImportReport) { rep.Relations += len(rs) - len(missing) })
+	return nil
+}
+
+// relationsOneByOne writes relations singly and returns the positions of
+// those the store refused.
+func (run *importRun) relationsOneByOne(rs []store.Relation) ([]int, error) {
+	var missing []int
+	for i, r := range rs {
+		if err := run.im.Roster.UpsertRelations(run.ctx, run.tenantID, []store.Relation{r}); err != nil {
+			if !errors.Is(err, store.ErrInvalid) {
+				return nil, fmt.Errorf("linking: import: %w", err)
+			}
+			missing = append(missing, i)
+		}
+	}
+	return missing, nil
+}
+
+// idSet remembers the external ids of the person rows of one import and
+// the line of each, in about 24 bytes per id whatever its length: ids are
+// kept as two independent 64-bit hashes with per-process random seeds. Two
+// different ids collide with probability 2^-128 per pair, far below any
+// hardware error rate, and an outsider cannot aim for a collision without
+// the seeds.
+type idSet struct {
+	s1, s2 maphash.Seed
+	lines  map[[2]uint64]int32
+}
+
+func newIDSet() idSet {
+	return idSet{s1: maphash.MakeSeed(), s2: maphash.MakeSeed(), lines: map[[2]uint64]int32{}}
+}
+
+func (s idSet) key(id string) [2]uint64 {
+	return [2]uint64{maphash.String(s.s1, id), maphash.String(s.s2, id)}
+}
+
+// add remembers id at line; when it was there already it returns the
+// first line and true.
+func (s idSet) add(id string, line int) (int, bool) {
+	k := s.key(id)
+	if first, ok := s.lines[k]; ok {
+		return int(first), true
+	}
+	s.lines[k] = int32(min(line, 1<<31-1))
+	return 0, false
+}
+
+func (s idSet) has(id string) bool {
+	_, ok := s.lines[s.key(id)]
+	return ok
+}
+
+// spool keeps values for later, in order: up to max in memory, the rest in
+// a temporary file (JSON lines), so that memory stays bounded however many
+// there are.
+type spool[T any] struct {
+	max int
+	dir string
+	mem []T
+	f   *os.File
+	w   *bufio.Writer
+	n   int
+}
+
+func (s *spool[T]) add(v T) error {
+	s.n++
+	if s.f == nil && len(s.mem) < s.max {
+		s.mem = append(s.mem, v)
+		return nil
+	}
+	if s.f == nil {
+		f, err := os.CreateTemp(s.dir, "roster-import-*.ndjson")
+		if err != nil {
+			return fmt.Errorf("spool: %w", err)
+		}
+		s.f, s.w = f, bufio.NewWriter(f)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	s.w.Write(b)
+	if err := s.w.WriteByte('\n'); err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	return nil
+}
+
+// each calls fn with the values in order, batch at a time.
+func (s *spool[T]) each(batch int, fn func([]T) error) error {
+	for start := 0; start < len(s.mem); start += batch {
+		if err := fn(s.mem[start:min(start+batch, len(s.mem))]); err != nil {
+			return err
+		}
+	}
+	if s.f == nil {
+		return nil
+	}
+	if err := s.w.Flush(); err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	dec := json.NewDecoder(bufio.NewReader(s.f))
+	buf := make([]T, 0, batch)
+	for {
+		var v T
+		err := dec.Decode(&v)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("spool: %w", err)
+		}
+		if buf = append(buf, v); len(buf) == batch {
+			if err := fn(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+	}
+	if len(buf) > 0 {
+		return fn(buf)
+	}
+	return nil
+}
+
+func (s *spool[T]) close() {
+	if s.f != nil {
+		s.f.Close()
+		os.Remove(s.f.Name())
+		s.f = nil
+	}
 }
