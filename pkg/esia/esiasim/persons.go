@@ -53,6 +53,9 @@ type SimInfo struct {
 	// Error, e.g. "ESIA-007004", is answered (error redirect) whenever this
 	// person is chosen.
 	Error string `json:"error,omitempty"`
+	// TokenError, e.g. "ESIA-007007": the login succeeds but the exchange
+	// of its code at the token endpoint answers with this code.
+	TokenError string `json:"tokenError,omitempty"`
 	// AMR is the amr claim of the ID token; default ["PWD"].
 	AMR []string `json:"amr,omitempty"`
 }
@@ -175,6 +178,9 @@ func (p *Person) validate() error {
 	}
 	if p.Sim.Error != "" && !isESIACode(p.Sim.Error) {
 		return errors.New("sim.error must look like ESIA-0070xx")
+	}
+	if p.Sim.TokenError != "" && !isESIACode(p.Sim.TokenError) {
+		return errors.New("sim.tokenError must look like ESIA-0070xx")
 	}
 	if p.Documents != nil {
 		if err := validateDocs(p.Documents, "documents"); err != nil {

@@ -2,13 +2,18 @@ package esiasim_test
 
 import (
 	"bufio"
-	"encoding/json"
+	"bytes"
+	"context"
 	"os"
 	"strings"
 	"testing"
+	"time"
+	"unicode"
 
 	"github.com/diarybroker/broker/pkg/esia/esiasim"
+	"github.com/diarybroker/broker/pkg/linking"
 	"github.com/diarybroker/broker/pkg/store"
+	"github.com/diarybroker/broker/pkg/store/memory"
 )
 
 // snilsValid checks the SNILS check digits: weights 9..1 over the first nine
@@ -55,29 +60,54 @@ func TestDefaultPersons(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(persons) < 30 {
+		t.Fatalf("%d fixture persons, want at least 30", len(persons))
+	}
 	day := store.Date{Year: 2026, Month: 11, Day: 24}
 	byOID := map[string]esiasim.Person{}
-	snilsByName := map[string]string{}
+	// own accounts by ФИО + birth date, to find a kid's own account
+	own := map[string]esiasim.Person{}
+	key := func(last, first, birth string) string { return last + " " + first + " " + birth }
 	for _, p := range persons {
 		byOID[p.OID] = p
+		own[key(p.LastName, p.FirstName, p.BirthDate)] = p
 		if p.SNILS != "" && !snilsValid(p.SNILS) {
 			t.Errorf("%s: invalid SNILS check digits", p.OID)
 		}
-		if p.Sim.Description == "" {
-			t.Errorf("%s: no description", p.OID)
+		if !cyrillic(p.Sim.Description) {
+			t.Errorf("%s: no Russian description", p.OID)
 		}
 		if (p.Level == "PR") != p.Trusted {
 			t.Errorf("%s: lvl %s but trusted %v", p.OID, p.Level, p.Trusted)
 		}
-		snilsByName[p.LastName+" "+p.FirstName] = p.SNILS
-		if p.Kids != nil {
-			for _, k := range p.Kids.Elements {
-				if !snilsValid(k.SNILS) {
-					t.Errorf("%s kid %s: invalid SNILS", p.OID, k.ID)
-				}
-				if k.Documents == nil || len(k.Documents.Elements) == 0 {
-					t.Errorf("%s kid %s: no birth certificate", p.OID, k.ID)
-				}
+	}
+	// Kids without SNILS on purpose: Сабина (foreign birth certificate).
+	kidWithoutSNILS := map[string]bool{"1000100032/Сабина": true}
+	for _, p := range persons {
+		if p.Kids == nil {
+			continue
+		}
+		for _, k := range p.Kids.Elements {
+			switch {
+			case k.SNILS == "" && !kidWithoutSNILS[p.OID+"/"+k.FirstName]:
+				t.Errorf("%s kid %s: no SNILS", p.OID, k.ID)
+			case k.SNILS != "" && !snilsValid(k.SNILS):
+				t.Errorf("%s kid %s: invalid SNILS", p.OID, k.ID)
+			}
+			if k.Documents == nil || len(k.Documents.Elements) == 0 || !birthCertTypes[k.Documents.Elements[0].Type] {
+				t.Errorf("%s kid %s: no birth certificate", p.OID, k.ID)
+			}
+			// A kid with an own account carries the same SNILS and birth
+			// certificate in the parent's list.
+			acc, ok := own[key(k.LastName, k.FirstName, k.BirthDate)]
+			if !ok {
+				continue
+			}
+			if acc.SNILS != k.SNILS {
+				t.Errorf("kid %s of %s: SNILS differs from own account %s", k.ID, p.OID, acc.OID)
+			}
+			if c := birthCert(acc.Documents); c == nil || *c != *birthCert(k.Documents) {
+				t.Errorf("kid %s of %s: birth certificate differs from own account %s", k.ID, p.OID, acc.OID)
 			}
 		}
 	}
@@ -88,7 +118,9 @@ func TestDefaultPersons(t *testing.T) {
 		}
 		return d.AgeOn(day)
 	}
-	// The roles the broker's tests rely on.
+	// The roles the broker's tests rely on. Ages as of 24.11.2026; the
+	// 14–17-year-olds and the children under 14 stay in their group until
+	// at least autumn 2027.
 	checks := []struct {
 		oid, lvl string
 		minAge   int
@@ -106,6 +138,23 @@ func TestDefaultPersons(t *testing.T) {
 		{"1000100011", "PR", 18, 99, 1}, // teacher and parent
 		{"1000100014", "PR", 18, 99, 0}, // no patronymic
 		{"1000100015", "PR", 18, 99, 0}, // in no roster
+		{"1000100020", "PR", 18, 99, 1}, // kids list lacks Ульяна
+		{"1000100021", "PR", 14, 14, 0}, // 14, own confirmed account, not in the mother's list
+		{"1000100022", "PR", 18, 99, 1}, // father of Милана
+		{"1000100023", "PR", 18, 99, 1}, // mother of Милана
+		{"1000100024", "KD", 0, 10, 0},  // Милана, listed by both parents
+		{"1000100025", "PR", 18, 99, 3}, // mother of Ева and the twins
+		{"1000100026", "KD", 0, 8, 0},   // twin Лев
+		{"1000100027", "KD", 0, 8, 0},   // twin Марк
+		{"1000100028", "PR", 18, 99, 1}, // father of Варвара
+		{"1000100029", "KD", 0, 10, 0},  // Варвара, birth certificate only
+		{"1000100030", "PR", 18, 99, 0}, // teacher, ФИО + birth date only
+		{"1000100031", "PR", 18, 99, 1}, // teacher in one school, parent in another
+		{"1000100032", "PR", 18, 99, 1}, // father of a kid with a foreign certificate, no SNILS
+		{"1000100033", "P", 14, 14, 0},  // 14, unconfirmed, no SNILS
+		{"1000100034", "P", 18, 99, 0},  // ESIA-007055
+		{"1000100035", "PR", 18, 99, 0}, // ESIA-007008
+		{"1000100036", "PR", 18, 99, 0}, // ESIA-007007 at the token endpoint
 	}
 	for _, c := range checks {
 		p, ok := byOID[c.oid]
@@ -121,100 +170,267 @@ func TestDefaultPersons(t *testing.T) {
 			t.Errorf("%s: lvl %s age %d kids %d", c.oid, p.Level, a, kids)
 		}
 	}
-	if byOID["1000100008"].SNILS != "" {
-		t.Error("the person without SNILS has one")
+	for _, oid := range []string{"1000100008", "1000100033"} {
+		if byOID[oid].SNILS != "" {
+			t.Errorf("%s, the person without SNILS, has one", oid)
+		}
 	}
 	if byOID["1000100014"].MiddleName != "" {
 		t.Error("the person without patronymic has one")
 	}
-	if byOID["1000100009"].Documents.Elements[0].Type != "FID_BRTH_CERT" {
+	if byOID["1000100009"].Documents.Elements[0].Type != "FID_BRTH_CERT" ||
+		byOID["1000100032"].Kids.Elements[0].Documents.Elements[0].Type != "FID_BRTH_CERT" {
 		t.Error("foreign birth certificate missing")
 	}
 	if !strings.Contains(byOID["1000100013"].LastName, "-") || !strings.ContainsRune(byOID["1000100011"].LastName, 'ё') {
 		t.Error("double surname or ё missing")
 	}
-	// A kid with an own account carries the same SNILS in the parent's list.
-	for _, p := range persons {
-		if p.Kids == nil {
-			continue
+	// Twins: same parent, same birth date, own child accounts.
+	tk := byOID["1000100025"].Kids.Elements
+	if tk[1].BirthDate != tk[2].BirthDate || tk[1].SNILS == tk[2].SNILS || byOID["1000100026"].BirthDate != byOID["1000100027"].BirthDate {
+		t.Error("twins expected")
+	}
+	// One kid in two parents' lists.
+	if byOID["1000100022"].Kids.Elements[0].SNILS != byOID["1000100023"].Kids.Elements[0].SNILS {
+		t.Error("Милана must be in both parents' lists")
+	}
+	for oid, want := range map[string]string{"1000100016": "ESIA-007004", "1000100034": "ESIA-007055", "1000100035": "ESIA-007008"} {
+		if byOID[oid].Sim.Error != want {
+			t.Errorf("%s: sim.error %q, want %s", oid, byOID[oid].Sim.Error, want)
 		}
-		for _, k := range p.Kids.Elements {
-			if own, ok := snilsByName[k.LastName+" "+k.FirstName]; ok && own != k.SNILS {
-				t.Errorf("kid %s %s: SNILS differs from own account", k.LastName, k.FirstName)
+	}
+	if byOID["1000100036"].Sim.TokenError != "ESIA-007007" {
+		t.Error("1000100036: sim.tokenError ESIA-007007 expected")
+	}
+}
+
+var birthCertTypes = map[string]bool{"RF_BRTH_CERT": true, "FID_BRTH_CERT": true, "OLD_BRTH_CERT": true}
+
+// birthCert returns the first birth certificate of docs (type, series,
+// number), or nil.
+func birthCert(docs *esiasim.Collection[esiasim.Document]) *[3]string {
+	if docs == nil {
+		return nil
+	}
+	for _, d := range docs.Elements {
+		if birthCertTypes[d.Type] {
+			return &[3]string{d.Type, d.Series, d.Number}
+		}
+	}
+	return nil
+}
+
+func cyrillic(s string) bool {
+	for _, r := range s {
+		if unicode.Is(unicode.Cyrillic, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// demoRoster reads pkg/server/demo/roster.ndjson with the roster parser of
+// pkg/linking: every row must be valid.
+func demoRoster(t *testing.T) (people []linking.RosterRow, relations []linking.RosterRow, raw []byte) {
+	t.Helper()
+	raw, err := os.ReadFile("../../server/demo/roster.ndjson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	sc := bufio.NewScanner(bytes.NewReader(raw))
+	for n := 1; sc.Scan(); n++ {
+		r, err := linking.ParseRosterRow(sc.Bytes())
+		if err != nil {
+			t.Fatalf("line %d: %v", n, err)
+		}
+		switch r.Type {
+		case "person":
+			p, err := r.Person(plainIndex{})
+			if err != nil || ids[r.ExternalID] {
+				t.Errorf("line %d: %v (or duplicate id)", n, err)
+			}
+			if len(p.Flags) > 0 && r.ExternalID != "st-0001" { // st-0001: the deliberate SNILS typo
+				t.Errorf("line %d: flagged %v", n, p.Flags)
+			}
+			ids[r.ExternalID] = true
+			people = append(people, r)
+		case "relation":
+			if _, err := r.Relation(); err != nil {
+				t.Errorf("line %d: %v", n, err)
+			}
+			relations = append(relations, r)
+		default:
+			t.Errorf("line %d: type %q", n, r.Type)
+		}
+	}
+	for _, r := range relations {
+		if !ids[r.Parent] || !ids[r.Student] {
+			t.Errorf("relation %s → %s to an unknown record", r.Parent, r.Student)
+		}
+	}
+	return people, relations, raw
+}
+
+// plainIndex is an Indexer without a key: tests need equality, not secrecy.
+type plainIndex struct{}
+
+func (plainIndex) Index(kind store.IndexKind, v string) string { return string(kind) + ":" + v }
+
+// TestDemoRoster checks that the dev-mode roster parses and fits the
+// fixtures: the SNILS typo record differs in exactly one digit, and the
+// relations say who is whose parent as the parents' «Семья и дети» lists
+// do, except for the deliberate gap (Ульяна is not in her mother's list).
+func TestDemoRoster(t *testing.T) {
+	people, relations, _ := demoRoster(t)
+	byID := map[string]linking.RosterRow{}
+	for _, r := range people {
+		byID[r.ExternalID] = r
+	}
+	persons, _ := esiasim.DefaultPersons()
+	var pavlov esiasim.Person
+	for _, p := range persons {
+		if p.OID == "1000100007" {
+			pavlov = p
+		}
+	}
+	if got := byID["st-0001"].SNILS; got == pavlov.SNILS || digitDiff(got, pavlov.SNILS) != 1 {
+		t.Error("the SNILS typo record must differ in exactly one digit")
+	}
+	has := func(rel string) bool {
+		for _, r := range relations {
+			if r.Parent+"→"+r.Student == rel {
+				return true
+			}
+		}
+		return false
+	}
+	for _, rel := range []string{"p-0008→s-0013", "p-0008→s-0014", "p-0009→s-0015", "p-0010→s-0015",
+		"p-0011→s-0016", "p-0011→s-0017", "p-0011→s-0018", "p-0012→s-0019", "p-0013→s-0020", "p-0014→s-0021"} {
+		if !has(rel) {
+			t.Errorf("relation %s missing", rel)
+		}
+	}
+	if byID["t-0007"].School == byID["p-0013"].School {
+		t.Error("Алексеева teaches in another school than her son's")
+	}
+}
+
+// TestDemoRosterLadder runs the matching ladder of pkg/linking over the
+// demo roster for every fixture person: the record and rung each one is
+// meant to find (docs/esia-persons-format.md), with and without name
+// matching.
+func TestDemoRosterLadder(t *testing.T) {
+	_, _, raw := demoRoster(t)
+	ctx := context.Background()
+	st := memory.New(func() time.Time { return today })
+	if err := st.CreateTenant(ctx, store.Tenant{ID: "demo", DisplayName: "Демо", TimeZone: "Europe/Moscow",
+		Consent: store.DefaultConsentPolicy()}); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := (&linking.Importer{Roster: st, Index: plainIndex{}}).Import(ctx, "demo", bytes.NewReader(raw)); err != nil || len(rep.Errors) > 0 {
+		t.Fatalf("import: %v %+v", err, rep.Errors)
+	}
+	ladder := &linking.Ladder{Roster: st, Links: st, Index: plainIndex{}, Now: func() time.Time { return today }}
+	type want struct {
+		outcome linking.Outcome
+		rung    string
+		records string // comma-separated external ids
+	}
+	linked := func(rung, records string) want { return want{linking.OutcomeLinked, rung, records} }
+	notFound := want{outcome: linking.OutcomeNotFound}
+	conflict := want{outcome: linking.OutcomeConflict}
+	// without name matching (the demo tenant), and where it differs, with
+	expect := map[string]want{
+		"1000100001": linked("snils", "t-0001"),
+		"1000100002": linked("snils", "p-0001"),
+		"1000100003": linked("snils", "s-0001"),
+		"1000100004": linked("snils", "s-0003"),
+		"1000100005": linked("snils", "s-0006"),
+		"1000100006": linked("snils", "p-0002"),
+		"1000100007": notFound, // SNILS typo
+		"1000100008": notFound, // no SNILS, no certificate
+		"1000100009": linked("snils", "s-0007"),
+		"1000100010": linked("snils", "p-0004"),
+		"1000100011": linked("snils", "p-0005,t-0002"),
+		"1000100012": linked("snils", "s-0008"),
+		"1000100013": linked("snils", "p-0006"),
+		"1000100014": linked("snils", "t-0003"),
+		"1000100015": notFound,
+		"1000100016": linked("snils", "t-0004"),
+		"1000100017": linked("snils", "s-0012"),
+		"1000100018": conflict, // day and month swapped
+		"1000100019": linked("snils", "p-0007"),
+		"1000100020": linked("snils", "p-0008"),
+		"1000100021": linked("snils", "s-0014"),
+		"1000100022": linked("snils", "p-0009"),
+		"1000100023": linked("snils", "p-0010"),
+		"1000100024": linked("snils", "s-0015"),
+		"1000100025": linked("snils", "p-0011"),
+		"1000100026": linked("snils", "s-0016"),
+		"1000100027": linked("birth_cert", "s-0017"),
+		"1000100028": linked("snils", "p-0012"),
+		"1000100029": linked("birth_cert", "s-0019"),
+		"1000100030": notFound, // ФИО + birth date only
+		"1000100031": linked("snils", "p-0013,t-0007"),
+		"1000100032": linked("snils", "p-0014"),
+		"1000100033": linked("birth_cert", "s-0022"),
+		"1000100034": notFound,
+		"1000100035": notFound,
+		"1000100036": notFound,
+	}
+	withNames := map[string]want{
+		"1000100007": conflict, // the name matches, the SNILS contradicts
+		"1000100008": linked("name", "p-0003"),
+		"1000100030": linked("name", "t-0006"),
+	}
+	persons, _ := esiasim.DefaultPersons()
+	for _, names := range []bool{false, true} {
+		tenant := store.Tenant{ID: "demo", Matching: store.MatchingPolicy{AllowNameMatch: names}}
+		for _, p := range persons {
+			w, ok := expect[p.OID]
+			if !ok {
+				t.Errorf("%s: no expectation", p.OID)
+				continue
+			}
+			if v, ok := withNames[p.OID]; ok && names {
+				w = v
+			}
+			res, err := ladder.Match(ctx, tenant, linkingPerson(p), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var recs []string
+			for _, r := range res.Records {
+				recs = append(recs, r.ExternalID)
+			}
+			got := want{res.Outcome, res.Rung, strings.Join(recs, ",")}
+			if w.outcome != linking.OutcomeLinked {
+				got.rung, got.records = "", ""
+			}
+			if got != w {
+				t.Errorf("%s (names %v): %+v, want %+v", p.OID, names, got, w)
 			}
 		}
 	}
 }
 
-// TestDemoRoster checks that the dev-mode roster matches the fixtures: every
-// fixture person but one has a record, SNILS equal except the typo fixture.
-func TestDemoRoster(t *testing.T) {
-	f, err := os.Open("../../server/demo/roster.ndjson")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	type row struct {
-		Type, ExternalID, Role, LastName, FirstName, MiddleName, BirthDate, SNILS string
-		Parent, Student, Kind                                                     string
-	}
-	var rows []row
-	ids := map[string]bool{}
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		var raw map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &raw); err != nil {
-			t.Fatalf("line %d: %v", n, err)
-		}
-		str := func(k string) string { s, _ := raw[k].(string); return s }
-		r := row{Type: str("type"), ExternalID: str("external_id"), Role: str("role"), LastName: str("last_name"),
-			FirstName: str("first_name"), MiddleName: str("middle_name"), BirthDate: str("birth_date"), SNILS: str("snils"),
-			Parent: str("parent"), Student: str("student"), Kind: str("kind")}
-		switch r.Type {
-		case "person":
-			if _, err := store.ParseDate(r.BirthDate); err != nil || ids[r.ExternalID] {
-				t.Errorf("line %d: bad birth date or duplicate id", n)
-			}
-			ids[r.ExternalID] = true
-		case "relation":
-			if !ids[r.Parent] || !ids[r.Student] {
-				t.Errorf("line %d: relation to an unknown record", n)
-			}
-		default:
-			t.Errorf("line %d: type %q", n, r.Type)
-		}
-		rows = append(rows, r)
-	}
-	persons, _ := esiasim.DefaultPersons()
-	fold := strings.NewReplacer("ё", "е", "Ё", "Е", "–", "-", "E", "Е")
-	for _, p := range persons {
-		var found []row
-		for _, r := range rows {
-			if r.Type == "person" && fold.Replace(r.LastName) == fold.Replace(p.LastName) && fold.Replace(r.FirstName) == fold.Replace(p.FirstName) {
-				found = append(found, r)
-			}
-		}
-		switch p.OID {
-		case "1000100015":
-			if len(found) != 0 {
-				t.Error("the person in no roster is in the roster")
-			}
-			continue
-		case "1000100007":
-			if len(found) != 1 || found[0].SNILS == p.SNILS || digitDiff(found[0].SNILS, p.SNILS) != 1 {
-				t.Error("the SNILS typo record must differ in exactly one digit")
-			}
-			continue
-		}
-		if len(found) == 0 {
-			t.Errorf("%s has no roster record", p.OID)
-		}
-		for _, r := range found {
-			if r.SNILS != p.SNILS {
-				t.Errorf("%s: roster SNILS differs", p.OID)
+// linkingPerson is the fixture person as the broker hands it to the ladder
+// (pkg/login), with every field and document visible.
+func linkingPerson(p esiasim.Person) linking.Person {
+	bd, _ := store.ParseDate(p.BirthDate)
+	lp := linking.Person{OID: p.OID, Identity: linking.Identity{
+		Name:      linking.FullName{Last: p.LastName, First: p.FirstName, Patronymic: p.MiddleName},
+		BirthDate: bd, SNILS: p.SNILS,
+	}}
+	if p.Documents != nil {
+		for _, d := range p.Documents.Elements {
+			if birthCertTypes[d.Type] {
+				lp.BirthCerts = append(lp.BirthCerts, linking.BirthCert{Type: linking.BirthCertType(d.Type), Series: d.Series, Number: d.Number})
 			}
 		}
 	}
+	return lp
 }
 
 func digitDiff(a, b string) int {
