@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
+	"strings"
 )
 
 // ESIA error codes the simulator answers with (ESIA.md, "Error codes").
@@ -25,6 +27,8 @@ const (
 	CodeNoPermission         = "ESIA-007019"
 	CodeRedirectNotAllowed   = "ESIA-007023"
 	CodeUnreadableRequest    = "ESIA-007038"
+	CodeCodeChallenge        = "ESIA-007039" // PKCE: code_challenge (method) invalid
+	CodeCodeVerifier         = "ESIA-007040" // PKCE: code_verifier missing or not matching
 	CodeClientSecretWrong    = "ESIA-007053"
 	CodeUnconfirmedAccount   = "ESIA-007055"
 	CodeClientAuthentication = "ESIA-008010"
@@ -55,6 +59,8 @@ var descriptions = map[string]string{
 	CodeNoPermission:         "No permission",
 	CodeRedirectNotAllowed:   "The redirect_uri is not registered for the system",
 	CodeUnreadableRequest:    "The request cannot be read",
+	CodeCodeChallenge:        "Invalid code_challenge",
+	CodeCodeVerifier:         "Invalid code_verifier",
 	CodeClientSecretWrong:    "Invalid client_secret or client_certificate_hash",
 	CodeUnconfirmedAccount:   "Unconfirmed accounts are not allowed",
 	CodeClientAuthentication: "Client authentication failed",
@@ -75,6 +81,19 @@ var oauthErrors = map[string]string{
 	CodeClientAuthentication: "invalid_client",
 	CodeUnconfirmedAccount:   "access_denied",
 	CodeNoPermission:         "access_denied",
+	CodeCodeVerifier:         "invalid_grant",
+}
+
+// Codes lists the ESIA error codes the simulator knows by name, in
+// ascending order. Any other ESIA-NNNNNN code can still be requested with
+// sim_error, sim_token_error, a fixture flag or a fault.
+func Codes() []string {
+	out := make([]string, 0, len(descriptions))
+	for c := range descriptions {
+		out = append(out, c)
+	}
+	slices.Sort(out)
+	return out
 }
 
 var codeRE = regexp.MustCompile(`^ESIA-\d{6}$`)
@@ -92,7 +111,12 @@ func (e *esiaError) oauthError() string {
 // description is the error_description: "ESIA-0070xx: text[: detail]".
 func (e *esiaError) description() string {
 	d := descriptions[e.code]
-	if d == "" {
+	switch {
+	case d != "":
+	case strings.HasPrefix(e.code, "ESIA-0367"):
+		// Digital Profile consent errors (ESIA.md); their texts are not public.
+		d = "Digital Profile consent error"
+	default:
 		d = "Error"
 	}
 	if e.detail != "" {

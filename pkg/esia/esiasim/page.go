@@ -41,7 +41,7 @@ func (s *Simulator) loginPage(w http.ResponseWriter, req *authRequest, id string
 		ClientID, Action, Request string
 		Scopes                    []string
 		Persons                   []personButton
-	}{ClientID: req.client.ID, Action: s.cfg.BaseURL + "/aas/oauth2/v2/ac", Request: id}
+	}{ClientID: req.client.ID, Action: s.cfg.BaseURL + req.protocol.acPath(), Request: id}
 	for _, sc := range req.scopes {
 		if n := scopeNames[sc]; n != "" {
 			data.Scopes = append(data.Scopes, n)

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/diarybroker/broker/pkg/esia/cms"
 	"github.com/diarybroker/broker/pkg/esia/gost"
 )
 
@@ -38,6 +39,7 @@ type client struct {
 	Client
 	hash     string
 	verifier SecretVerifier
+	cmsCert  *cms.Certificate // v1 client_secret; nil if the key is neither RSA nor GOST
 	scopes   map[string]bool
 }
 
@@ -117,6 +119,7 @@ func (s *Simulator) addClient(c Client) error {
 		}
 	}
 	cl := &client{Client: c, hash: s.cfg.CertHash(c.Certificate), verifier: v}
+	cl.cmsCert, _ = cms.ParseCertificate(c.Certificate) // only the legacy v1 endpoints need it
 	if c.Scopes != nil {
 		cl.scopes = map[string]bool{}
 		for _, sc := range c.Scopes {
@@ -142,9 +145,12 @@ const (
 func (s *Simulator) routes() {
 	m := http.NewServeMux()
 	h := func(pattern, endpoint string, f http.HandlerFunc) { m.Handle(pattern, s.faulty(endpoint, f)) }
-	h("GET /aas/oauth2/v2/ac", EndpointAuthorize, s.authorize)
+	h("GET /aas/oauth2/v2/ac", EndpointAuthorize, s.authorize(protoV2))
 	h("POST /aas/oauth2/v2/ac", EndpointAuthorize, s.choose)
-	h("POST /aas/oauth2/v3/te", EndpointToken, s.token)
+	h("POST /aas/oauth2/v3/te", EndpointToken, s.token(protoV2))
+	h("GET /aas/oauth2/ac", EndpointAuthorize, s.authorize(protoV1))
+	h("POST /aas/oauth2/ac", EndpointAuthorize, s.choose)
+	h("POST /aas/oauth2/te", EndpointToken, s.token(protoV1))
 	h("GET /rs/prns/{oid}", EndpointPerson, s.person)
 	h("GET /rs/prns/{oid}/docs", EndpointDocs, s.docs)
 	h("GET /rs/prns/{oid}/docs/{id}", EndpointDocs, s.doc)
@@ -158,6 +164,10 @@ func (s *Simulator) routes() {
 	h("GET /rs/prns/{oid}/kids/{kid}/docs/{id}", EndpointKids, s.kidDoc)
 	h("GET /idp/ext/Logout", EndpointLogout, s.logout)
 	m.HandleFunc("GET /sim/certificates.pem", s.certificates)
+	if !s.cfg.DisableControl {
+		m.HandleFunc("/sim/faults", s.faultsAPI)
+		m.HandleFunc("PUT /sim/latency", s.latencyAPI)
+	}
 	s.mux = m
 }
 

@@ -8,6 +8,7 @@ import (
 
 // authRequest is a validated authorization request.
 type authRequest struct {
+	protocol    protocol
 	client      *client
 	redirectURI string
 	scope       string // as sent (and signed)
@@ -15,6 +16,11 @@ type authRequest struct {
 	state       string
 	accessType  string
 	created     time.Time
+	// codeChallenge is the PKCE S256 challenge, "" when none was sent.
+	codeChallenge string
+	// tokenError is an ESIA code the code's exchange answers with
+	// (sim_token_error or the person's sim.tokenError).
+	tokenError string
 }
 
 // grant is what a code, a refresh token or an access token stands for.

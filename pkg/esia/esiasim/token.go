@@ -9,10 +9,15 @@ import (
 	"github.com/google/uuid"
 )
 
-// token serves POST /aas/oauth2/v3/te: the code grant and the refresh grant.
-// Errors are HTTP 400 {"error":…,"error_description":"ESIA-…: …"}. A
-// request that fails client authentication does not consume its code.
-func (s *Simulator) token(w http.ResponseWriter, r *http.Request) {
+// token serves POST /aas/oauth2/v3/te (and, for protoV1, the legacy POST
+// /aas/oauth2/te): the code grant and the refresh grant. Errors are HTTP 400
+// {"error":…,"error_description":"ESIA-…: …"}. A request that fails client
+// authentication does not consume its code.
+func (s *Simulator) token(proto protocol) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { s.exchange(proto, w, r) }
+}
+
+func (s *Simulator) exchange(proto protocol, w http.ResponseWriter, r *http.Request) {
 	fail := func(e *esiaError) { writeJSONError(w, http.StatusBadRequest, e, "") }
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt != "application/x-www-form-urlencoded" {
@@ -46,7 +51,9 @@ func (s *Simulator) token(w http.ResponseWriter, r *http.Request) {
 			fail(newError(CodeMissingParameter, "code"))
 			return
 		}
-		tail = []string{f.Get("code")}
+		if proto == protoV2 {
+			tail = []string{f.Get("code")} // v3/te signs the code too; v1/te does not
+		}
 	case "refresh_token":
 		if f.Get("refresh_token") == "" {
 			fail(newError(CodeMissingParameter, "refresh_token"))
@@ -76,7 +83,7 @@ func (s *Simulator) token(w http.ResponseWriter, r *http.Request) {
 		fail(newError(CodeInvalidParameter, "token_type"))
 		return
 	}
-	req, e := s.checkSigned(c, f, redirectURI, tail...)
+	req, e := s.checkSigned(proto, c, f, redirectURI, tail...)
 	if e != nil {
 		fail(e)
 		return
@@ -97,6 +104,16 @@ func (s *Simulator) token(w http.ResponseWriter, r *http.Request) {
 	case g.req.scope != req.scope:
 		fail(newError(CodeInvalidScope, "scope differs from the authorization request"))
 		return
+	}
+	if grantType == "authorization_code" {
+		if e := checkVerifier(g.req.codeChallenge, f.Get("code_verifier")); e != nil {
+			fail(e)
+			return
+		}
+		if g.req.tokenError != "" {
+			fail(newError(g.req.tokenError, "requested by sim_token_error or the person's sim.tokenError"))
+			return
+		}
 	}
 	body, err := s.issue(g, req.state)
 	if err != nil {
