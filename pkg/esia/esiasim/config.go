@@ -28,6 +28,10 @@ type Config struct {
 	Embed EmbedMode
 	// Latency delays every answer (load tests); see also SetLatency.
 	Latency time.Duration
+	// DisableControl turns off the control endpoints /sim/faults and
+	// /sim/latency, through which another process (a load or fault test)
+	// injects faults and latency.
+	DisableControl bool
 }
 
 // Client is an information system registered in the simulator.

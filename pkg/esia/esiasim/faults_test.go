@@ -3,7 +3,11 @@ package esiasim_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
+	"net/url"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,4 +76,129 @@ func TestFaults(t *testing.T) {
 			t.Fatalf("status %d after Close", got)
 		}
 	})
+}
+
+func TestFaultRateDropBody(t *testing.T) {
+	t.Run("rate spreads evenly", func(t *testing.T) {
+		e := newEnv(t)
+		e.sim.InjectFault(esiasim.Fault{Endpoint: esiasim.EndpointLogout, Status: http.StatusServiceUnavailable, Rate: 0.25})
+		var got []int
+		for i := 0; i < 8; i++ {
+			resp := e.get("/idp/ext/Logout", nil, "")
+			body(t, resp)
+			got = append(got, resp.StatusCode)
+		}
+		want := []int{400, 400, 400, 503, 400, 400, 400, 503} // 400: no client_id
+		if !slices.Equal(got, want) {
+			t.Fatalf("statuses %v, want %v", got, want)
+		}
+	})
+	t.Run("rate with times counts affected requests", func(t *testing.T) {
+		e := newEnv(t)
+		e.sim.InjectFault(esiasim.Fault{Endpoint: esiasim.EndpointLogout, Status: 502, Rate: 0.5, Times: 1})
+		var got []int
+		for i := 0; i < 4; i++ {
+			resp := e.get("/idp/ext/Logout", nil, "")
+			body(t, resp)
+			got = append(got, resp.StatusCode)
+		}
+		if !slices.Equal(got, []int{400, 502, 400, 400}) {
+			t.Fatalf("statuses %v", got)
+		}
+		if n := len(e.sim.Faults()); n != 0 {
+			t.Fatalf("%d faults left", n)
+		}
+	})
+	t.Run("drop closes the connection", func(t *testing.T) {
+		e := newEnv(t)
+		e.sim.InjectFault(esiasim.Fault{Endpoint: esiasim.EndpointToken, Drop: true, Times: 1})
+		hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+		_, err := hc.PostForm(e.base+"/aas/oauth2/v3/te", url.Values{})
+		if err == nil {
+			t.Fatal("an answer came through a dropped connection")
+		}
+		status, _ := decodeToken(t, e.postForm("/aas/oauth2/v3/te", url.Values{"client_id": {clientID}}))
+		if status != http.StatusBadRequest {
+			t.Fatalf("after the drop: %d", status)
+		}
+	})
+	t.Run("body: a maintenance page where JSON is expected", func(t *testing.T) {
+		e := newEnv(t)
+		e.sim.InjectFault(esiasim.Fault{Endpoint: esiasim.EndpointToken, Body: "<html><body>Технические работы</body></html>", Times: 1})
+		resp := e.postForm("/aas/oauth2/v3/te", url.Values{})
+		b := body(t, resp)
+		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || !strings.Contains(b, "Технические работы") {
+			t.Fatalf("%d %s %q", resp.StatusCode, resp.Header.Get("Content-Type"), b)
+		}
+	})
+	t.Run("Faults lists what is left", func(t *testing.T) {
+		e := newEnv(t)
+		e.sim.InjectFault(esiasim.Fault{Endpoint: esiasim.EndpointPerson, Status: 500, Times: 3})
+		e.sim.InjectFault(esiasim.Fault{Code: "ESIA-007008"})
+		resp := e.get("/rs/prns/1", nil, "")
+		body(t, resp)
+		f := e.sim.Faults()
+		if len(f) != 2 || f[0].Times != 2 || f[1].Times != 0 || f[1].Code != "ESIA-007008" {
+			t.Fatalf("faults %+v", f)
+		}
+		e.sim.SetLatency(time.Millisecond)
+		if e.sim.Latency() != time.Millisecond {
+			t.Fatal("latency not kept")
+		}
+	})
+}
+
+// TestControlAPI drives faults and latency over HTTP, as a load test
+// against `broker esia-sim` does.
+func TestControlAPI(t *testing.T) {
+	e := newEnv(t)
+	do := func(method, path, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, e.base+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := e.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(b)
+	}
+	if status, b := do(http.MethodPost, "/sim/faults", `{"endpoint":"logout","status":503,"times":1,"delay":"1ms"}`); status != http.StatusCreated ||
+		!strings.Contains(b, `"delay":"1ms"`) || !strings.Contains(b, `"times":1`) {
+		t.Fatalf("POST: %d %s", status, b)
+	}
+	if status, _ := do(http.MethodGet, "/idp/ext/Logout", ""); status != http.StatusServiceUnavailable {
+		t.Fatalf("fault not applied: %d", status)
+	}
+	if status, b := do(http.MethodGet, "/sim/faults", ""); status != http.StatusOK || !strings.Contains(b, `"faults":[]`) {
+		t.Fatalf("GET: %d %s", status, b)
+	}
+	if status, _ := do(http.MethodPost, "/sim/faults", `{"code":"ESIA-007008","endpoint":"te","rate":0.5}`); status != http.StatusCreated {
+		t.Fatalf("POST code: %d", status)
+	}
+	if status, _ := do(http.MethodDelete, "/sim/faults", ""); status != http.StatusNoContent || len(e.sim.Faults()) != 0 {
+		t.Fatalf("DELETE: %d", status)
+	}
+	if status, b := do(http.MethodPut, "/sim/latency", `{"latency":"2ms"}`); status != http.StatusOK || e.sim.Latency() != 2*time.Millisecond || !strings.Contains(b, `"latency":"2ms"`) {
+		t.Fatalf("PUT latency: %d %s", status, b)
+	}
+	for _, bad := range []string{`{"endpoint":"nope"}`, `{"code":"oops"}`, `{"status":42}`, `{"rate":2}`, `{"times":-1}`, `{"delay":"soon"}`, `{"colour":"red"}`, `not json`} {
+		if status, _ := do(http.MethodPost, "/sim/faults", bad); status != http.StatusBadRequest {
+			t.Errorf("%s: status %d", bad, status)
+		}
+	}
+	if status, _ := do(http.MethodPut, "/sim/latency", `{"latency":"-1s"}`); status != http.StatusBadRequest {
+		t.Errorf("negative latency: %d", status)
+	}
+	if status, _ := do(http.MethodPatch, "/sim/faults", ""); status != http.StatusMethodNotAllowed {
+		t.Errorf("PATCH: %d", status)
+	}
+
+	off := newEnv(t, func(c *esiasim.Config) { c.DisableControl = true })
+	resp := off.get("/sim/faults", nil, "")
+	body(t, resp)
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("DisableControl: %d", resp.StatusCode)
+	}
 }
