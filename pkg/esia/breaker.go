@@ -191,7 +191,7 @@ func (c *Config) guard(label string, call func() ([]byte, error)) ([]byte, error
 		if c.Observe != nil {
 			c.Observe(label, "circuit_open", 0)
 		}
-		desc := fmt.Sprintf("ESIA is unavailable: %d calls in a row failed; calls resume ", limit)
+		desc := fmt.Sprintf("ESIA is unavailable (circuit breaker open after %d calls in a row failed); calls resume ", limit)
 		if until.IsZero() {
 			desc += "after the probe call under way"
 		} else {

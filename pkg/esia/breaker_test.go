@@ -102,7 +102,8 @@ func TestBreakerOpensOnOutage(t *testing.T) {
 			// Open: fail fast, nothing sent, the Observe hook says why.
 			_, err := cfg.Person(ctx, fakeToken)
 			var e *esia.Error
-			if !errors.Is(err, esia.ErrCircuitOpen) || !errors.Is(err, esia.ErrUnavailable) || !errors.As(err, &e) || !e.Retryable {
+			if !errors.Is(err, esia.ErrCircuitOpen) || !errors.Is(err, esia.ErrUnavailable) || !errors.As(err, &e) || !e.Retryable ||
+				!strings.Contains(e.Description, "circuit breaker open after 5 calls") {
 				t.Fatalf("open breaker: %v", err)
 			}
 			if esia.UserMessage(err) != esia.UserMessage(esia.ErrUnavailable) {
