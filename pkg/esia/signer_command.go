@@ -125,7 +125,11 @@ func (s *CommandSigner) Sign(ctx context.Context, message []byte) ([]byte, error
 		if errors.As(err, &ee) {
 			err = errors.New(ee.ProcessState.String()) // "exit status 1", "signal: killed"
 		}
-		if d := diagnostic(stderr.Bytes(), message); d != "" {
+		diag := stderr.Bytes()
+		if len(bytes.TrimSpace(diag)) == 0 && s.uses(PlaceholderOut) {
+			diag = stdout.Bytes() // csptest reports on stdout; the signature is in {out}
+		}
+		if d := diagnostic(diag, message); d != "" {
 			return nil, fail("%v: %s", err, d)
 		}
 		return nil, fail("%v", err)

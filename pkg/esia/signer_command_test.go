@@ -228,6 +228,10 @@ func signerHelper(args []string) int {
 	case "fail":
 		fmt.Fprintf(os.Stderr, "Signing the message %s\nError number 0x8009001d (-2146893795).\n", msg)
 		return 3
+	case "fail-stdout": // csptest's way: the report on stdout, the message in a file
+		in, _ := os.ReadFile(args[1])
+		fmt.Printf("CSP (Type:80) v5.0.10001 KC1\nSigning %s\n[ErrorCode: 0x8009000d]\n", in)
+		return 1
 	case "garbage":
 		fmt.Print("not a sig\n")
 	case "block":
@@ -323,6 +327,16 @@ func TestCommandSignerErrors(t *testing.T) {
 			if strings.Contains(msg, leak) {
 				t.Errorf("error %q leaks %q", msg, leak)
 			}
+		}
+	})
+	t.Run("a report on stdout when the signature goes to a file", func(t *testing.T) {
+		s, err := esia.NewCommandSigner(helperArgv("fail-stdout", "{in}", "{out}"), esia.SignerOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.Sign(context.Background(), signedMessage)
+		if err == nil || !strings.Contains(err.Error(), "exit status 1: CSP (Type:80) v5.0.10001 KC1 Signing [message] [ErrorCode: 0x8009000d]") {
+			t.Fatalf("err %v", err)
 		}
 	})
 	t.Run("output that is not a signature", func(t *testing.T) {
