@@ -70,6 +70,9 @@ func NewSigner(s ESIASettings) (esia.Signer, error) {
 		var signer esia.Signer
 		if kind == "command" {
 			argv := strings.Fields(arg)
+			if strings.ContainsAny(arg, `"'`) {
+				return nil, fail(errors.New("command: BROKER_ESIA_SIGNER=command:… is split at spaces, without quoting; give arguments with spaces or quotes as the list esia.signer_command"))
+			}
 			if len(argv) == 0 {
 				argv = s.SignerCommand
 			}

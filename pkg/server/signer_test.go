@@ -220,6 +220,7 @@ func TestNewSignerErrors(t *testing.T) {
 		{"command without a program", server.ESIASettings{Signer: "command"}, "esia.signer_command"},
 		{"program not found, PIN not repeated", server.ESIASettings{Signer: "command:no-such-csptest -password 12345678"}, "no-such-csptest"},
 		{"bad output", server.ESIASettings{Signer: "command:true", SignerOutput: "der"}, "BROKER_ESIA_SIGNER_OUTPUT"},
+		{"quotes in the environment form", server.ESIASettings{Signer: `command:csptest -container '\.\HDIMAGE\my system'`}, "without quoting"},
 		{"http without a URL", server.ESIASettings{Signer: "http:"}, "wants the service's URL"},
 		{"token over plain http", server.ESIASettings{Signer: "http:http://signer.internal/sign", SignerToken: "x"}, "https"},
 		{"client certificate without key", server.ESIASettings{Signer: "https://signer.internal/sign", SignerClientCert: certFile}, "both"},
