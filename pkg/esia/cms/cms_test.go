@@ -8,8 +8,11 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"encoding/pem"
 	"errors"
 	"math/big"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -251,4 +254,44 @@ func FuzzVerifyDetached(f *testing.F) {
 	f.Fuzz(func(t *testing.T, der []byte) {
 		_ = cms.VerifyDetached(der, []byte(message), cert) // must not panic
 	})
+}
+
+// TestStoredOpenSSLSignatures verifies signatures `openssl cms -sign`
+// wrote (testdata/esia/cms, see its README), so that openssl's exact
+// output is checked on machines without openssl or its gost engine too.
+func TestStoredOpenSSLSignatures(t *testing.T) {
+	dir := filepath.Join("..", "..", "..", "testdata", "esia", "cms")
+	msg, err := os.ReadFile(filepath.Join(dir, "message.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(msg) != message {
+		t.Fatal("testdata message differs from the test's")
+	}
+	for _, kind := range []string{"rsa", "gost"} {
+		certPEM, err := os.ReadFile(filepath.Join(dir, kind+"-cert.pem"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		block, _ := pem.Decode(certPEM)
+		cert := mustParse(t, block.Bytes)
+		other := mustParse(t, signers().rsaOther.cert)
+		for _, variant := range []string{"noattr", "attributes", "keyid"} {
+			t.Run(kind+"-"+variant, func(t *testing.T) {
+				der, err := os.ReadFile(filepath.Join(dir, kind+"-"+variant+".p7s"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := cms.VerifyDetached(der, msg, cert); err != nil {
+					t.Fatalf("rejected: %v", err)
+				}
+				if err := cms.VerifyDetached(der, append(msg, '!'), cert); !errors.Is(err, cms.ErrSignature) && !errors.Is(err, cms.ErrDigest) {
+					t.Fatalf("other content: %v", err)
+				}
+				if err := cms.VerifyDetached(der, msg, other); !errors.Is(err, cms.ErrNoSigner) {
+					t.Fatalf("other certificate: %v", err)
+				}
+			})
+		}
+	}
 }

@@ -343,3 +343,39 @@ func TestLegacyV1Description(t *testing.T) {
 		t.Fatalf("description %q", desc)
 	}
 }
+
+// TestLegacyV1StoredOpenSSL logs in at /aas/oauth2/ac with client_secrets
+// that `openssl cms -sign` wrote (testdata/esia/cms): they sign
+// "openid fullname" + the test clock's timestamp + DIARY01 + stateA, so
+// openssl's output is accepted end to end even without openssl.
+func TestLegacyV1StoredOpenSSL(t *testing.T) {
+	dir := filepath.Join("..", "..", "..", "testdata", "esia", "cms")
+	for _, kind := range []string{"rsa", "gost"} {
+		certPEM, err := os.ReadFile(filepath.Join(dir, kind+"-cert.pem"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		block, _ := pem.Decode(certPEM)
+		e := newEnv(t, withCert(block.Bytes))
+		for _, variant := range []string{"noattr", "attributes", "keyid"} {
+			t.Run(kind+"-"+variant, func(t *testing.T) {
+				der, err := os.ReadFile(filepath.Join(dir, kind+"-"+variant+".p7s"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				stored := func(*testing.T, string) string { return base64.RawURLEncoding.EncodeToString(der) }
+				q := e.v1AC("openid fullname", stored)
+				if v1Message(q) != "openid fullname2026.11.24 10:00:00 +0300DIARY012f1e7c3a-0b4d-4c1e-9a7f-3d2b1c0e9f8a" {
+					t.Fatalf("message %q differs from what testdata signs", v1Message(q))
+				}
+				if cb := callback(t, e.get("/aas/oauth2/ac", q, "")); cb.Get("code") == "" {
+					t.Fatalf("callback %v", cb)
+				}
+				q.Set("scope", "openid fullname snils") // no longer what was signed
+				if got := errCode(callback(t, e.get("/aas/oauth2/ac", q, "")).Get("error_description")); got != "ESIA-007053" {
+					t.Fatalf("changed scope: %q", got)
+				}
+			})
+		}
+	}
+}
