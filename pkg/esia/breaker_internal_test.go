@@ -84,6 +84,18 @@ func TestBreaker(t *testing.T) {
 			{at: time.Second, report: 2, state: open},
 			{at: time.Second, allowed: false, state: open},
 		}},
+		{"failures from before it opened do not count after it closed", []step{
+			{outcome: down, hold: true, allowed: true},
+			{outcome: down, hold: true, allowed: true},
+			{outcome: down, hold: true, allowed: true},
+			{outcome: down, allowed: true}, {outcome: down, allowed: true},
+			{outcome: down, allowed: true, state: open},
+			{at: cooldown, outcome: up, allowed: true, state: closed},
+			{at: cooldown, report: 1, state: closed},
+			{at: cooldown, report: 2, state: closed},
+			{at: cooldown, report: 3, state: closed},
+			{at: cooldown, outcome: up, allowed: true, state: closed},
+		}},
 		{"a failure from before the probe does not reopen it", []step{
 			{outcome: down, hold: true, allowed: true},
 			{outcome: down, allowed: true}, {outcome: down, allowed: true},
