@@ -31,17 +31,22 @@ type MatchingPolicy struct {
 
 // ConsentPolicy is a tenant's consent configuration (DESIGN.md §6).
 type ConsentPolicy struct {
-	AdultAge        int    `json:"adult_age"`         // self-consent from this age (18)
-	OwnAccountAge   int    `json:"own_account_age"`   // from this age a confirmed own account is required (14)
-	TermDays        int    `json:"term_days"`         // consent validity; 0 = until revoked
-	TextVersion     string `json:"text_version"`      // version of the consent text in force
-	Purpose         string `json:"purpose,omitempty"` // purpose of processing, shown in the text
-	DestroyAfterDay int    `json:"destroy_after_days,omitempty"`
+	AdultAge      int    `json:"adult_age"`         // self-consent from this age (18)
+	OwnAccountAge int    `json:"own_account_age"`   // from this age a confirmed own account is required (14)
+	TermDays      int    `json:"term_days"`         // consent validity; 0 = until revoked
+	TextVersion   string `json:"text_version"`      // version of the consent text in force
+	Purpose       string `json:"purpose,omitempty"` // purpose of processing, shown in the text
+	// RequestDays is how long a parental consent request stays open (30).
+	RequestDays int `json:"request_days,omitempty"`
+	// DestroyAfterDay is how many days after a withdrawal the
+	// consent-related personal data is destroyed (0: 30 days).
+	DestroyAfterDay int `json:"destroy_after_days,omitempty"`
 }
 
 // DefaultConsentPolicy is the policy of DESIGN.md §6.
 func DefaultConsentPolicy() ConsentPolicy {
-	return ConsentPolicy{AdultAge: 18, OwnAccountAge: 14, TermDays: 0, TextVersion: "1"}
+	return ConsentPolicy{AdultAge: 18, OwnAccountAge: 14, TermDays: 0, TextVersion: "1", RequestDays: 30, DestroyAfterDay: 30,
+		Purpose: "ведение электронного дневника и электронного журнала успеваемости"}
 }
 
 // LocationErr returns the tenant's time zone, or an error when it is not a

@@ -1,0 +1,299 @@
+package consent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/diarybroker/broker/pkg/store"
+)
+
+// Store is what consent needs from the store.
+type Store interface {
+	store.Consents
+	store.Outbox
+	store.Roster
+	store.Links
+	store.Transactor
+}
+
+// TokenRevoker revokes the broker tokens a tenant holds for a person.
+type TokenRevoker interface {
+	RevokeSubject(ctx context.Context, tenantID, subject string) (int, error)
+}
+
+// Subjects names a person to a tenant (the pairwise sub).
+type Subjects interface {
+	Subject(tenantID, oid string) string
+}
+
+// Service runs the consent rules. Safe for concurrent use.
+type Service struct {
+	Store    Store
+	Tokens   TokenRevoker
+	Subjects Subjects
+	Now      func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now == nil {
+		return time.Now().UTC()
+	}
+	return s.Now().UTC()
+}
+
+// Errors callers branch on.
+var (
+	// ErrNotParent: the person is not a proven parent of the child (the
+	// child is not among the parent's ESIA kids, or not related in the roster).
+	ErrNotParent = errors.New("consent: not a proven parent of this child")
+	// ErrNoConsent: there is no granted consent to revoke.
+	ErrNoConsent = errors.New("consent: no granted consent")
+)
+
+// Subject is the person logging in, as consent needs to know them.
+type Subject struct {
+	TenantID  string
+	PersonID  string // the roster record the login is for
+	OID       string
+	Name      string     // ФИО as ESIA has it, for the evidence
+	BirthDate store.Date // from ESIA (or the roster)
+	Child     bool       // an ESIA child account (KD)
+	Trusted   bool       // a confirmed ESIA account
+	SessionID string     // ESIA's session id, for the evidence
+}
+
+// Outcome is what a login needs, consent-wise.
+type Outcome string
+
+// Outcomes of Check.
+const (
+	Allowed           Outcome = "allowed"
+	NeedsSelfConsent  Outcome = "self_consent_required"
+	NeedsParental     Outcome = "parental_consent_required"
+	NeedsConfirmation Outcome = "account_not_confirmed" // 14–17 with an unconfirmed account
+)
+
+// Decision is the result of Check.
+type Decision struct {
+	Outcome Outcome
+	Age     int
+	Text    Text // the text to show for NeedsSelfConsent
+	// Request is the open parental request (NeedsParental); Declines on it
+	// are shown to the child.
+	Request *store.ConsentRequest
+	// NoParents: the roster relates no parent to the child, so nobody can
+	// be asked; the page says what to do.
+	NoParents bool
+}
+
+// Check decides whether subj may log in to tenant, consent-wise, on
+// today's date in the tenant's time zone. For a minor without consent it
+// opens (or finds) the parental request and notifies the parents.
+func (s *Service) Check(ctx context.Context, t store.Tenant, subj Subject) (Decision, error) {
+	p := policyOf(t)
+	today := store.DateOf(s.now().In(t.Location()))
+	age := 0
+	if !subj.BirthDate.IsZero() {
+		age = subj.BirthDate.AgeOn(today)
+	} else {
+		age = p.AdultAge // no birth date: treated as an adult (ESIA gives one to every confirmed account)
+	}
+	consents, err := s.Store.ConsentsOf(ctx, t.ID, subj.PersonID)
+	if err != nil {
+		return Decision{}, fmt.Errorf("consent: %w", err)
+	}
+	adult := age >= p.AdultAge
+	kind := store.ConsentParental
+	if adult {
+		kind = store.ConsentSelf
+	}
+	valid, err := s.sweep(ctx, t, subj, consents, kind, p)
+	if err != nil {
+		return Decision{}, err
+	}
+	d := Decision{Age: age}
+	switch {
+	case adult && valid:
+		d.Outcome = Allowed
+	case adult:
+		d.Outcome, d.Text = NeedsSelfConsent, TextFor(t, store.ConsentSelf)
+	case age >= p.OwnAccountAge && !subj.Trusted:
+		d.Outcome = NeedsConfirmation
+	case valid:
+		d.Outcome = Allowed
+	default:
+		d.Outcome = NeedsParental
+		req, err := s.request(ctx, t, subj, p)
+		if err != nil {
+			return Decision{}, err
+		}
+		d.Request, d.NoParents = &req, len(req.Parents) == 0
+	}
+	return d, nil
+}
+
+// sweep ends the consents that no longer hold — another text version, or
+// the other kind (a minor who turned 18) — and reports whether a valid one
+// of kind remains.
+func (s *Service) sweep(ctx context.Context, t store.Tenant, subj Subject, consents []store.Consent, kind store.ConsentKind, p store.ConsentPolicy) (bool, error) {
+	now := s.now()
+	valid := false
+	for _, c := range consents {
+		if c.Status != store.ConsentGranted {
+			continue
+		}
+		reason := ""
+		switch {
+		case c.Kind != kind && kind == store.ConsentSelf:
+			reason = "turned_adult"
+		case c.Kind != kind:
+			continue // a self-consent of a record now seen as a minor: policy changed; keep it
+		case c.TextVersion != p.TextVersion:
+			reason = "text_version"
+		case !c.ExpiresAt.IsZero() && !c.ExpiresAt.After(now):
+			reason = "term"
+		}
+		if reason == "" {
+			valid = true
+			continue
+		}
+		status := store.ConsentSuperseded
+		if reason == "term" {
+			status = store.ConsentExpired
+		}
+		err := s.Store.InTx(ctx, func(ctx context.Context) error {
+			if err := s.Store.EndConsent(ctx, t.ID, c.ID, status, reason, now); err != nil {
+				return err
+			}
+			if err := s.Store.AppendEvidence(ctx, store.Evidence{TenantID: t.ID, PersonID: c.PersonID, ConsentID: c.ID,
+				Event: string(status), At: now, Details: store.EvidenceDetails{Note: reason, SubjectOID: subj.OID}}); err != nil {
+				return err
+			}
+			return s.event(ctx, t.ID, "consent.expired", map[string]any{"person_id": c.PersonID, "consent_id": c.ID, "reason": reason})
+		})
+		if err != nil && !errors.Is(err, store.ErrInactive) {
+			return false, fmt.Errorf("consent: end %s: %w", c.ID, err)
+		}
+	}
+	return valid, nil
+}
+
+// request opens (or finds) the parental request of the child and notifies
+// the parents once, when it is created.
+func (s *Service) request(ctx context.Context, t store.Tenant, subj Subject, p store.ConsentPolicy) (store.ConsentRequest, error) {
+	rels, err := s.Store.RelationsOf(ctx, t.ID, subj.PersonID)
+	if err != nil {
+		return store.ConsentRequest{}, fmt.Errorf("consent: relations: %w", err)
+	}
+	var parents []string
+	for _, r := range rels {
+		if r.Student == subj.PersonID {
+			parents = append(parents, r.Parent)
+		}
+	}
+	now := s.now()
+	var req store.ConsentRequest
+	err = s.Store.InTx(ctx, func(ctx context.Context) error {
+		r, created, err := s.Store.OpenRequest(ctx, store.ConsentRequest{ID: newID(), TenantID: t.ID, PersonID: subj.PersonID,
+			ChildOID: subj.OID, Parents: parents, Status: store.RequestOpen, CreatedAt: now,
+			ExpiresAt: now.AddDate(0, 0, p.RequestDays)})
+		if err != nil {
+			return err
+		}
+		req = r
+		if !created {
+			return nil
+		}
+		if err := s.Store.AppendEvidence(ctx, store.Evidence{TenantID: t.ID, PersonID: subj.PersonID, RequestID: r.ID,
+			Event: "requested", At: now, Details: store.EvidenceDetails{SubjectOID: subj.OID, SubjectName: subj.Name,
+				Channel: "login_page", ESIASessionID: subj.SessionID}}); err != nil {
+			return err
+		}
+		return s.event(ctx, t.ID, "consent.requested", map[string]any{"person_id": subj.PersonID, "request_id": r.ID,
+			"parents": parents, "expires_at": r.ExpiresAt})
+	})
+	if err != nil {
+		return store.ConsentRequest{}, fmt.Errorf("consent: request: %w", err)
+	}
+	return req, nil
+}
+
+// GrantSelf records an adult's answer on the consent page: accept makes a
+// consent; decline is recorded and reported. The answer is about text.
+func (s *Service) GrantSelf(ctx context.Context, t store.Tenant, subj Subject, text Text, accept bool) error {
+	p := policyOf(t)
+	now := s.now()
+	details := store.EvidenceDetails{GrantorOID: subj.OID, GrantorName: subj.Name, SubjectOID: subj.OID, SubjectName: subj.Name,
+		Operator: t.OperatorName, OperatorAddress: t.OperatorAddress, Purpose: p.Purpose, DataCategories: DataCategories,
+		TextVersion: text.Version, TextHash: text.Hash, ESIASessionID: subj.SessionID, Channel: "login_page"}
+	return s.Store.InTx(ctx, func(ctx context.Context) error {
+		if !accept {
+			if err := s.Store.AppendEvidence(ctx, store.Evidence{TenantID: t.ID, PersonID: subj.PersonID, Event: "declined", At: now, Details: details}); err != nil {
+				return err
+			}
+			return s.event(ctx, t.ID, "consent.denied", map[string]any{"person_id": subj.PersonID, "kind": store.ConsentSelf})
+		}
+		c := store.Consent{ID: newID(), TenantID: t.ID, PersonID: subj.PersonID, Kind: store.ConsentSelf, GrantorOID: subj.OID,
+			TextVersion: text.Version, TextHash: text.Hash, Status: store.ConsentGranted, GrantedAt: now}
+		if p.TermDays > 0 {
+			c.ExpiresAt = now.AddDate(0, 0, p.TermDays)
+		}
+		if err := s.Store.CreateConsent(ctx, c); err != nil {
+			return err
+		}
+		if err := s.Store.AppendEvidence(ctx, store.Evidence{TenantID: t.ID, PersonID: subj.PersonID, ConsentID: c.ID, Event: "granted", At: now, Details: details}); err != nil {
+			return err
+		}
+		return s.event(ctx, t.ID, "consent.granted", map[string]any{"person_id": subj.PersonID, "consent_id": c.ID, "kind": c.Kind,
+			"text_version": c.TextVersion, "expires_at": nullTime(c.ExpiresAt)})
+	})
+}
+
+// event writes a webhook event to the outbox, in the caller's transaction.
+func (s *Service) event(ctx context.Context, tenantID, typ string, data map[string]any) error {
+	b, err := json.Marshal(data)
+	if err != nil {
+		return err
+	}
+	return s.Store.EnqueueEvent(ctx, store.OutboxEvent{ID: newID(), TenantID: tenantID, Type: typ, Data: b,
+		CreatedAt: s.now(), Status: store.EventPending, NextAttemptAt: s.now()})
+}
+
+func policyOf(t store.Tenant) store.ConsentPolicy {
+	p := t.Consent
+	def := store.DefaultConsentPolicy()
+	if p.AdultAge == 0 {
+		p.AdultAge = def.AdultAge
+	}
+	if p.OwnAccountAge == 0 {
+		p.OwnAccountAge = def.OwnAccountAge
+	}
+	if p.TextVersion == "" {
+		p.TextVersion = def.TextVersion
+	}
+	if p.RequestDays == 0 {
+		p.RequestDays = def.RequestDays
+	}
+	if p.DestroyAfterDay == 0 {
+		p.DestroyAfterDay = def.DestroyAfterDay
+	}
+	if p.Purpose == "" {
+		p.Purpose = def.Purpose
+	}
+	return p
+}
+
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
+}
+
+// newID returns a random UUID.
+func newID() string { return uuid.NewString() }
