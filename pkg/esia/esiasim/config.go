@@ -28,9 +28,9 @@ type Config struct {
 	Embed EmbedMode
 	// Latency delays every answer (load tests); see also SetLatency.
 	Latency time.Duration
-	// DisableControl turns off the control endpoints /sim/faults and
-	// /sim/latency, through which another process (a load or fault test)
-	// injects faults and latency.
+	// DisableControl turns off the control endpoints /sim/faults,
+	// /sim/latency and /sim/rotate, through which another process (a load
+	// or fault test) injects faults and latency and rotates the token key.
 	DisableControl bool
 }
 

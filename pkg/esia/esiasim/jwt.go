@@ -9,7 +9,8 @@ import (
 // signJWT returns a compact JWS of claims signed by the token signer. sbt is
 // ESIA's token-type header ("access", "id", "authorization_code").
 func (s *Simulator) signJWT(sbt string, claims map[string]any) (string, error) {
-	header, err := json.Marshal(map[string]any{"alg": s.cfg.TokenSigner.Alg(), "typ": "JWT", "ver": 1, "sbt": sbt})
+	signer := s.tokenSigner()
+	header, err := json.Marshal(map[string]any{"alg": signer.Alg(), "typ": "JWT", "ver": 1, "sbt": sbt})
 	if err != nil {
 		return "", err
 	}
@@ -18,7 +19,7 @@ func (s *Simulator) signJWT(sbt string, claims map[string]any) (string, error) {
 		return "", err
 	}
 	input := base64.RawURLEncoding.EncodeToString(header) + "." + base64.RawURLEncoding.EncodeToString(payload)
-	sig, err := s.cfg.TokenSigner.Sign([]byte(input))
+	sig, err := signer.Sign([]byte(input))
 	if err != nil {
 		return "", fmt.Errorf("esiasim: sign %s token: %w", sbt, err)
 	}

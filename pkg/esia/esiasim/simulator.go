@@ -1,7 +1,6 @@
 package esiasim
 
 import (
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
@@ -22,6 +21,10 @@ type Simulator struct {
 	clients map[string]*client
 	persons map[string]*Person
 	order   []string // oids in fixture order
+
+	signerMu sync.RWMutex
+	signer   TokenSigner // signs new tokens
+	retired  [][]byte    // certificates of earlier signers, newest first
 
 	mu       sync.Mutex
 	logins   map[string]*authRequest // pending login pages by id
@@ -75,6 +78,7 @@ func New(cfg Config) (*Simulator, error) {
 	}
 	s := &Simulator{
 		cfg:      cfg,
+		signer:   cfg.TokenSigner,
 		clients:  map[string]*client{},
 		persons:  map[string]*Person{},
 		logins:   map[string]*authRequest{},
@@ -167,6 +171,7 @@ func (s *Simulator) routes() {
 	if !s.cfg.DisableControl {
 		m.HandleFunc("/sim/faults", s.faultsAPI)
 		m.HandleFunc("PUT /sim/latency", s.latencyAPI)
+		m.HandleFunc("POST /sim/rotate", s.rotateAPI)
 	}
 	s.mux = m
 }
@@ -193,16 +198,6 @@ func (s *Simulator) Issuer() string { return s.cfg.Issuer }
 
 // BaseURL is the simulator's external address.
 func (s *Simulator) BaseURL() string { return s.cfg.BaseURL }
-
-// Certificate returns the DER certificate of the token-signing key.
-func (s *Simulator) Certificate() []byte { return s.cfg.TokenSigner.Certificate() }
-
-// CertificatesPEM returns the token-signing certificate as PEM, ready for
-// esia.ParseKeySet or a key-set file. It is also served at
-// /sim/certificates.pem (a simulator-only path).
-func (s *Simulator) CertificatesPEM() []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate()})
-}
 
 // Persons returns the fixture persons in fixture order.
 func (s *Simulator) Persons() []Person {
