@@ -161,6 +161,20 @@ func (b *breaker) snapshot() (breakerState, int) {
 	return b.state, b.failures
 }
 
+// breakerInit guards the making of every Config's breaker; it is held for
+// a pointer check once the breaker exists.
+var breakerInit sync.Mutex
+
+// breakerState returns c's breaker, making it at the first call.
+func (c *Config) breakerState() *breaker {
+	breakerInit.Lock()
+	defer breakerInit.Unlock()
+	if c.breaker == nil {
+		c.breaker = &breaker{}
+	}
+	return c.breaker
+}
+
 // breakerFailures is the threshold in use; 0 means the breaker is off.
 func (c *Config) breakerFailures() int {
 	switch {
@@ -186,7 +200,8 @@ func (c *Config) guard(label string, call func() ([]byte, error)) ([]byte, error
 	if limit == 0 {
 		return call()
 	}
-	t, until, ok := c.breaker.allow(c.now())
+	b := c.breakerState()
+	t, until, ok := b.allow(c.now())
 	if !ok {
 		if c.Observe != nil {
 			c.Observe(label, "circuit_open", 0)
@@ -200,6 +215,6 @@ func (c *Config) guard(label string, call func() ([]byte, error)) ([]byte, error
 		return nil, &Error{Description: desc, Retryable: true, cause: ErrCircuitOpen}
 	}
 	body, err := call()
-	c.breaker.record(t, outcomeOf(err), c.now(), limit, c.breakerCooldown())
+	b.record(t, outcomeOf(err), c.now(), limit, c.breakerCooldown())
 	return body, err
 }

@@ -236,3 +236,22 @@ func TestBreakerConcurrent(t *testing.T) {
 		t.Fatalf("%d hits", n)
 	}
 }
+
+// TestBreakerCopies: a Config copied before its first call (the parent's
+// Config with the kid scopes) has a breaker of its own; one copied later
+// shares the original's.
+func TestBreakerCopies(t *testing.T) {
+	cfg, f, _, _ := breakerWorld(t)
+	cfg.BreakerFailures = 1
+	early := *cfg
+	f.set(503, "")
+	_, _ = cfg.Person(context.Background(), fakeToken)
+	late := *cfg
+	f.set(200, `{"firstName":"Иван"}`)
+	if _, err := early.Person(context.Background(), fakeToken); err != nil {
+		t.Fatalf("copy made before the first call: %v", err)
+	}
+	if _, err := late.Person(context.Background(), fakeToken); !errors.Is(err, esia.ErrCircuitOpen) {
+		t.Fatalf("copy made after the breaker opened: %v", err)
+	}
+}

@@ -37,8 +37,9 @@ const (
 
 // Config is the configuration of one information system registered in ESIA
 // for one ESIA environment (test or production). It is read-only after setup
-// and safe for concurrent use. It also holds the state of its circuit
-// breaker, so it is used by pointer and never copied once in use.
+// and safe for concurrent use. A copy made before the first call (to change
+// Scopes, say) gets a circuit breaker of its own; a copy made later shares
+// the original's.
 type Config struct {
 	// BaseURL is where ESIA (or a gateway in front of it, or the simulator)
 	// is reached, e.g. "https://esia-portal1.test.gosuslugi.ru" or
@@ -103,7 +104,9 @@ type Config struct {
 	// DefaultBreakerCooldown. The time is read from Now.
 	BreakerCooldown time.Duration
 
-	breaker breaker
+	// breaker is made at the first call (see breakerState); a pointer, so
+	// that a Config can be copied.
+	breaker *breaker
 }
 
 // errConfig reports a Config that cannot make a request.
