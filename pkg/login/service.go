@@ -24,6 +24,13 @@ type Upstream interface {
 	Person(ctx context.Context, tok *esia.Token) (*esia.Person, error)
 }
 
+// ParentUpstream is ESIA asked with the kid scopes, for parents proving
+// parenthood; *esia.Config implements it.
+type ParentUpstream interface {
+	Upstream
+	Kids(ctx context.Context, tok *esia.Token) ([]esia.Kid, error)
+}
+
 // Subjects computes pairwise subjects; *keyring.Subjects implements it.
 type Subjects interface {
 	Subject(tenantID, oid string) string
@@ -37,6 +44,8 @@ type TokenRevoker interface {
 
 // Config wires the login.
 type Config struct {
+	// ParentESIA is ESIA with the kid scopes added (the parent's page).
+	ParentESIA ParentUpstream
 	// Tokens revokes a person's tokens when one of their links is
 	// suspended at login.
 	Tokens   TokenRevoker
@@ -79,7 +88,12 @@ type Pending struct {
 	Ref       string                 `json:"ref"`
 	Request   oauth.AuthorizeRequest `json:"request"`
 	StartedAt time.Time              `json:"started_at"`
+	// Purpose is "" for a diary's login, PurposeParent for the parent's page.
+	Purpose string `json:"purpose,omitempty"`
 }
+
+// PurposeParent marks a login for the parent's page (/parent).
+const PurposeParent = "parent"
 
 // ErrUnknownState means ESIA's callback carried a state the broker does
 // not know (expired, already used, or forged). The diary is unknown, so
@@ -117,7 +131,11 @@ func (s *Service) Begin(ctx context.Context, req *oauth.AuthorizeRequest, extra 
 // (one of the Reason constants) to send back with the reference code.
 type Result struct {
 	Pending Pending
-	Claims  *oauth.Claims
+	// Person is who logged in, as consent needs to know them.
+	Person PersonInfo
+	// Parent is set by a parent's login (PurposeParent).
+	Parent *ParentLogin
+	Claims *oauth.Claims
 	// Options are set instead of Claims when the person has records of
 	// several roles and the diary did not pass role: the role picker.
 	Options  []RoleOption
@@ -149,6 +167,9 @@ func (s *Service) Callback(ctx context.Context, q url.Values) (*Result, error) {
 	res := &Result{Pending: p}
 	a := store.Attempt{Ref: p.Ref, TenantID: p.Request.TenantID, ClientID: p.Request.ClientID}
 
+	if p.Purpose == PurposeParent {
+		return s.parentCallback(ctx, res, q)
+	}
 	if q.Get("error") != "" || q.Get("code") == "" {
 		err := esia.ParseCallbackError(q)
 		if err == nil {
@@ -222,6 +243,8 @@ func (s *Service) Callback(ctx context.Context, q url.Values) (*Result, error) {
 	if res.AuthTime.IsZero() {
 		res.AuthTime = s.cfg.Now()
 	}
+	res.Person = PersonInfo{OID: tok.Identity.OID, Name: fullName(person), BirthDate: person.BirthDate,
+		Child: tok.Identity.Level == esia.LevelChild, Trusted: tok.Identity.Trusted || person.Trusted, SessionID: tok.Identity.SessionID}
 	a.Outcome = "linked"
 	if roles := distinctRoles(chosen); len(roles) > 1 {
 		// Several roles and the diary did not say which: the person picks.
@@ -379,4 +402,28 @@ func (s *Service) suspended(ctx context.Context, tenantID, oid string, links []s
 		return
 	}
 	detail["tokens_revoked"] = n
+}
+
+// PersonInfo is what the login learnt of the person from ESIA.
+type PersonInfo struct {
+	OID       string     `json:"oid"`
+	Name      string     `json:"name"`
+	BirthDate store.Date `json:"birth_date"`
+	Child     bool       `json:"child"`   // an ESIA child account (KD)
+	Trusted   bool       `json:"trusted"` // a confirmed account
+	SessionID string     `json:"session_id"`
+}
+
+func fullName(p *esia.Person) string {
+	n := p.LastName + " " + p.FirstName
+	if p.MiddleName != "" {
+		n += " " + p.MiddleName
+	}
+	return n
+}
+
+// RecordStep appends an event to an attempt, setting its outcome and
+// reason when given (the server notes consent decisions with it).
+func (s *Service) RecordStep(ctx context.Context, ref, step, outcome, reason string, detail map[string]any) {
+	s.record(ctx, store.Attempt{Ref: ref, Outcome: outcome, Reason: reason}, step, detail)
 }

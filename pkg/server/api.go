@@ -56,6 +56,8 @@ func (s *Server) routesAPI(e *echo.Echo) {
 	roster.GET("/persons/:id/links", s.rosterLinks)
 	roster.DELETE("/persons/:id/links", s.rosterUnlink)
 
+	api.GET("/consents", s.consentsAPI, s.requireScope(oauth.ScopeConsentRead))
+
 	sup := api.Group("/support", s.requireScope(oauth.ScopeSupport))
 	sup.GET("/attempts/:ref", s.supportAttempt)
 	sup.GET("/persons", s.supportPersons)

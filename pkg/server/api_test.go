@@ -376,6 +376,7 @@ func TestEveryRungAndOutcome(t *testing.T) {
 				t.Fatal(err)
 			}
 			token := apiToken(t, b, server.DevAPIClientID, server.DevAPIClientSecret, "roster")
+			grantDirect(t, b, "s-0001", store.ConsentParental)
 			for id, r := range tc.rows {
 				body, _ := json.Marshal(r)
 				if resp := call(t, "PUT", b.URL+"/api/v1/roster/persons/"+id, token, "application/json", string(body)); resp.Status != 200 {

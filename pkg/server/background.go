@@ -17,12 +17,17 @@ func (c *Components) RunBackground(ctx context.Context, every time.Duration, rel
 	}
 	tick := time.NewTicker(every)
 	defer tick.Stop()
+	hooks := time.NewTicker(every / 12)
+	defer hooks.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-reload:
 			c.ReloadESIATrust()
+			continue
+		case <-hooks.C:
+			c.DeliverWebhooks(ctx)
 			continue
 		case <-tick.C:
 		}
@@ -49,7 +54,26 @@ func (c *Components) Sweep(ctx context.Context) int {
 	if _, err := c.Signing.Prune(ctx); err != nil {
 		c.Logger.ErrorContext(ctx, "pruning signing keys failed", "error", err)
 	}
+	if n, err := c.Consent.Sweep(ctx, c.Store); err != nil {
+		c.Logger.ErrorContext(ctx, "consent expiry failed", "error", err)
+	} else {
+		total += n
+	}
 	return total
+}
+
+// DeliverWebhooks sends the due outbox events (all of them, in batches).
+func (c *Components) DeliverWebhooks(ctx context.Context) {
+	for {
+		delivered, failed, err := c.Webhooks.RunOnce(ctx)
+		if err != nil {
+			c.Logger.ErrorContext(ctx, "webhook delivery failed", "error", err)
+			return
+		}
+		if delivered+failed < 50 {
+			return
+		}
+	}
 }
 
 // ReloadESIATrust re-reads ESIA's token-signing certificates from disk

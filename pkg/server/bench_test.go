@@ -14,6 +14,7 @@ import (
 
 	"github.com/diarybroker/broker/pkg/server"
 	"github.com/diarybroker/broker/pkg/sessions/sessionstest"
+	"github.com/diarybroker/broker/pkg/store"
 	"github.com/diarybroker/broker/pkg/store/postgres"
 	"github.com/diarybroker/broker/pkg/store/postgres/pgtest"
 )
@@ -77,6 +78,7 @@ func BenchmarkLoginRoundTrip(b *testing.B) {
 	for _, be := range benchBackends {
 		b.Run(be.name, func(b *testing.B) {
 			br := startBroker(b, true, be.edit(b))
+			grantDirect(b, br, "t-0001", store.ConsentSelf)
 			ctx := context.Background()
 			p, err := oidc.NewProvider(ctx, br.URL)
 			if err != nil {
@@ -113,6 +115,7 @@ func BenchmarkTokenExchange(b *testing.B) {
 	for _, be := range benchBackends {
 		b.Run(be.name, func(b *testing.B) {
 			br := startBroker(b, true, be.edit(b))
+			grantDirect(b, br, "t-0001", store.ConsentSelf)
 			client := benchClient()
 			ctx := context.WithValue(context.Background(), oauth2.HTTPClient, client)
 			type pending struct {
@@ -152,6 +155,7 @@ func BenchmarkTokenRefresh(b *testing.B) {
 	for _, be := range benchBackends {
 		b.Run(be.name, func(b *testing.B) {
 			br := startBroker(b, true, be.edit(b))
+			grantDirect(b, br, "t-0001", store.ConsentSelf)
 			client := benchClient()
 			ctx := context.WithValue(context.Background(), oauth2.HTTPClient, client)
 			var made atomic.Int64

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/diarybroker/broker/pkg/consent"
 	"github.com/diarybroker/broker/pkg/esia"
 	"github.com/diarybroker/broker/pkg/esia/esiasim"
 	"github.com/diarybroker/broker/pkg/esia/gost"
@@ -21,6 +22,7 @@ import (
 	"github.com/diarybroker/broker/pkg/store"
 	"github.com/diarybroker/broker/pkg/store/memory"
 	"github.com/diarybroker/broker/pkg/store/postgres"
+	"github.com/diarybroker/broker/pkg/webhook"
 )
 
 // Components are the broker's parts, built from Settings.
@@ -38,7 +40,11 @@ type Components struct {
 	OAuth     *oauth.Provider
 	Ladder    *linking.Ladder
 	Login     *login.Service
-	Metrics   *Metrics
+	Consent   *consent.Service
+	Webhooks  *webhook.Deliverer
+	// ESIAParent is ESIA asked with the kid scopes too (the parent's page).
+	ESIAParent *esia.Config
+	Metrics    *Metrics
 	// Ready checks the services a replica needs (PostgreSQL, Redis).
 	Ready map[string]func(context.Context) error
 
@@ -211,8 +217,19 @@ func Build(ctx context.Context, s Settings, o BuildOptions) (_ *Components, err 
 		return nil, err
 	}
 	c.Ladder = &linking.Ladder{Roster: c.Store, Links: c.Store, Index: c.PII, Now: c.Now}
+	parent := *c.ESIA
+	parent.Scopes = append(append([]string(nil), c.ESIA.Scopes...), KidScopes...)
+	c.ESIAParent = &parent
+	cs, ok := c.Store.(consent.Store)
+	if !ok {
+		return nil, errors.New("server: the store does not keep consents")
+	}
+	c.Consent = &consent.Service{Store: cs, Tokens: c.OAuth, Subjects: c.Subjects, Now: c.Now}
+	c.Webhooks = &webhook.Deliverer{Outbox: cs, Tenants: c.Store, Now: c.Now, Logger: c.Logger,
+		Observe: func(typ, outcome string) { c.Metrics.Webhooks.WithLabelValues(typ, outcome).Inc() }}
 	c.Login = login.New(login.Config{
-		ESIA: c.ESIA, Sessions: c.Sessions, Attempts: c.Store, Tenants: c.Store, Roster: c.Store,
+		ParentESIA: c.ESIAParent,
+		ESIA:       c.ESIA, Sessions: c.Sessions, Attempts: c.Store, Tenants: c.Store, Roster: c.Store,
 		Ladder: c.Ladder, Subjects: c.Subjects, Tokens: c.OAuth, PendingTTL: s.LoginTimeout, Now: c.Now, Logger: c.Logger,
 	})
 	if s.Dev {

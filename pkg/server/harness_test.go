@@ -20,6 +20,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/diarybroker/broker/pkg/server"
+	"github.com/diarybroker/broker/pkg/store"
 )
 
 // clock is the injected clock of a test broker. It starts at the real time
@@ -193,21 +194,61 @@ func (b *browser) chooseOnSimulator(page outcome, oid string) outcome {
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	return b.outcome(resp)
+	return b.through(b.outcome(resp))
 }
 
 func htmlUnescape(s string) string {
 	return strings.NewReplacer("&amp;", "&", "&#43;", "+", "&#34;", `"`, "&#39;", "'", "&lt;", "<", "&gt;", ">").Replace(s)
 }
 
-// login runs a diary login as an ESIA fixture person (dev mode passes
-// sim_person through to the simulator).
+// loginAs runs a diary login as an ESIA fixture person (dev mode passes
+// sim_person through to the simulator), agreeing on the way as a person
+// would: it accepts the self-consent page and passes a parent's notice.
 func loginAs(t testing.TB, b *broker, d *diary, oid string, extra ...oauth2.AuthCodeOption) outcome {
 	t.Helper()
 	if oid != "" {
 		extra = append(extra, oauth2.SetAuthURLParam("sim_person", oid))
 	}
-	return newBrowser(t).get(d.authURL(extra...))
+	br := newBrowser(t)
+	return br.through(br.get(d.authURL(extra...)))
+}
+
+// through answers the broker's pages between ESIA and the diary: the
+// self-consent page (accept) and a parent's notice (continue).
+func (b *browser) through(o outcome) outcome {
+	b.t.Helper()
+	for i := 0; i < 3 && o.Redirect == nil && o.Status == http.StatusOK; i++ {
+		switch {
+		case strings.Contains(o.Body, `action="/consent"`):
+			o = b.submit(o, "/consent", url.Values{"decision": {"accept"}})
+		case strings.Contains(o.Body, `action="/login/continue"`):
+			o = b.submit(o, "/login/continue", nil)
+		default:
+			return o
+		}
+	}
+	return o
+}
+
+// submit posts a broker form of page with its csrf and login fields.
+func (b *browser) submit(page outcome, action string, fields url.Values) outcome {
+	b.t.Helper()
+	csrf, id := csrfField.FindStringSubmatch(page.Body), loginField.FindStringSubmatch(page.Body)
+	if csrf == nil {
+		b.t.Fatalf("no form with a csrf field in: %.300s", page.Body)
+	}
+	form := url.Values{"csrf": {htmlUnescape(csrf[1])}}
+	if id != nil {
+		form.Set("login", htmlUnescape(id[1]))
+	}
+	for k, v := range fields {
+		form[k] = v
+	}
+	resp, err := b.client.PostForm(page.URL+action, form)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return b.outcome(resp)
 }
 
 // tokens exchanges the code of a successful login and verifies the ID token.
@@ -260,5 +301,22 @@ func (b *browser) chooseRole(page outcome, role string) outcome {
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	return b.outcome(resp)
+	return b.through(b.outcome(resp))
+}
+
+// grantDirect records a consent for a record straight in the store — test
+// set-up for tests about something else than consent.
+func grantDirect(tb testing.TB, b *broker, personID string, kind store.ConsentKind) {
+	tb.Helper()
+	ctx := context.Background()
+	tn, err := b.comp.Store.GetTenant(ctx, server.DevTenant)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	err = b.comp.Consent.Store.CreateConsent(ctx, store.Consent{ID: rand.Text(), TenantID: server.DevTenant, PersonID: personID,
+		Kind: kind, GrantorOID: "test", TextVersion: tn.Consent.TextVersion, TextHash: "test", Status: store.ConsentGranted,
+		GrantedAt: time.Now().UTC()})
+	if err != nil {
+		tb.Fatal(err)
+	}
 }

@@ -13,7 +13,7 @@ import (
 
 // simParams are the simulator's parameters dev mode passes from
 // /oauth2/auth to the simulator (DESIGN.md §4); pkg/esia never adds them.
-var simParams = []string{"sim_person", "sim_error"}
+var simParams = []string{"sim_person", "sim_error", "sim_token_error"}
 
 // authorize is GET /oauth2/auth: validate the diary's request, keep it, and
 // send the person to ESIA.
@@ -69,6 +69,12 @@ func (s *Server) esiaCallback(c echo.Context) error {
 			"Во время входа произошла ошибка. Вернитесь в электронный дневник и попробуйте ещё раз.", "", "")
 	}
 	ref := login.FormatRef(res.Pending.Ref)
+	if res.Pending.Purpose == login.PurposeParent {
+		if res.Reason != "" {
+			return errorPage(c, http.StatusForbidden, res.Message.Title, res.Message.Text, ref, "")
+		}
+		return s.startParentSession(c, res.Parent)
+	}
 	if res.Reason != "" {
 		s.c.Metrics.Logins.WithLabelValues(res.Reason).Inc()
 		back, _ := oauth.ErrorRedirect(&res.Pending.Request, res.Reason, res.Pending.Ref)
@@ -77,7 +83,7 @@ func (s *Server) esiaCallback(c echo.Context) error {
 	if len(res.Options) > 0 {
 		return s.chooseRole(c, res)
 	}
-	return s.issue(c, res)
+	return s.proceed(c, res)
 }
 
 // issue completes the diary's authorization request with the claims.

@@ -33,6 +33,9 @@ const (
 
 func TestLoginEndToEndDevMode(t *testing.T) {
 	b := startBroker(t, true, nil)
+	// The children's parents have consented (consent has its own tests).
+	grantDirect(t, b, "s-0001", store.ConsentParental)
+	grantDirect(t, b, "s-0003", store.ConsentParental)
 	tests := []struct {
 		name     string
 		oid      string
@@ -145,6 +148,7 @@ func toStrings(v any) []string {
 // sub on every login, a different person another.
 func TestSubjectIsPairwiseAndStable(t *testing.T) {
 	b := startBroker(t, true, nil)
+	grantDirect(t, b, "s-0001", store.ConsentParental)
 	sub := func(oid string) any {
 		d := newDiary(b)
 		_, c := tokens(t, b, d, loginAs(t, b, d, oid))
@@ -365,6 +369,7 @@ func TestCallbackStates(t *testing.T) {
 		}
 	})
 	t.Run("callback replayed", func(t *testing.T) {
+		grantDirect(t, b, "t-0001", store.ConsentSelf)
 		d := newDiary(b)
 		br := newBrowser(t)
 		page := br.get(d.authURL())

@@ -17,6 +17,7 @@ type Metrics struct {
 	ESIACalls    *prometheus.CounterVec
 	ESIADuration *prometheus.HistogramVec
 	RateLimited  *prometheus.CounterVec
+	Webhooks     *prometheus.CounterVec
 }
 
 // NewMetrics registers the metrics on a fresh registry.
@@ -43,8 +44,11 @@ func NewMetrics() *Metrics {
 		RateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "broker_rate_limited_total", Help: "Requests refused by the rate limiter, by route.",
 		}, []string{"route"}),
+		Webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "broker_webhook_deliveries_total", Help: "Webhook delivery attempts by event type and outcome (delivered, failed, dead).",
+		}, []string{"type", "outcome"}),
 	}
-	m.Registry.MustRegister(m.HTTPRequests, m.HTTPDuration, m.Logins, m.ESIACalls, m.ESIADuration, m.RateLimited,
+	m.Registry.MustRegister(m.Webhooks, m.HTTPRequests, m.HTTPDuration, m.Logins, m.ESIACalls, m.ESIADuration, m.RateLimited,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

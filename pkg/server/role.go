@@ -36,25 +36,77 @@ func (s *Server) https() bool {
 	return len(s.c.Settings.Issuer) > 8 && s.c.Settings.Issuer[:8] == "https://"
 }
 
-// choiceTTL is how long the role picker waits.
+// choiceTTL is how long a paused login (role picker, consent page,
+// notice) waits for the person.
 const choiceTTL = 10 * time.Minute
 
-// chooseRole shows the role picker. The paused login, which holds claims
-// with names, is sealed with the personal-data key before it goes to the
-// sessions store.
-func (s *Server) chooseRole(c echo.Context, res *login.Result) error {
-	ctx := c.Request().Context()
+// pause keeps a login that waits for the person's answer on a broker page.
+// It holds claims with names, so it is sealed with the personal-data key
+// before it goes to the sessions store; the id is single-use.
+func (s *Server) pause(c echo.Context, res *login.Result) (string, error) {
 	id := randomID()
 	plain, err := json.Marshal(res)
 	if err != nil {
-		return err
+		return "", err
 	}
-	keyID, sealed, err := s.c.PII.Seal(plain, []byte("choice\x00"+id))
+	if err := s.putSealed(c, "paused:"+id, plain, choiceTTL); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// resume takes a paused login back; nil without error means it is gone
+// (answered already, or waited too long).
+func (s *Server) resume(c echo.Context, id string) (*login.Result, error) {
+	plain, err := s.takeSealed(c, "paused:"+id)
+	if err != nil || plain == nil {
+		return nil, err
+	}
+	var res login.Result
+	if err := json.Unmarshal(plain, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// putSealed stores plain under key, sealed and bound to the key.
+func (s *Server) putSealed(c echo.Context, key string, plain []byte, ttl time.Duration) error {
+	keyID, sealed, err := s.c.PII.Seal(plain, []byte(key))
 	if err != nil {
 		return err
 	}
 	b, _ := json.Marshal(sealedChoice{KeyID: keyID, Sealed: sealed})
-	if err := s.c.Sessions.Put(ctx, "choice:"+id, b, choiceTTL); err != nil {
+	return s.c.Sessions.Put(c.Request().Context(), key, b, ttl)
+}
+
+// getSealed reads what putSealed stored; take removes it too.
+func (s *Server) getSealed(c echo.Context, key string, take bool) ([]byte, error) {
+	get := s.c.Sessions.Get
+	if take {
+		get = s.c.Sessions.Take
+	}
+	raw, err := get(c.Request().Context(), key)
+	if errors.Is(err, sessions.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var sc sealedChoice
+	if err := json.Unmarshal(raw, &sc); err != nil {
+		return nil, err
+	}
+	return s.c.PII.Open(sc.KeyID, sc.Sealed, []byte(key))
+}
+
+func (s *Server) takeSealed(c echo.Context, key string) ([]byte, error) {
+	return s.getSealed(c, key, true)
+}
+
+// chooseRole shows the role picker.
+func (s *Server) chooseRole(c echo.Context, res *login.Result) error {
+	id, err := s.pause(c, res)
+	if err != nil {
 		return err
 	}
 	token, _ := c.Get("csrf").(string)
@@ -67,31 +119,22 @@ type sealedChoice struct {
 	Sealed []byte `json:"s"`
 }
 
+// expired is the page for a paused login that is gone.
+func expired(c echo.Context) error {
+	return errorPage(c, http.StatusBadRequest, "Сеанс входа устарел",
+		"Ответ занял слишком много времени или форма была отправлена повторно. Вернитесь в электронный дневник и войдите заново.", "", "")
+}
+
 // chosenRole is POST /login/role: the person picked a role.
 func (s *Server) chosenRole(c echo.Context) error {
-	ctx := c.Request().Context()
-	id := c.FormValue("login")
-	raw, err := s.c.Sessions.Take(ctx, "choice:"+id)
-	if errors.Is(err, sessions.ErrNotFound) {
-		return errorPage(c, http.StatusBadRequest, "Сеанс входа устарел",
-			"Выбор роли занял слишком много времени или форма была отправлена повторно. Вернитесь в электронный дневник и войдите заново.", "", "")
-	}
+	res, err := s.resume(c, c.FormValue("login"))
 	if err != nil {
 		return err
 	}
-	var sc sealedChoice
-	if err := json.Unmarshal(raw, &sc); err != nil {
-		return err
+	if res == nil {
+		return expired(c)
 	}
-	plain, err := s.c.PII.Open(sc.KeyID, sc.Sealed, []byte("choice\x00"+id))
-	if err != nil {
-		return err
-	}
-	var res login.Result
-	if err := json.Unmarshal(plain, &res); err != nil {
-		return err
-	}
-	claims, err := s.c.Login.Chose(ctx, &res, c.FormValue("role"))
+	claims, err := s.c.Login.Chose(c.Request().Context(), res, c.FormValue("role"))
 	if errors.Is(err, login.ErrNoSuchRole) {
 		return errorPage(c, http.StatusBadRequest, "Неверный выбор", "Такой роли не было среди предложенных. Вернитесь в электронный дневник и войдите заново.", "", "")
 	}
@@ -99,5 +142,5 @@ func (s *Server) chosenRole(c echo.Context) error {
 		return err
 	}
 	res.Claims, res.Options = claims, nil
-	return s.issue(c, &res)
+	return s.proceed(c, res)
 }

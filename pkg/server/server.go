@@ -66,6 +66,11 @@ func New(c *Components) (*Server, error) {
 	e.POST("/userinfo", echo.WrapHandler(http.HandlerFunc(p.ServeUserinfo)))
 	e.GET("/esia/callback", s.esiaCallback, limitPage, s.csrf())
 	e.POST("/login/role", s.chosenRole, limitPage, s.csrf())
+	e.POST("/consent", s.consentAnswer, limitPage, s.csrf())
+	e.POST("/login/continue", s.continueLogin, limitPage, s.csrf())
+	e.GET("/parent", s.parentPage, limitPage, s.csrf())
+	e.POST("/parent/consent", s.parentDecision, limitPage, s.csrf())
+	e.POST("/parent/logout", s.parentLogout, s.csrf())
 	e.GET("/oauth2/logout", s.logout, limitPage)
 	e.GET("/esia/logout", s.logoutReturn)
 

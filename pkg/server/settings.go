@@ -127,6 +127,11 @@ type ESIASettings struct {
 // DefaultESIAScopes are the scopes a school system asks ESIA for (ESIA.md).
 var DefaultESIAScopes = []string{"openid", "fullname", "birthdate", "gender", "snils", "birth_cert_doc", "id_doc"}
 
+// KidScopes are added for a parent on the parent's page: the children
+// ESIA lists for the parent, with SNILS and birth certificates, prove
+// parenthood (ESIA.md "Scopes").
+var KidScopes = []string{"kid_fullname", "kid_birthdate", "kid_snils", "kid_birth_cert_doc"}
+
 // DefaultSettings returns the defaults every source overrides.
 func DefaultSettings() Settings {
 	return Settings{
