@@ -158,12 +158,20 @@ func (s *Service) Decide(ctx context.Context, t store.Tenant, par Parent, childR
 	err = s.Store.InTx(ctx, func(ctx context.Context) error {
 		if !accept {
 			if err := s.Store.AddDecline(ctx, t.ID, req.ID, store.Decline{ParentRecord: parentRecord, GrantorOID: par.OID, At: now}); err != nil {
-				return err
+				return err // ErrAlreadyExists: declined before (a double submit)
 			}
 			if err := s.Store.AppendEvidence(ctx, store.Evidence{TenantID: t.ID, PersonID: childRecord, RequestID: req.ID, Event: "declined", At: now, Details: details}); err != nil {
 				return err
 			}
 			return s.event(ctx, t.ID, "consent.denied", map[string]any{"person_id": childRecord, "request_id": req.ID, "kind": store.ConsentParental, "parent": parentRecord})
+		}
+		// The other parent may have granted since (and closed that request):
+		// a consent granted meanwhile ends it here.
+		if ok, err := s.hasGranted(ctx, t.ID, childRecord, text.Version); err != nil || ok {
+			if err == nil {
+				err = errGrantedAlready
+			}
+			return err
 		}
 		if err := s.Store.CloseRequest(ctx, t.ID, req.ID, store.RequestGranted, now); err != nil {
 			return err
@@ -182,8 +190,11 @@ func (s *Service) Decide(ctx context.Context, t store.Tenant, par Parent, childR
 		return s.event(ctx, t.ID, "consent.granted", map[string]any{"person_id": childRecord, "consent_id": c.ID, "kind": c.Kind,
 			"request_id": req.ID, "parent": parentRecord, "text_version": c.TextVersion, "expires_at": nullTime(c.ExpiresAt)})
 	})
-	if errors.Is(err, store.ErrInactive) && accept {
+	if accept && (errors.Is(err, store.ErrInactive) || errors.Is(err, errGrantedAlready) || errors.Is(err, store.ErrAlreadyExists)) {
 		return nil // the other parent granted at the same moment: one consent, no error
+	}
+	if !accept && errors.Is(err, store.ErrAlreadyExists) {
+		return nil // declined already
 	}
 	if err != nil {
 		return fmt.Errorf("consent: decide: %w", err)
@@ -264,4 +275,20 @@ func childName(p store.Person) string {
 		n += " " + p.MiddleName
 	}
 	return n
+}
+
+var errGrantedAlready = errors.New("consent: granted already")
+
+// hasGranted reports whether a parental consent of the text version holds.
+func (s *Service) hasGranted(ctx context.Context, tenantID, personID, version string) (bool, error) {
+	cs, err := s.Store.ConsentsOf(ctx, tenantID, personID)
+	if err != nil {
+		return false, err
+	}
+	for _, c := range cs {
+		if c.Status == store.ConsentGranted && c.Kind == store.ConsentParental && c.TextVersion == version {
+			return true, nil
+		}
+	}
+	return false, nil
 }

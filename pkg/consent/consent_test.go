@@ -1,0 +1,307 @@
+package consent_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/diarybroker/broker/pkg/consent"
+	"github.com/diarybroker/broker/pkg/linking"
+	"github.com/diarybroker/broker/pkg/store"
+	"github.com/diarybroker/broker/pkg/store/memory"
+)
+
+// fixture is a tenant with a child, two parents and the clock.
+type fixture struct {
+	svc   *consent.Service
+	st    *memory.Store
+	t     store.Tenant
+	now   time.Time
+	child store.Person
+	mum   consent.Parent
+	dad   consent.Parent
+}
+
+var ctx = context.Background()
+
+func newFixture(t *testing.T) *fixture {
+	f := &fixture{st: memory.New(nil), now: time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)}
+	f.t = store.Tenant{ID: "t1", DisplayName: "Дневник", OperatorName: "ГБУ «Оператор»", TimeZone: "Europe/Moscow",
+		Consent: store.DefaultConsentPolicy()}
+	must(t, f.st.CreateTenant(ctx, f.t))
+	f.child = store.Person{ExternalID: "s-1", Role: store.RoleStudent, LastName: "Иванова", FirstName: "Ася",
+		BirthDate: store.Date{Year: 2016, Month: 3, Day: 1}, SNILS: "11223344595"}
+	must(t, f.st.UpsertPersons(ctx, "t1", []store.Person{f.child,
+		{ExternalID: "p-mum", Role: store.RoleParent, LastName: "Иванова", FirstName: "Мария"},
+		{ExternalID: "p-dad", Role: store.RoleParent, LastName: "Иванов", FirstName: "Олег"}}))
+	must(t, f.st.UpsertRelations(ctx, "t1", []store.Relation{{Parent: "p-mum", Student: "s-1", Kind: "mother"}, {Parent: "p-dad", Student: "s-1", Kind: "father"}}))
+	kid := linking.Identity{Name: linking.FullName{Last: "Иванова", First: "Ася"}, SNILS: "112-233-445 95"}
+	f.mum = consent.Parent{OID: "2001", Name: "Иванова Мария", Records: []string{"p-mum"}, Kids: []linking.Identity{kid}}
+	f.dad = consent.Parent{OID: "2002", Name: "Иванов Олег", Records: []string{"p-dad"}, Kids: []linking.Identity{kid}}
+	f.svc = &consent.Service{Store: f.st, Now: func() time.Time { return f.now }}
+	return f
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (f *fixture) childSubject() consent.Subject {
+	return consent.Subject{TenantID: "t1", PersonID: "s-1", OID: "3001", Name: "Иванова Ася", BirthDate: f.child.BirthDate, Child: true}
+}
+
+func (f *fixture) granted(t *testing.T) []store.Consent {
+	cs, err := f.st.ConsentsOf(ctx, "t1", "s-1")
+	must(t, err)
+	var out []store.Consent
+	for _, c := range cs {
+		if c.Status == store.ConsentGranted {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func TestAgePolicy(t *testing.T) {
+	tests := []struct {
+		name    string
+		birth   store.Date
+		trusted bool
+		want    consent.Outcome
+	}{
+		{"10 with a child account", store.Date{Year: 2016, Month: 3, Day: 1}, false, consent.NeedsParental},
+		{"15 confirmed", store.Date{Year: 2011, Month: 1, Day: 1}, true, consent.NeedsParental},
+		{"15 unconfirmed", store.Date{Year: 2011, Month: 1, Day: 1}, false, consent.NeedsConfirmation},
+		{"14 today, unconfirmed", store.Date{Year: 2012, Month: 11, Day: 24}, false, consent.NeedsConfirmation},
+		{"13 and a day short of 14", store.Date{Year: 2012, Month: 11, Day: 25}, false, consent.NeedsParental},
+		{"18 today", store.Date{Year: 2008, Month: 11, Day: 24}, true, consent.NeedsSelfConsent},
+		{"40", store.Date{Year: 1986, Month: 5, Day: 5}, true, consent.NeedsSelfConsent},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			subj := f.childSubject()
+			subj.BirthDate, subj.Trusted = tc.birth, tc.trusted
+			d, err := f.svc.Check(ctx, f.t, subj)
+			must(t, err)
+			if d.Outcome != tc.want {
+				t.Fatalf("outcome = %s, want %s (age %d)", d.Outcome, tc.want, d.Age)
+			}
+		})
+	}
+}
+
+// TestAgeInTheTenantsTimeZone: at 20:00 UTC on 23 November it is still the
+// 23rd in Moscow but already the 24th in Vladivostok — a birthday there counts.
+func TestAgeInTheTenantsTimeZone(t *testing.T) {
+	f := newFixture(t)
+	f.now = time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC)
+	subj := f.childSubject()
+	subj.BirthDate, subj.Trusted = store.Date{Year: 2008, Month: 11, Day: 24}, true
+	d, _ := f.svc.Check(ctx, f.t, subj)
+	if d.Outcome != consent.NeedsParental { // Moscow: still 17
+		t.Fatalf("Moscow: %s", d.Outcome)
+	}
+	f.t.TimeZone = "Asia/Vladivostok"
+	d, _ = f.svc.Check(ctx, f.t, subj)
+	if d.Outcome != consent.NeedsSelfConsent {
+		t.Fatalf("Vladivostok: %s", d.Outcome)
+	}
+}
+
+func TestRequestIsIdempotent(t *testing.T) {
+	f := newFixture(t)
+	var wg sync.WaitGroup
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := f.svc.Check(ctx, f.t, f.childSubject()); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	events, _ := f.st.ListEvents(ctx, "t1", "", 100)
+	if len(events) != 1 || events[0].Type != "consent.requested" {
+		t.Fatalf("events = %+v", events)
+	}
+	d, _ := f.svc.Check(ctx, f.t, f.childSubject())
+	if d.Request == nil || len(d.Request.Parents) != 2 {
+		t.Fatalf("request = %+v", d.Request)
+	}
+}
+
+func TestTwoParentsGrantingAtOnceMakeOneConsent(t *testing.T) {
+	f := newFixture(t)
+	_, _ = f.svc.Check(ctx, f.t, f.childSubject())
+	var wg sync.WaitGroup
+	for _, p := range []consent.Parent{f.mum, f.dad, f.mum, f.dad} {
+		wg.Add(1)
+		go func(p consent.Parent) {
+			defer wg.Done()
+			if err := f.svc.Decide(ctx, f.t, p, "s-1", true); err != nil {
+				t.Error(err)
+			}
+		}(p)
+	}
+	wg.Wait()
+	if g := f.granted(t); len(g) != 1 {
+		t.Fatalf("%d consents granted, want 1", len(g))
+	}
+	d, _ := f.svc.Check(ctx, f.t, f.childSubject())
+	if d.Outcome != consent.Allowed {
+		t.Fatalf("child after consent: %s", d.Outcome)
+	}
+}
+
+func TestDeclineLeavesTheRequestOpenForTheOtherParent(t *testing.T) {
+	f := newFixture(t)
+	_, _ = f.svc.Check(ctx, f.t, f.childSubject())
+	must(t, f.svc.Decide(ctx, f.t, f.mum, "s-1", false))
+	must(t, f.svc.Decide(ctx, f.t, f.mum, "s-1", false)) // twice: still one decline
+	d, _ := f.svc.Check(ctx, f.t, f.childSubject())
+	if d.Outcome != consent.NeedsParental || d.Request == nil || len(d.Request.Declines) != 1 {
+		t.Fatalf("after a decline: %+v", d)
+	}
+	must(t, f.svc.Decide(ctx, f.t, f.dad, "s-1", true))
+	if d, _ := f.svc.Check(ctx, f.t, f.childSubject()); d.Outcome != consent.Allowed {
+		t.Fatalf("after the other parent: %s", d.Outcome)
+	}
+}
+
+func TestNotAParent(t *testing.T) {
+	f := newFixture(t)
+	stranger := f.mum
+	stranger.Kids = []linking.Identity{{SNILS: "123-456-789 64"}} // ESIA lists another child
+	if err := f.svc.Decide(ctx, f.t, stranger, "s-1", true); !errors.Is(err, consent.ErrNotParent) {
+		t.Fatalf("err = %v", err)
+	}
+	unrelated := f.mum
+	unrelated.Records = []string{"p-other"}
+	if err := f.svc.Decide(ctx, f.t, unrelated, "s-1", true); !errors.Is(err, consent.ErrNotParent) {
+		t.Fatalf("err = %v", err)
+	}
+	if len(f.granted(t)) != 0 {
+		t.Fatal("consent made")
+	}
+}
+
+func TestTurning18SwitchesToSelfConsent(t *testing.T) {
+	f := newFixture(t)
+	subj := f.childSubject()
+	subj.BirthDate, subj.Trusted = store.Date{Year: 2008, Month: 12, Day: 1}, true // 17 until 1 December
+	_, _ = f.svc.Check(ctx, f.t, subj)
+	must(t, f.svc.Decide(ctx, f.t, f.mum, "s-1", true))
+	if d, _ := f.svc.Check(ctx, f.t, subj); d.Outcome != consent.Allowed {
+		t.Fatalf("17: %s", d.Outcome)
+	}
+	f.now = time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	if d, _ := f.svc.Check(ctx, f.t, subj); d.Outcome != consent.NeedsSelfConsent {
+		t.Fatalf("18: %s", d.Outcome)
+	}
+	cs, _ := f.st.ConsentsOf(ctx, "t1", "s-1")
+	if cs[0].Status != store.ConsentSuperseded || cs[0].EndReason != "turned_adult" {
+		t.Fatalf("parental consent at 18: %+v", cs[0])
+	}
+}
+
+func TestExpiryAndRequestExpiry(t *testing.T) {
+	f := newFixture(t)
+	f.t.Consent.TermDays = 365
+	f.t.Consent.RequestDays = 7
+	must(t, f.st.UpdateTenant(ctx, f.t))
+	_, _ = f.svc.Check(ctx, f.t, f.childSubject())
+	f.now = f.now.Add(8 * 24 * time.Hour)
+	n, err := f.svc.Sweep(ctx, f.st)
+	must(t, err)
+	if n != 1 {
+		t.Fatalf("swept %d, want the expired request", n)
+	}
+	d, _ := f.svc.Check(ctx, f.t, f.childSubject())
+	if d.Request == nil || d.Request.CreatedAt != f.now {
+		t.Fatalf("a new request after expiry: %+v", d.Request)
+	}
+	must(t, f.svc.Decide(ctx, f.t, f.dad, "s-1", true))
+	f.now = f.now.Add(366 * 24 * time.Hour)
+	if _, err := f.svc.Sweep(ctx, f.st); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.granted(t)) != 0 {
+		t.Fatal("consent outlived its term")
+	}
+	if d, _ := f.svc.Check(ctx, f.t, f.childSubject()); d.Outcome != consent.NeedsParental {
+		t.Fatalf("after expiry: %s", d.Outcome)
+	}
+}
+
+func TestEvidenceAndDestructionAfterWithdrawal(t *testing.T) {
+	f := newFixture(t)
+	_, _ = f.svc.Check(ctx, f.t, f.childSubject())
+	must(t, f.svc.Decide(ctx, f.t, f.mum, "s-1", true))
+	ev, _ := f.st.EvidenceOf(ctx, "t1", "s-1")
+	var grant *store.Evidence
+	for i := range ev {
+		if ev[i].Event == "granted" {
+			grant = &ev[i]
+		}
+	}
+	if grant == nil || grant.Details.GrantorOID != "2001" || grant.Details.GrantorName != "Иванова Мария" ||
+		grant.Details.SubjectName == "" || grant.Details.Operator != "ГБУ «Оператор»" || grant.Details.TextHash == "" ||
+		len(grant.Details.DataCategories) == 0 || grant.Details.Channel != "parent_page" {
+		t.Fatalf("evidence = %+v", grant)
+	}
+	must(t, f.svc.Revoke(ctx, f.t, f.mum, "s-1"))
+	f.now = f.now.Add(29 * 24 * time.Hour)
+	_, _ = f.svc.Sweep(ctx, f.st)
+	ev, _ = f.st.EvidenceOf(ctx, "t1", "s-1")
+	for _, e := range ev {
+		if e.Destroyed {
+			t.Fatal("destroyed before the period")
+		}
+	}
+	f.now = f.now.Add(2 * 24 * time.Hour)
+	_, _ = f.svc.Sweep(ctx, f.st)
+	ev, _ = f.st.EvidenceOf(ctx, "t1", "s-1")
+	destroyed, record := 0, false
+	for _, e := range ev {
+		if e.Destroyed {
+			destroyed++
+			if e.Details.GrantorName != "" {
+				t.Fatalf("destroyed evidence keeps a name: %+v", e)
+			}
+		}
+		record = record || e.Event == "destroyed"
+	}
+	if destroyed == 0 || !record {
+		t.Fatalf("destroyed=%d record=%v: %+v", destroyed, record, ev)
+	}
+	exp, err := f.svc.Export(ctx, "t1", "s-1")
+	must(t, err)
+	if len(exp.Consents) != 1 || exp.Consents[0].Status != store.ConsentRevoked || len(exp.Evidence) < 4 {
+		t.Fatalf("export = %+v", exp)
+	}
+}
+
+func TestSelfConsentNewTextVersion(t *testing.T) {
+	f := newFixture(t)
+	adult := consent.Subject{TenantID: "t1", PersonID: "p-mum", OID: "2001", Name: "Иванова Мария", BirthDate: store.Date{Year: 1985, Month: 1, Day: 1}, Trusted: true}
+	d, _ := f.svc.Check(ctx, f.t, adult)
+	if d.Outcome != consent.NeedsSelfConsent {
+		t.Fatalf("first login: %s", d.Outcome)
+	}
+	must(t, f.svc.GrantSelf(ctx, f.t, adult, d.Text, true))
+	if d, _ := f.svc.Check(ctx, f.t, adult); d.Outcome != consent.Allowed {
+		t.Fatalf("after consent: %s", d.Outcome)
+	}
+	f.t.Consent.TextVersion = "2"
+	d, _ = f.svc.Check(ctx, f.t, adult)
+	if d.Outcome != consent.NeedsSelfConsent || d.Text.Version != "2" || d.Text.Hash == consent.TextFor(store.Tenant{}, store.ConsentSelf).Hash {
+		t.Fatalf("new version: %+v", d)
+	}
+}
