@@ -243,7 +243,7 @@ func Build(ctx context.Context, s Settings, o BuildOptions) (_ *Components, err 
 // buildESIA configures the real ESIA (or a gateway, or a standalone simulator).
 func (c *Components) buildESIA() error {
 	s := c.Settings.ESIA
-	signer, err := ParseSigner(s.Signer)
+	signer, err := NewSigner(s)
 	if err != nil {
 		return err
 	}
@@ -267,6 +267,7 @@ func (c *Components) buildESIA() error {
 		BaseURL: strings.TrimRight(s.BaseURL, "/"), ClientID: s.ClientID, CertificateHash: gost.CertificateHash(der),
 		RedirectURL: s.RedirectURL, Scopes: s.Scopes, Signer: signer, SecretPadding: s.SecretPadding,
 		Issuer: s.Issuer, Keys: keys, HTTPClient: hc, Now: c.Now, Timeout: s.Timeout, Observe: c.Metrics.ObserveESIA,
+		BreakerFailures: s.BreakerFailures, BreakerCooldown: s.BreakerCooldown,
 	}
 	return nil
 }

@@ -79,7 +79,7 @@ func (c *Components) buildDevESIA(ctx context.Context) error {
 		BaseURL: sim.BaseURL(), ClientID: DevESIAClientID, CertificateHash: gost.CertificateHash(certDER),
 		RedirectURL: s.ESIA.RedirectURL, Scopes: s.ESIA.Scopes, Signer: esia.GOSTSigner{Key: key},
 		Issuer: sim.Issuer(), Keys: keys, HTTPClient: hc, Now: c.Now, Timeout: s.ESIA.Timeout,
-		Observe: c.Metrics.ObserveESIA,
+		Observe: c.Metrics.ObserveESIA, BreakerFailures: s.ESIA.BreakerFailures, BreakerCooldown: s.ESIA.BreakerCooldown,
 	}
 	return nil
 }
