@@ -254,6 +254,20 @@ func (s *Service) GrantSelf(ctx context.Context, t store.Tenant, subj Subject, t
 	})
 }
 
+// LinkEvent writes a link.* webhook event (linking.LinkEvents): the link
+// as the diary knows it — its record, role, rung, status and reason.
+func (s *Service) LinkEvent(ctx context.Context, typ string, l store.Link) error {
+	return s.event(ctx, l.TenantID, typ, map[string]any{"person_id": l.ExternalID, "role": l.Role, "rung": l.Rung,
+		"status": l.Status, "reason": l.Reason, "sub": s.subject(l.TenantID, l.ESIAOID)})
+}
+
+func (s *Service) subject(tenantID, oid string) string {
+	if s.Subjects == nil {
+		return ""
+	}
+	return s.Subjects.Subject(tenantID, oid)
+}
+
 // event writes a webhook event to the outbox, in the caller's transaction.
 func (s *Service) event(ctx context.Context, tenantID, typ string, data map[string]any) error {
 	b, err := json.Marshal(data)

@@ -304,10 +304,12 @@ func (l *Ladder) decide(ctx context.Context, tenantID string, p Person, rung str
 }
 
 // Link stores the links of a linked result (rung 1 results are stored already).
-func (l *Ladder) Link(ctx context.Context, tenantID string, p Person, res Result) error {
+// It returns the links it created (a reactivated link is not new).
+func (l *Ladder) Link(ctx context.Context, tenantID string, p Person, res Result) ([]store.Link, error) {
 	if res.Outcome != OutcomeLinked || res.Rung == RungLink {
-		return nil
+		return nil, nil
 	}
+	var created []store.Link
 	now := time.Now
 	if l.Now != nil {
 		now = l.Now
@@ -316,16 +318,19 @@ func (l *Ladder) Link(ctx context.Context, tenantID string, p Person, res Result
 		ln := store.Link{TenantID: tenantID, ESIAOID: p.OID, ExternalID: rec.ExternalID,
 			Role: rec.Role, Rung: res.Rung, Status: store.LinkActive, ESIAETag: p.ETag, CreatedAt: now().UTC()}
 		err := l.Links.CreateLink(ctx, ln)
+		if err == nil {
+			created = append(created, ln)
+		}
 		if errors.Is(err, store.ErrAlreadyExists) {
 			// A link suspended because data changed, matched again by a
 			// rung: the data agree now.
 			err = l.Links.UpdateLink(ctx, ln)
 		}
 		if err != nil {
-			return fmt.Errorf("linking: store link: %w", err)
+			return created, fmt.Errorf("linking: store link: %w", err)
 		}
 	}
-	return nil
+	return created, nil
 }
 
 // normaliseESIA normalises what ESIA said; values that do not normalise

@@ -26,6 +26,14 @@ type LinkAdmin struct {
 	Links    store.Links
 	Tokens   TokenRevoker
 	Subjects Subjects
+	// Events, when set, receives link.removed and link.suspended for the
+	// tenant's webhook.
+	Events LinkEvents
+}
+
+// LinkEvents reports link changes to the tenant (the outbox).
+type LinkEvents interface {
+	LinkEvent(ctx context.Context, typ string, l store.Link) error
 }
 
 // Unlink removes the links of a roster record — to one ESIA person when oid
@@ -43,8 +51,18 @@ func (a *LinkAdmin) Unlink(ctx context.Context, tenantID, externalID, oid string
 		if err := a.revoke(ctx, tenantID, l.ESIAOID); err != nil {
 			return nil, err
 		}
+		if err := a.event(ctx, "link.removed", l); err != nil {
+			return nil, err
+		}
 	}
 	return links, nil
+}
+
+func (a *LinkAdmin) event(ctx context.Context, typ string, l store.Link) error {
+	if a.Events == nil {
+		return nil
+	}
+	return a.Events.LinkEvent(ctx, typ, l)
 }
 
 // Suspend suspends the links of a record (reason SuspendBySupport or
@@ -61,6 +79,9 @@ func (a *LinkAdmin) Suspend(ctx context.Context, tenantID, externalID, oid, reas
 			return nil, fmt.Errorf("linking: suspend: %w", err)
 		}
 		if err := a.revoke(ctx, tenantID, links[i].ESIAOID); err != nil {
+			return nil, err
+		}
+		if err := a.event(ctx, "link.suspended", links[i]); err != nil {
 			return nil, err
 		}
 	}

@@ -92,8 +92,12 @@ func (s *Service) parentCallback(ctx context.Context, res *Result, q url.Values)
 			Text: "Мы не нашли вашу запись родителя в электронном дневнике по данным Госуслуг. Попросите школу проверить, что вы внесены в дневник как родитель и что ваши данные (СНИЛС, ФИО, дата рождения) совпадают с Госуслугами."}
 		return res, nil
 	}
-	if err := s.cfg.Ladder.Link(ctx, tenant.ID, linkingPerson(tok.Identity.OID, person), match); err != nil {
+	created, err := s.cfg.Ladder.Link(ctx, tenant.ID, linkingPerson(tok.Identity.OID, person), match)
+	if err != nil {
 		return nil, fmt.Errorf("login: %w", err)
+	}
+	for _, l := range created {
+		s.linkEvent(ctx, "link.created", l)
 	}
 	pl := &ParentLogin{TenantID: tenant.ID, OID: tok.Identity.OID, Name: fullName(person), SessionID: tok.Identity.SessionID}
 	for _, r := range match.Records {

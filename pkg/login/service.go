@@ -44,6 +44,9 @@ type TokenRevoker interface {
 
 // Config wires the login.
 type Config struct {
+	// Events, when set, receives link.created and link.suspended for the
+	// tenant's webhook.
+	Events linking.LinkEvents
 	// ParentESIA is ESIA with the kid scopes added (the parent's page).
 	ParentESIA ParentUpstream
 	// Tokens revokes a person's tokens when one of their links is
@@ -236,8 +239,12 @@ func (s *Service) Callback(ctx context.Context, q url.Values) (*Result, error) {
 		detail["manual_check"] = match.Rung
 		match.Rung = linking.RungManual
 	}
-	if err := s.cfg.Ladder.Link(ctx, tenant.ID, lp, match); err != nil {
+	created, err := s.cfg.Ladder.Link(ctx, tenant.ID, lp, match)
+	if err != nil {
 		return nil, fmt.Errorf("login: %w", err)
+	}
+	for _, l := range created {
+		s.linkEvent(ctx, "link.created", l)
 	}
 	res.AuthTime = tok.Identity.AuthTime
 	if res.AuthTime.IsZero() {
@@ -393,6 +400,9 @@ func (s *Service) suspended(ctx context.Context, tenantID, oid string, links []s
 		list = append(list, map[string]string{"record": l.ExternalID, "reason": l.Reason})
 	}
 	detail["suspended_links"] = list
+	for _, l := range links {
+		s.linkEvent(ctx, "link.suspended", l)
+	}
 	if s.cfg.Tokens == nil {
 		return
 	}
@@ -426,4 +436,15 @@ func fullName(p *esia.Person) string {
 // reason when given (the server notes consent decisions with it).
 func (s *Service) RecordStep(ctx context.Context, ref, step, outcome, reason string, detail map[string]any) {
 	s.record(ctx, store.Attempt{Ref: ref, Outcome: outcome, Reason: reason}, step, detail)
+}
+
+// linkEvent reports a link change; a failure is logged, never fatal to
+// the login (the link itself is stored).
+func (s *Service) linkEvent(ctx context.Context, typ string, l store.Link) {
+	if s.cfg.Events == nil {
+		return
+	}
+	if err := s.cfg.Events.LinkEvent(ctx, typ, l); err != nil {
+		s.cfg.Logger.ErrorContext(ctx, "link event not written", "type", typ, "error", err)
+	}
 }

@@ -71,7 +71,7 @@ func (s *Server) supportService() *support.Service {
 }
 
 func (s *Server) linkAdmin() *linking.LinkAdmin {
-	return &linking.LinkAdmin{Links: s.c.Store, Tokens: s.c.OAuth, Subjects: s.c.Subjects}
+	return &linking.LinkAdmin{Links: s.c.Store, Tokens: s.c.OAuth, Subjects: s.c.Subjects, Events: s.c.Consent}
 }
 
 func (s *Server) supportAttempt(c echo.Context) error {

@@ -257,6 +257,7 @@ func TestSupportAPI(t *testing.T) {
 // suspended link blocks the login until support resumes it.
 func TestUnlinkAndSuspendRevokeTokens(t *testing.T) {
 	b := startBroker(t, true, nil)
+	h := newHooks(t, b)
 	roster := apiToken(t, b, server.DevAPIClientID, server.DevAPIClientSecret, "roster")
 	sup := apiToken(t, b, server.DevAPIClientID, server.DevAPIClientSecret, "support")
 	userinfo := func(access string) int { return call(t, "GET", b.URL+"/userinfo", access, "", "").Status }
@@ -295,6 +296,9 @@ func TestUnlinkAndSuspendRevokeTokens(t *testing.T) {
 	tokens(t, b, d4, loginAs(t, b, d4, oidTeacher))
 	if r := call(t, "POST", b.URL+"/api/v1/support/persons/nobody/links/suspend", sup, "", ""); r.Status != 404 {
 		t.Fatalf("suspend unknown: %d", r.Status)
+	}
+	if got := strings.Join(h.all(t, b), ","); !strings.Contains(got, "link.created") || !strings.Contains(got, "link.removed") || !strings.Contains(got, "link.suspended") {
+		t.Fatalf("webhooks = %s", got)
 	}
 }
 

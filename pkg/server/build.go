@@ -228,6 +228,7 @@ func Build(ctx context.Context, s Settings, o BuildOptions) (_ *Components, err 
 	c.Webhooks = &webhook.Deliverer{Outbox: cs, Tenants: c.Store, Now: c.Now, Logger: c.Logger,
 		Observe: func(typ, outcome string) { c.Metrics.Webhooks.WithLabelValues(typ, outcome).Inc() }}
 	c.Login = login.New(login.Config{
+		Events:     c.Consent,
 		ParentESIA: c.ESIAParent,
 		ESIA:       c.ESIA, Sessions: c.Sessions, Attempts: c.Store, Tenants: c.Store, Roster: c.Store,
 		Ladder: c.Ladder, Subjects: c.Subjects, Tokens: c.OAuth, PendingTTL: s.LoginTimeout, Now: c.Now, Logger: c.Logger,

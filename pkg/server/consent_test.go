@@ -59,8 +59,19 @@ func newHooks(t *testing.T, b *broker) *hooks {
 	return h
 }
 
-// types delivers the due events and returns the types received so far.
+// types delivers the due events and returns the consent.* types received
+// so far; all returns every type.
 func (h *hooks) types(t *testing.T, b *broker) []string {
+	var out []string
+	for _, typ := range h.all(t, b) {
+		if strings.HasPrefix(typ, "consent.") {
+			out = append(out, typ)
+		}
+	}
+	return out
+}
+
+func (h *hooks) all(t *testing.T, b *broker) []string {
 	b.comp.DeliverWebhooks(context.Background())
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -171,6 +182,10 @@ func TestParentalConsentEndToEnd(t *testing.T) {
 	// The father's own consent (his first login), then the child's.
 	if got != "consent.requested,consent.granted,consent.granted,consent.revoked,consent.requested" {
 		t.Fatalf("webhooks = %s", got)
+	}
+	// The links made on the way were reported too (the child's, the father's).
+	if all := strings.Join(h.all(t, b), ","); strings.Count(all, "link.created") != 2 {
+		t.Fatalf("webhooks = %s", all)
 	}
 	// The diary reads the state through the consent API.
 	api := apiToken(t, b, server.DevAPIClientID, server.DevAPIClientSecret, "consent:read")
