@@ -32,6 +32,12 @@ type Store struct {
 	audit     []store.AuditEntry
 	// oauthByRequest indexes oauth by request id: kind → request → signatures.
 	oauthByRequest map[store.OAuthKind]map[string]map[string]bool
+
+	consents        map[string]consentRow // id → consent
+	consentRequests map[string]requestRow // id → request
+	evidence        []store.Evidence      // append-only; ID is the position + 1
+	events          map[string]eventRow   // id → outbox event
+	seq             int64                 // insertion order of consents, requests and events
 }
 
 var _ store.Store = (*Store)(nil)
@@ -55,6 +61,10 @@ func New(now func() time.Time) *Store {
 		oauth:     map[store.OAuthKind]map[string]store.OAuthRecord{},
 
 		oauthByRequest: map[store.OAuthKind]map[string]map[string]bool{},
+
+		consents:        map[string]consentRow{},
+		consentRequests: map[string]requestRow{},
+		events:          map[string]eventRow{},
 	}
 }
 

@@ -1,0 +1,472 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/diarybroker/broker/pkg/store"
+)
+
+var _ store.Consents = (*Store)(nil)
+
+// consentRow is a stored consent; seq orders consents granted at the same
+// instant, as the PostgreSQL store's identity column does.
+type consentRow struct {
+	c   store.Consent
+	seq int64
+}
+
+// requestRow is a stored consent request and its insertion order.
+type requestRow struct {
+	r   store.ConsentRequest
+	seq int64
+}
+
+// rowLimit is the number of rows a claim or a list takes when the caller
+// passes limit ≤ 0.
+func rowLimit(limit int) int {
+	if limit <= 0 {
+		return 100
+	}
+	return limit
+}
+
+// microUTC is t as the PostgreSQL store returns it: in UTC, to the
+// microsecond.
+func microUTC(t time.Time) time.Time {
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+// nextSeq numbers an insertion; the caller holds the write lock.
+func (s *Store) nextSeq() int64 {
+	s.seq++
+	return s.seq
+}
+
+func (s *Store) checkTenant(id, what string) error {
+	if _, ok := s.tenants[id]; !ok {
+		return fmt.Errorf("%w: %s of unknown tenant %q", store.ErrInvalid, what, id)
+	}
+	return nil
+}
+
+func checkConsent(c store.Consent) error {
+	if c.ID == "" || c.TenantID == "" || c.PersonID == "" {
+		return fmt.Errorf("%w: consent needs an id, a tenant and a record", store.ErrInvalid)
+	}
+	if c.Kind != store.ConsentSelf && c.Kind != store.ConsentParental {
+		return fmt.Errorf("%w: consent kind %q", store.ErrInvalid, c.Kind)
+	}
+	switch c.Status {
+	case store.ConsentGranted, store.ConsentRevoked, store.ConsentExpired, store.ConsentSuperseded:
+		return nil
+	}
+	return fmt.Errorf("%w: consent status %q", store.ErrInvalid, c.Status)
+}
+
+// CreateConsent implements store.Consents. An empty status is granted, a
+// zero GrantedAt is now.
+func (s *Store) CreateConsent(ctx context.Context, c store.Consent) error {
+	if c.Status == "" {
+		c.Status = store.ConsentGranted
+	}
+	if err := checkConsent(c); err != nil {
+		return err
+	}
+	defer s.write(ctx)()
+	if err := s.checkTenant(c.TenantID, "consent"); err != nil {
+		return err
+	}
+	if _, ok := s.consents[c.ID]; ok {
+		return store.ErrAlreadyExists
+	}
+	if c.GrantedAt.IsZero() {
+		c.GrantedAt = s.now()
+	}
+	c.GrantedAt, c.ExpiresAt, c.EndedAt = microUTC(c.GrantedAt), microUTC(c.ExpiresAt), microUTC(c.EndedAt)
+	s.consents[c.ID] = consentRow{c: c, seq: s.nextSeq()}
+	s.onUndo(ctx, func() { delete(s.consents, c.ID) })
+	return nil
+}
+
+// ConsentsOf implements store.Consents: newest first.
+func (s *Store) ConsentsOf(ctx context.Context, tenantID, personID string) ([]store.Consent, error) {
+	defer s.read(ctx)()
+	var rows []consentRow
+	for _, r := range s.consents {
+		if r.c.TenantID == tenantID && r.c.PersonID == personID {
+			rows = append(rows, r)
+		}
+	}
+	sort.Slice(rows, func(i, j int) bool { return newerConsent(rows[i], rows[j]) })
+	out := make([]store.Consent, len(rows))
+	for i, r := range rows {
+		out[i] = r.c
+	}
+	return out, nil
+}
+
+func newerConsent(a, b consentRow) bool {
+	if !a.c.GrantedAt.Equal(b.c.GrantedAt) {
+		return a.c.GrantedAt.After(b.c.GrantedAt)
+	}
+	return a.seq > b.seq
+}
+
+// EndConsent implements store.Consents.
+func (s *Store) EndConsent(ctx context.Context, tenantID, id string, status store.ConsentStatus, reason string, at time.Time) error {
+	switch status {
+	case store.ConsentRevoked, store.ConsentExpired, store.ConsentSuperseded:
+	default:
+		return fmt.Errorf("%w: a consent cannot end as %q", store.ErrInvalid, status)
+	}
+	defer s.write(ctx)()
+	old, ok := s.consents[id]
+	if !ok || old.c.TenantID != tenantID {
+		return store.ErrNotFound
+	}
+	if old.c.Status != store.ConsentGranted {
+		return store.ErrInactive
+	}
+	if at.IsZero() {
+		at = s.now()
+	}
+	r := old
+	r.c.Status, r.c.EndReason, r.c.EndedAt = status, reason, microUTC(at)
+	s.consents[id] = r
+	s.onUndo(ctx, func() { s.consents[id] = old })
+	return nil
+}
+
+// ExpireConsents implements store.Consents. An expired consent ended when
+// it expired (EndedAt = ExpiresAt), whenever the janitor noticed, with the
+// reason "term".
+func (s *Store) ExpireConsents(ctx context.Context, now time.Time, limit int) ([]store.Consent, error) {
+	now, limit = microUTC(now), rowLimit(limit)
+	defer s.write(ctx)()
+	var due []consentRow
+	for _, r := range s.consents {
+		if r.c.Status == store.ConsentGranted && !r.c.ExpiresAt.IsZero() && r.c.ExpiresAt.Before(now) {
+			due = append(due, r)
+		}
+	}
+	sort.Slice(due, func(i, j int) bool {
+		if !due[i].c.ExpiresAt.Equal(due[j].c.ExpiresAt) {
+			return due[i].c.ExpiresAt.Before(due[j].c.ExpiresAt)
+		}
+		return due[i].seq < due[j].seq
+	})
+	due = due[:min(len(due), limit)]
+	var out []store.Consent
+	for _, old := range due {
+		r := old
+		r.c.Status, r.c.EndedAt, r.c.EndReason = store.ConsentExpired, r.c.ExpiresAt, "term"
+		s.consents[r.c.ID] = r
+		s.onUndo(ctx, func() { s.consents[old.c.ID] = old })
+		out = append(out, r.c)
+	}
+	return out, nil
+}
+
+func cloneRequest(r store.ConsentRequest) store.ConsentRequest {
+	r.Parents = cloneStrings(r.Parents)
+	if len(r.Declines) == 0 {
+		r.Declines = nil
+	} else {
+		r.Declines = slices.Clone(r.Declines)
+	}
+	return r
+}
+
+// openRequestOf returns the open request of a record; the caller holds the lock.
+func (s *Store) openRequestOf(tenantID, personID string) (requestRow, bool) {
+	for _, r := range s.consentRequests {
+		if r.r.TenantID == tenantID && r.r.PersonID == personID && r.r.Status == store.RequestOpen {
+			return r, true
+		}
+	}
+	return requestRow{}, false
+}
+
+// OpenRequest implements store.Consents. A zero CreatedAt is now.
+func (s *Store) OpenRequest(ctx context.Context, r store.ConsentRequest) (store.ConsentRequest, bool, error) {
+	if r.Status == "" {
+		r.Status = store.RequestOpen
+	}
+	if r.ID == "" || r.TenantID == "" || r.PersonID == "" {
+		return store.ConsentRequest{}, false, fmt.Errorf("%w: consent request needs an id, a tenant and a record", store.ErrInvalid)
+	}
+	if r.Status != store.RequestOpen {
+		return store.ConsentRequest{}, false, fmt.Errorf("%w: a new consent request is open, not %q", store.ErrInvalid, r.Status)
+	}
+	defer s.write(ctx)()
+	if open, ok := s.openRequestOf(r.TenantID, r.PersonID); ok {
+		return cloneRequest(open.r), false, nil
+	}
+	if err := s.checkTenant(r.TenantID, "consent request"); err != nil {
+		return store.ConsentRequest{}, false, err
+	}
+	if _, ok := s.consentRequests[r.ID]; ok {
+		return store.ConsentRequest{}, false, store.ErrAlreadyExists
+	}
+	if r.CreatedAt.IsZero() {
+		r.CreatedAt = s.now()
+	}
+	r = cloneRequest(r)
+	r.CreatedAt, r.ExpiresAt, r.ClosedAt = microUTC(r.CreatedAt), microUTC(r.ExpiresAt), microUTC(r.ClosedAt)
+	for i := range r.Declines {
+		r.Declines[i].At = microUTC(r.Declines[i].At)
+	}
+	s.consentRequests[r.ID] = requestRow{r: r, seq: s.nextSeq()}
+	s.onUndo(ctx, func() { delete(s.consentRequests, r.ID) })
+	return cloneRequest(r), true, nil
+}
+
+// GetRequest implements store.Consents.
+func (s *Store) GetRequest(ctx context.Context, tenantID, id string) (store.ConsentRequest, error) {
+	defer s.read(ctx)()
+	r, ok := s.consentRequests[id]
+	if !ok || r.r.TenantID != tenantID {
+		return store.ConsentRequest{}, store.ErrNotFound
+	}
+	return cloneRequest(r.r), nil
+}
+
+// OpenRequestsFor implements store.Consents: oldest first.
+func (s *Store) OpenRequestsFor(ctx context.Context, tenantID, parentRecord string) ([]store.ConsentRequest, error) {
+	defer s.read(ctx)()
+	var rows []requestRow
+	for _, r := range s.consentRequests {
+		if r.r.TenantID == tenantID && r.r.Status == store.RequestOpen && slices.Contains(r.r.Parents, parentRecord) {
+			rows = append(rows, r)
+		}
+	}
+	sort.Slice(rows, func(i, j int) bool {
+		if !rows[i].r.CreatedAt.Equal(rows[j].r.CreatedAt) {
+			return rows[i].r.CreatedAt.Before(rows[j].r.CreatedAt)
+		}
+		return rows[i].seq < rows[j].seq
+	})
+	var out []store.ConsentRequest
+	for _, r := range rows {
+		out = append(out, cloneRequest(r.r))
+	}
+	return out, nil
+}
+
+// sameDecliner reports whether two declines are of one parent: the same
+// roster record, or, for parents without one, the same ESIA oid.
+func sameDecliner(a, b store.Decline) bool {
+	if a.ParentRecord != "" || b.ParentRecord != "" {
+		return a.ParentRecord == b.ParentRecord
+	}
+	return a.GrantorOID == b.GrantorOID
+}
+
+// AddDecline implements store.Consents: a closed request is ErrInactive, a
+// second decline of the same parent ErrAlreadyExists (a parent is named by
+// the roster record, or by the ESIA oid when not in the roster). A zero At
+// is now.
+func (s *Store) AddDecline(ctx context.Context, tenantID, id string, d store.Decline) error {
+	if d.ParentRecord == "" && d.GrantorOID == "" {
+		return fmt.Errorf("%w: a decline needs the parent's record or ESIA oid", store.ErrInvalid)
+	}
+	defer s.write(ctx)()
+	old, ok := s.consentRequests[id]
+	if !ok || old.r.TenantID != tenantID {
+		return store.ErrNotFound
+	}
+	if old.r.Status != store.RequestOpen {
+		return store.ErrInactive
+	}
+	for _, x := range old.r.Declines {
+		if sameDecliner(x, d) {
+			return store.ErrAlreadyExists
+		}
+	}
+	if d.At.IsZero() {
+		d.At = s.now()
+	}
+	d.At = microUTC(d.At)
+	r := old
+	r.r = cloneRequest(old.r)
+	r.r.Declines = append(r.r.Declines, d)
+	s.consentRequests[id] = r
+	s.onUndo(ctx, func() { s.consentRequests[id] = old })
+	return nil
+}
+
+// CloseRequest implements store.Consents.
+func (s *Store) CloseRequest(ctx context.Context, tenantID, id string, status store.RequestStatus, at time.Time) error {
+	if status != store.RequestGranted && status != store.RequestExpired {
+		return fmt.Errorf("%w: a consent request cannot close as %q", store.ErrInvalid, status)
+	}
+	defer s.write(ctx)()
+	old, ok := s.consentRequests[id]
+	if !ok || old.r.TenantID != tenantID {
+		return store.ErrNotFound
+	}
+	if old.r.Status != store.RequestOpen {
+		return store.ErrInactive
+	}
+	if at.IsZero() {
+		at = s.now()
+	}
+	r := old
+	r.r.Status, r.r.ClosedAt = status, microUTC(at)
+	s.consentRequests[id] = r
+	s.onUndo(ctx, func() { s.consentRequests[id] = old })
+	return nil
+}
+
+// ExpireRequests implements store.Consents. An expired request closed when
+// it expired (ClosedAt = ExpiresAt).
+func (s *Store) ExpireRequests(ctx context.Context, now time.Time, limit int) ([]store.ConsentRequest, error) {
+	now, limit = microUTC(now), rowLimit(limit)
+	defer s.write(ctx)()
+	var due []requestRow
+	for _, r := range s.consentRequests {
+		if r.r.Status == store.RequestOpen && !r.r.ExpiresAt.IsZero() && r.r.ExpiresAt.Before(now) {
+			due = append(due, r)
+		}
+	}
+	sort.Slice(due, func(i, j int) bool {
+		if !due[i].r.ExpiresAt.Equal(due[j].r.ExpiresAt) {
+			return due[i].r.ExpiresAt.Before(due[j].r.ExpiresAt)
+		}
+		return due[i].seq < due[j].seq
+	})
+	due = due[:min(len(due), limit)]
+	var out []store.ConsentRequest
+	for _, old := range due {
+		r := old
+		r.r.Status, r.r.ClosedAt = store.RequestExpired, r.r.ExpiresAt
+		s.consentRequests[r.r.ID] = r
+		s.onUndo(ctx, func() { s.consentRequests[old.r.ID] = old })
+		out = append(out, cloneRequest(r.r))
+	}
+	return out, nil
+}
+
+// evidenceDestroyedEvent is the event that records a destruction; its
+// record never counts as holding personal data.
+const evidenceDestroyedEvent = "destroyed"
+
+// detailsEmpty reports whether d holds nothing (the PostgreSQL store then
+// seals nothing).
+func detailsEmpty(d store.EvidenceDetails) bool {
+	return d.GrantorOID == "" && d.GrantorName == "" && d.SubjectName == "" && d.SubjectOID == "" &&
+		d.Operator == "" && d.OperatorAddress == "" && d.Purpose == "" && len(d.DataCategories) == 0 &&
+		d.TextVersion == "" && d.TextHash == "" && d.ESIASessionID == "" && d.Channel == "" && d.Note == ""
+}
+
+func cloneEvidence(e store.Evidence) store.Evidence {
+	e.Details.DataCategories = cloneStrings(e.Details.DataCategories)
+	return e
+}
+
+// AppendEvidence implements store.Consents. The store numbers the record;
+// a zero At is now. Evidence is appended with its details: only
+// DestroyEvidence destroys them.
+func (s *Store) AppendEvidence(ctx context.Context, e store.Evidence) error {
+	if e.TenantID == "" || e.PersonID == "" || e.Event == "" {
+		return fmt.Errorf("%w: evidence needs a tenant, a record and an event", store.ErrInvalid)
+	}
+	if e.Destroyed {
+		return fmt.Errorf("%w: evidence cannot be appended destroyed", store.ErrInvalid)
+	}
+	defer s.write(ctx)()
+	if err := s.checkTenant(e.TenantID, "evidence"); err != nil {
+		return err
+	}
+	if e.At.IsZero() {
+		e.At = s.now()
+	}
+	e = cloneEvidence(e)
+	e.At = microUTC(e.At)
+	e.ID = int64(len(s.evidence) + 1)
+	s.evidence = append(s.evidence, e)
+	s.onUndo(ctx, func() { s.evidence = s.evidence[:len(s.evidence)-1] })
+	return nil
+}
+
+// EvidenceOf implements store.Consents: oldest first.
+func (s *Store) EvidenceOf(ctx context.Context, tenantID, personID string) ([]store.Evidence, error) {
+	defer s.read(ctx)()
+	var out []store.Evidence
+	for _, e := range s.evidence {
+		if e.TenantID == tenantID && e.PersonID == personID {
+			out = append(out, cloneEvidence(e))
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	return out, nil
+}
+
+// DestroyEvidence implements store.Consents. Records already destroyed are
+// not counted again.
+func (s *Store) DestroyEvidence(ctx context.Context, tenantID, personID string, before time.Time) (int, error) {
+	before = microUTC(before)
+	defer s.write(ctx)()
+	n := 0
+	for i := range s.evidence {
+		e := s.evidence[i]
+		if e.TenantID != tenantID || e.PersonID != personID || e.Destroyed || !e.At.Before(before) {
+			continue
+		}
+		s.evidence[i].Details, s.evidence[i].Destroyed = store.EvidenceDetails{}, true
+		s.onUndo(ctx, func() { s.evidence[i] = e })
+		n++
+	}
+	return n, nil
+}
+
+// WithdrawnBefore implements store.Consents. Evidence holds personal data
+// when its details are not empty and not destroyed; the record of a
+// destruction (event "destroyed") never counts, so that noting one does
+// not make the record due again.
+func (s *Store) WithdrawnBefore(ctx context.Context, t time.Time, limit int) ([]store.ConsentRef, error) {
+	t, limit = microUTC(t), rowLimit(limit)
+	defer s.read(ctx)()
+	latest := map[store.ConsentRef]consentRow{}
+	for _, r := range s.consents {
+		ref := store.ConsentRef{TenantID: r.c.TenantID, PersonID: r.c.PersonID}
+		if cur, ok := latest[ref]; !ok || newerConsent(r, cur) {
+			latest[ref] = r
+		}
+	}
+	personal := map[store.ConsentRef]bool{}
+	for _, e := range s.evidence {
+		if !e.Destroyed && e.Event != evidenceDestroyedEvent && !detailsEmpty(e.Details) {
+			personal[store.ConsentRef{TenantID: e.TenantID, PersonID: e.PersonID}] = true
+		}
+	}
+	type due struct {
+		ref   store.ConsentRef
+		ended time.Time
+	}
+	var list []due
+	for ref, r := range latest {
+		if r.c.Status == store.ConsentRevoked && !r.c.EndedAt.IsZero() && r.c.EndedAt.Before(t) && personal[ref] {
+			list = append(list, due{ref, r.c.EndedAt})
+		}
+	}
+	sort.Slice(list, func(i, j int) bool {
+		a, b := list[i], list[j]
+		if !a.ended.Equal(b.ended) {
+			return a.ended.Before(b.ended)
+		}
+		if a.ref.TenantID != b.ref.TenantID {
+			return a.ref.TenantID < b.ref.TenantID
+		}
+		return a.ref.PersonID < b.ref.PersonID
+	})
+	var out []store.ConsentRef
+	for _, d := range list[:min(len(list), limit)] {
+		out = append(out, d.ref)
+	}
+	return out, nil
+}
