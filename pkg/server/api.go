@@ -64,6 +64,8 @@ func (s *Server) routesAPI(e *echo.Echo) {
 	sup.POST("/persons/:id/links/suspend", s.supportSuspend)
 	sup.POST("/persons/:id/links/resume", s.supportResume)
 	sup.DELETE("/persons/:id/links", s.supportUnlink)
+	sup.GET("/webhooks", s.supportWebhooks)
+	sup.POST("/webhooks/:id/retry", s.supportRetryWebhook)
 }
 
 func (s *Server) supportService() *support.Service {

@@ -353,3 +353,61 @@ func TestAdultStudentConsentsHimself(t *testing.T) {
 		t.Fatalf("consents = %+v", cs)
 	}
 }
+
+// TestWebhookDeadLetters: a receiver that keeps failing makes the event a
+// dead letter after the last attempt; support sees it and sends it again.
+func TestWebhookDeadLetters(t *testing.T) {
+	b := startBroker(t, true, nil)
+	b.comp.Webhooks.MaxAttempts = 3
+	b.comp.Webhooks.Backoff = func(int) time.Duration { return time.Minute }
+	var mu sync.Mutex
+	fail, calls := true, 0
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		if fail {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+		}
+	}))
+	defer recv.Close()
+	ctx := context.Background()
+	tn, _ := b.comp.Store.GetTenant(ctx, server.DevTenant)
+	tn.WebhookURL, tn.WebhookSecret = recv.URL, "s"
+	_ = b.comp.Store.UpdateTenant(ctx, tn)
+	d := newDiary(b)
+	loginAs(t, b, d, oidChild) // consent.requested (and link.created)
+	for i := 0; i < 3; i++ {
+		b.comp.DeliverWebhooks(ctx)
+		b.clock.Advance(2 * time.Minute)
+	}
+	token := apiToken(t, b, server.DevAPIClientID, server.DevAPIClientSecret, "support")
+	r := call(t, "GET", b.URL+"/api/v1/support/webhooks?status=dead", token, "", "")
+	var list struct {
+		Webhooks []struct {
+			ID, Type, Status string
+			LastError        string `json:"last_error"`
+			Attempts         int
+		}
+	}
+	r.json(t, &list)
+	if r.Status != 200 || len(list.Webhooks) != 2 || list.Webhooks[0].Attempts != 3 || !strings.Contains(list.Webhooks[0].LastError, "503") {
+		t.Fatalf("dead letters: %d %s", r.Status, r.Body)
+	}
+	mu.Lock()
+	fail = false
+	mu.Unlock()
+	for _, w := range list.Webhooks {
+		if r := call(t, "POST", b.URL+"/api/v1/support/webhooks/"+w.ID+"/retry", token, "", ""); r.Status != 202 {
+			t.Fatalf("retry: %d %s", r.Status, r.Body)
+		}
+	}
+	r = call(t, "GET", b.URL+"/api/v1/support/webhooks?status=delivered", token, "", "")
+	r.json(t, &list)
+	if len(list.Webhooks) != 2 {
+		t.Fatalf("after retry: %s", r.Body)
+	}
+	if r := call(t, "POST", b.URL+"/api/v1/support/webhooks/"+list.Webhooks[0].ID+"/retry", token, "", ""); r.Status != 409 {
+		t.Fatalf("retry of a delivered event: %d", r.Status)
+	}
+}

@@ -1,0 +1,78 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/diarybroker/broker/pkg/store"
+)
+
+// webhookView is an outbox event as support sees it.
+type webhookView struct {
+	ID          string `json:"id"`
+	Type        string `json:"type"`
+	Status      string `json:"status"`
+	Attempts    int    `json:"attempts"`
+	LastError   string `json:"last_error,omitempty"`
+	CreatedAt   string `json:"created_at"`
+	NextAttempt string `json:"next_attempt_at,omitempty"`
+	DeliveredAt string `json:"delivered_at,omitempty"`
+}
+
+// supportWebhooks is GET /api/v1/support/webhooks?status=dead|pending|delivered:
+// the tenant's webhook deliveries, dead letters included.
+func (s *Server) supportWebhooks(c echo.Context) error {
+	caller := callerOf(c)
+	status := store.EventStatus(c.QueryParam("status"))
+	switch status {
+	case "", store.EventPending, store.EventDelivered, store.EventDead:
+	default:
+		return problem(c, http.StatusBadRequest, "Bad Request", "status must be pending, delivered or dead")
+	}
+	limit, _ := strconv.Atoi(c.QueryParam("limit"))
+	if limit <= 0 || limit > 500 {
+		limit = 100
+	}
+	events, err := s.c.Consent.Store.ListEvents(c.Request().Context(), caller.TenantID, status, limit)
+	if err != nil {
+		return err
+	}
+	out := make([]webhookView, 0, len(events))
+	for _, e := range events {
+		v := webhookView{ID: e.ID, Type: e.Type, Status: string(e.Status), Attempts: e.Attempts, LastError: e.LastError,
+			CreatedAt: e.CreatedAt.Format(timeLayout)}
+		if e.Status == store.EventPending {
+			v.NextAttempt = e.NextAttemptAt.Format(timeLayout)
+		}
+		if !e.DeliveredAt.IsZero() {
+			v.DeliveredAt = e.DeliveredAt.Format(timeLayout)
+		}
+		out = append(out, v)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"webhooks": out})
+}
+
+// supportRetryWebhook is POST /api/v1/support/webhooks/{id}/retry: a dead
+// letter is sent again at once.
+func (s *Server) supportRetryWebhook(c echo.Context) error {
+	caller := callerOf(c)
+	ctx := c.Request().Context()
+	err := s.c.Consent.Store.RetryEvent(ctx, caller.TenantID, c.Param("id"), s.c.Now().UTC())
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return problem(c, http.StatusNotFound, "Not Found", "no such webhook event in your tenant")
+	case errors.Is(err, store.ErrInactive):
+		return problem(c, http.StatusConflict, "Conflict", "only a dead webhook can be retried")
+	case err != nil:
+		return err
+	}
+	_ = s.c.Store.AppendAudit(ctx, store.AuditEntry{At: s.c.Now().UTC(), TenantID: caller.TenantID, Actor: caller.ClientID,
+		Action: "retry_webhook", Target: c.Param("id")})
+	s.c.DeliverWebhooks(ctx)
+	return c.NoContent(http.StatusAccepted)
+}
+
+const timeLayout = "2006-01-02T15:04:05Z07:00"
