@@ -28,6 +28,9 @@ type PII struct {
 	activeID string
 	data     map[string]cipher.AEAD
 	index    []byte
+	loaded   time.Time // when the keys were read (now's clock)
+
+	refreshMu sync.Mutex // one reload at a time when the keys are stale
 }
 
 var _ store.Sealer = (*PII)(nil)
@@ -128,13 +131,19 @@ func (p *PII) Reload(ctx context.Context) error {
 		return errors.New("keyring: no active blind-index key")
 	}
 	p.mu.Lock()
-	p.activeID, p.data, p.index = active, data, index
+	p.activeID, p.data, p.index, p.loaded = active, data, index, p.now()
 	p.mu.Unlock()
 	return nil
 }
 
-// Seal implements store.Sealer with the active data key.
+// Seal implements store.Sealer with the active data key. Keys read more
+// than KeyRefresh ago are read again first, so that a key retired by
+// another replica's rotation stops being used within KeyRefresh (see
+// Reseal).
 func (p *PII) Seal(plaintext, aad []byte) (string, []byte, error) {
+	if err := p.refreshIfStale(); err != nil {
+		return "", nil, err
+	}
 	p.mu.RLock()
 	id, aead := p.activeID, p.data[p.activeID]
 	p.mu.RUnlock()

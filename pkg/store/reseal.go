@@ -1,0 +1,37 @@
+package store
+
+import "context"
+
+// SealedTable names what a Resealer re-seals: a table whose rows hold data
+// sealed by a Sealer, with the key id beside it.
+type SealedTable string
+
+// The sealed tables.
+const (
+	SealedRoster   SealedTable = "roster"   // roster records' personal data
+	SealedOAuth    SealedTable = "oauth"    // OAuth codes, tokens and sessions (they hold claims)
+	SealedEvidence SealedTable = "evidence" // the personal data of consent evidence
+)
+
+// SealedTables lists every sealed table.
+var SealedTables = []SealedTable{SealedRoster, SealedOAuth, SealedEvidence}
+
+// Resealer re-encrypts sealed data with the sealer's active key, so that a
+// personal-data key can be rotated and the old one retired without
+// downtime. Stores that keep personal data only in memory do not seal and
+// have nothing to re-seal.
+type Resealer interface {
+	// SealedKeys counts, per table, the rows sealed under each key id.
+	SealedKeys(ctx context.Context) (map[SealedTable]map[string]int64, error)
+	// Reseal re-seals up to limit rows of table sealed under one of
+	// keyIDs with the sealer's active key, in one transaction. The rows
+	// are claimed with FOR UPDATE SKIP LOCKED, so any number of processes
+	// can run it at once, and each row changes in one update: readable
+	// under its old key before, under the new one after. It returns how
+	// many rows it re-sealed; 0 means none is left that another
+	// transaction does not hold.
+	Reseal(ctx context.Context, table SealedTable, keyIDs []string, limit int) (int, error)
+	// DeleteSealingKey deletes a retired key when no row of any sealed
+	// table uses it, in one statement; false when a row still does.
+	DeleteSealingKey(ctx context.Context, id string) (bool, error)
+}
