@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -152,26 +150,12 @@ func (s *Store) EndConsent(ctx context.Context, tenantID, id string, status stor
 func (s *Store) ExpireConsents(ctx context.Context, now time.Time, limit int) ([]store.Consent, error) {
 	out, err := collectConsents(s.q(ctx).Query(ctx, `WITH due AS (
 			SELECT id FROM consents WHERE status = 'granted' AND expires_at < $1
-			ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-		UPDATE consents c SET status = 'expired', ended_at = c.expires_at, end_reason = 'term'
-		FROM due WHERE c.id = due.id
-		RETURNING `+prefixed("c.", consentColumns), now, rowLimit(limit)))
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].ExpiresAt.Equal(out[j].ExpiresAt) {
-			return out[i].ExpiresAt.Before(out[j].ExpiresAt)
-		}
-		return out[i].ID < out[j].ID
-	})
+			ORDER BY expires_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED),
+		done AS (
+			UPDATE consents c SET status = 'expired', ended_at = c.expires_at, end_reason = 'term'
+			FROM due WHERE c.id = due.id RETURNING c.*)
+		SELECT `+consentColumns+` FROM done ORDER BY expires_at, seq`, now, rowLimit(limit)))
 	return out, wrap("expire consents", err)
-}
-
-// prefixed qualifies a column list with a table alias.
-func prefixed(alias, columns string) string {
-	cols := strings.Split(columns, ",")
-	for i, c := range cols {
-		cols[i] = alias + strings.TrimSpace(c)
-	}
-	return strings.Join(cols, ", ")
 }
 
 const requestColumns = `id, tenant_id, person_id, child_oid, parents, status, declines, created_at, expires_at, closed_at`
@@ -392,16 +376,11 @@ func (s *Store) CloseRequest(ctx context.Context, tenantID, id string, status st
 func (s *Store) ExpireRequests(ctx context.Context, now time.Time, limit int) ([]store.ConsentRequest, error) {
 	out, err := collectRequests(s.q(ctx).Query(ctx, `WITH due AS (
 			SELECT id FROM consent_requests WHERE status = 'open' AND expires_at < $1
-			ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-		UPDATE consent_requests r SET status = 'expired', closed_at = r.expires_at
-		FROM due WHERE r.id = due.id
-		RETURNING `+prefixed("r.", requestColumns), now, rowLimit(limit)))
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].ExpiresAt.Equal(out[j].ExpiresAt) {
-			return out[i].ExpiresAt.Before(out[j].ExpiresAt)
-		}
-		return out[i].ID < out[j].ID
-	})
+			ORDER BY expires_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED),
+		done AS (
+			UPDATE consent_requests r SET status = 'expired', closed_at = r.expires_at
+			FROM due WHERE r.id = due.id RETURNING r.*)
+		SELECT `+requestColumns+` FROM done ORDER BY expires_at, seq`, now, rowLimit(limit)))
 	return out, wrap("expire requests", err)
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -20,15 +19,13 @@ func validEventStatus(st store.EventStatus) bool {
 	return st == store.EventPending || st == store.EventDelivered || st == store.EventDead
 }
 
-// scanEvent reads eventColumns and then extra.
-func scanEvent(row pgx.Row, extra ...any) (store.OutboxEvent, error) {
+func scanEvent(row pgx.Row) (store.OutboxEvent, error) {
 	var e store.OutboxEvent
 	var status string
 	var data []byte
 	var delivered *time.Time
-	dest := append([]any{&e.ID, &e.TenantID, &e.Type, &data, &e.CreatedAt, &status, &e.Attempts,
-		&e.NextAttemptAt, &e.LastError, &delivered}, extra...)
-	if err := row.Scan(dest...); err != nil {
+	if err := row.Scan(&e.ID, &e.TenantID, &e.Type, &data, &e.CreatedAt, &status, &e.Attempts,
+		&e.NextAttemptAt, &e.LastError, &delivered); err != nil {
 		return store.OutboxEvent{}, err
 	}
 	e.Status = store.EventStatus(status)
@@ -83,44 +80,27 @@ func (s *Store) ClaimEvents(ctx context.Context, now time.Time, lease time.Durat
 		return nil, fmt.Errorf("%w: a claim needs a positive lease", store.ErrInvalid)
 	}
 	rows, err := s.q(ctx).Query(ctx, `WITH due AS (
-			SELECT id, next_attempt_at, seq FROM outbox_events
+			SELECT id, next_attempt_at FROM outbox_events
 			WHERE status = 'pending' AND next_attempt_at <= $1
-			ORDER BY next_attempt_at, seq LIMIT $3 FOR UPDATE SKIP LOCKED)
-		UPDATE outbox_events e SET next_attempt_at = $2
-		FROM due WHERE e.id = due.id
-		RETURNING `+prefixed("e.", eventColumns)+`, due.next_attempt_at, due.seq`,
+			ORDER BY next_attempt_at, seq LIMIT $3 FOR UPDATE SKIP LOCKED),
+		done AS (
+			UPDATE outbox_events e SET next_attempt_at = $2
+			FROM due WHERE e.id = due.id RETURNING e.*, due.next_attempt_at AS was_due)
+		SELECT `+eventColumns+` FROM done ORDER BY was_due, seq`,
 		now, microUTC(now.Add(lease)), rowLimit(limit))
 	if err != nil {
 		return nil, wrap("claim events", err)
 	}
 	defer rows.Close()
-	type claimed struct {
-		e   store.OutboxEvent
-		due time.Time
-		seq int64
-	}
-	var got []claimed
+	var out []store.OutboxEvent
 	for rows.Next() {
-		var c claimed
-		if c.e, err = scanEvent(rows, &c.due, &c.seq); err != nil {
+		e, err := scanEvent(rows)
+		if err != nil {
 			return nil, wrap("claim events", err)
 		}
-		got = append(got, c)
+		out = append(out, e)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, wrap("claim events", err)
-	}
-	sort.Slice(got, func(i, j int) bool {
-		if !got[i].due.Equal(got[j].due) {
-			return got[i].due.Before(got[j].due)
-		}
-		return got[i].seq < got[j].seq
-	})
-	out := make([]store.OutboxEvent, len(got))
-	for i, c := range got {
-		out[i] = c.e
-	}
-	return out, nil
+	return out, wrap("claim events", rows.Err())
 }
 
 // MarkDelivered implements store.Outbox: the attempt counts in Attempts.
