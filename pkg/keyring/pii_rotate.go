@@ -50,7 +50,8 @@ type ResealOptions struct {
 	// 1); other processes may re-seal at the same time.
 	Workers int
 	// RetireAfter: a retired key is deleted once no row uses it and it
-	// was retired at least this long ago (default DefaultRetireAfter).
+	// was retired at least this long ago (default DefaultRetireAfter;
+	// negative: at once, for a broker with no replica running).
 	RetireAfter time.Duration
 	// Progress, when set, is called after every batch (one call at a time).
 	Progress func(ResealProgress)
@@ -101,8 +102,11 @@ func (p *PII) Reseal(ctx context.Context, r store.Resealer, opt ResealOptions) (
 	if opt.Workers <= 0 {
 		opt.Workers = 1
 	}
-	if opt.RetireAfter <= 0 {
+	switch {
+	case opt.RetireAfter == 0:
 		opt.RetireAfter = DefaultRetireAfter
+	case opt.RetireAfter < 0:
+		opt.RetireAfter = 0
 	}
 	if err := p.Reload(ctx); err != nil {
 		return ResealReport{}, err
