@@ -120,6 +120,11 @@ type TenantsCreateCmd struct {
 	TimeZone        string `name:"time-zone" default:"Europe/Moscow" help:"IANA time zone for ages and dates."`
 	AllowNameMatch  bool   `name:"allow-name-match" help:"Allow matching by ФИО and birth date (ladder rung 4)."`
 	WebhookURL      string `name:"webhook-url" help:"Where the broker POSTs events."`
+	ConsentTerm     int    `name:"consent-term-days" help:"How long a consent lasts (0: until withdrawn)."`
+	TextVersion     string `name:"consent-text-version" default:"1" help:"Version of the consent text; a new one asks everyone again."`
+	Purpose         string `name:"purpose" help:"Purpose of processing, shown in the consent text."`
+	AdultAge        int    `name:"adult-age" default:"18" help:"From this age a person consents for themself."`
+	OwnAccountAge   int    `name:"own-account-age" default:"14" help:"From this age a confirmed ESIA account of one's own is required."`
 }
 
 // Run creates a tenant and prints its webhook secret once.
@@ -132,6 +137,10 @@ func (c *TenantsCreateCmd) Run(g *Globals) error {
 	t := store.Tenant{ID: c.ID, DisplayName: c.Name, OperatorName: c.Operator, OperatorAddress: c.OperatorAddress,
 		TimeZone: c.TimeZone, Matching: store.MatchingPolicy{AllowNameMatch: c.AllowNameMatch},
 		Consent: store.DefaultConsentPolicy(), WebhookURL: c.WebhookURL, WebhookSecret: newSecret()}
+	t.Consent.TermDays, t.Consent.TextVersion, t.Consent.AdultAge, t.Consent.OwnAccountAge = c.ConsentTerm, c.TextVersion, c.AdultAge, c.OwnAccountAge
+	if c.Purpose != "" {
+		t.Consent.Purpose = c.Purpose
+	}
 	if _, err := t.LocationErr(); err != nil {
 		return err
 	}

@@ -20,16 +20,17 @@ import (
 type CLI struct {
 	Config string `help:"YAML settings file (flags override BROKER_* variables, which override the file)." type:"path" placeholder:"FILE"`
 
-	Dev     DevCmd     `cmd:"" help:"Run the broker on its embedded default: memory store, built-in ESIA simulator, demo diary."`
-	Serve   ServeCmd   `cmd:"" help:"Run the broker for production: PostgreSQL, Redis, real ESIA (or a gateway)."`
-	Migrate MigrateCmd `cmd:"" help:"Apply, roll back or list database migrations."`
-	EsiaSim EsiaSimCmd `cmd:"" name:"esia-sim" help:"Run the ESIA simulator on its own."`
-	Tenants TenantsCmd `cmd:"" help:"Manage tenants (diary deployments)."`
-	Clients ClientsCmd `cmd:"" help:"Manage OAuth clients of tenants."`
-	Roster  RosterCmd  `cmd:"" help:"Load diary rosters."`
-	Keys    KeysCmd    `cmd:"" help:"Rotate the broker's keys."`
-	Gost    GostCmd    `cmd:"" help:"Sign, verify and hash with GOST, to check ESIA keys before going live."`
-	Version VersionCmd `cmd:"" help:"Print the version."`
+	Dev      DevCmd      `cmd:"" help:"Run the broker on its embedded default: memory store, built-in ESIA simulator, demo diary."`
+	Serve    ServeCmd    `cmd:"" help:"Run the broker for production: PostgreSQL, Redis, real ESIA (or a gateway)."`
+	Migrate  MigrateCmd  `cmd:"" help:"Apply, roll back or list database migrations."`
+	EsiaSim  EsiaSimCmd  `cmd:"" name:"esia-sim" help:"Run the ESIA simulator on its own."`
+	Tenants  TenantsCmd  `cmd:"" help:"Manage tenants (diary deployments)."`
+	Clients  ClientsCmd  `cmd:"" help:"Manage OAuth clients of tenants."`
+	Roster   RosterCmd   `cmd:"" help:"Load diary rosters."`
+	Keys     KeysCmd     `cmd:"" help:"Rotate the broker's keys."`
+	Consents ConsentsCmd `cmd:"" help:"Export consents and their evidence."`
+	Gost     GostCmd     `cmd:"" help:"Sign, verify and hash with GOST, to check ESIA keys before going live."`
+	Version  VersionCmd  `cmd:"" help:"Print the version."`
 }
 
 // Globals are passed to every command's Run.

@@ -121,6 +121,9 @@ func TestOperatorCommandsOnPostgres(t *testing.T) {
 	if out := run(0, "", "keys", "rotate", "--kind", "pii"); !strings.Contains(out, "new personal-data key") {
 		t.Fatalf("keys rotate pii: %s", out)
 	}
+	if out := run(0, "", "consents", "export", "s-1", "--tenant", "msk"); !strings.Contains(out, `"person_id": "s-1"`) || !strings.Contains(out, `"consents"`) {
+		t.Fatalf("consents export: %s", out)
+	}
 	run(0, "", "clients", "delete", created.ClientID)
 	run(2, "", "clients", "delete", created.ClientID)
 	// The wrong KEK is refused with a clear message.

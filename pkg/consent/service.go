@@ -199,11 +199,21 @@ func (s *Service) request(ctx context.Context, t store.Tenant, subj Subject, p s
 	now := s.now()
 	var req store.ConsentRequest
 	err = s.Store.InTx(ctx, func(ctx context.Context) error {
-		r, created, err := s.Store.OpenRequest(ctx, store.ConsentRequest{ID: newID(), TenantID: t.ID, PersonID: subj.PersonID,
+		fresh := store.ConsentRequest{ID: newID(), TenantID: t.ID, PersonID: subj.PersonID,
 			ChildOID: subj.OID, Parents: parents, Status: store.RequestOpen, CreatedAt: now,
-			ExpiresAt: now.AddDate(0, 0, p.RequestDays)})
+			ExpiresAt: now.AddDate(0, 0, p.RequestDays)}
+		r, created, err := s.Store.OpenRequest(ctx, fresh)
 		if err != nil {
 			return err
+		}
+		if !created && !r.ExpiresAt.IsZero() && !r.ExpiresAt.After(now) {
+			// Past its time but not swept yet: expire it now and ask anew.
+			if err := s.Store.CloseRequest(ctx, t.ID, r.ID, store.RequestExpired, now); err != nil && !errors.Is(err, store.ErrInactive) {
+				return err
+			}
+			if r, created, err = s.Store.OpenRequest(ctx, fresh); err != nil {
+				return err
+			}
 		}
 		req = r
 		if !created {

@@ -220,12 +220,8 @@ func Build(ctx context.Context, s Settings, o BuildOptions) (_ *Components, err 
 	parent := *c.ESIA
 	parent.Scopes = append(append([]string(nil), c.ESIA.Scopes...), KidScopes...)
 	c.ESIAParent = &parent
-	cs, ok := c.Store.(consent.Store)
-	if !ok {
-		return nil, errors.New("server: the store does not keep consents")
-	}
-	c.Consent = &consent.Service{Store: cs, Tokens: c.OAuth, Subjects: c.Subjects, Now: c.Now}
-	c.Webhooks = &webhook.Deliverer{Outbox: cs, Tenants: c.Store, Now: c.Now, Logger: c.Logger,
+	c.Consent = &consent.Service{Store: c.Store, Tokens: c.OAuth, Subjects: c.Subjects, Now: c.Now}
+	c.Webhooks = &webhook.Deliverer{Outbox: c.Store, Tenants: c.Store, Now: c.Now, Logger: c.Logger,
 		Observe: func(typ, outcome string) { c.Metrics.Webhooks.WithLabelValues(typ, outcome).Inc() }}
 	c.Login = login.New(login.Config{
 		Events:     c.Consent,

@@ -30,6 +30,8 @@ type Store interface {
 	Keys
 	OAuthRecords
 	Audit
+	Consents
+	Outbox
 	Transactor
 
 	// Ping reports whether the backing database answers.
