@@ -305,3 +305,23 @@ func TestSelfConsentNewTextVersion(t *testing.T) {
 		t.Fatalf("new version: %+v", d)
 	}
 }
+
+// TestAnotherTenantNeedsItsOwnConsent: consent is to one operator's
+// processing for one diary; another tenant asks again.
+func TestAnotherTenantNeedsItsOwnConsent(t *testing.T) {
+	f := newFixture(t)
+	_, _ = f.svc.Check(ctx, f.t, f.childSubject())
+	must(t, f.svc.Decide(ctx, f.t, f.mum, "s-1", true))
+	other := f.t
+	other.ID = "t2"
+	must(t, f.st.CreateTenant(ctx, other))
+	must(t, f.st.UpsertPersons(ctx, "t2", []store.Person{f.child}))
+	subj := f.childSubject()
+	subj.TenantID = "t2"
+	if d, _ := f.svc.Check(ctx, other, subj); d.Outcome != consent.NeedsParental {
+		t.Fatalf("other tenant: %s", d.Outcome)
+	}
+	if d, _ := f.svc.Check(ctx, f.t, f.childSubject()); d.Outcome != consent.Allowed {
+		t.Fatalf("first tenant: %s", d.Outcome)
+	}
+}
