@@ -78,9 +78,11 @@ func (c *RosterGenerateCmd) Run(g *Globals) error {
 // RosterImportCmd is `broker roster import --tenant T FILE`.
 type RosterImportCmd struct {
 	StoreFlags
-	Tenant string `required:"" help:"Tenant to import into."`
-	File   string `arg:"" help:"NDJSON file, or - for standard input."`
-	Quiet  bool   `help:"No progress on standard error."`
+	Tenant  string `required:"" help:"Tenant to import into."`
+	File    string `arg:"" help:"NDJSON file, or - for standard input."`
+	Quiet   bool   `help:"No progress on standard error."`
+	Batch   int    `default:"1000" help:"Person rows written per transaction."`
+	Writers int    `default:"2" help:"Transactions writing at once."`
 }
 
 // Run imports the roster and prints the report as JSON.
@@ -108,7 +110,7 @@ func (c *RosterImportCmd) Run(g *Globals) error {
 	}
 	cr := &countingReader{r: in}
 	start := time.Now()
-	im := &linking.Importer{Roster: st.Store, Index: st.PII, Progress: func(lines int) {
+	im := &linking.Importer{Roster: st.Store, Index: st.PII, BatchSize: c.Batch, Writers: c.Writers, Progress: func(lines int) {
 		if c.Quiet {
 			return
 		}

@@ -249,6 +249,9 @@ func BenchmarkMatch(b *testing.B) {
 				linked = append(linked, c)
 			}
 		}
+		if _, err := env.store.Pool().Exec(ctx, `ANALYZE links`); err != nil {
+			b.Fatal(err)
+		}
 		run(b, linked, func(b *testing.B, c matchCase, res linking.Result) {
 			if res.Outcome != linking.OutcomeLinked || res.Rung != linking.RungLink || !slices.Contains(c.want.Records, res.Records[0].ExternalID) {
 				b.Fatalf("%s: %s/%s, want a link", c.person.OID, res.Outcome, res.Rung)

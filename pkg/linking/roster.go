@@ -130,7 +130,11 @@ func (r RosterRow) Person(ix Indexer) (store.Person, error) {
 	if p.LastName == "" || p.FirstName == "" {
 		return fail("last_name", "last_name and first_name are required")
 	}
-	if _, _, err := NormaliseFullName(FullName{Last: p.LastName, First: p.FirstName, Patronymic: p.MiddleName}); err != nil {
+	// The index is computed from the normalised values: normalising again
+	// (inside IndexOf) then takes the fast path, and gives the same strings
+	// a login computes.
+	name, _, err := NormaliseFullName(FullName{Last: p.LastName, First: p.FirstName, Patronymic: p.MiddleName})
+	if err != nil {
 		var fe *FieldError
 		if errors.As(err, &fe) {
 			return fail(fe.Field, "contains characters a name cannot have")
@@ -157,9 +161,11 @@ func (r RosterRow) Person(ix Indexer) (store.Person, error) {
 			p.SNILS = s
 		}
 	}
+	var cert BirthCert // normalised
 	if c := r.BirthCert; c != nil && (c.Number != "" || c.Series != "") {
 		bc := BirthCert{Type: BirthCertType(c.Type), Series: c.Series, Number: c.Number}
-		if _, _, err := NormaliseBirthCert(bc); err != nil {
+		cert, _, err = NormaliseBirthCert(bc)
+		if err != nil {
 			switch {
 			case errors.Is(err, ErrBirthCertType):
 				return fail("birth_cert.type", "must be RF_BRTH_CERT, FID_BRTH_CERT or OLD_BRTH_CERT")
@@ -179,7 +185,9 @@ func (r RosterRow) Person(ix Indexer) (store.Person, error) {
 		}
 		p.BirthCert = &store.BirthCert{Type: typ, Series: c.Series, Number: c.Number, IssueDate: issue, ActNo: c.ActNo}
 	}
-	p.Index = IndexOf(ix, IdentityOfRecord(p))
+	id := IdentityOfRecord(p)
+	id.Name, id.BirthCert = name, cert
+	p.Index = IndexOf(ix, id)
 	return p, nil
 }
 
@@ -226,11 +234,15 @@ type Importer struct {
 	BatchSize int // person rows per write (default 1000)
 	MaxErrors int // errors kept in the report (default 1000)
 	// Progress, when set, is called after every batch written with the
-	// number of lines read so far. Calls come from the importer's writing
-	// goroutine, one at a time.
+	// line number of its last row. Calls come from the importer's writing
+	// goroutines, one at a time.
 	Progress func(lines int)
 	// Workers parse and index rows in parallel (default GOMAXPROCS).
 	Workers int
+	// Writers is how many person batches are written at once, each in its
+	// own transaction (default 2): the database works on one while the
+	// other waits for its commit.
+	Writers int
 	// MemoryRows bounds the relations waiting for a record further down
 	// the file, and the deletions waiting for the end, kept in memory;
 	// more go to a temporary file in SpillDir (default 65536 each).
@@ -648,17 +660,67 @@ func (run *importRun) check(it *item) error {
 	return nil
 }
 
-// write does the ops in order (the writing goroutine). On an error it
-// cancels the import and drains the rest.
+// write does the ops (the writing goroutine). Person batches are written
+// by up to Writers transactions at once: they hold different records.
+// Relation operations wait for every person batch handed over before them
+// and run one after another, in file order. On an error it cancels the
+// import and drains the rest.
 func (run *importRun) write(ops <-chan op, cancel context.CancelCauseFunc) error {
+	writers := run.im.Writers
+	if writers <= 0 {
+		writers = 2
+	}
+	var (
+		inFlight sync.WaitGroup
+		slots    = make(chan struct{}, writers)
+		errMu    sync.Mutex
+		firstErr error
+		progress sync.Mutex
+		reported int
+	)
+	fail := func(err error) {
+		errMu.Lock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		errMu.Unlock()
+		cancel(err)
+	}
+	failed := func() bool {
+		errMu.Lock()
+		defer errMu.Unlock()
+		return firstErr != nil
+	}
 	for o := range ops {
+		if failed() {
+			continue // drain: let the checking goroutine finish
+		}
+		if o.persons != nil {
+			slots <- struct{}{}
+			inFlight.Add(1)
+			go func() {
+				defer func() { <-slots; inFlight.Done() }()
+				if err := run.writePersons(o.persons); err != nil {
+					fail(err)
+					return
+				}
+				if run.im.Progress != nil {
+					progress.Lock()
+					if line := o.persons[len(o.persons)-1].Line; line > reported {
+						reported = line
+						run.im.Progress(line)
+					}
+					progress.Unlock()
+				}
+			}()
+			continue
+		}
+		inFlight.Wait() // the records before these relations are written
+		if failed() {
+			continue
+		}
 		var err error
 		switch {
-		case o.persons != nil:
-			err = run.writePersons(o.persons)
-			if err == nil && run.im.Progress != nil {
-				run.im.Progress(o.persons[len(o.persons)-1].Line)
-			}
 		case o.relations != nil:
 			err = run.writeRelations(o.relations)
 		case o.relDelete != nil:
@@ -667,13 +729,11 @@ func (run *importRun) write(ops <-chan op, cancel context.CancelCauseFunc) error
 			}
 		}
 		if err != nil {
-			cancel(err)
-			for range ops { // let the checking goroutine finish
-			}
-			return err
+			fail(err)
 		}
 	}
-	return nil
+	inFlight.Wait()
+	return firstErr
 }
 
 // writePersons writes one batch; when the store rejects it, row by row.

@@ -351,3 +351,30 @@ func TestImportSpillDirMissing(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestPersonIndexIsTheLoginIndex checks that the blind indexes of an
+// imported row are those a login computes from the same values, however
+// they are written.
+func TestPersonIndexIsTheLoginIndex(t *testing.T) {
+	ix := testPII(t)
+	for _, line := range []string{
+		`{"external_id":"a","role":"student","last_name":"Сeмёнова","first_name":"алёна","birth_date":"03.02.2013","snils":"112 233 445 95","birth_cert":{"series":"1V ak","number":"№ 512345","issue_date":"2013-02-20"}}`,
+		`{"external_id":"b","role":"student","last_name":"Римская – Корсакова","first_name":"Анна","birth_date":"2013-02-03","birth_cert":{"type":"FID_BRTH_CERT","series":"AB","number":"x-77 1","issue_date":"2013-02-20"}}`,
+		`{"external_id":"c","role":"teacher","last_name":"ХАН","first_name":"Елизавета","birth_date":"1993-11-11"}`,
+	} {
+		row, err := linking.ParseRosterRow([]byte(line))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := row.Person(ix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := linking.IndexOf(ix, linking.IdentityOfRecord(p)); p.Index != want {
+			t.Errorf("%s: index %+v, login computes %+v", p.ExternalID, p.Index, want)
+		}
+		if p.Index.NameBirth == "" || p.Index.BirthDate == "" || (p.BirthCert != nil && p.Index.BirthCert == "") {
+			t.Errorf("%s: missing index: %+v", p.ExternalID, p.Index)
+		}
+	}
+}
