@@ -143,20 +143,30 @@ func (p *PII) Reseal(ctx context.Context, r store.Resealer, opt ResealOptions) (
 		}
 		var done atomic.Int64
 		errs := make(chan error, opt.Workers)
+		// Each worker makes one pass over the table; the workers (and other
+		// processes) leapfrog each other's claimed batches.
 		for range opt.Workers {
 			go func() {
+				after := ""
 				for {
-					n, err := r.Reseal(ctx, table, old, opt.Batch)
-					if err != nil || n == 0 {
+					n, next, err := r.Reseal(ctx, table, old, opt.Batch, after)
+					if err != nil {
 						errs <- err
 						return
 					}
-					d := done.Add(int64(n))
-					if opt.Progress != nil {
+					if n > 0 && opt.Progress != nil {
+						d := done.Add(int64(n))
 						progressMu.Lock()
 						opt.Progress(ResealProgress{Table: table, Done: d, Total: total})
 						progressMu.Unlock()
+					} else {
+						done.Add(int64(n))
 					}
+					if next == "" {
+						errs <- nil
+						return
+					}
+					after = next
 				}
 			}()
 		}

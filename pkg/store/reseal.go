@@ -23,14 +23,17 @@ var SealedTables = []SealedTable{SealedRoster, SealedOAuth, SealedEvidence}
 type Resealer interface {
 	// SealedKeys counts, per table, the rows sealed under each key id.
 	SealedKeys(ctx context.Context) (map[SealedTable]map[string]int64, error)
-	// Reseal re-seals up to limit rows of table sealed under one of
-	// keyIDs with the sealer's active key, in one transaction. The rows
-	// are claimed with FOR UPDATE SKIP LOCKED, so any number of processes
-	// can run it at once, and each row changes in one update: readable
-	// under its old key before, under the new one after. It returns how
-	// many rows it re-sealed; 0 means none is left that another
-	// transaction does not hold.
-	Reseal(ctx context.Context, table SealedTable, keyIDs []string, limit int) (int, error)
+	// Reseal re-seals, with the sealer's active key and in one
+	// transaction, up to limit rows of table sealed under one of keyIDs,
+	// taking them in the table's key order from the position after (""
+	// for the start). The rows are claimed with FOR UPDATE SKIP LOCKED,
+	// so any number of processes can run it at once, and each row changes
+	// in one update: readable under its old key before, under the new one
+	// after. It returns how many rows it re-sealed and the position to
+	// go on from, "" at the end of the table. A pass from "" to "" visits
+	// every row once, whatever the database's plans and dead rows; rows
+	// another transaction held are left for the next pass.
+	Reseal(ctx context.Context, table SealedTable, keyIDs []string, limit int, after string) (n int, next string, err error)
 	// DeleteSealingKey deletes a retired key when no row of any sealed
 	// table uses it, in one statement; false when a row still does.
 	DeleteSealingKey(ctx context.Context, id string) (bool, error)

@@ -4,28 +4,18 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/diarybroker/broker/pkg/store"
 )
 
 var _ store.Resealer = (*Store)(nil)
 
-// sealedTable is where a sealed table keeps its key id and how its rows
-// are named.
-type sealedTable struct {
-	table, keyCol string
-}
-
-var sealedTables = map[store.SealedTable]sealedTable{
-	store.SealedRoster:   {"roster_persons", "pii_key_id"},
-	store.SealedOAuth:    {"oauth_records", "key_id"},
-	store.SealedEvidence: {"consent_evidence", "key_id"},
-}
-
 // SealedKeys implements store.Resealer.
 func (s *Store) SealedKeys(ctx context.Context) (map[store.SealedTable]map[string]int64, error) {
 	out := map[store.SealedTable]map[string]int64{}
-	for name, t := range sealedTables {
+	for name, t := range resealers {
 		// Evidence whose personal data was destroyed has no key ('').
 		rows, err := s.q(ctx).Query(ctx, `SELECT `+t.keyCol+`, count(*) FROM `+t.table+` WHERE `+t.keyCol+` <> '' GROUP BY 1`)
 		if err != nil {
@@ -48,34 +38,145 @@ func (s *Store) SealedKeys(ctx context.Context) (map[store.SealedTable]map[strin
 	return out, nil
 }
 
-// Reseal implements store.Resealer: one transaction claims the rows, opens
-// each under its old key and seals it again (same associated data: the row
-// does not move), and writes them back in one UPDATE. updated_at is left
-// alone: the data did not change.
-func (s *Store) Reseal(ctx context.Context, table store.SealedTable, keyIDs []string, limit int) (int, error) {
+// Reseal implements store.Resealer: one transaction claims the rows in
+// primary-key order from the position (an index scan that stops after
+// limit rows, and never comes back over rows re-sealed already, live or
+// dead), opens each under its old key and seals it again (same associated
+// data: the row does not move), and writes them back in one UPDATE.
+// updated_at is left alone: the data did not change.
+func (s *Store) Reseal(ctx context.Context, table store.SealedTable, keyIDs []string, limit int, after string) (int, string, error) {
 	if s.sealer == nil {
-		return 0, ErrNoSealer
+		return 0, "", ErrNoSealer
 	}
-	if _, ok := sealedTables[table]; !ok {
-		return 0, fmt.Errorf("%w: no sealed table %q", store.ErrInvalid, table)
+	t, ok := resealers[table]
+	if !ok {
+		return 0, "", fmt.Errorf("%w: no sealed table %q", store.ErrInvalid, table)
 	}
 	if len(keyIDs) == 0 || limit <= 0 {
-		return 0, nil
+		return 0, "", nil
 	}
-	n := 0
+	var n int
+	var next string
 	err := s.InTx(ctx, func(ctx context.Context) error {
 		var err error
-		switch table {
-		case store.SealedRoster:
-			n, err = s.resealRoster(ctx, keyIDs, limit)
-		case store.SealedOAuth:
-			n, err = s.resealOAuth(ctx, keyIDs, limit)
-		case store.SealedEvidence:
-			n, err = s.resealEvidence(ctx, keyIDs, limit)
-		}
+		n, next, err = s.resealBatch(ctx, t, keyIDs, limit, after)
 		return err
 	})
-	return n, err
+	if err != nil {
+		return 0, "", fmt.Errorf("postgres: reseal %s: %w", table, err)
+	}
+	return n, next, nil
+}
+
+func (s *Store) resealBatch(ctx context.Context, t resealer, keyIDs []string, limit int, after string) (int, string, error) {
+	args := []any{keyIDs, limit}
+	cols := make([]string, 0, len(t.key)+len(t.extra))
+	for _, c := range append(slices.Clone(t.key), t.extra...) {
+		cols = append(cols, c+"::text")
+	}
+	where := ""
+	if after != "" {
+		pos := strings.Split(after, "\x00")
+		if len(pos) != len(t.key) {
+			return 0, "", fmt.Errorf("%w: bad position %q", store.ErrInvalid, after)
+		}
+		ph := make([]string, len(pos))
+		for i, p := range pos {
+			args = append(args, p)
+			ph[i] = fmt.Sprintf("$%d::%s", len(args), t.keyTypes[i])
+		}
+		where = "(" + strings.Join(t.key, ", ") + ") > (" + strings.Join(ph, ", ") + ") AND "
+	}
+	// "key_id || ''" keeps the planner off the key id's index: with it,
+	// and statistics that say few rows are under the old key, it would
+	// gather every such row and sort them for each batch. The primary
+	// key's order is what makes a pass linear.
+	rows, err := s.q(ctx).Query(ctx, `SELECT `+strings.Join(cols, ", ")+`, `+t.dataCol+`, `+t.keyCol+` FROM `+t.table+`
+		WHERE `+where+`(`+t.keyCol+` || '') = ANY($1) ORDER BY `+strings.Join(t.key, ", ")+` LIMIT $2 FOR UPDATE SKIP LOCKED`, args...)
+	if err != nil {
+		return 0, "", mapErr(err)
+	}
+	keys := make([][]string, len(t.key))
+	var newIDs []string
+	var data [][]byte
+	var last []string
+	for rows.Next() {
+		vals := make([]string, len(cols))
+		dest := make([]any, 0, len(cols)+2)
+		for i := range vals {
+			dest = append(dest, &vals[i])
+		}
+		var sealed []byte
+		var keyID string
+		if err := rows.Scan(append(dest, &sealed, &keyID)...); err != nil {
+			rows.Close()
+			return 0, "", mapErr(err)
+		}
+		key := vals[:len(t.key)]
+		newID, out, err := s.reseal(keyID, sealed, t.aad(key, vals[len(t.key):]), keyIDs)
+		if err != nil {
+			rows.Close()
+			return 0, "", fmt.Errorf("row %s: %w", strings.Join(key, "/"), err)
+		}
+		for i, v := range key {
+			keys[i] = append(keys[i], v)
+		}
+		newIDs, data, last = append(newIDs, newID), append(data, out), key
+	}
+	if err := rows.Err(); err != nil {
+		return 0, "", mapErr(err)
+	}
+	if len(newIDs) == 0 {
+		return 0, "", nil
+	}
+	next := ""
+	if len(newIDs) == limit {
+		next = strings.Join(last, "\x00")
+	}
+	args = []any{data, newIDs}
+	names := []string{"data", "key_id"}
+	match := make([]string, len(t.key))
+	for i, k := range t.key {
+		args = append(args, keys[i])
+		names = append(names, fmt.Sprintf("k%d", i))
+		match[i] = fmt.Sprintf("t.%s = u.k%d::%s", k, i, t.keyTypes[i])
+	}
+	arrays := "$1::bytea[], $2::text[]"
+	for i := range t.key {
+		arrays += fmt.Sprintf(", $%d::text[]", i+3)
+	}
+	if _, err := s.q(ctx).Exec(ctx, `UPDATE `+t.table+` t SET `+t.dataCol+` = u.data, `+t.keyCol+` = u.key_id
+		FROM unnest(`+arrays+`) AS u(`+strings.Join(names, ", ")+`) WHERE `+strings.Join(match, " AND "), args...); err != nil {
+		return 0, "", mapErr(err)
+	}
+	return len(newIDs), next, nil
+}
+
+// resealer says how to re-seal one table: its primary key (the order of a
+// pass, the position, the rows to update), the other columns its
+// associated data needs, the sealed column and the key id's column.
+type resealer struct {
+	table, dataCol, keyCol string
+	key, keyTypes          []string
+	extra                  []string
+	aad                    func(key, extra []string) []byte
+}
+
+var resealers = map[store.SealedTable]resealer{
+	store.SealedRoster: {table: "roster_persons", dataCol: "pii", keyCol: "pii_key_id",
+		key: []string{"tenant_id", "external_id"}, keyTypes: []string{"text", "text"},
+		aad: func(k, _ []string) []byte { return personAAD(k[0], k[1]) }},
+	store.SealedOAuth: {table: "oauth_records", dataCol: "data", keyCol: "key_id",
+		key: []string{"kind", "signature"}, keyTypes: []string{"text", "text"},
+		aad: func(k, _ []string) []byte { return oauthAAD(store.OAuthKind(k[0]), k[1]) }},
+	// Evidence's append-only trigger allows exactly this change (details
+	// and key_id, nothing else); destroyed evidence has no key ('').
+	store.SealedEvidence: {table: "consent_evidence", dataCol: "details", keyCol: "key_id",
+		key: []string{"id"}, keyTypes: []string{"bigint"}, extra: []string{"tenant_id", "person_id"},
+		aad: func(k, x []string) []byte {
+			id, _ := strconv.ParseInt(k[0], 10, 64)
+			return evidenceAAD(x[0], x[1], id)
+		}},
 }
 
 // reseal opens a row sealed under keyID and seals it again; the active key
@@ -94,121 +195,6 @@ func (s *Store) reseal(keyID string, sealed, aad []byte, old []string) (string, 
 		return "", nil, fmt.Errorf("the active key %s is one being retired; reload the keys", newID)
 	}
 	return newID, out, nil
-}
-
-func (s *Store) resealRoster(ctx context.Context, keyIDs []string, limit int) (int, error) {
-	rows, err := s.q(ctx).Query(ctx, `SELECT tenant_id, external_id, pii, pii_key_id FROM roster_persons
-		WHERE pii_key_id = ANY($1) LIMIT $2 FOR UPDATE SKIP LOCKED`, keyIDs, limit)
-	if err != nil {
-		return 0, wrap("reseal roster", err)
-	}
-	var tenants, ids, keys []string
-	var data [][]byte
-	for rows.Next() {
-		var t, id, keyID string
-		var sealed []byte
-		if err := rows.Scan(&t, &id, &sealed, &keyID); err != nil {
-			rows.Close()
-			return 0, wrap("reseal roster", err)
-		}
-		newID, out, err := s.reseal(keyID, sealed, personAAD(t, id), keyIDs)
-		if err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("postgres: reseal record %s/%s: %w", t, id, err)
-		}
-		tenants, ids, keys, data = append(tenants, t), append(ids, id), append(keys, newID), append(data, out)
-	}
-	if err := rows.Err(); err != nil {
-		return 0, wrap("reseal roster", err)
-	}
-	if len(ids) == 0 {
-		return 0, nil
-	}
-	_, err = s.q(ctx).Exec(ctx, `UPDATE roster_persons r SET pii = u.pii, pii_key_id = u.key_id
-		FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[]) AS u(tenant_id, external_id, pii, key_id)
-		WHERE r.tenant_id = u.tenant_id AND r.external_id = u.external_id`, tenants, ids, data, keys)
-	if err != nil {
-		return 0, wrap("reseal roster", err)
-	}
-	return len(ids), nil
-}
-
-func (s *Store) resealOAuth(ctx context.Context, keyIDs []string, limit int) (int, error) {
-	rows, err := s.q(ctx).Query(ctx, `SELECT kind, signature, data, key_id FROM oauth_records
-		WHERE key_id = ANY($1) LIMIT $2 FOR UPDATE SKIP LOCKED`, keyIDs, limit)
-	if err != nil {
-		return 0, wrap("reseal oauth", err)
-	}
-	var kinds, sigs, keys []string
-	var data [][]byte
-	for rows.Next() {
-		var kind, sig, keyID string
-		var sealed []byte
-		if err := rows.Scan(&kind, &sig, &sealed, &keyID); err != nil {
-			rows.Close()
-			return 0, wrap("reseal oauth", err)
-		}
-		newID, out, err := s.reseal(keyID, sealed, oauthAAD(store.OAuthKind(kind), sig), keyIDs)
-		if err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("postgres: reseal oauth %s record: %w", kind, err)
-		}
-		kinds, sigs, keys, data = append(kinds, kind), append(sigs, sig), append(keys, newID), append(data, out)
-	}
-	if err := rows.Err(); err != nil {
-		return 0, wrap("reseal oauth", err)
-	}
-	if len(sigs) == 0 {
-		return 0, nil
-	}
-	_, err = s.q(ctx).Exec(ctx, `UPDATE oauth_records o SET data = u.data, key_id = u.key_id
-		FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[]) AS u(kind, signature, data, key_id)
-		WHERE o.kind = u.kind AND o.signature = u.signature`, kinds, sigs, data, keys)
-	if err != nil {
-		return 0, wrap("reseal oauth", err)
-	}
-	return len(sigs), nil
-}
-
-// resealEvidence re-seals consent evidence; its append-only trigger allows
-// exactly this change (details and key_id, nothing else).
-func (s *Store) resealEvidence(ctx context.Context, keyIDs []string, limit int) (int, error) {
-	rows, err := s.q(ctx).Query(ctx, `SELECT id, tenant_id, person_id, details, key_id FROM consent_evidence
-		WHERE key_id = ANY($1) AND details IS NOT NULL LIMIT $2 FOR UPDATE SKIP LOCKED`, keyIDs, limit)
-	if err != nil {
-		return 0, wrap("reseal evidence", err)
-	}
-	var ids []int64
-	var keys []string
-	var data [][]byte
-	for rows.Next() {
-		var id int64
-		var tenantID, personID, keyID string
-		var sealed []byte
-		if err := rows.Scan(&id, &tenantID, &personID, &sealed, &keyID); err != nil {
-			rows.Close()
-			return 0, wrap("reseal evidence", err)
-		}
-		newID, out, err := s.reseal(keyID, sealed, evidenceAAD(tenantID, personID, id), keyIDs)
-		if err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("postgres: reseal evidence %d: %w", id, err)
-		}
-		ids, keys, data = append(ids, id), append(keys, newID), append(data, out)
-	}
-	if err := rows.Err(); err != nil {
-		return 0, wrap("reseal evidence", err)
-	}
-	if len(ids) == 0 {
-		return 0, nil
-	}
-	_, err = s.q(ctx).Exec(ctx, `UPDATE consent_evidence e SET details = u.details, key_id = u.key_id
-		FROM unnest($1::bigint[], $2::bytea[], $3::text[]) AS u(id, details, key_id)
-		WHERE e.id = u.id`, ids, data, keys)
-	if err != nil {
-		return 0, wrap("reseal evidence", err)
-	}
-	return len(ids), nil
 }
 
 // DeleteSealingKey implements store.Resealer. Only a retired key goes, and
