@@ -28,8 +28,17 @@ login() { # login OID → the demo diary's page after the whole redirect chain
 
 fail() { echo "dev-login: $*" >&2; [ -f "$WORK/broker.log" ] && tail -20 "$WORK/broker.log" >&2; exit 1; }
 
-# 1. An adult teacher whose diary record matches: the diary gets her claims.
+field() { # field NAME <<<PAGE → the value of a hidden form field
+  grep -o "name=\"$1\" value=\"[^\"]*\"" | head -1 | sed 's/.*value="//; s/"$//; s/&#43;/+/g; s/&amp;/\&/g'
+}
+
+# 1. An adult teacher whose diary record matches: at her first login she
+#    consents (a plain form with a CSRF token), then the diary gets her claims.
 page="$(login 1000100001)"
+grep -q "Согласие на обработку персональных данных" <<<"$page" || fail "no consent page at the first login"
+csrf="$(field csrf <<<"$page")"; id="$(field login <<<"$page")"
+page="$(curl -fsS -L -c "$WORK/jar" -b "$WORK/jar" --data-urlencode "csrf=$csrf" --data-urlencode "login=$id" \
+  --data-urlencode "decision=accept" "$BASE/consent")"
 grep -q "Дневник: вы вошли" <<<"$page" || fail "teacher login did not reach the diary"
 grep -q "t-0001" <<<"$page" || fail "person_id t-0001 missing"
 grep -q "confirmed" <<<"$page" || fail "esia_trust missing"
@@ -45,4 +54,9 @@ back="$(grep -o 'href="[^"]*error=access_denied[^"]*"' <<<"$page" | head -1 | se
 [ -n "$back" ] || fail "no way back to the diary"
 grep -q "error_description=not_found" <<<"$back" || fail "reason not_found missing from the way back"
 
-echo "dev-login: ok (teacher logged in; unknown person got reference $ref)"
+# 3. A child under 14 without a parent's consent: the block page.
+rm -f "$WORK/jar"
+page="$(curl -sS -L -c "$WORK/jar" -b "$WORK/jar" "$BASE/demo/login?person=1000100003")"
+grep -q "Для входа в дневник нужно согласие одного из родителей" <<<"$page" || fail "no block page for the child"
+
+echo "dev-login: ok (teacher consented and logged in; unknown person got reference $ref; child asked for a parent's consent)"
