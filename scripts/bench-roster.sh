@@ -5,8 +5,9 @@
 #    `broker roster generate` (seed SEED),
 # 2. imports it into a throw-away database with `broker roster import`,
 #    timing it and taking the peak RSS (/usr/bin/time) and the CPU time of
-#    the PostgreSQL backends that served it, then imports it again (every
-#    record exists: the update path),
+#    the PostgreSQL backends that served it: with the default batches of
+#    1000 rows, again into a fresh database with --batch 4000, and then once
+#    more into that one (every record exists: the update path),
 # 3. runs BenchmarkMatch (Ladder.Match on a kept roster of as many persons,
 #    made the first time only — about two minutes),
 # 4. rotates the personal-data key with `broker keys rotate --kind pii`,
@@ -51,26 +52,30 @@ echo "== generate $PERSONS persons (seed $SEED)"
   --error-share 0.05 --esia-sample 2000 --out "$WORK/roster" >"$WORK/summary.json"
 grep -E '"(persons|relations)"' "$WORK/summary.json" | tr -d ' ,\n'; echo; ls -l "$WORK/roster/roster.ndjson" | awk '{printf "roster.ndjson: %.0f MB\n", $5/1e6}'
 
-psql "$PGURL" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" >/dev/null
 export BROKER_DATABASE_URL="$DBURL"
 BROKER_KEK="$("$WORK/broker" keys generate-kek)"; export BROKER_KEK
-"$WORK/broker" migrate up >/dev/null
-"$WORK/broker" tenants create bench --name "Bench" --allow-name-match >/dev/null
+fresh_db() {
+  psql "$PGURL" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" >/dev/null 2>&1
+  "$WORK/broker" migrate up >/dev/null
+  "$WORK/broker" tenants create bench --name "Bench" --allow-name-match >/dev/null
+}
 
-import() { # import LABEL: one timed import of the generated roster
+import() { # import LABEL [FLAGS]: one timed import of the generated roster
+  local label=$1; shift
   pg_cpu "$WORK/pgcpu" & MON=$!
   local load; load=$(cut -d' ' -f1 /proc/loadavg)
-  /usr/bin/time -f "%e %U %S %M" -o "$WORK/time" "$WORK/broker" roster import --tenant bench --quiet "$WORK/roster/roster.ndjson" >"$WORK/report.json"
+  /usr/bin/time -f "%e %U %S %M" -o "$WORK/time" "$WORK/broker" roster import --tenant bench --quiet "$@" "$WORK/roster/roster.ndjson" >"$WORK/report.json"
   kill "$MON"; wait "$MON" 2>/dev/null || true; MON=""
   read -r wall user sys rss <"$WORK/time"
   local lines; lines=$(wc -l <"$WORK/roster/roster.ndjson")
-  echo "$1: ${wall} s wall, $(echo "$PERSONS/$wall" | bc) persons/s, $(echo "$lines/$wall" | bc) lines/s;" \
+  echo "$label: ${wall} s wall, $(echo "$PERSONS/$wall" | bc) persons/s, $(echo "$lines/$wall" | bc) lines/s;" \
     "broker CPU ${user}+${sys} s, peak RSS $((rss/1024)) MB; PostgreSQL backends CPU $(cat "$WORK/pgcpu") s;" \
     "load average $load -> $(cut -d' ' -f1 /proc/loadavg); report: $(grep -E '"(persons|relations)"' "$WORK/report.json" | tr -d ' \n')"
 }
 echo "== import"
-import "first import"
-import "same roster again (updates)"
+fresh_db; import "first import"
+fresh_db; import "first import, --batch 4000" --batch 4000
+import "same roster again (updates), --batch 4000" --batch 4000
 psql "$DBURL" -Atc "SELECT 'table ' || pg_size_pretty(pg_table_size('roster_persons')) || ', indexes ' || pg_size_pretty(pg_indexes_size('roster_persons'))"
 
 echo "== match (BenchmarkMatch, $MATCH_N matches each)"
