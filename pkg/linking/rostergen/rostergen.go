@@ -1,13 +1,3 @@
-// Package rostergen generates realistic synthetic rosters for load tests and
-// for checking the matching ladder: families of students and parents with
-// their relations, teachers and staff, Russian names with realistic
-// frequencies (ё, double surnames, people without a patronymic), valid SNILS
-// check digits and birth certificates. Beside the roster (NDJSON,
-// docs/roster-format.md) it writes an ESIA persons file for a sample of the
-// same people (the simulator's format, docs/esia-persons-format.md), and a
-// manifest: which roster rows carry which deliberate error, and which outcome
-// the ladder must give when that person logs in. The same seed gives the
-// same files.
 package rostergen
 
 import (
