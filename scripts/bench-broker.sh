@@ -37,6 +37,7 @@ run memory 127.0.0.1:18181
 
 DB="broker_bench"
 psql "$PGURL" -qc "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB" >/dev/null
-DBURL="$(sed "s#/[^/?]*\(?\|$\)#/$DB\1#3" <<<"$PGURL")"
+# The same server, another database: replace the path of the URL.
+DBURL="$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$PGURL" "$DB")"
 BROKER_KEK="$("$WORK/broker" keys generate-kek)" run postgres+redis 127.0.0.1:18182 --database-url "$DBURL" --redis-url "$REDIS"
 psql "$PGURL" -qc "DROP DATABASE IF EXISTS $DB" >/dev/null
