@@ -139,6 +139,15 @@ func decodePrivateScalar(c *Curve, b []byte) (*big.Int, error) {
 	switch {
 	case len(b) == 32:
 		return leBig(b), nil
+	case len(b) > 32 && len(b)%32 == 0 && len(b) <= 32*16:
+		// Masked: the key times its masks, decided by length before any tag byte is
+		// read (as the gost engine does), since a masked key may begin with 0x04 or 0x02.
+		d := leBig(b[:32])
+		for off := 32; off < len(b); off += 32 {
+			d.Mul(d, leBig(b[off:off+32]))
+			d.Mod(d, c.q)
+		}
+		return d, nil
 	case len(b) > 0 && b[0] == asn1.TagOctetString:
 		var inner []byte
 		rest, err := asn1.Unmarshal(b, &inner)
@@ -151,13 +160,6 @@ func decodePrivateScalar(c *Curve, b []byte) (*big.Int, error) {
 		rest, err := asn1.Unmarshal(b, &d)
 		if err != nil || len(rest) != 0 {
 			return nil, fmt.Errorf("%w: private key INTEGER", ErrMalformed)
-		}
-		return d, nil
-	case len(b) > 32 && len(b)%32 == 0 && len(b) <= 32*16:
-		d := leBig(b[:32])
-		for off := 32; off < len(b); off += 32 {
-			d.Mul(d, leBig(b[off:off+32]))
-			d.Mod(d, c.q)
 		}
 		return d, nil
 	}

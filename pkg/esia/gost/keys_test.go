@@ -88,6 +88,56 @@ func TestPrivateKeyForms(t *testing.T) {
 	}
 }
 
+// TestMaskedKeyStartingWithTagByte pins the masked forms whose first byte happens to be
+// an OCTET STRING or INTEGER tag: length decides the form, as in the gost engine, so
+// these parse as masked keys (a random key hit this one time in 256 before).
+func TestMaskedKeyStartingWithTagByte(t *testing.T) {
+	c := CryptoProA()
+	q := c.q
+	le := func(v *big.Int) []byte { return Reverse(v.FillBytes(make([]byte, 32))) }
+	base, err := MarshalPKCS8PrivateKey(mustKey(t, c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		first byte
+		masks []*big.Int
+	}{
+		{"one mask, 0x04", asn1.TagOctetString, []*big.Int{big.NewInt(7)}},
+		{"two masks, 0x04", asn1.TagOctetString, []*big.Int{big.NewInt(12345), big.NewInt(987654321)}},
+		{"one mask, 0x02", asn1.TagInteger, []*big.Int{big.NewInt(65537)}},
+		{"three masks, 0x02", asn1.TagInteger, []*big.Int{big.NewInt(3), big.NewInt(5), big.NewInt(11)}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			// The stored (masked) value's least significant byte is the first byte on the wire.
+			masked := new(big.Int).Lsh(big.NewInt(0x1234567), 100)
+			masked.Add(masked, big.NewInt(int64(tc.first)))
+			content := le(masked)
+			d := new(big.Int).Set(masked)
+			for _, m := range tc.masks {
+				content = append(content, le(m)...)
+				d.Mul(d, m).Mod(d, q)
+			}
+			if content[0] != tc.first {
+				t.Fatalf("first byte %#x", content[0])
+			}
+			want, err := NewPrivateKey(c, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := ParsePKCS8PrivateKey(replacePrivateKeyOctets(t, base, content))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !got.Equal(want) {
+				t.Fatal("parsed to another key")
+			}
+		})
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	priv := mustKey(t, TC26A())
 	good, err := MarshalPKCS8PrivateKey(priv)
