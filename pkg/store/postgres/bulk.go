@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -80,11 +79,11 @@ func (s *Store) CopyPersons(ctx context.Context, tenantID string, ps []store.Per
 				return copyErr(err)
 			}
 		}
-		return s.upsertSealed(ctx, tenantID, old, now)
+		return s.upsertSealed(ctx, "copy persons", tenantID, old, now)
 	})
 	if errors.Is(err, store.ErrAlreadyExists) && s.txOf(ctx) == nil {
 		// Another import inserted one of the records since the check.
-		err = s.InTx(ctx, func(ctx context.Context) error { return s.upsertSealed(ctx, tenantID, ps, now) })
+		err = s.InTx(ctx, func(ctx context.Context) error { return s.upsertSealed(ctx, "copy persons", tenantID, ps, now) })
 	}
 	return err
 }
@@ -126,46 +125,6 @@ func (src *personSource) Values() ([]any, error) {
 }
 
 func (src *personSource) Err() error { return src.err }
-
-// upsertSealed is UpsertPersons' statement for records that may exist.
-func (s *Store) upsertSealed(ctx context.Context, tenantID string, ps []store.Person, now time.Time) error {
-	if len(ps) == 0 {
-		return nil
-	}
-	n := len(ps)
-	ids, roles, schools, classes, keyIDs := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	pii := make([][]byte, n)
-	ixSNILS, ixCert, ixBirth, ixName := make([]*string, n), make([]*string, n), make([]*string, n), make([]*string, n)
-	flags := make([]string, n)
-	for i, p := range ps {
-		keyID, sealed, err := s.sealPerson(tenantID, p)
-		if err != nil {
-			return fmt.Errorf("postgres: copy persons: %w", err)
-		}
-		ids[i], roles[i], schools[i], classes[i], keyIDs[i], pii[i] = p.ExternalID, string(p.Role), p.School, p.Class, keyID, sealed
-		ixSNILS[i], ixCert[i], ixBirth[i], ixName[i] = nullable(p.Index.SNILS), nullable(p.Index.BirthCert), nullable(p.Index.BirthDate), nullable(p.Index.NameBirth)
-		f, _ := json.Marshal(nonNil(p.Flags))
-		flags[i] = string(f)
-	}
-	_, err := s.q(ctx).Exec(ctx, `
-		INSERT INTO roster_persons (tenant_id, external_id, role, school, class, pii, pii_key_id,
-			ix_snils, ix_birth_cert, ix_birth_date, ix_name_birth, flags, updated_at)
-		SELECT $1, u.id, u.role, u.school, u.class, u.pii, u.key_id, u.ix_snils, u.ix_cert, u.ix_birth, u.ix_name,
-			ARRAY(SELECT jsonb_array_elements_text(u.flags::jsonb)), $2
-		FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[], $8::text[],
-			$9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
-			AS u(id, role, school, class, pii, key_id, ix_snils, ix_cert, ix_birth, ix_name, flags)
-		ON CONFLICT (tenant_id, external_id) DO UPDATE SET
-			role = EXCLUDED.role, school = EXCLUDED.school, class = EXCLUDED.class, pii = EXCLUDED.pii,
-			pii_key_id = EXCLUDED.pii_key_id, ix_snils = EXCLUDED.ix_snils, ix_birth_cert = EXCLUDED.ix_birth_cert,
-			ix_birth_date = EXCLUDED.ix_birth_date, ix_name_birth = EXCLUDED.ix_name_birth, flags = EXCLUDED.flags,
-			updated_at = EXCLUDED.updated_at`,
-		tenantID, now, ids, roles, schools, classes, pii, keyIDs, ixSNILS, ixCert, ixBirth, ixName, flags)
-	if err != nil && errors.Is(mapErr(err), store.ErrInvalid) {
-		return fmt.Errorf("postgres: copy persons: %w: unknown tenant", store.ErrInvalid)
-	}
-	return wrap("copy persons", err)
-}
 
 // UpsertKnownRelations implements store.KnownRelations. The common case —
 // every record exists — is one plain upsert; when a foreign key fails, one

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -72,6 +73,12 @@ func (s *Store) UpsertPersons(ctx context.Context, tenantID string, ps []store.P
 	if err := store.ValidatePersons(ps); err != nil {
 		return err
 	}
+	return s.upsertSealed(ctx, "upsert persons", tenantID, ps, s.now())
+}
+
+// upsertSealed seals ps and inserts or updates them in one statement, so the batch
+// lands whole or not at all; op names the caller in errors.
+func (s *Store) upsertSealed(ctx context.Context, op, tenantID string, ps []store.Person, now time.Time) error {
 	if len(ps) == 0 {
 		return nil
 	}
@@ -79,11 +86,11 @@ func (s *Store) UpsertPersons(ctx context.Context, tenantID string, ps []store.P
 	ids, roles, schools, classes, keyIDs := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	pii := make([][]byte, n)
 	ixSNILS, ixCert, ixBirth, ixName := make([]*string, n), make([]*string, n), make([]*string, n), make([]*string, n)
-	flags := make([]string, n) // text[] per row, passed as JSON arrays
+	flags := make([]string, n)
 	for i, p := range ps {
 		keyID, sealed, err := s.sealPerson(tenantID, p)
 		if err != nil {
-			return fmt.Errorf("postgres: upsert persons: %w", err)
+			return fmt.Errorf("postgres: %s: %w", op, err)
 		}
 		ids[i], roles[i], schools[i], classes[i], keyIDs[i], pii[i] = p.ExternalID, string(p.Role), p.School, p.Class, keyID, sealed
 		ixSNILS[i], ixCert[i], ixBirth[i], ixName[i] = nullable(p.Index.SNILS), nullable(p.Index.BirthCert), nullable(p.Index.BirthDate), nullable(p.Index.NameBirth)
@@ -103,15 +110,11 @@ func (s *Store) UpsertPersons(ctx context.Context, tenantID string, ps []store.P
 			pii_key_id = EXCLUDED.pii_key_id, ix_snils = EXCLUDED.ix_snils, ix_birth_cert = EXCLUDED.ix_birth_cert,
 			ix_birth_date = EXCLUDED.ix_birth_date, ix_name_birth = EXCLUDED.ix_name_birth, flags = EXCLUDED.flags,
 			updated_at = EXCLUDED.updated_at`,
-		tenantID, s.now(), ids, roles, schools, classes, pii, keyIDs, ixSNILS, ixCert, ixBirth, ixName, flags)
-	if err != nil {
-		var pgErrInvalid = mapErr(err)
-		if errors.Is(pgErrInvalid, store.ErrInvalid) {
-			return fmt.Errorf("postgres: upsert persons: %w: unknown tenant", store.ErrInvalid)
-		}
-		return wrap("upsert persons", err)
+		tenantID, now, ids, roles, schools, classes, pii, keyIDs, ixSNILS, ixCert, ixBirth, ixName, flags)
+	if err != nil && errors.Is(mapErr(err), store.ErrInvalid) {
+		return fmt.Errorf("postgres: %s: %w: unknown tenant", op, store.ErrInvalid)
 	}
-	return nil
+	return wrap(op, err)
 }
 
 // DeletePersons implements store.Roster; relations and links cascade.
