@@ -147,19 +147,9 @@ func (s *Store) EndConsent(ctx context.Context, tenantID, id string, status stor
 func (s *Store) ExpireConsents(ctx context.Context, now time.Time, limit int) ([]store.Consent, error) {
 	now, limit = microUTC(now), rowLimit(limit)
 	defer s.write(ctx)()
-	var due []consentRow
-	for _, r := range s.consents {
-		if r.c.Status == store.ConsentGranted && !r.c.ExpiresAt.IsZero() && r.c.ExpiresAt.Before(now) {
-			due = append(due, r)
-		}
-	}
-	sort.Slice(due, func(i, j int) bool {
-		if !due[i].c.ExpiresAt.Equal(due[j].c.ExpiresAt) {
-			return due[i].c.ExpiresAt.Before(due[j].c.ExpiresAt)
-		}
-		return due[i].seq < due[j].seq
+	due := oldestExpired(s.consents, now, limit, func(r consentRow) (bool, time.Time, int64) {
+		return r.c.Status == store.ConsentGranted, r.c.ExpiresAt, r.seq
 	})
-	due = due[:min(len(due), limit)]
 	var out []store.Consent
 	for _, old := range due {
 		r := old
@@ -169,6 +159,34 @@ func (s *Store) ExpireConsents(ctx context.Context, now time.Time, limit int) ([
 		out = append(out, r.c)
 	}
 	return out, nil
+}
+
+// oldestExpired returns at most limit rows that are live and expired before
+// now, the earliest expiry first and insertion order between equals, as the
+// PostgreSQL janitor queries order them.
+func oldestExpired[R any](rows map[string]R, now time.Time, limit int, expiry func(R) (live bool, expiresAt time.Time, seq int64)) []R {
+	type dueRow struct {
+		row R
+		at  time.Time
+		seq int64
+	}
+	var due []dueRow
+	for _, r := range rows {
+		if live, at, seq := expiry(r); live && !at.IsZero() && at.Before(now) {
+			due = append(due, dueRow{r, at, seq})
+		}
+	}
+	sort.Slice(due, func(i, j int) bool {
+		if !due[i].at.Equal(due[j].at) {
+			return due[i].at.Before(due[j].at)
+		}
+		return due[i].seq < due[j].seq
+	})
+	out := make([]R, 0, min(len(due), limit))
+	for _, d := range due[:min(len(due), limit)] {
+		out = append(out, d.row)
+	}
+	return out
 }
 
 func cloneRequest(r store.ConsentRequest) store.ConsentRequest {
@@ -327,19 +345,9 @@ func (s *Store) CloseRequest(ctx context.Context, tenantID, id string, status st
 func (s *Store) ExpireRequests(ctx context.Context, now time.Time, limit int) ([]store.ConsentRequest, error) {
 	now, limit = microUTC(now), rowLimit(limit)
 	defer s.write(ctx)()
-	var due []requestRow
-	for _, r := range s.consentRequests {
-		if r.r.Status == store.RequestOpen && !r.r.ExpiresAt.IsZero() && r.r.ExpiresAt.Before(now) {
-			due = append(due, r)
-		}
-	}
-	sort.Slice(due, func(i, j int) bool {
-		if !due[i].r.ExpiresAt.Equal(due[j].r.ExpiresAt) {
-			return due[i].r.ExpiresAt.Before(due[j].r.ExpiresAt)
-		}
-		return due[i].seq < due[j].seq
+	due := oldestExpired(s.consentRequests, now, limit, func(r requestRow) (bool, time.Time, int64) {
+		return r.r.Status == store.RequestOpen, r.r.ExpiresAt, r.seq
 	})
-	due = due[:min(len(due), limit)]
 	var out []store.ConsentRequest
 	for _, old := range due {
 		r := old
