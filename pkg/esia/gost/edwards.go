@@ -180,22 +180,16 @@ func (c *Curve) edBuildTable(P *edPoint) *edTable {
 		}
 		c.edDouble(&base, &row[baseEntries-1], true) // 64 * base
 	}
-	prefix := make([]fe, n)
-	acc := f.one
+	zs := make([]fe, n)
 	for i := range pts {
-		prefix[i] = acc
-		f.mul(&acc, &acc, &pts[i].z)
+		zs[i] = pts[i].z
 	}
-	var inv fe
-	f.inv(&inv, &acc)
+	f.batchInv(zs)
 	t := new(edTable)
-	for i := n - 1; i >= 0; i-- {
-		var zi fe
-		f.mul(&zi, &inv, &prefix[i])
-		f.mul(&inv, &inv, &pts[i].z)
+	for i := range pts {
 		e := &t[i/baseEntries][i%baseEntries]
-		f.mul(&e.x, &pts[i].x, &zi)
-		f.mul(&e.y, &pts[i].y, &zi)
+		f.mul(&e.x, &pts[i].x, &zs[i])
+		f.mul(&e.y, &pts[i].y, &zs[i])
 		f.mul(&e.dxy, &e.x, &e.y)
 		f.mul(&e.dxy, &e.dxy, &c.ed.d)
 	}

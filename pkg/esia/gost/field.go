@@ -125,6 +125,25 @@ func (f *field) sub(z, x, y *fe) {
 
 func (f *field) neg(z, x *fe) { f.sub(z, &fe{}, x) }
 
+// batchInv replaces every element of zs by its inverse with a single field
+// inversion (Montgomery's trick); no element may be zero.
+func (f *field) batchInv(zs []fe) {
+	prefix := make([]fe, len(zs))
+	acc := f.one
+	for i := range zs {
+		prefix[i] = acc
+		f.mul(&acc, &acc, &zs[i])
+	}
+	var inv fe
+	f.inv(&inv, &acc)
+	for i := len(zs) - 1; i >= 0; i-- {
+		var zi fe
+		f.mul(&zi, &inv, &prefix[i])
+		f.mul(&inv, &inv, &zs[i])
+		zs[i] = zi
+	}
+}
+
 // inv sets z = x^-1 mod m (0 for x = 0) by Fermat's little theorem, with a fixed 4-bit
 // window over the public exponent m-2.
 func (f *field) inv(z, x *fe) {

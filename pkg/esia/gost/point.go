@@ -178,23 +178,17 @@ func (c *Curve) buildTable(P *affinePoint) *baseTable {
 		}
 		c.projAdd(&base, &row[baseEntries-1], &row[baseEntries-1]) // 64 * base
 	}
-	// Convert to affine with a single inversion (Montgomery's trick).
-	prefix := make([]fe, n)
-	acc := f.one
+	// Convert to affine with a single inversion.
+	zs := make([]fe, n)
 	for i := range pts {
-		prefix[i] = acc
-		f.mul(&acc, &acc, &pts[i].z)
+		zs[i] = pts[i].z
 	}
-	var inv fe
-	f.inv(&inv, &acc)
+	f.batchInv(zs)
 	t := new(baseTable)
-	for i := n - 1; i >= 0; i-- {
-		var zi fe
-		f.mul(&zi, &inv, &prefix[i])
-		f.mul(&inv, &inv, &pts[i].z)
+	for i := range pts {
 		e := &t[i/baseEntries][i%baseEntries]
-		f.mul(&e.x, &pts[i].x, &zi)
-		f.mul(&e.y, &pts[i].y, &zi)
+		f.mul(&e.x, &pts[i].x, &zs[i])
+		f.mul(&e.y, &pts[i].y, &zs[i])
 	}
 	return t
 }
