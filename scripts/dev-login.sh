@@ -43,7 +43,39 @@ grep -q "Дневник: вы вошли" <<<"$page" || fail "teacher login did 
 grep -q "t-0001" <<<"$page" || fail "person_id t-0001 missing"
 grep -q "confirmed" <<<"$page" || fail "esia_trust missing"
 
-# 2. A person with no diary record: the broker's page with a reference code,
+# 2. The same teacher through the OAuth endpoints themselves, as any diary's
+#    OIDC client would: PKCE S256, sim_person to skip the simulator's page,
+#    the external redirect URI (nothing listens there: the script reads the
+#    code from the Location header), the code exchanged at /oauth2/token and
+#    the ID token verified against the published JWKS.
+rm -f "$WORK/jar"
+verifier="$(head -c 48 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+challenge="$(printf '%s' "$verifier" | openssl dgst -sha256 -binary | base64 | tr '+/' '-_' | tr -d '=\n')"
+state="st-$RANDOM$RANDOM"; nonce="nc-$RANDOM$RANDOM"
+redirect="http://127.0.0.1:8089/callback"
+next="$BASE/oauth2/auth?response_type=code&client_id=demo-diary&scope=openid%20profile&redirect_uri=$(jq -rn --arg u "$redirect" '$u|@uri')&state=$state&nonce=$nonce&code_challenge=$challenge&code_challenge_method=S256&sim_person=1000100001"
+for _ in $(seq 1 10); do
+  case "$next" in "$redirect"*) break ;; esac
+  next="$(curl -sS -o /dev/null -c "$WORK/jar" -b "$WORK/jar" -w '%{redirect_url}' "$next")"
+  [ -n "$next" ] || fail "the OAuth flow stopped before reaching $redirect"
+done
+case "$next" in "$redirect"*) ;; *) fail "the OAuth flow did not come back to $redirect" ;; esac
+grep -q "[?&]state=$state" <<<"$next" || fail "state did not come back"
+code="$(sed -n 's/.*[?&]code=\([^&]*\).*/\1/p' <<<"$next")"
+[ -n "$code" ] || fail "no code in $next"
+curl -fsS -u demo-diary:demo-secret --data-urlencode grant_type=authorization_code \
+  --data-urlencode "code=$code" --data-urlencode "redirect_uri=$redirect" \
+  --data-urlencode "code_verifier=$verifier" "$BASE/oauth2/token" >"$WORK/token.json" || fail "code exchange refused"
+claims="$(go run ./scripts/verify-id-token -issuer "$BASE" -client-id demo-diary -nonce "$nonce" <"$WORK/token.json")" \
+  || fail "the ID token did not verify with the published JWKS"
+[ "$(jq -r .person_id <<<"$claims")" = "t-0001" ] || fail "person_id t-0001 missing from the verified ID token"
+if curl -fsS -o /dev/null -u demo-diary:demo-secret --data-urlencode grant_type=authorization_code \
+  --data-urlencode "code=$code" --data-urlencode "redirect_uri=$redirect" \
+  --data-urlencode "code_verifier=$verifier" "$BASE/oauth2/token" 2>/dev/null; then
+  fail "a replayed code was accepted"
+fi
+
+# 3. A person with no diary record: the broker's page with a reference code,
 #    and a button back to the diary carrying error=access_denied.
 rm -f "$WORK/jar"
 page="$(curl -sS -L -c "$WORK/jar" -b "$WORK/jar" "$BASE/demo/login?person=1000100015")"
@@ -54,9 +86,9 @@ back="$(grep -o 'href="[^"]*error=access_denied[^"]*"' <<<"$page" | head -1 | se
 [ -n "$back" ] || fail "no way back to the diary"
 grep -q "error_description=not_found" <<<"$back" || fail "reason not_found missing from the way back"
 
-# 3. A child under 14 without a parent's consent: the block page.
+# 4. A child under 14 without a parent's consent: the block page.
 rm -f "$WORK/jar"
 page="$(curl -sS -L -c "$WORK/jar" -b "$WORK/jar" "$BASE/demo/login?person=1000100003")"
 grep -q "Для входа в дневник нужно согласие одного из родителей" <<<"$page" || fail "no block page for the child"
 
-echo "dev-login: ok (teacher consented and logged in; unknown person got reference $ref; child asked for a parent's consent)"
+echo "dev-login: ok (teacher consented and logged in through the demo diary and with curl alone, ID token verified with the JWKS; unknown person got reference $ref; child asked for a parent's consent)"

@@ -56,9 +56,15 @@ openssl engine gost -t >/dev/null 2>&1 || { echo "test.sh: OpenSSL's gost engine
 # --- Chromium (browser tests of the broker's pages) --------------------------
 if ! command -v chromium >/dev/null; then apt_install chromium; fi
 
+# --- curl and jq (scripts/dev-login.sh drives the broker with them) ----------
+missing=""
+for tool in curl jq; do command -v "$tool" >/dev/null || missing="$missing $tool"; done
+# shellcheck disable=SC2086
+[ -z "$missing" ] || apt_install $missing
+
 # --- Go -------------------------------------------------------------------------
 log "gofmt and go vet"
-unformatted="$(gofmt -l cmd pkg)"
+unformatted="$(gofmt -l cmd pkg scripts)"
 if [ -n "$unformatted" ]; then echo "gofmt needed:" >&2; echo "$unformatted" >&2; exit 1; fi
 go vet ./...
 
