@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/diarybroker/broker/pkg/esia/esiasim"
 	"github.com/diarybroker/broker/pkg/esia/gost"
@@ -74,7 +77,6 @@ func TestOperatorCommandsOnPostgres(t *testing.T) {
 	if out := run(0, "", "tenants", "list"); !strings.Contains(out, "msk") || !strings.Contains(out, "Europe/Moscow") {
 		t.Fatalf("tenants list: %s", out)
 	}
-	// Flags after arguments work.
 	var created struct{ ClientID, ClientSecret string }
 	out = run(0, "", "clients", "create", "--json", "--redirect-uri", "https://diary.example/cb", "--tenant", "msk")
 	if err := json.Unmarshal([]byte(out), &struct {
@@ -115,6 +117,32 @@ func TestOperatorCommandsOnPostgres(t *testing.T) {
 			t.Fatalf("import report quotes personal data %q", secret)
 		}
 	}
+	// Flags may come before or after the positional argument.
+	for _, tc := range []struct {
+		name string
+		args func(file string) []string
+	}{
+		{"flags before the file", func(f string) []string { return []string{"roster", "import", "--tenant", "msk", "--quiet", f} }},
+		{"flags after the file", func(f string) []string { return []string{"roster", "import", f, "--tenant", "msk", "--quiet"} }},
+		{"flags around the file", func(f string) []string { return []string{"roster", "import", "--quiet", f, "--tenant", "msk"} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := "order-" + strings.ReplaceAll(tc.name, " ", "-")
+			file := filepath.Join(t.TempDir(), "roster.ndjson")
+			row := `{"type":"person","external_id":"` + id + `","role":"teacher","last_name":"Петрова","first_name":"Ольга","birth_date":"1980-01-02"}`
+			if err := os.WriteFile(file, []byte(row+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			out, errOut, code := broker(t, env, "", tc.args(file)...)
+			var rep struct{ Persons, Relations int }
+			if code != 0 || json.Unmarshal([]byte(out), &rep) != nil || rep.Persons != 1 {
+				t.Fatalf("broker %s: exit %d, report %s\nstderr: %s", strings.Join(tc.args(file), " "), code, out, errOut)
+			}
+			if !rosterHas(t, db, "msk", id) {
+				t.Fatalf("%s: %s not in roster_persons", tc.name, id)
+			}
+		})
+	}
 	if out := run(0, "", "keys", "rotate", "--kind", "signing"); !strings.Contains(out, "new signing key") {
 		t.Fatalf("keys rotate signing: %s", out)
 	}
@@ -131,6 +159,23 @@ func TestOperatorCommandsOnPostgres(t *testing.T) {
 	if code == 0 || !strings.Contains(errOut, "BROKER_KEK") {
 		t.Fatalf("wrong KEK: exit %d %s", code, errOut)
 	}
+}
+
+// rosterHas reports whether the tenant's roster holds the record, read
+// straight from the database rather than through the command under test.
+func rosterHas(t *testing.T, dbURL, tenant, externalID string) bool {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var n int
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM roster_persons WHERE tenant_id = $1 AND external_id = $2", tenant, externalID).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n == 1
 }
 
 func TestServeNamesMissingSettings(t *testing.T) {
