@@ -60,7 +60,7 @@ func breakerWorld(t *testing.T) (*esia.Config, *flakyESIA, *clock, func() []stri
 	cfg := &esia.Config{
 		BaseURL: srv.URL, ClientID: clientID, CertificateHash: hash64, RedirectURL: redirect,
 		Scopes: []string{"openid", "fullname"}, Signer: &recordingSigner{},
-		Issuer: "http://esia-portal1.test.gosuslugi.ru/", Keys: esia.NewKeySet(cert(t, k.esia.CertDER)),
+		Issuer: "http://esia-portal1.test.gosuslugi.ru/", Keys: esia.NewKeySet(cert(t, k.esia.Certificate())),
 		Now: clk.Now, Timeout: 50 * time.Millisecond,
 		Observe: func(endpoint, code string, _ time.Duration) {
 			mu.Lock()

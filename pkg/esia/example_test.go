@@ -17,8 +17,14 @@ import (
 func Example() {
 	ctx := context.Background()
 
-	// The ESIA simulator stands in for ESIA and knows our system.
-	key, certDER, err := esiasim.SelfSignedRSA("DIARY01", time.Now())
+	// The ESIA simulator stands in for ESIA and knows our system. ESIA
+	// takes only GOST R 34.10-2012 client signatures; its test environment
+	// signs tokens with GOST too.
+	key, certDER, err := esiasim.SelfSignedGOST("DIARY01", time.Now())
+	if err != nil {
+		panic(err)
+	}
+	tokenKey, err := esiasim.NewGOSTSigner("ESIA simulator", time.Now())
 	if err != nil {
 		panic(err)
 	}
@@ -26,8 +32,9 @@ func Example() {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	sim, err := esiasim.New(esiasim.Config{
-		BaseURL: srv.URL,
-		Clients: []esiasim.Client{{ID: "DIARY01", RedirectURIs: []string{"https://diary.example/esia/callback"}, Certificate: certDER}},
+		BaseURL:     srv.URL,
+		Clients:     []esiasim.Client{{ID: "DIARY01", RedirectURIs: []string{"https://diary.example/esia/callback"}, Certificate: certDER}},
+		TokenSigner: tokenKey,
 	})
 	if err != nil {
 		panic(err)
@@ -44,7 +51,7 @@ func Example() {
 		CertificateHash: sim.CertHash(certDER),
 		RedirectURL:     "https://diary.example/esia/callback",
 		Scopes:          []string{"openid", "fullname", "birthdate", "snils"},
-		Signer:          esia.RSASigner{Key: key},
+		Signer:          esia.GOSTSigner{Key: key},
 		Issuer:          sim.Issuer(),
 		Keys:            trusted,
 	}

@@ -56,8 +56,8 @@ func TestExchange(t *testing.T) {
 }
 
 // fakeTokenEndpoint serves /aas/oauth2/v3/te with answer(form) and records
-// the forms it got.
-func fakeTokenEndpoint(t *testing.T, answer func(form url.Values) (int, any)) (*esia.Config, func() []url.Values) {
+// the forms it got; the Config trusts k's old and current ESIA keys.
+func fakeTokenEndpoint(t *testing.T, k testKeys, answer func(form url.Values) (int, any)) (*esia.Config, func() []url.Values) {
 	t.Helper()
 	var forms []url.Values
 	var mu = make(chan struct{}, 1)
@@ -81,12 +81,11 @@ func fakeTokenEndpoint(t *testing.T, answer func(form url.Values) (int, any)) (*
 		_ = json.NewEncoder(rw).Encode(body)
 	}))
 	t.Cleanup(srv.Close)
-	k := keys()
 	cfg := &esia.Config{
 		BaseURL: srv.URL, ClientID: clientID, CertificateHash: hash64, RedirectURL: redirect,
 		Scopes: []string{"openid", "fullname"}, Signer: &recordingSigner{},
 		Issuer: "http://esia-portal1.test.gosuslugi.ru/",
-		Keys:   esia.NewKeySet(cert(t, k.esiaOld.CertDER), cert(t, k.esia.CertDER)),
+		Keys:   esia.NewKeySet(cert(t, k.esiaOld.Certificate()), cert(t, k.esia.Certificate())),
 		Now:    func() time.Time { return today },
 	}
 	return cfg, func() []url.Values {
@@ -97,7 +96,7 @@ func fakeTokenEndpoint(t *testing.T, answer func(form url.Values) (int, any)) (*
 }
 
 func TestExchangeRequest(t *testing.T) {
-	cfg, forms := fakeTokenEndpoint(t, func(url.Values) (int, any) {
+	cfg, forms := fakeTokenEndpoint(t, keys(), func(url.Values) (int, any) {
 		return 400, map[string]string{"error": "invalid_grant", "error_description": "ESIA-007011: The code is expired"}
 	})
 	signer := cfg.Signer.(*recordingSigner)
@@ -152,8 +151,18 @@ func claimsAt(now time.Time) (access, id map[string]any) {
 	return access, id
 }
 
+// TestTokenVerification checks ESIA's tokens with both algorithms: the
+// signature against the key set, issuer, audience and the time claims with
+// their leeway.
 func TestTokenVerification(t *testing.T) {
-	k := keys()
+	for _, k := range keySets() {
+		t.Run(k.name, func(t *testing.T) { testTokenVerification(t, k) })
+	}
+}
+
+func testTokenVerification(t *testing.T, k testKeys) {
+	// otherAlg names the other algorithm family over k's signatures.
+	otherAlg := map[string]string{esia.AlgGOST: esia.AlgRS256, esia.AlgRS256: esia.AlgGOST}[k.alg]
 	tests := []struct {
 		name   string
 		answer func(state string) map[string]any // nil: valid tokens
@@ -208,9 +217,9 @@ func TestTokenVerification(t *testing.T) {
 			a, i := claimsAt(today)
 			return tokens(s, mint(k.esia, "HS256", a), mint(k.esia, "", i))
 		}},
-		{name: "GOST alg over an RSA signature", reason: "access token invalid: signature does not verify with any ESIA key", answer: func(s string) map[string]any {
+		{name: "the other family's alg over the signature", reason: "access token invalid: signature does not verify with any ESIA key", answer: func(s string) map[string]any {
 			a, i := claimsAt(today)
-			return tokens(s, mint(k.esia, esia.AlgGOST, a), mint(k.esia, "", i))
+			return tokens(s, mint(k.esia, otherAlg, a), mint(k.esia, "", i))
 		}},
 		{name: "wrong issuer", reason: "access token invalid: wrong issuer", answer: func(s string) map[string]any {
 			a, i := claimsAt(today)
@@ -259,7 +268,7 @@ func TestTokenVerification(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, _ := fakeTokenEndpoint(t, func(f url.Values) (int, any) {
+			cfg, _ := fakeTokenEndpoint(t, k, func(f url.Values) (int, any) {
 				if tc.answer == nil {
 					a, i := claimsAt(today)
 					return 200, tokens(f.Get("state"), mint(k.esia, "", a), mint(k.esia, "", i))
@@ -288,27 +297,34 @@ func TestTokenVerification(t *testing.T) {
 	}
 }
 
+// TestAlgorithmRegistry: only the algorithms of Config.Algorithms are
+// accepted, and every key of the set is tried in turn.
 func TestAlgorithmRegistry(t *testing.T) {
-	k := keys()
-	cfg, _ := fakeTokenEndpoint(t, func(f url.Values) (int, any) {
-		a, i := claimsAt(today)
-		return 200, tokens(f.Get("state"), mint(k.esia, "", a), mint(k.esia, "", i))
-	})
-	cfg.Algorithms = esia.Algorithms{esia.AlgGOST: esia.VerifyGOST}
-	if _, err := cfg.Exchange(context.Background(), "CODE"); !errors.Is(err, esia.ErrTokenInvalid) || !strings.HasSuffix(err.Error(), "unsupported alg") {
-		t.Fatalf("RS256 accepted by a GOST-only registry: %v", err)
-	}
-	var seen []string
-	cfg.Algorithms = esia.Algorithms{esia.AlgRS256: func(c *x509.Certificate, input, sig []byte) error {
-		seen = append(seen, c.Subject.CommonName)
-		return esia.VerifyRS256(c, input, sig)
-	}}
-	if _, err := cfg.Exchange(context.Background(), "CODE"); err != nil {
-		t.Fatal(err)
-	}
-	// Keys are tried in turn: the old key first, then the current one.
-	if !slices.Equal(seen, []string{"ESIA old", "ESIA", "ESIA old", "ESIA"}) {
-		t.Fatalf("keys tried %v", seen)
+	for _, k := range keySets() {
+		t.Run(k.name, func(t *testing.T) {
+			cfg, _ := fakeTokenEndpoint(t, k, func(f url.Values) (int, any) {
+				a, i := claimsAt(today)
+				return 200, tokens(f.Get("state"), mint(k.esia, "", a), mint(k.esia, "", i))
+			})
+			verify := esia.DefaultAlgorithms()[k.alg]
+			cfg.Algorithms = esia.DefaultAlgorithms()
+			delete(cfg.Algorithms, k.alg)
+			if _, err := cfg.Exchange(context.Background(), "CODE"); !errors.Is(err, esia.ErrTokenInvalid) || !strings.HasSuffix(err.Error(), "unsupported alg") {
+				t.Fatalf("%s accepted by a registry without it: %v", k.alg, err)
+			}
+			var seen []string
+			cfg.Algorithms = esia.Algorithms{k.alg: func(c *x509.Certificate, input, sig []byte) error {
+				seen = append(seen, c.Subject.CommonName)
+				return verify(c, input, sig)
+			}}
+			if _, err := cfg.Exchange(context.Background(), "CODE"); err != nil {
+				t.Fatal(err)
+			}
+			// Keys are tried in turn: the old key first, then the current one.
+			if !slices.Equal(seen, []string{"ESIA old", "ESIA", "ESIA old", "ESIA"}) {
+				t.Fatalf("keys tried %v", seen)
+			}
+		})
 	}
 }
 
@@ -339,7 +355,7 @@ func TestExchangeErrors(t *testing.T) {
 	t.Run("signed with a wrong key", func(t *testing.T) {
 		w := newWorld(t)
 		code := w.code("1000100001")
-		w.cfg.Signer = esia.RSASigner{Key: keys().rogue.Key}
+		w.cfg.Signer = keys().stranger
 		if _, err := w.cfg.Exchange(context.Background(), code); !errors.Is(err, esia.ErrClientSecretWrong) {
 			t.Fatalf("err %v", err)
 		}
@@ -362,7 +378,7 @@ func TestExchangeErrors(t *testing.T) {
 	})
 	t.Run("simulator key not trusted", func(t *testing.T) {
 		w := newWorld(t)
-		w.cfg.Keys = esia.NewKeySet(cert(t, keys().rogue.CertDER))
+		w.cfg.Keys = esia.NewKeySet(cert(t, keys().rogue.Certificate()))
 		if _, err := w.cfg.Exchange(context.Background(), w.code("1000100001")); !errors.Is(err, esia.ErrTokenInvalid) {
 			t.Fatalf("err %v", err)
 		}

@@ -2,10 +2,6 @@ package esia_test
 
 import (
 	"context"
-	"crypto"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -41,33 +37,63 @@ type clock struct {
 func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) Advance(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
 
+// testKeys are the keys of one signature algorithm: the information
+// system's key and certificate, and ESIA's token keys.
 type testKeys struct {
-	client     *rsa.PrivateKey
-	clientCert []byte
-	esia       *esiasim.RS256Signer // the simulator's token key
-	esiaOld    *esiasim.RS256Signer // another trusted ESIA key (rotation)
-	rogue      *esiasim.RS256Signer // an untrusted key
+	name       string              // "GOST" or "RSA"
+	alg        string              // the JWT alg of the token keys
+	client     esia.Signer         // signs client_secret with clientCert's key
+	clientCert []byte              // DER
+	stranger   esia.Signer         // a key of the same algorithm that is not clientCert's
+	esia       esiasim.TokenSigner // the simulator's token key
+	esiaOld    esiasim.TokenSigner // another trusted ESIA key (rotation)
+	rogue      esiasim.TokenSigner // an untrusted key
 }
 
-// keys are generated once per test binary: RSA generation is slow.
+// keys are the default of the tests, what ESIA accepts today: GOST R
+// 34.10-2012 client signatures and GOST3410_2012_256 tokens. They are
+// generated once per test binary.
 var keys = sync.OnceValue(func() testKeys {
-	var k testKeys
-	var err error
-	must := func(e error) {
-		if e != nil {
-			panic(e)
-		}
-	}
-	k.client, k.clientCert, err = esiasim.SelfSignedRSA(clientID, today)
+	client, clientCert, err := esiasim.SelfSignedGOST(clientID, today)
 	must(err)
-	k.esia, err = esiasim.NewRS256Signer("ESIA", today)
-	must(err)
-	k.esiaOld, err = esiasim.NewRS256Signer("ESIA old", today)
-	must(err)
-	k.rogue, err = esiasim.NewRS256Signer("rogue", today)
-	must(err)
-	return k
+	cur, old, rogue := tokenKeys(esiasim.NewGOSTSigner)
+	return testKeys{name: "GOST", alg: esia.AlgGOST, client: esia.GOSTSigner{Key: client}, clientCert: clientCert,
+		stranger: esia.GOSTSigner{Key: rogue.Key}, esia: cur, esiaOld: old, rogue: rogue}
 })
+
+// rsaKeys are the simulator's legacy mode, for the tests about RSA and the
+// checks that must hold with either algorithm: RSA client signatures and
+// RS256 tokens. RSA generation is slow: once per test binary.
+var rsaKeys = sync.OnceValue(func() testKeys {
+	client, clientCert, err := esiasim.SelfSignedRSA(clientID, today)
+	must(err)
+	cur, old, rogue := tokenKeys(esiasim.NewRS256Signer)
+	return testKeys{name: "RSA", alg: esia.AlgRS256, client: esia.RSASigner{Key: client}, clientCert: clientCert,
+		stranger: esia.RSASigner{Key: rogue.Key}, esia: cur, esiaOld: old, rogue: rogue}
+})
+
+// tokenKeys makes ESIA's current and previous token keys and an untrusted
+// one, named "ESIA", "ESIA old" and "rogue".
+func tokenKeys[S esiasim.TokenSigner](newKey func(cn string, now time.Time) (S, error)) (cur, old, rogue S) {
+	var err error
+	for _, k := range []struct {
+		s  *S
+		cn string
+	}{{&cur, "ESIA"}, {&old, "ESIA old"}, {&rogue, "rogue"}} {
+		*k.s, err = newKey(k.cn, today)
+		must(err)
+	}
+	return cur, old, rogue
+}
+
+// keySets are both algorithms, GOST first.
+func keySets() []testKeys { return []testKeys{keys(), rsaKeys()} }
+
+func must(err error) {
+	if err != nil {
+		panic(err)
+	}
+}
 
 func cert(t testing.TB, der []byte) *x509.Certificate {
 	c, err := x509.ParseCertificate(der)
@@ -90,9 +116,16 @@ type world struct {
 	observed []string
 }
 
+// newWorld is a world with the default (GOST) keys.
 func newWorld(t testing.TB, mutate ...func(*esiasim.Config)) *world {
 	t.Helper()
-	k := keys()
+	return newWorldKeys(t, keys(), mutate...)
+}
+
+// newWorldKeys is a world whose system signs with k.client and whose
+// simulator signs tokens with k.esia.
+func newWorldKeys(t testing.TB, k testKeys, mutate ...func(*esiasim.Config)) *world {
+	t.Helper()
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
@@ -123,7 +156,7 @@ func newWorld(t testing.TB, mutate ...func(*esiasim.Config)) *world {
 		CertificateHash: gost.CertificateHash(k.clientCert),
 		RedirectURL:     redirect,
 		Scopes:          allScopes,
-		Signer:          esia.RSASigner{Key: k.client},
+		Signer:          k.client,
 		Issuer:          sim.Issuer(),
 		Keys:            ks,
 		Now:             clk.Now,
@@ -197,17 +230,14 @@ func (w *world) login(oid string) *esia.Token {
 }
 
 // mint signs claims as a JWT with signer (alg from the signer unless set).
-func mint(signer *esiasim.RS256Signer, alg string, claims map[string]any) string {
+func mint(signer esiasim.TokenSigner, alg string, claims map[string]any) string {
 	if alg == "" {
 		alg = signer.Alg()
 	}
 	h, _ := json.Marshal(map[string]any{"alg": alg, "typ": "JWT"})
 	p, _ := json.Marshal(claims)
 	input := base64.RawURLEncoding.EncodeToString(h) + "." + base64.RawURLEncoding.EncodeToString(p)
-	sum := sha256.Sum256([]byte(input))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, signer.Key, crypto.SHA256, sum[:])
-	if err != nil {
-		panic(err)
-	}
+	sig, err := signer.Sign([]byte(input))
+	must(err)
 	return input + "." + base64.RawURLEncoding.EncodeToString(sig)
 }

@@ -24,7 +24,7 @@ func writePEM(t *testing.T, path string, ders ...[]byte) {
 func TestKeySet(t *testing.T) {
 	k := keys()
 	dir := t.TempDir()
-	writePEM(t, filepath.Join(dir, "esia-2025.pem"), k.esiaOld.CertDER)
+	writePEM(t, filepath.Join(dir, "esia-2025.pem"), k.esiaOld.Certificate())
 	if err := os.WriteFile(filepath.Join(dir, "README"), []byte("not a key"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func TestKeySet(t *testing.T) {
 
 	// ESIA rotated its key: the new certificate is dropped in and reloaded
 	// while tokens are being verified.
-	writePEM(t, filepath.Join(dir, "esia-2026.crt"), k.esia.CertDER)
+	writePEM(t, filepath.Join(dir, "esia-2026.crt"), k.esia.Certificate())
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Add(1)
@@ -69,7 +69,7 @@ func TestKeySet(t *testing.T) {
 	}
 
 	single := filepath.Join(t.TempDir(), "esia.pem")
-	writePEM(t, single, k.esia.CertDER, k.esiaOld.CertDER)
+	writePEM(t, single, k.esia.Certificate(), k.esiaOld.Certificate())
 	if ks, err := esia.LoadKeySet(single); err != nil || len(ks.Certificates()) != 2 {
 		t.Fatalf("file with two certificates: %v", err)
 	}
@@ -85,10 +85,14 @@ func TestKeySet(t *testing.T) {
 }
 
 func TestKeySetRotationVerifies(t *testing.T) {
-	w := newWorld(t)
-	// Trust the simulator's key only after the old one: tried in turn.
-	w.cfg.Keys = esia.NewKeySet(cert(t, keys().esiaOld.CertDER), cert(t, keys().rogue.CertDER), cert(t, w.sim.Certificate()))
-	if tok := w.login("1000100001"); tok.Identity.OID != "1000100001" {
-		t.Fatal(tok.Identity)
+	for _, k := range keySets() {
+		t.Run(k.name, func(t *testing.T) {
+			w := newWorldKeys(t, k)
+			// Trust the simulator's key only after the old one: tried in turn.
+			w.cfg.Keys = esia.NewKeySet(cert(t, k.esiaOld.Certificate()), cert(t, k.rogue.Certificate()), cert(t, w.sim.Certificate()))
+			if tok := w.login("1000100001"); tok.Identity.OID != "1000100001" {
+				t.Fatal(tok.Identity)
+			}
+		})
 	}
 }

@@ -147,10 +147,7 @@ func TestCommandSignerLogin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := newWorld(t, func(c *esiasim.Config) {
-		c.Clients[0].Certificate = der
-		c.TokenSigner = gostKeys().esia
-	})
+	w := newWorld(t, func(c *esiasim.Config) { c.Clients[0].Certificate = der })
 	w.cfg.CertificateHash = gost.CertificateHash(der)
 	w.cfg.Signer = esia.CheckedSigner{Signer: s, Key: certKey(t, der)}
 	tok := w.login("1000100002")

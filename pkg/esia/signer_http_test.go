@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/diarybroker/broker/pkg/esia"
-	"github.com/diarybroker/broker/pkg/esia/esiasim"
 	"github.com/diarybroker/broker/pkg/esia/gost"
 )
 
@@ -267,8 +266,7 @@ func TestHTTPSignerToken(t *testing.T) {
 // TestHTTPSignerLogin logs in against the simulator through a signing
 // service that answers in CryptoPro's byte order.
 func TestHTTPSignerLogin(t *testing.T) {
-	k := gostKeys()
-	srv := signingService(t, k.client, "", func(w http.ResponseWriter, sig []byte) {
+	srv := signingService(t, keys().client.(esia.GOSTSigner).Key, "", func(w http.ResponseWriter, sig []byte) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]string{"signature": base64.StdEncoding.EncodeToString(gost.Reverse(sig))})
 	})
@@ -276,8 +274,7 @@ func TestHTTPSignerLogin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := newWorld(t, func(c *esiasim.Config) { c.Clients[0].Certificate = k.cert })
-	w.cfg.CertificateHash = gost.CertificateHash(k.cert)
+	w := newWorld(t)
 	w.cfg.Signer = s
 	if tok := w.login("1000100001"); tok.Identity.OID != "1000100001" {
 		t.Fatalf("identity %+v", tok.Identity)
