@@ -15,9 +15,16 @@ import (
 
 const scopeBasic = "openid fullname birthdate snils"
 
+// TestAuthorizeChecks runs v2/ac's checks with GOST client secrets (what
+// ESIA takes) and with RSA ones (the simulator's legacy mode).
 func TestAuthorizeChecks(t *testing.T) {
-	e := newEnv(t)
-	k := keys()
+	for _, k := range keySets() {
+		t.Run(k.name, func(t *testing.T) { testAuthorizeChecks(t, k) })
+	}
+}
+
+func testAuthorizeChecks(t *testing.T, k clientKeys) {
+	e := newEnvKeys(t, k)
 	sha1Hash := func() string {
 		s := sha1.Sum(k.clientCert)
 		return strings.ToUpper(hex.EncodeToString(s[:]))
@@ -38,39 +45,39 @@ func TestAuthorizeChecks(t *testing.T) {
 		{name: "missing redirect_uri", page: true, code: "ESIA-007014", mutate: func(q url.Values) { q.Del("redirect_uri") }},
 		{name: "unregistered redirect_uri", page: true, code: "ESIA-007023", mutate: func(q url.Values) {
 			q.Set("redirect_uri", "https://evil.example/cb")
-			resign(q)
+			k.resign(q)
 		}},
 		{name: "redirect_uri with extra path", page: true, code: "ESIA-007023", mutate: func(q url.Values) {
 			q.Set("redirect_uri", redirect+"/x")
-			resign(q)
+			k.resign(q)
 		}},
 		{name: "response_type token", code: "ESIA-007012", mutate: func(q url.Values) { q.Set("response_type", "token") }},
 		{name: "missing state", code: "ESIA-007014", mutate: func(q url.Values) { q.Del("state") }},
-		{name: "state not a UUID", code: "ESIA-007003", mutate: func(q url.Values) { q.Set("state", "not-a-uuid"); resign(q) }},
+		{name: "state not a UUID", code: "ESIA-007003", mutate: func(q url.Values) { q.Set("state", "not-a-uuid"); k.resign(q) }},
 		{name: "missing timestamp", code: "ESIA-007014", mutate: func(q url.Values) { q.Del("timestamp") }},
 		{name: "stale timestamp", code: "ESIA-007015", mutate: func(q url.Values) {
 			q.Set("timestamp", today.Add(-5*time.Minute-time.Second).Format(esiasim.TimestampLayout))
-			resign(q)
+			k.resign(q)
 		}},
 		{name: "timestamp 5 minutes old accepted", mutate: func(q url.Values) {
 			q.Set("timestamp", today.Add(-5*time.Minute).Format(esiasim.TimestampLayout))
-			resign(q)
+			k.resign(q)
 		}},
 		{name: "future timestamp", code: "ESIA-007015", mutate: func(q url.Values) {
 			q.Set("timestamp", today.Add(6*time.Minute).Format(esiasim.TimestampLayout))
-			resign(q)
+			k.resign(q)
 		}},
 		{name: "timestamp in another zone", mutate: func(q url.Values) {
 			q.Set("timestamp", today.UTC().Format(esiasim.TimestampLayout))
-			resign(q)
+			k.resign(q)
 		}},
 		{name: "timestamp layout wrong", code: "ESIA-007015", mutate: func(q url.Values) {
 			q.Set("timestamp", today.Format(time.RFC3339))
-			resign(q)
+			k.resign(q)
 		}},
-		{name: "empty scope", code: "ESIA-007013", mutate: func(q url.Values) { q.Set("scope", ""); resign(q) }},
-		{name: "unknown scope", code: "ESIA-007006", mutate: func(q url.Values) { q.Set("scope", "openid passwords"); resign(q) }},
-		{name: "scope not allowed to client", code: "ESIA-007006", mutate: func(q url.Values) { q.Set("scope", "openid medical_doc"); resign(q) }},
+		{name: "empty scope", code: "ESIA-007013", mutate: func(q url.Values) { q.Set("scope", ""); k.resign(q) }},
+		{name: "unknown scope", code: "ESIA-007006", mutate: func(q url.Values) { q.Set("scope", "openid passwords"); k.resign(q) }},
+		{name: "scope not allowed to client", code: "ESIA-007006", mutate: func(q url.Values) { q.Set("scope", "openid medical_doc"); k.resign(q) }},
 		{name: "missing certificate hash", code: "ESIA-007014", mutate: func(q url.Values) { q.Del("client_certificate_hash") }},
 		{name: "SHA-1 thumbprint as certificate hash", code: "ESIA-007053", mutate: func(q url.Values) { q.Set("client_certificate_hash", sha1Hash) }},
 		{name: "hash of another certificate", code: "ESIA-007002", mutate: func(q url.Values) {
@@ -88,7 +95,7 @@ func TestAuthorizeChecks(t *testing.T) {
 		}},
 		{name: "secret not base64url", code: "ESIA-007053", mutate: func(q url.Values) { q.Set("client_secret", "a+b/c") }},
 		{name: "scope changed after signing", code: "ESIA-007053", mutate: func(q url.Values) { q.Set("scope", "openid fullname") }},
-		{name: "scope_org signed after scope", mutate: func(q url.Values) { q.Set("scope_org", "org_shortname"); resign(q) }},
+		{name: "scope_org signed after scope", mutate: func(q url.Values) { q.Set("scope_org", "org_shortname"); k.resign(q) }},
 		{name: "bad access_type", code: "ESIA-007003", mutate: func(q url.Values) { q.Set("access_type", "forever") }},
 		{name: "sim_error", code: "ESIA-007055", mutate: func(q url.Values) { q.Set("sim_error", "ESIA-007055") }},
 		{name: "fixture flag error", code: "ESIA-007004", mutate: func(q url.Values) { q.Set("sim_person", "1000100016") }},

@@ -1,56 +1,53 @@
 package esiasim_test
 
 import (
-	"crypto/rand"
 	"encoding/base64"
-	"net/url"
+	"net/http"
 	"testing"
 
-	"github.com/diarybroker/broker/pkg/esia/esiasim"
 	"github.com/diarybroker/broker/pkg/esia/gost"
 )
 
-func TestGOSTClient(t *testing.T) {
-	key, cert, err := esiasim.SelfSignedGOST(clientID, today)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := newEnv(t, func(c *esiasim.Config) { c.Clients[0].Certificate = cert })
-	signGOST := func(msg string, enc *base64.Encoding) string {
-		sig, err := gost.SignMessage(rand.Reader, key, []byte(msg))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return enc.EncodeToString(sig)
-	}
+// TestGOSTSecret checks what v2/ac and v3/te take as a GOST client_secret:
+// the 64 bytes in the order OpenSSL's gost engine writes them, base64url
+// with or without padding. The same bytes in CryptoPro CSP's order
+// (reversed) fail like any wrong signature, with ESIA-007053
+// (docs/esia-signing.md: a CryptoPro signer needs signer_reverse).
+func TestGOSTSecret(t *testing.T) {
+	k := keys()
 	tests := []struct {
 		name   string
-		secret func(q url.Values) string
+		secret func(msg string) string
 		code   string
 	}{
-		{"v2 message, unpadded", func(q url.Values) string {
-			return signGOST(clientID+q.Get("scope")+q.Get("timestamp")+q.Get("state")+redirect, base64.RawURLEncoding)
-		}, ""},
-		{"v2 message, padded", func(q url.Values) string {
-			return signGOST(clientID+q.Get("scope")+q.Get("timestamp")+q.Get("state")+redirect, base64.URLEncoding)
-		}, ""},
-		{"v1-ordered message", func(q url.Values) string {
-			return signGOST(q.Get("scope")+q.Get("timestamp")+clientID+q.Get("state"), base64.RawURLEncoding)
+		{"OpenSSL order, unpadded", func(msg string) string { return base64.RawURLEncoding.EncodeToString(signRaw(k.client, msg)) }, ""},
+		{"OpenSSL order, padded", func(msg string) string { return base64.URLEncoding.EncodeToString(signRaw(k.client, msg)) }, ""},
+		{"CryptoPro order", func(msg string) string {
+			return base64.RawURLEncoding.EncodeToString(gost.Reverse(signRaw(k.client, msg)))
 		}, "ESIA-007053"},
-		{"RSA signature for a GOST certificate", func(q url.Values) string {
-			return sign(keys().client, clientID+q.Get("scope")+q.Get("timestamp")+q.Get("state")+redirect)
-		}, "ESIA-007053"},
+		{"RSA signature for a GOST certificate", func(msg string) string { return sign(rsaKeys().client, msg) }, "ESIA-007053"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			q := e.acParams(scopeBasic)
-			q.Set("client_certificate_hash", gost.CertificateHash(cert))
-			q.Set("client_secret", tc.secret(q))
-			q.Set("sim_person", "1000100001")
-			cb := callback(t, e.get("/aas/oauth2/v2/ac", q, ""))
-			if got := errCode(cb.Get("error_description")); got != tc.code {
-				t.Fatalf("code %q, want %q", got, tc.code)
-			}
+			e := newEnv(t)
+			t.Run("v2/ac", func(t *testing.T) {
+				q := e.acParams(scopeBasic)
+				q.Set("client_secret", tc.secret(clientID+scopeBasic+q.Get("timestamp")+stateA+redirect))
+				q.Set("sim_person", "1000100001")
+				cb := callback(t, e.get("/aas/oauth2/v2/ac", q, ""))
+				if got := errCode(cb.Get("error_description")); got != tc.code {
+					t.Fatalf("code %q, want %q", got, tc.code)
+				}
+			})
+			t.Run("v3/te", func(t *testing.T) {
+				code := e.authorize("1000100001", scopeBasic, "online")
+				f := e.teParams(code, scopeBasic)
+				f.Set("client_secret", tc.secret(clientID+scopeBasic+f.Get("timestamp")+stateB+redirect+code))
+				status, tj := decodeToken(t, e.postForm("/aas/oauth2/v3/te", f))
+				if got := errCode(tj.ErrorDescription); got != tc.code || (tc.code == "") != (status == http.StatusOK) {
+					t.Fatalf("status %d, code %q, want %q", status, got, tc.code)
+				}
+			})
 		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -39,29 +40,63 @@ type clock struct {
 func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) Advance(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
 
-// keys are generated once per test binary: RSA generation is slow.
-var keys = sync.OnceValue(func() (k struct {
-	client     *rsa.PrivateKey
+// clientKeys are the keys of one signature algorithm: the registered
+// system's key and certificate, another system's, and the simulator's token
+// key.
+type clientKeys struct {
+	name       string        // "GOST" or "RSA"
+	client     crypto.Signer // *gost.PrivateKey or *rsa.PrivateKey
 	clientCert []byte
-	other      *rsa.PrivateKey
-	signer     *esiasim.RS256Signer
-}) {
-	var err error
-	if k.client, k.clientCert, err = esiasim.SelfSignedRSA("DIARY01", today); err != nil {
-		panic(err)
-	}
-	if k.other, _, err = esiasim.SelfSignedRSA("other", today); err != nil {
-		panic(err)
-	}
-	if k.signer, err = esiasim.NewRS256Signer("ESIA simulator (test)", today); err != nil {
-		panic(err)
-	}
-	return k
+	other      crypto.Signer // a key of the same algorithm that is not clientCert's
+	otherCert  []byte
+	signer     esiasim.TokenSigner
+	// newSigner makes another token key of the same algorithm (rotation).
+	newSigner func(cn string) (esiasim.TokenSigner, error)
+}
+
+// keys are the default of the tests, what ESIA accepts today: GOST R
+// 34.10-2012 client secrets and GOST3410_2012_256 tokens. Generated once
+// per test binary.
+var keys = sync.OnceValue(func() clientKeys {
+	return makeKeys("GOST", esiasim.SelfSignedGOST, func(cn string) (esiasim.TokenSigner, error) {
+		return esiasim.NewGOSTSigner(cn, today)
+	})
 })
+
+// rsaKeys are the simulator's legacy mode, for the tests about RSA and the
+// checks that must hold with either algorithm: RSA client secrets and RS256
+// tokens. RSA generation is slow: once per test binary.
+var rsaKeys = sync.OnceValue(func() clientKeys {
+	return makeKeys("RSA", esiasim.SelfSignedRSA, func(cn string) (esiasim.TokenSigner, error) {
+		return esiasim.NewRS256Signer(cn, today)
+	})
+})
+
+func makeKeys[K crypto.Signer](name string, selfSigned func(cn string, now time.Time) (K, []byte, error),
+	newSigner func(cn string) (esiasim.TokenSigner, error)) clientKeys {
+	client, clientCert, err := selfSigned(clientID, today)
+	if err != nil {
+		panic(err)
+	}
+	other, otherCert, err := selfSigned("other", today)
+	if err != nil {
+		panic(err)
+	}
+	signer, err := newSigner("ESIA simulator (test)")
+	if err != nil {
+		panic(err)
+	}
+	return clientKeys{name: name, client: client, clientCert: clientCert, other: other, otherCert: otherCert,
+		signer: signer, newSigner: newSigner}
+}
+
+// keySets are both algorithms, GOST first.
+func keySets() []clientKeys { return []clientKeys{keys(), rsaKeys()} }
 
 // env is a simulator mounted under /esia-sim on 127.0.0.1:0.
 type env struct {
 	t     *testing.T
+	keys  clientKeys // the registered system's and the token keys
 	sim   *esiasim.Simulator
 	srv   *httptest.Server
 	clock *clock
@@ -70,9 +105,16 @@ type env struct {
 	http  *http.Client
 }
 
+// newEnv is an env with the default (GOST) keys.
 func newEnv(t *testing.T, mutate ...func(*esiasim.Config)) *env {
 	t.Helper()
-	k := keys()
+	return newEnvKeys(t, keys(), mutate...)
+}
+
+// newEnvKeys is an env whose system is registered with k.clientCert and
+// whose tokens k.signer signs.
+func newEnvKeys(t *testing.T, k clientKeys, mutate ...func(*esiasim.Config)) *env {
+	t.Helper()
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
@@ -98,19 +140,34 @@ func newEnv(t *testing.T, mutate ...func(*esiasim.Config)) *env {
 	t.Cleanup(sim.Close)
 	mux.Handle(prefix+"/", http.StripPrefix(prefix, sim))
 	return &env{
-		t: t, sim: sim, srv: srv, clock: clk, base: srv.URL + prefix, hash: gost.CertificateHash(k.clientCert),
+		t: t, keys: k, sim: sim, srv: srv, clock: clk, base: srv.URL + prefix, hash: gost.CertificateHash(k.clientCert),
 		http: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 	}
 }
 
-// sign signs msg with key and encodes base64url without padding.
-func sign(key *rsa.PrivateKey, msg string) string {
-	sum := sha256.Sum256([]byte(msg))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:])
+// sign signs a client_secret message with key and encodes it base64url
+// without padding: GOST R 34.10-2012 over Streebog-256 in OpenSSL's byte
+// order (what ESIA takes), or RSASSA-PKCS1-v1_5 over SHA-256.
+func sign(key crypto.Signer, msg string) string {
+	return base64.RawURLEncoding.EncodeToString(signRaw(key, msg))
+}
+
+func signRaw(key crypto.Signer, msg string) []byte {
+	var sig []byte
+	var err error
+	switch key := key.(type) {
+	case *gost.PrivateKey:
+		sig, err = gost.SignMessage(rand.Reader, key, []byte(msg))
+	case *rsa.PrivateKey:
+		sum := sha256.Sum256([]byte(msg))
+		sig, err = rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:])
+	default:
+		err = fmt.Errorf("no client_secret with a %T", key)
+	}
 	if err != nil {
 		panic(err)
 	}
-	return base64.RawURLEncoding.EncodeToString(sig)
+	return sig
 }
 
 const stateA = "2f1e7c3a-0b4d-4c1e-9a7f-3d2b1c0e9f8a"
@@ -122,13 +179,13 @@ func (e *env) acParams(scope string) url.Values {
 		"client_id": {clientID}, "client_certificate_hash": {e.hash}, "redirect_uri": {redirect},
 		"scope": {scope}, "response_type": {"code"}, "state": {stateA}, "timestamp": {ts},
 		"access_type":   {"online"},
-		"client_secret": {sign(keys().client, clientID+scope+ts+stateA+redirect)},
+		"client_secret": {sign(e.keys.client, clientID+scope+ts+stateA+redirect)},
 	}
 }
 
 // resign recomputes client_secret of a v2/ac query after a change.
-func resign(q url.Values) {
-	q.Set("client_secret", sign(keys().client, q.Get("client_id")+q.Get("scope")+q.Get("scope_org")+q.Get("timestamp")+q.Get("state")+q.Get("redirect_uri")))
+func (k clientKeys) resign(q url.Values) {
+	q.Set("client_secret", sign(k.client, q.Get("client_id")+q.Get("scope")+q.Get("scope_org")+q.Get("timestamp")+q.Get("state")+q.Get("redirect_uri")))
 }
 
 func (e *env) get(path string, q url.Values, bearer string) *http.Response {
@@ -209,7 +266,7 @@ func (e *env) teParams(code, scope string) url.Values {
 		"client_id": {clientID}, "code": {code}, "grant_type": {"authorization_code"},
 		"client_certificate_hash": {e.hash}, "state": {stateB}, "redirect_uri": {redirect},
 		"scope": {scope}, "timestamp": {ts}, "token_type": {"Bearer"},
-		"client_secret": {sign(keys().client, clientID+scope+ts+stateB+redirect+code)},
+		"client_secret": {sign(e.keys.client, clientID+scope+ts+stateB+redirect+code)},
 	}
 }
 

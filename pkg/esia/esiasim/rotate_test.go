@@ -1,34 +1,44 @@
 package esiasim_test
 
 import (
-	"crypto"
-	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"net/http"
 	"strings"
 	"testing"
 
-	"github.com/diarybroker/broker/pkg/esia/esiasim"
+	"github.com/diarybroker/broker/pkg/esia"
 )
 
-// verifiedBy reports whether the RS256 JWT is signed by the key of the DER
-// certificate.
+// verifiedBy reports whether the JWT is signed by the key of the DER
+// certificate, checked as the broker checks it (RS256 or
+// GOST3410_2012_256, by the alg of its header).
 func verifiedBy(t *testing.T, jwt string, certDER []byte) bool {
 	t.Helper()
 	cert, err := x509.ParseCertificate(certDER)
 	if err != nil {
 		t.Fatal(err)
 	}
-	i := strings.LastIndexByte(jwt, '.')
-	sig, err := base64.RawURLEncoding.DecodeString(jwt[i+1:])
+	parts := strings.Split(jwt, ".")
+	header, err := base64.RawURLEncoding.DecodeString(parts[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum := sha256.Sum256([]byte(jwt[:i]))
-	return rsa.VerifyPKCS1v15(cert.PublicKey.(*rsa.PublicKey), crypto.SHA256, sum[:], sig) == nil
+	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h struct{ Alg string }
+	if err := json.Unmarshal(header, &h); err != nil {
+		t.Fatal(err)
+	}
+	verify := esia.DefaultAlgorithms()[h.Alg]
+	if verify == nil {
+		t.Fatalf("alg %q", h.Alg)
+	}
+	return verify(cert, []byte(parts[0]+"."+parts[1]), sig) == nil
 }
 
 func pemCerts(t *testing.T, b []byte) [][]byte {
@@ -43,21 +53,29 @@ func pemCerts(t *testing.T, b []byte) [][]byte {
 	}
 }
 
+// TestRotateTokenSigner rotates GOST token keys (what ESIA uses) and RSA
+// ones (the simulator's legacy mode), by call and through the control API.
 func TestRotateTokenSigner(t *testing.T) {
-	e := newEnv(t)
+	for _, k := range keySets() {
+		t.Run(k.name, func(t *testing.T) { testRotateTokenSigner(t, k) })
+	}
+}
+
+func testRotateTokenSigner(t *testing.T, k clientKeys) {
+	e := newEnvKeys(t, k)
 	old := e.sim.Certificate()
 	before := e.login("1000100001", "openid fullname")
-	next, err := esiasim.NewRS256Signer("ESIA simulator (next)", today)
+	next, err := k.newSigner("ESIA simulator (next)")
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.sim.RotateTokenSigner(next)
 	after := e.login("1000100001", "openid fullname")
-	if !verifiedBy(t, before.IDToken, old) || verifiedBy(t, after.IDToken, old) || !verifiedBy(t, after.IDToken, next.CertDER) {
+	if !verifiedBy(t, before.IDToken, old) || verifiedBy(t, after.IDToken, old) || !verifiedBy(t, after.IDToken, next.Certificate()) {
 		t.Fatal("tokens after the rotation must be signed by the new key only")
 	}
 	certs := pemCerts(t, e.sim.CertificatesPEM())
-	if len(certs) != 2 || string(certs[0]) != string(next.CertDER) || string(certs[1]) != string(old) {
+	if len(certs) != 2 || string(certs[0]) != string(next.Certificate()) || string(certs[1]) != string(old) {
 		t.Fatalf("%d certificates; want the new one, then the retired one", len(certs))
 	}
 	// A token issued before the rotation still reads the person.
@@ -73,7 +91,7 @@ func TestRotateTokenSigner(t *testing.T) {
 			t.Fatal(err)
 		}
 		served := pemCerts(t, []byte(body(t, resp)))
-		if resp.StatusCode != http.StatusOK || len(served) != 3 || string(served[1]) != string(next.CertDER) {
+		if resp.StatusCode != http.StatusOK || len(served) != 3 || string(served[1]) != string(next.Certificate()) {
 			t.Fatalf("%d, %d certificates", resp.StatusCode, len(served))
 		}
 		tok := e.login("1000100001", "openid fullname")

@@ -47,8 +47,15 @@ func TestTokenExchange(t *testing.T) {
 	}
 }
 
+// TestTokenChecks runs v3/te's checks with GOST client secrets (what ESIA
+// takes) and with RSA ones (the simulator's legacy mode).
 func TestTokenChecks(t *testing.T) {
-	k := keys()
+	for _, k := range keySets() {
+		t.Run(k.name, func(t *testing.T) { testTokenChecks(t, k) })
+	}
+}
+
+func testTokenChecks(t *testing.T, k clientKeys) {
 	tests := []struct {
 		name string
 		// before runs before the request (e.g. advancing the clock); form
@@ -67,7 +74,7 @@ func TestTokenChecks(t *testing.T) {
 		}, code: "ESIA-007011"},
 		{name: "code 239 s old", before: func(e *env, _ string) { e.clock.Advance(239 * time.Second) }},
 		{name: "code 241 s old", before: func(e *env, _ string) { e.clock.Advance(241 * time.Second) }, code: "ESIA-007011"},
-		{name: "unknown code", form: func(f url.Values) { resignTE(f, "eyJ.bogus.code") }, code: "ESIA-007011"},
+		{name: "unknown code", form: func(f url.Values) { k.resignTE(f, "eyJ.bogus.code") }, code: "ESIA-007011"},
 		{name: "missing code", form: func(f url.Values) { f.Del("code") }, code: "ESIA-007014"},
 		{name: "unknown client", form: func(f url.Values) { f.Set("client_id", "NOSUCH") }, code: "ESIA-008010"},
 		{name: "unsupported grant", form: func(f url.Values) { f.Set("grant_type", "password") }, code: "ESIA-007009"},
@@ -79,16 +86,16 @@ func TestTokenChecks(t *testing.T) {
 		{name: "SHA-1 certificate hash", form: func(f url.Values) { f.Set("client_certificate_hash", strings.Repeat("A1", 20)) }, code: "ESIA-007053"},
 		{name: "stale timestamp", form: func(f url.Values) {
 			f.Set("timestamp", today.Add(-6*time.Minute).Format("2006.01.02 15:04:05 -0700"))
-			resignTE(f, f.Get("code"))
+			k.resignTE(f, f.Get("code"))
 		}, code: "ESIA-007015"},
-		{name: "state not a UUID", form: func(f url.Values) { f.Set("state", "123"); resignTE(f, f.Get("code")) }, code: "ESIA-007003"},
-		{name: "other registered redirect_uri", form: func(f url.Values) { f.Set("redirect_uri", redirect2); resignTE(f, f.Get("code")) }, code: "ESIA-007003"},
-		{name: "unregistered redirect_uri", form: func(f url.Values) { f.Set("redirect_uri", "https://evil.example/"); resignTE(f, f.Get("code")) }, code: "ESIA-007023"},
-		{name: "other scope", form: func(f url.Values) { f.Set("scope", "openid fullname"); resignTE(f, f.Get("code")) }, code: "ESIA-007006"},
+		{name: "state not a UUID", form: func(f url.Values) { f.Set("state", "123"); k.resignTE(f, f.Get("code")) }, code: "ESIA-007003"},
+		{name: "other registered redirect_uri", form: func(f url.Values) { f.Set("redirect_uri", redirect2); k.resignTE(f, f.Get("code")) }, code: "ESIA-007003"},
+		{name: "unregistered redirect_uri", form: func(f url.Values) { f.Set("redirect_uri", "https://evil.example/"); k.resignTE(f, f.Get("code")) }, code: "ESIA-007023"},
+		{name: "other scope", form: func(f url.Values) { f.Set("scope", "openid fullname"); k.resignTE(f, f.Get("code")) }, code: "ESIA-007006"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t)
+			e := newEnvKeys(t, k)
 			code := e.authorize("1000100001", scopeBasic, "online")
 			if tc.before != nil {
 				tc.before(e, code)
@@ -112,9 +119,9 @@ func TestTokenChecks(t *testing.T) {
 }
 
 // resignTE recomputes the code-grant client_secret after a change.
-func resignTE(f url.Values, code string) {
+func (k clientKeys) resignTE(f url.Values, code string) {
 	f.Set("code", code)
-	f.Set("client_secret", sign(keys().client, f.Get("client_id")+f.Get("scope")+f.Get("timestamp")+f.Get("state")+f.Get("redirect_uri")+code))
+	f.Set("client_secret", sign(k.client, f.Get("client_id")+f.Get("scope")+f.Get("timestamp")+f.Get("state")+f.Get("redirect_uri")+code))
 }
 
 func TestFailedClientAuthKeepsCode(t *testing.T) {

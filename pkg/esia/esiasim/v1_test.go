@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/diarybroker/broker/pkg/esia/cms"
@@ -73,38 +72,18 @@ type v1Client struct {
 	key   crypto.Signer
 }
 
-var gostClient = sync.OnceValue(func() (k struct {
-	key   *gost.PrivateKey
-	cert  []byte
-	other *gost.PrivateKey
-	oCert []byte
-}) {
-	var err error
-	if k.key, k.cert, err = esiasim.SelfSignedGOST(clientID, today); err != nil {
-		panic(err)
-	}
-	if k.other, k.oCert, err = esiasim.SelfSignedGOST("other", today); err != nil {
-		panic(err)
-	}
-	return k
-})
-
 func v1Clients() []v1Client {
-	k, g := keys(), gostClient()
-	_, otherRSACert, err := esiasim.SelfSignedRSA("other", today)
-	if err != nil {
-		panic(err)
-	}
+	r, g := rsaKeys(), keys()
 	return []v1Client{
-		{name: "RSA", cert: k.clientCert, key: k.client, other: goCMS(otherRSACert, k.other, cmstest.Options{}), good: []cmsSigner{
-			goCMS(k.clientCert, k.client, cmstest.Options{}),
-			goCMS(k.clientCert, k.client, cmstest.Options{SignedAttributes: true}),
-			goCMS(k.clientCert, k.client, cmstest.Options{SubjectKeyID: true, NoCertificates: true}),
+		{name: "RSA", cert: r.clientCert, key: r.client, other: goCMS(r.otherCert, r.other, cmstest.Options{}), good: []cmsSigner{
+			goCMS(r.clientCert, r.client, cmstest.Options{}),
+			goCMS(r.clientCert, r.client, cmstest.Options{SignedAttributes: true}),
+			goCMS(r.clientCert, r.client, cmstest.Options{SubjectKeyID: true, NoCertificates: true}),
 		}},
-		{name: "GOST", cert: g.cert, key: g.key, other: goCMS(g.oCert, g.other, cmstest.Options{}), good: []cmsSigner{
-			goCMS(g.cert, g.key, cmstest.Options{}),
-			goCMS(g.cert, g.key, cmstest.Options{SignedAttributes: true}),
-			goCMS(g.cert, g.key, cmstest.Options{SubjectKeyID: true, SignedAttributes: true}),
+		{name: "GOST", cert: g.clientCert, key: g.client, other: goCMS(g.otherCert, g.other, cmstest.Options{}), good: []cmsSigner{
+			goCMS(g.clientCert, g.client, cmstest.Options{}),
+			goCMS(g.clientCert, g.client, cmstest.Options{SignedAttributes: true}),
+			goCMS(g.clientCert, g.client, cmstest.Options{SubjectKeyID: true, SignedAttributes: true}),
 		}},
 	}
 }
