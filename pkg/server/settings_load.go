@@ -64,7 +64,7 @@ var EnvVars = []envVar{
 	{"BROKER_ISSUER", "external URL of the broker; default http://<addr>", str(func(s *Settings) *string { return &s.Issuer })},
 	{"BROKER_DATABASE_URL", "PostgreSQL URL (serve: required)", str(func(s *Settings) *string { return &s.DatabaseURL })},
 	{"BROKER_MIGRATE_ON_START", "apply pending migrations at start (true)", boolean(func(s *Settings) *bool { return &s.MigrateOnStart })},
-	{"BROKER_REDIS_URL", "Redis URL, redis:// or rediss:// (serve: required)", str(func(s *Settings) *string { return &s.RedisURL })},
+	{"BROKER_REDIS_URL", "Redis URL: redis:// or rediss:// (one server; with master_name=NAME, Sentinel), redis-cluster:// or rediss-cluster:// (Cluster) (serve: required)", str(func(s *Settings) *string { return &s.RedisURL })},
 	{"BROKER_REDIS_PREFIX", "prefix of every Redis key (broker:)", str(func(s *Settings) *string { return &s.RedisPrefix })},
 	{"BROKER_KEK", "key-encryption key: 32 bytes, base64 or hex (serve: required)", str(func(s *Settings) *string { return &s.KEK })},
 	{"BROKER_KEK_FILE", "file holding BROKER_KEK (for secret mounts)", func(s *Settings, v string) error {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	neturl "net/url"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -25,13 +27,63 @@ func NewRedis(client redis.UniversalClient, prefix string) *Redis {
 	return &Redis{client: client, prefix: prefix}
 }
 
-// OpenRedis connects to a redis:// or rediss:// URL.
+// OpenRedis connects to Redis as the URL says:
+//
+//   - redis://[user:password@]host:port[/db] or rediss://… — one server
+//     (go-redis ParseURL; its options as query parameters);
+//   - the same with master_name=NAME — Sentinel: host:port and every
+//     addr=host:port parameter are sentinels (go-redis ParseFailoverURL);
+//   - redis-cluster://… or rediss-cluster://… — Redis Cluster: host:port and
+//     every addr=host:port parameter are seed nodes (go-redis ParseClusterURL).
 func OpenRedis(url, prefix string) (*Redis, error) {
-	opts, err := redis.ParseURL(url)
+	client, _, err := redisClient(url)
 	if err != nil {
-		return nil, fmt.Errorf("sessions: redis url: %w", err)
+		return nil, err
 	}
-	return NewRedis(redis.NewClient(opts), prefix), nil
+	return NewRedis(client, prefix), nil
+}
+
+// redisClient builds the client a URL names and says which kind it is
+// ("server", "sentinel" or "cluster"). Errors never repeat the URL: it may
+// hold a password.
+func redisClient(raw string) (redis.UniversalClient, string, error) {
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		return nil, "", errors.New("sessions: redis url: not a URL")
+	}
+	switch u.Scheme {
+	case "redis-cluster", "rediss-cluster":
+		u.Scheme = strings.TrimSuffix(u.Scheme, "-cluster")
+		opts, err := redis.ParseClusterURL(u.String())
+		if err != nil {
+			return nil, "", fmt.Errorf("sessions: redis cluster url: %s", redactURLError(err, u))
+		}
+		return redis.NewClusterClient(opts), "cluster", nil
+	case "redis", "rediss":
+	default:
+		return nil, "", fmt.Errorf("sessions: redis url: scheme %q (want redis, rediss, redis-cluster or rediss-cluster)", u.Scheme)
+	}
+	if u.Query().Has("master_name") {
+		opts, err := redis.ParseFailoverURL(raw)
+		if err != nil {
+			return nil, "", fmt.Errorf("sessions: redis sentinel url: %s", redactURLError(err, u))
+		}
+		return redis.NewFailoverClient(opts), "sentinel", nil
+	}
+	opts, err := redis.ParseURL(raw)
+	if err != nil {
+		return nil, "", fmt.Errorf("sessions: redis url: %s", redactURLError(err, u))
+	}
+	return redis.NewClient(opts), "server", nil
+}
+
+// redactURLError is err's text with u's password, if any, replaced.
+func redactURLError(err error, u *neturl.URL) string {
+	msg := err.Error()
+	if p, ok := u.User.Password(); ok && p != "" {
+		msg = strings.ReplaceAll(msg, p, "xxxxx")
+	}
+	return msg
 }
 
 // Prefix returns the key prefix of this store.
