@@ -9,6 +9,19 @@ const (
 	ReasonConsentDenied   = "consent_denied"
 	ReasonUserRefused     = "user_refused"
 	ReasonESIAUnavailable = "esia_unavailable"
+	// ReasonAccountNotConfirmed: ESIA refused a simplified or standard
+	// account (ESIA-007055); the server's consent step sends the same reason
+	// for a 14–17-year-old whose account is not confirmed.
+	ReasonAccountNotConfirmed = "account_not_confirmed"
+	// ReasonESIAMisconfigured: ESIA refused the broker's own request — its
+	// certificate, client_secret, redirect URI, scopes or clock (ESIA-007002,
+	// 007053, 007023, …). Nothing the person can fix; support reads the code
+	// in the attempt.
+	ReasonESIAMisconfigured = "esia_misconfigured"
+	// ReasonESIATokenInvalid: ESIA's tokens failed verification (unknown
+	// signing key, tampered, expired, wrong issuer or audience) or its
+	// answer did not echo the state: a security failure, the login stops.
+	ReasonESIATokenInvalid = "esia_token_invalid"
 )
 
 // messages are what the person reads on the error page for each reason.
@@ -42,8 +55,23 @@ var messages = map[string]Message{
 		Text:  "Вы отказались предоставить дневнику доступ к данным Госуслуг. Вы можете вернуться в дневник и попробовать ещё раз.",
 	},
 	ReasonESIAUnavailable: {
-		Title: "Госуслуги не ответили",
-		Text:  "Не удалось завершить вход через Госуслуги. Попробуйте ещё раз через несколько минут.",
+		Title: "Госуслуги недоступны",
+		Text:  "Госуслуги сейчас не отвечают, поэтому войти не получилось. Попробуйте войти через несколько минут.",
+	},
+	ReasonAccountNotConfirmed: {
+		Title: "Нужна подтверждённая учётная запись",
+		Text: "Госуслуги пускают в электронный дневник только с подтверждённой учётной записью, а ваша ещё не подтверждена. " +
+			"Подтвердите личность (в центре обслуживания, через онлайн-банк или электронной подписью) и войдите снова.",
+	},
+	ReasonESIAMisconfigured: {
+		Title: "Вход через Госуслуги настроен с ошибкой",
+		Text: "Подключение электронного дневника к Госуслугам сейчас настроено неправильно, поэтому войти не получилось. " +
+			"Вы здесь ничего не сделали не так. Попробуйте войти позже; если ошибка повторится, сообщите код обращения в школу или в службу поддержки дневника.",
+	},
+	ReasonESIATokenInvalid: {
+		Title: "Ответ Госуслуг не прошёл проверку",
+		Text: "Мы не смогли убедиться, что ответ пришёл от Госуслуг и не был изменён, поэтому ради безопасности вход остановлен. " +
+			"Начните вход заново; если ошибка повторится, сообщите код обращения в службу поддержки дневника.",
 	},
 }
 

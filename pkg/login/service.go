@@ -326,10 +326,7 @@ var ErrNoSuchRole = errors.New("login: the chosen role was not offered")
 
 // esiaFailure records an ESIA error and turns it into a Result.
 func (s *Service) esiaFailure(ctx context.Context, res *Result, a store.Attempt, step string, err error) *Result {
-	reason := ReasonESIAUnavailable
-	if errors.Is(err, esia.ErrUserRefused) {
-		reason = ReasonUserRefused
-	}
+	reason, msg := Explain(err)
 	detail := map[string]any{"reason": reason}
 	var ee *esia.Error
 	if errors.As(err, &ee) {
@@ -340,12 +337,14 @@ func (s *Service) esiaFailure(ctx context.Context, res *Result, a store.Attempt,
 	}
 	a.Outcome, a.Reason = reason, reason
 	s.record(ctx, a, step, detail)
-	s.cfg.Logger.WarnContext(ctx, "esia step failed", "ref", a.Ref, "step", step, "reason", reason, "esia_code", detail["esia_code"])
-	res.Reason = reason
-	res.Message = MessageFor(reason)
-	if reason == ReasonESIAUnavailable {
-		res.Message.Text = esia.UserMessage(err)
+	level := slog.LevelWarn
+	if reason == ReasonESIATokenInvalid || reason == ReasonESIAMisconfigured {
+		// A forged or tampered answer, or a setting to fix: not a passing
+		// outage.
+		level = slog.LevelError
 	}
+	s.cfg.Logger.Log(ctx, level, "esia step failed", "ref", a.Ref, "step", step, "reason", reason, "esia_code", detail["esia_code"])
+	res.Reason, res.Message = reason, msg
 	return res
 }
 

@@ -1,0 +1,59 @@
+package login
+
+import (
+	"context"
+	"errors"
+
+	"github.com/diarybroker/broker/pkg/esia"
+)
+
+// misconfigured are ESIA's answers to a request the broker itself got wrong
+// (ESIA.md, "Error codes"): its certificate, client_secret, redirect URI,
+// scopes, grant, PKCE or clock. The person can do nothing about them.
+var misconfigured = []error{
+	esia.ErrCertificateMismatch,      // 007002
+	esia.ErrInvalidParameter,         // 007003
+	esia.ErrGrantNotAllowed,          // 007005
+	esia.ErrInvalidScope,             // 007006
+	esia.ErrGrantNotSupported,        // 007009
+	esia.ErrResponseTypeNotSupported, // 007012
+	esia.ErrNoScope,                  // 007013
+	esia.ErrMissingParameter,         // 007014
+	esia.ErrBadTimestamp,             // 007015: the broker's clock
+	esia.ErrNoPermission,             // 007019: the system lacks access to a scope
+	esia.ErrRedirectURINotRegistered, // 007023
+	esia.ErrUnreadableRequest,        // 007038
+	esia.ErrCodeChallenge,            // 007039
+	esia.ErrCodeVerifier,             // 007040
+	esia.ErrClientSecretWrong,        // 007053
+	esia.ErrClientAuthFailed,         // 008010
+}
+
+// Explain returns the reason for the diary and the page text for an error of
+// ESIA (callback, token exchange, REST read) or of reaching it. Everything
+// not recognised as the person's refusal, an unconfirmed account, a
+// misconfiguration or an invalid token is esia_unavailable.
+func Explain(err error) (string, Message) {
+	var te *esia.TokenError
+	switch {
+	case errors.Is(err, esia.ErrUserRefused):
+		return ReasonUserRefused, MessageFor(ReasonUserRefused)
+	case errors.Is(err, esia.ErrUnconfirmedAccount):
+		return ReasonAccountNotConfirmed, MessageFor(ReasonAccountNotConfirmed)
+	case errors.As(err, &te), errors.Is(err, esia.ErrStateMismatch):
+		return ReasonESIATokenInvalid, MessageFor(ReasonESIATokenInvalid)
+	}
+	for _, m := range misconfigured {
+		if errors.Is(err, m) {
+			return ReasonESIAMisconfigured, MessageFor(ReasonESIAMisconfigured)
+		}
+	}
+	m := MessageFor(ReasonESIAUnavailable)
+	if !errors.Is(err, esia.ErrUnavailable) && !errors.Is(err, esia.ErrInternal) && !errors.Is(err, context.DeadlineExceeded) {
+		// ESIA answered, but not with a code above (an expired code, a
+		// Digital Profile consent error, one we do not know): it is up.
+		m.Title = "Не удалось войти через Госуслуги"
+	}
+	m.Text = esia.UserMessage(err)
+	return ReasonESIAUnavailable, m
+}

@@ -1,0 +1,117 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/diarybroker/broker/pkg/esia"
+	"github.com/diarybroker/broker/pkg/esia/esiasim"
+)
+
+// oidUnconfirmedAdult is the simulator's fixture whose every login ends in
+// ESIA-007055 (an unconfirmed account refused by ESIA).
+const oidUnconfirmedAdult = "1000100034"
+
+// TestESIAErrorsEndToEnd: each kind of ESIA error — on the callback, at the
+// token endpoint, in the tokens — ends on its own Russian page, goes back to
+// the diary with its own reason, and is stored under that reason with ESIA's
+// code for support.
+func TestESIAErrorsEndToEnd(t *testing.T) {
+	b := startBroker(t, true, nil)
+	tests := []struct {
+		name   string
+		oid    string
+		param  string // sim_error or sim_token_error
+		code   string
+		setup  func(t *testing.T)
+		title  string
+		reason string
+	}{
+		{"refused on the callback", "", "sim_error", "ESIA-007004", nil, "Вход отменён", "user_refused"},
+		{"unconfirmed account on the callback", "", "sim_error", "ESIA-007055", nil, "Нужна подтверждённая учётная запись", "account_not_confirmed"},
+		{"unconfirmed account fixture", oidUnconfirmedAdult, "", "ESIA-007055", nil, "Нужна подтверждённая учётная запись", "account_not_confirmed"},
+		{"certificate not of this system", "", "sim_error", "ESIA-007002", nil, "Вход через Госуслуги настроен с ошибкой", "esia_misconfigured"},
+		{"redirect_uri not registered", "", "sim_error", "ESIA-007023", nil, "Вход через Госуслуги настроен с ошибкой", "esia_misconfigured"},
+		{"client_secret wrong on the callback", "", "sim_error", "ESIA-007053", nil, "Вход через Госуслуги настроен с ошибкой", "esia_misconfigured"},
+		{"client_secret wrong at the token endpoint", oidTeacher, "sim_token_error", "ESIA-007053", nil, "Вход через Госуслуги настроен с ошибкой", "esia_misconfigured"},
+		{"client authentication failed at the token endpoint", oidTeacher, "sim_token_error", "ESIA-008010", nil, "Вход через Госуслуги настроен с ошибкой", "esia_misconfigured"},
+		{"skewed clock", oidTeacher, "sim_token_error", "ESIA-007015", nil, "Вход через Госуслуги настроен с ошибкой", "esia_misconfigured"},
+		{"ESIA under maintenance", "", "sim_error", "ESIA-007008", nil, "Госуслуги недоступны", "esia_unavailable"},
+		{"code expired", oidTeacher, "sim_token_error", "ESIA-007011", nil, "Не удалось войти через Госуслуги", "esia_unavailable"},
+		{"Digital Profile consent", "", "sim_error", "ESIA-036701", nil, "Не удалось войти через Госуслуги", "esia_unavailable"},
+		{"token signed by an untrusted key", oidTeacher, "", "", func(t *testing.T) {
+			_, other, err := esiasim.SelfSignedRSA("not ESIA", time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			fake, err := esia.ParseKeySet(pemCert(other))
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys := b.comp.ESIA.Keys
+			b.comp.ESIA.Keys = fake
+			t.Cleanup(func() { b.comp.ESIA.Keys = keys })
+		}, "Ответ Госуслуг не прошёл проверку", "esia_token_invalid"},
+		// Three minutes: beyond the 60 s leeway of the time claims, within
+		// the 5 min ESIA allows the timestamp (a bigger skew is ESIA-007015).
+		{"token not yet valid (broker clock three minutes behind)", oidTeacher, "", "", func(t *testing.T) {
+			now := b.comp.ESIA.Now
+			b.comp.ESIA.Now = func() time.Time { return time.Now().Add(-3 * time.Minute) }
+			t.Cleanup(func() { b.comp.ESIA.Now = now })
+		}, "Ответ Госуслуг не прошёл проверку", "esia_token_invalid"},
+		{"token of another issuer", oidTeacher, "", "", func(t *testing.T) {
+			iss := b.comp.ESIA.Issuer
+			b.comp.ESIA.Issuer = "http://esia.example/"
+			t.Cleanup(func() { b.comp.ESIA.Issuer = iss })
+		}, "Ответ Госуслуг не прошёл проверку", "esia_token_invalid"},
+		{"broker clock two hours ahead", oidTeacher, "", "ESIA-007015", func(t *testing.T) {
+			now := b.comp.ESIA.Now
+			b.comp.ESIA.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+			t.Cleanup(func() { b.comp.ESIA.Now = now })
+		}, "Вход через Госуслуги настроен с ошибкой", "esia_misconfigured"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.setup != nil {
+				tc.setup(t)
+			}
+			var extra []oauth2.AuthCodeOption
+			if tc.param != "" {
+				extra = append(extra, oauth2.SetAuthURLParam(tc.param, tc.code))
+			}
+			d := newDiary(b)
+			o := loginAs(t, b, d, tc.oid, extra...)
+			if !strings.Contains(o.Body, "<h1>"+tc.title+"</h1>") {
+				t.Fatalf("page is not %q: %.600s", tc.title, o.Body)
+			}
+			ref := errorRedirect(t, o, d, tc.reason)
+			a, err := b.comp.Store.GetAttempt(context.Background(), ref)
+			if err != nil {
+				t.Fatalf("attempt %s not stored: %v", ref, err)
+			}
+			if a.Outcome != tc.reason || a.Reason != tc.reason {
+				t.Fatalf("attempt outcome %q reason %q, want %q", a.Outcome, a.Reason, tc.reason)
+			}
+			if tc.code != "" && !attemptHasCode(t, a.Events[len(a.Events)-1].Detail, tc.code) {
+				t.Fatalf("last event %s lacks %s", a.Events[len(a.Events)-1].Detail, tc.code)
+			}
+		})
+	}
+}
+
+// attemptHasCode reports whether an attempt event keeps ESIA's code.
+func attemptHasCode(t *testing.T, detail []byte, code string) bool {
+	t.Helper()
+	var d struct {
+		Code string `json:"esia_code"`
+	}
+	if err := json.Unmarshal(detail, &d); err != nil {
+		t.Fatal(err)
+	}
+	return d.Code == code
+}
