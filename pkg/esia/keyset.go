@@ -29,21 +29,21 @@ func NewKeySet(certs ...*x509.Certificate) *KeySet {
 	return &KeySet{certs: append([]*x509.Certificate(nil), certs...)}
 }
 
-// ParseKeySet returns a fixed set of the certificates in PEM data.
-func ParseKeySet(pemData []byte) (*KeySet, error) {
-	certs, err := parsePEMCertificates(pemData)
+// ParseKeySet returns a fixed set of the certificates in data: PEM with one
+// or more CERTIFICATE blocks, or one DER certificate.
+func ParseKeySet(data []byte) (*KeySet, error) {
+	certs, err := parseCertificates(data)
 	if err != nil {
 		return nil, fmt.Errorf("esia: key set: %w", err)
-	}
-	if len(certs) == 0 {
-		return nil, errors.New("esia: key set: no CERTIFICATE block")
 	}
 	return NewKeySet(certs...), nil
 }
 
-// LoadKeySet reads the certificates of path: a PEM file with one or more
-// CERTIFICATE blocks, or a directory whose *.pem, *.crt and *.cer files
-// are read. Reload reads path again.
+// LoadKeySet reads the certificates of path: a certificate file, or a
+// directory whose *.pem, *.crt and *.cer files are read. Each file is PEM
+// with one or more CERTIFICATE blocks or one DER certificate (ESIA publishes
+// its certificates as DER .cer files), RSA or GOST; a file that is neither
+// fails the load. Reload reads path again.
 func LoadKeySet(path string) (*KeySet, error) {
 	ks := &KeySet{path: path}
 	if err := ks.Reload(); err != nil {
@@ -109,7 +109,7 @@ func readCertificates(path string) ([]*x509.Certificate, error) {
 		if err != nil {
 			return nil, err
 		}
-		cs, err := parsePEMCertificates(data)
+		cs, err := parseCertificates(data)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", f, err)
 		}
@@ -118,24 +118,38 @@ func readCertificates(path string) ([]*x509.Certificate, error) {
 	return certs, nil
 }
 
-// parsePEMCertificates parses every CERTIFICATE block of data. Certificates
-// with public-key algorithms crypto/x509 does not know (GOST) parse with a
-// nil PublicKey; their VerifyFunc reads RawSubjectPublicKeyInfo.
-func parsePEMCertificates(data []byte) ([]*x509.Certificate, error) {
+var (
+	errNoCertificate  = errors.New("PEM without a CERTIFICATE block")
+	errNotCertificate = errors.New("neither a PEM nor a DER certificate")
+)
+
+// parseCertificates parses every CERTIFICATE block of PEM data, or data as
+// one DER certificate when it holds no PEM block. Certificates with
+// public-key algorithms crypto/x509 does not know (GOST) parse with a nil
+// PublicKey; their VerifyFunc reads RawSubjectPublicKeyInfo. Errors do not
+// quote data.
+func parseCertificates(data []byte) ([]*x509.Certificate, error) {
 	var certs []*x509.Certificate
-	for {
-		var block *pem.Block
-		block, data = pem.Decode(data)
-		if block == nil {
-			return certs, nil
+	block, rest := pem.Decode(data)
+	if block == nil {
+		c, err := x509.ParseCertificate(data)
+		if err != nil {
+			return nil, errNotCertificate
 		}
+		return append(certs, c), nil
+	}
+	for ; block != nil; block, rest = pem.Decode(rest) {
 		if block.Type != "CERTIFICATE" {
 			continue
 		}
 		c, err := x509.ParseCertificate(block.Bytes)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("CERTIFICATE block %d: %w", len(certs)+1, err)
 		}
 		certs = append(certs, c)
 	}
+	if len(certs) == 0 {
+		return nil, errNoCertificate
+	}
+	return certs, nil
 }

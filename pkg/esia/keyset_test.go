@@ -1,9 +1,12 @@
 package esia_test
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/pem"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -94,5 +97,68 @@ func TestKeySetRotationVerifies(t *testing.T) {
 				t.Fatal(tok.Identity)
 			}
 		})
+	}
+}
+
+// TestKeySetFileForms loads ESIA's certificates as they come: PEM or DER
+// (ESIA publishes DER .cer files), GOST or RSA, under each extension a
+// directory is read for, from the directory and from the file itself. A
+// file that is neither fails the load with an error naming the file and
+// quoting nothing of it.
+func TestKeySetFileForms(t *testing.T) {
+	const junk = "not a certificate"
+	pemOf := func(der []byte) []byte { return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}) }
+	tests := []struct {
+		name    string
+		file    string
+		data    func(der []byte) []byte
+		wantErr string // "" when the certificate loads
+	}{
+		{"PEM", "esia.pem", pemOf, ""},
+		{"PEM .cer", "esia.cer", pemOf, ""},
+		{"DER .cer", "ГОСТ 2012 ПРОД.cer", func(der []byte) []byte { return der }, ""},
+		{"DER .crt", "esia.crt", func(der []byte) []byte { return der }, ""},
+		{"garbage", "broken.cer", func([]byte) []byte { return []byte(junk + "\x00\x01") }, "neither a PEM nor a DER certificate"},
+		{"truncated DER", "cut.cer", func(der []byte) []byte { return der[:len(der)/2] }, "neither a PEM nor a DER certificate"},
+		{"PEM without a certificate", "key.pem", func([]byte) []byte {
+			return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: []byte(junk)})
+		}, "PEM without a CERTIFICATE block"},
+	}
+	for _, k := range keySets() {
+		der := k.esia.Certificate()
+		token := mint(k.esia, "", map[string]any{"sub": 1})
+		i := strings.LastIndexByte(token, '.')
+		sig, err := base64.RawURLEncoding.DecodeString(token[i+1:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range tests {
+			dir := t.TempDir()
+			file := filepath.Join(dir, tc.file)
+			if err := os.WriteFile(file, tc.data(der), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			for from, path := range map[string]string{"directory": dir, "file": file} {
+				t.Run(k.name+"/"+tc.name+"/"+from, func(t *testing.T) {
+					ks, err := esia.LoadKeySet(path)
+					if tc.wantErr != "" {
+						if err == nil || !strings.Contains(err.Error(), tc.file+": "+tc.wantErr) || strings.Contains(err.Error(), junk) {
+							t.Fatalf("err %v, want one naming %s: %s", err, tc.file, tc.wantErr)
+						}
+						return
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					certs := ks.Certificates()
+					if len(certs) != 1 || !bytes.Equal(certs[0].Raw, der) {
+						t.Fatalf("%d certificates", len(certs))
+					}
+					if err := esia.DefaultAlgorithms()[k.alg](certs[0], []byte(token[:i]), sig); err != nil {
+						t.Fatalf("the loaded certificate does not verify its key's token: %v", err)
+					}
+				})
+			}
+		}
 	}
 }
