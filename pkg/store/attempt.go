@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"time"
 )
 
@@ -32,9 +33,54 @@ type AttemptEvent struct {
 type Attempts interface {
 	// RecordAttempt creates the attempt when new, updates its summary
 	// fields (ESIAOID, Outcome, Reason when non-empty) and appends ev.
+	// The roster records ev's detail names (RecordsNamedIn) are
+	// remembered for AttemptsByRecord.
 	RecordAttempt(ctx context.Context, a Attempt, ev AttemptEvent) error
 	// GetAttempt returns the attempt with its events in order.
 	GetAttempt(ctx context.Context, ref string) (Attempt, error)
 	// AttemptsByOID lists the newest attempts of an ESIA person (no events).
 	AttemptsByOID(ctx context.Context, tenantID, oid string, limit int) ([]Attempt, error)
+	// AttemptsByRecord lists the newest attempts of a tenant whose events
+	// named the roster record externalID (no events): the failed logins
+	// that compared it as a candidate as well as those that matched it.
+	AttemptsByRecord(ctx context.Context, tenantID, externalID string, limit int) ([]Attempt, error)
+}
+
+// RecordsNamedIn returns the roster record ids an attempt event's detail
+// names, sorted and without repeats: the candidates the ladder compared
+// ("candidates": [{"record": id, ...}]), the record a diary asked to link
+// ("manual_record") and the links a re-check suspended ("suspended_links":
+// [{"record": id, ...}]). A member of another shape is skipped; nil when
+// none names a record. Stores index attempts by them.
+func RecordsNamedIn(detail json.RawMessage) []string {
+	var d struct {
+		Candidates     json.RawMessage `json:"candidates"`
+		SuspendedLinks json.RawMessage `json:"suspended_links"`
+		ManualRecord   json.RawMessage `json:"manual_record"`
+	}
+	if len(detail) == 0 || json.Unmarshal(detail, &d) != nil {
+		return nil
+	}
+	var out []string
+	for _, list := range []json.RawMessage{d.Candidates, d.SuspendedLinks} {
+		var named []struct{ Record string }
+		if json.Unmarshal(list, &named) == nil {
+			for _, n := range named {
+				out = append(out, n.Record)
+			}
+		}
+	}
+	var manual string
+	if json.Unmarshal(d.ManualRecord, &manual) == nil {
+		out = append(out, manual)
+	}
+	slices.Sort(out)
+	out = slices.Compact(out)
+	if len(out) > 0 && out[0] == "" {
+		out = out[1:]
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }

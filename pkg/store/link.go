@@ -25,8 +25,15 @@ type Link struct {
 	Status     LinkStatus
 	Reason     string // why it is suspended, for support
 	ESIAETag   string // eTag of the ESIA person when linked
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// SNILSIndex and BirthDateIndex are the blind indexes of the ESIA
+	// person's SNILS and birth date when the link was made or last
+	// re-checked at a login ("" when ESIA gave none, or for links older
+	// than these fields). A roster record written later is re-checked
+	// against them, without waiting for the person's next login.
+	SNILSIndex     string
+	BirthDateIndex string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // Links stores links between ESIA persons and roster records.
@@ -38,6 +45,11 @@ type Links interface {
 	LinksByOID(ctx context.Context, tenantID, oid string) ([]Link, error)
 	// LinksByRecord lists the links of one roster record.
 	LinksByRecord(ctx context.Context, tenantID, externalID string) ([]Link, error)
+	// LinksByRecords lists the links of several roster records at once
+	// (a roster import re-checks a batch with one call).
+	LinksByRecords(ctx context.Context, tenantID string, externalIDs []string) ([]Link, error)
+	// UpdateLink changes a link's role, rung, status, reason, eTag and
+	// evidence indexes; ErrNotFound when there is no such link.
 	UpdateLink(ctx context.Context, l Link) error
 	DeleteLink(ctx context.Context, tenantID, oid, externalID string) error
 }

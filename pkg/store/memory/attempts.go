@@ -64,6 +64,18 @@ func (s *Store) RecordAttempt(ctx context.Context, a store.Attempt, ev store.Att
 	if ev.Step != "" {
 		cur.Events = append(cur.Events, ev)
 	}
+	for _, id := range store.RecordsNamedIn(ev.Detail) {
+		named := s.attemptRecords[a.Ref]
+		if named == nil {
+			named = map[string]bool{}
+			s.attemptRecords[a.Ref] = named
+			s.onUndo(ctx, func() { delete(s.attemptRecords, a.Ref) })
+		}
+		if !named[id] {
+			named[id] = true
+			s.onUndo(ctx, func() { delete(named, id) })
+		}
+	}
 	return nil
 }
 
@@ -79,10 +91,23 @@ func (s *Store) GetAttempt(ctx context.Context, ref string) (store.Attempt, erro
 
 // AttemptsByOID implements store.Attempts.
 func (s *Store) AttemptsByOID(ctx context.Context, tenantID, oid string, limit int) ([]store.Attempt, error) {
+	return s.newestAttempts(ctx, limit, func(a *store.Attempt) bool { return a.TenantID == tenantID && a.ESIAOID == oid }), nil
+}
+
+// AttemptsByRecord implements store.Attempts.
+func (s *Store) AttemptsByRecord(ctx context.Context, tenantID, externalID string, limit int) ([]store.Attempt, error) {
+	return s.newestAttempts(ctx, limit, func(a *store.Attempt) bool {
+		return a.TenantID == tenantID && s.attemptRecords[a.Ref][externalID]
+	}), nil
+}
+
+// newestAttempts lists the attempts that keep holds, newest first, at
+// most limit of them (0: all).
+func (s *Store) newestAttempts(ctx context.Context, limit int, keep func(a *store.Attempt) bool) []store.Attempt {
 	defer s.read(ctx)()
 	var out []store.Attempt
 	for _, a := range s.attempts {
-		if a.TenantID == tenantID && a.ESIAOID == oid {
+		if keep(a) {
 			out = append(out, cloneAttempt(a, false))
 		}
 	}
@@ -95,5 +120,5 @@ func (s *Store) AttemptsByOID(ctx context.Context, tenantID, oid string, limit i
 	if limit > 0 && len(out) > limit {
 		out = out[:limit]
 	}
-	return out, nil
+	return out
 }

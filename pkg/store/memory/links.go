@@ -3,6 +3,7 @@ package memory
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/diarybroker/broker/pkg/store"
@@ -62,18 +63,27 @@ func (s *Store) LinksByOID(ctx context.Context, tenantID, oid string) ([]store.L
 
 // LinksByRecord implements store.Links.
 func (s *Store) LinksByRecord(ctx context.Context, tenantID, id string) ([]store.Link, error) {
+	return s.LinksByRecords(ctx, tenantID, []string{id})
+}
+
+// LinksByRecords implements store.Links.
+func (s *Store) LinksByRecords(ctx context.Context, tenantID string, ids []string) ([]store.Link, error) {
 	defer s.read(ctx)()
 	var out []store.Link
 	for _, byRecord := range s.links[tenantID] {
-		if l, ok := byRecord[id]; ok {
-			out = append(out, l)
+		for _, id := range ids {
+			if l, ok := byRecord[id]; ok {
+				out = append(out, l)
+			}
 		}
 	}
 	sortLinks(out)
-	return out, nil
+	// An id given twice found its links twice.
+	return slices.CompactFunc(out, func(a, b store.Link) bool { return a.ESIAOID == b.ESIAOID && a.ExternalID == b.ExternalID }), nil
 }
 
-// UpdateLink implements store.Links: status, reason, rung, role and eTag.
+// UpdateLink implements store.Links: status, reason, rung, role, eTag and
+// the evidence indexes.
 func (s *Store) UpdateLink(ctx context.Context, l store.Link) error {
 	defer s.write(ctx)()
 	old, ok := s.links[l.TenantID][l.ESIAOID][l.ExternalID]

@@ -32,6 +32,8 @@ type Store struct {
 	audit     []store.AuditEntry
 	// oauthByRequest indexes oauth by request id: kind → request → signatures.
 	oauthByRequest map[store.OAuthKind]map[string]map[string]bool
+	// attemptRecords are the roster records each attempt named: ref → ids.
+	attemptRecords map[string]map[string]bool
 
 	consents        map[string]consentRow // id → consent
 	consentRequests map[string]requestRow // id → request
@@ -61,6 +63,7 @@ func New(now func() time.Time) *Store {
 		oauth:     map[store.OAuthKind]map[string]store.OAuthRecord{},
 
 		oauthByRequest: map[store.OAuthKind]map[string]map[string]bool{},
+		attemptRecords: map[string]map[string]bool{},
 
 		consents:        map[string]consentRow{},
 		consentRequests: map[string]requestRow{},

@@ -8,7 +8,8 @@ import (
 )
 
 // RecordAttempt implements store.Attempts in one round trip: the attempt
-// row is upserted and the event appended by one statement.
+// row is upserted, the event appended and the records it names
+// remembered by one statement.
 func (s *Store) RecordAttempt(ctx context.Context, a store.Attempt, ev store.AttemptEvent) error {
 	if a.Ref == "" {
 		return fmt.Errorf("%w: attempt without a reference", store.ErrInvalid)
@@ -35,10 +36,15 @@ func (s *Store) RecordAttempt(ctx context.Context, a store.Attempt, ev store.Att
 				outcome = CASE WHEN EXCLUDED.outcome <> '' THEN EXCLUDED.outcome ELSE t.outcome END,
 				reason = CASE WHEN EXCLUDED.reason <> '' THEN EXCLUDED.reason ELSE t.reason END,
 				updated_at = EXCLUDED.updated_at
-			RETURNING ref)
-		INSERT INTO attempt_events (ref, step, at, detail)
-		SELECT ref, $9, $8, $10::jsonb FROM a WHERE $9 <> ''`,
-		a.Ref, a.TenantID, a.ClientID, a.ESIAOID, a.Outcome, a.Reason, created, ev.At, ev.Step, detail)
+			RETURNING ref, tenant_id, created_at
+		), e AS (
+			INSERT INTO attempt_events (ref, step, at, detail)
+			SELECT ref, $9, $8, $10::jsonb FROM a WHERE $9 <> ''
+		)
+		INSERT INTO attempt_records (ref, tenant_id, external_id, created_at)
+		SELECT a.ref, a.tenant_id, r.id, a.created_at FROM a, unnest($11::text[]) AS r(id)
+		ON CONFLICT (ref, external_id) DO NOTHING`,
+		a.Ref, a.TenantID, a.ClientID, a.ESIAOID, a.Outcome, a.Reason, created, ev.At, ev.Step, detail, store.RecordsNamedIn(ev.Detail))
 	return wrap("record attempt", err)
 }
 
@@ -73,23 +79,36 @@ func (s *Store) GetAttempt(ctx context.Context, ref string) (store.Attempt, erro
 
 // AttemptsByOID implements store.Attempts.
 func (s *Store) AttemptsByOID(ctx context.Context, tenantID, oid string, limit int) ([]store.Attempt, error) {
-	if limit <= 0 {
-		limit = 100
-	}
-	rows, err := s.q(ctx).Query(ctx, `SELECT ref, tenant_id, client_id, esia_oid, outcome, reason, created_at, updated_at
+	return s.listAttempts(ctx, "attempts by oid", `SELECT ref, tenant_id, client_id, esia_oid, outcome, reason, created_at, updated_at
 		FROM attempts WHERE tenant_id = $1 AND esia_oid = $2 ORDER BY created_at DESC, ref DESC LIMIT $3`, tenantID, oid, limit)
+}
+
+// AttemptsByRecord implements store.Attempts.
+func (s *Store) AttemptsByRecord(ctx context.Context, tenantID, externalID string, limit int) ([]store.Attempt, error) {
+	return s.listAttempts(ctx, "attempts by record", `SELECT a.ref, a.tenant_id, a.client_id, a.esia_oid, a.outcome, a.reason, a.created_at, a.updated_at
+		FROM attempt_records r JOIN attempts a ON a.ref = r.ref
+		WHERE r.tenant_id = $1 AND r.external_id = $2 ORDER BY r.created_at DESC, r.ref DESC LIMIT $3`, tenantID, externalID, limit)
+}
+
+// listAttempts runs a query of attempts (no events) whose last argument is
+// the limit (0: 100).
+func (s *Store) listAttempts(ctx context.Context, op, query string, args ...any) ([]store.Attempt, error) {
+	if limit, _ := args[len(args)-1].(int); limit <= 0 {
+		args[len(args)-1] = 100
+	}
+	rows, err := s.q(ctx).Query(ctx, query, args...)
 	if err != nil {
-		return nil, wrap("attempts by oid", err)
+		return nil, wrap(op, err)
 	}
 	defer rows.Close()
 	var out []store.Attempt
 	for rows.Next() {
 		var a store.Attempt
 		if err := rows.Scan(&a.Ref, &a.TenantID, &a.ClientID, &a.ESIAOID, &a.Outcome, &a.Reason, &a.CreatedAt, &a.UpdatedAt); err != nil {
-			return nil, wrap("attempts by oid", err)
+			return nil, wrap(op, err)
 		}
 		a.CreatedAt, a.UpdatedAt = a.CreatedAt.UTC(), a.UpdatedAt.UTC()
 		out = append(out, a)
 	}
-	return out, wrap("attempts by oid", rows.Err())
+	return out, wrap(op, rows.Err())
 }

@@ -10,12 +10,12 @@ import (
 	"github.com/diarybroker/broker/pkg/store"
 )
 
-const linkColumns = `tenant_id, esia_oid, external_id, role, rung, status, reason, esia_etag, created_at, updated_at`
+const linkColumns = `tenant_id, esia_oid, external_id, role, rung, status, reason, esia_etag, snils_index, birth_date_index, created_at, updated_at`
 
 func scanLink(row pgx.Row) (store.Link, error) {
 	var l store.Link
 	var role, status string
-	err := row.Scan(&l.TenantID, &l.ESIAOID, &l.ExternalID, &role, &l.Rung, &status, &l.Reason, &l.ESIAETag, &l.CreatedAt, &l.UpdatedAt)
+	err := row.Scan(&l.TenantID, &l.ESIAOID, &l.ExternalID, &role, &l.Rung, &status, &l.Reason, &l.ESIAETag, &l.SNILSIndex, &l.BirthDateIndex, &l.CreatedAt, &l.UpdatedAt)
 	l.Role, l.Status = store.Role(role), store.LinkStatus(status)
 	l.CreatedAt, l.UpdatedAt = l.CreatedAt.UTC(), l.UpdatedAt.UTC()
 	return l, err
@@ -35,8 +35,9 @@ func (s *Store) CreateLink(ctx context.Context, l store.Link) error {
 	if l.Status == "" {
 		l.Status = store.LinkActive
 	}
-	_, err := s.q(ctx).Exec(ctx, `INSERT INTO links (`+linkColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
-		l.TenantID, l.ESIAOID, l.ExternalID, string(l.Role), l.Rung, string(l.Status), l.Reason, l.ESIAETag, l.CreatedAt, l.UpdatedAt)
+	_, err := s.q(ctx).Exec(ctx, `INSERT INTO links (`+linkColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)`,
+		l.TenantID, l.ESIAOID, l.ExternalID, string(l.Role), l.Rung, string(l.Status), l.Reason, l.ESIAETag, l.SNILSIndex, l.BirthDateIndex,
+		l.CreatedAt, l.UpdatedAt)
 	if err != nil && errors.Is(mapErr(err), store.ErrInvalid) {
 		return fmt.Errorf("postgres: create link: %w: link to unknown record", store.ErrInvalid)
 	}
@@ -70,11 +71,18 @@ func (s *Store) LinksByRecord(ctx context.Context, tenantID, id string) ([]store
 	return s.listLinks(ctx, `tenant_id = $1 AND external_id = $2`, tenantID, id)
 }
 
+// LinksByRecords implements store.Links.
+func (s *Store) LinksByRecords(ctx context.Context, tenantID string, ids []string) ([]store.Link, error) {
+	return s.listLinks(ctx, `tenant_id = $1 AND external_id = ANY($2)`, tenantID, ids)
+}
+
 // UpdateLink implements store.Links.
 func (s *Store) UpdateLink(ctx context.Context, l store.Link) error {
-	tag, err := s.q(ctx).Exec(ctx, `UPDATE links SET role=$4, rung=$5, status=$6, reason=$7, esia_etag=$8, updated_at=$9
+	tag, err := s.q(ctx).Exec(ctx, `UPDATE links SET role=$4, rung=$5, status=$6, reason=$7, esia_etag=$8,
+			snils_index=$9, birth_date_index=$10, updated_at=$11
 		WHERE tenant_id=$1 AND esia_oid=$2 AND external_id=$3`,
-		l.TenantID, l.ESIAOID, l.ExternalID, string(l.Role), l.Rung, string(l.Status), l.Reason, l.ESIAETag, s.now())
+		l.TenantID, l.ESIAOID, l.ExternalID, string(l.Role), l.Rung, string(l.Status), l.Reason, l.ESIAETag,
+		l.SNILSIndex, l.BirthDateIndex, s.now())
 	if err != nil {
 		return wrap("update link", err)
 	}

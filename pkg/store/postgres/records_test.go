@@ -1,0 +1,69 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/diarybroker/broker/pkg/store"
+	"github.com/diarybroker/broker/pkg/store/postgres"
+	"github.com/diarybroker/broker/pkg/store/postgres/pgtest"
+	"github.com/diarybroker/broker/pkg/store/storetest"
+)
+
+func TestRecordsConformance(t *testing.T) {
+	storetest.RunRecords(t, func(t *testing.T) store.Store { return newStore(t) })
+}
+
+// TestAttemptRecordsBackfill: attempts recorded before migration 31 are
+// found by the records their link events named once it is applied.
+func TestAttemptRecordsBackfill(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	ctx := context.Background()
+	applied := func(version int64) bool {
+		t.Helper()
+		ms, err := postgres.Migrations(ctx, pool)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			if m.Version == version {
+				return m.Applied
+			}
+		}
+		t.Fatalf("no migration %d", version)
+		return false
+	}
+	for applied(31) {
+		if err := postgres.MigrateDown(ctx, pool, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := pool.Exec(ctx, `
+		INSERT INTO attempts (ref, tenant_id, created_at, updated_at) VALUES
+			('REF0000001', 't1', '2026-01-01T10:00:00Z', now()), ('REF0000002', 't1', '2026-01-02T10:00:00Z', now());
+		INSERT INTO attempt_events (ref, step, at, detail) VALUES
+			('REF0000001', 'authorize', now(), '{"role":""}'),
+			('REF0000001', 'link', now(), '{"candidates":[{"record":"s-1"},{"record":"s-2"},{"record":"s-1"}],"suspended_links":[{"record":"s-3"}]}'),
+			('REF0000002', 'link', now(), '{"manual_record":"s-1","candidates":"odd"}'),
+			('REF0000002', 'note', now(), '[1, 2]'),
+			('REF0000002', 'none', now(), NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := postgres.Migrate(ctx, pool, nil); err != nil {
+		t.Fatal(err)
+	}
+	st := postgres.New(pool, nil)
+	for id, want := range map[string][]string{"s-1": {"REF0000002", "REF0000001"}, "s-2": {"REF0000001"}, "s-3": {"REF0000001"}} {
+		got, err := st.AttemptsByRecord(ctx, "t1", id, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var refs []string
+		for _, a := range got {
+			refs = append(refs, a.Ref)
+		}
+		if len(refs) != len(want) || refs[0] != want[0] || refs[len(refs)-1] != want[len(want)-1] {
+			t.Fatalf("%s: attempts %v, want %v", id, refs, want)
+		}
+	}
+}
