@@ -16,7 +16,7 @@ import (
 // broker under `serve` (or any ESIA client) without the real ESIA.
 type EsiaSimCmd struct {
 	Addr        string        `default:"127.0.0.1:8090" help:"Listen address."`
-	BaseURL     string        `name:"base-url" help:"External URL of the simulator; default http://<addr>."`
+	BaseURL     string        `name:"base-url" help:"External URL of the simulator (the prefix of every URL it hands out); default http://<the address it listens on>."`
 	ClientID    string        `name:"client-id" required:"" help:"Mnemonic of the registered information system."`
 	ClientCert  string        `name:"client-cert" required:"" type:"existingfile" help:"The system's certificate (PEM): its hash and key check client_secret."`
 	RedirectURI []string      `name:"redirect-uri" required:"" help:"Registered redirect_uri (repeatable)."`
@@ -26,15 +26,20 @@ type EsiaSimCmd struct {
 	Latency     time.Duration `help:"Delay every answer (load tests)."`
 }
 
-// Run serves the simulator.
+// Run serves the simulator. It listens before it builds the simulator, so
+// that --addr 127.0.0.1:0 works: the default base URL is the address it got.
+// The "listening" line on standard error comes once --cert-out is written.
 func (c *EsiaSimCmd) Run(g *Globals) error {
+	if c.ClientID == "" {
+		return errors.New("--client-id must not be empty")
+	}
 	certPEM, err := os.ReadFile(c.ClientCert)
 	if err != nil {
 		return err
 	}
 	der, err := firstPEMCertificate(certPEM)
 	if err != nil {
-		return fmt.Errorf("client cert: %w", err)
+		return fmt.Errorf("--client-cert %s: %w", c.ClientCert, err)
 	}
 	var persons []esiasim.Person
 	if c.ESIAPersons != "" {
@@ -45,7 +50,7 @@ func (c *EsiaSimCmd) Run(g *Globals) error {
 		persons, err = esiasim.LoadPersons(f)
 		f.Close()
 		if err != nil {
-			return err
+			return fmt.Errorf("--esia-persons %s: %w", c.ESIAPersons, err)
 		}
 	}
 	var signer esiasim.TokenSigner
@@ -57,9 +62,14 @@ func (c *EsiaSimCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
+	l, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("--addr: %w", err)
+	}
+	defer l.Close()
 	base := c.BaseURL
 	if base == "" {
-		base = "http://" + c.Addr
+		base = "http://" + l.Addr().String()
 	}
 	sim, err := esiasim.New(esiasim.Config{BaseURL: base, Persons: persons, TokenSigner: signer, Latency: c.Latency,
 		Clients: []esiasim.Client{{ID: c.ClientID, RedirectURIs: c.RedirectURI, Certificate: der}}})
@@ -69,14 +79,11 @@ func (c *EsiaSimCmd) Run(g *Globals) error {
 	defer sim.Close()
 	if c.CertOut != "" {
 		if err := os.WriteFile(c.CertOut, sim.CertificatesPEM(), 0o644); err != nil {
-			return err
+			return fmt.Errorf("--cert-out: %w", err)
 		}
 	}
-	l, err := net.Listen("tcp", c.Addr)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(os.Stderr, "ESIA simulator on %s (issuer %s, client_certificate_hash %s)\n", base, sim.Issuer(), gost.CertificateHash(der))
+	fmt.Fprintf(os.Stderr, "ESIA simulator listening on %s, base URL %s (issuer %s, client_certificate_hash %s)\n",
+		l.Addr(), sim.BaseURL(), sim.Issuer(), gost.CertificateHash(der))
 	hs := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-g.Ctx.Done()
