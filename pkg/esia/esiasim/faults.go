@@ -2,6 +2,7 @@ package esiasim
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"time"
 )
@@ -138,6 +139,9 @@ func (s *Simulator) faulty(endpoint string, next http.HandlerFunc) http.Handler 
 		}
 		if f != nil {
 			if f.Hang {
+				// Read the body first: net/http notices a client that gave up
+				// (and cancels r.Context()) only once the body has been read.
+				_, _ = io.Copy(io.Discard, r.Body)
 				select {
 				case <-r.Context().Done():
 				case <-released:
