@@ -132,6 +132,17 @@ type Consents interface {
 	// OpenRequest returns the open request of the record, creating r when
 	// there is none; created says which. Concurrent calls create one.
 	OpenRequest(ctx context.Context, r ConsentRequest) (req ConsentRequest, created bool, err error)
+	// OpenRequestOf returns the record's open request (past its time or
+	// not), or ErrNotFound; it never creates one. Inside InTx the request
+	// stays locked until the transaction ends, so that the expiry janitor
+	// skips it while a parent's answer is being recorded.
+	OpenRequestOf(ctx context.Context, tenantID, personID string) (ConsentRequest, error)
+	// LockConsents serialises the consent decisions about a record: inside
+	// InTx it holds a lock until the transaction ends, so that of two
+	// parents granting at once the second sees the first's consent even
+	// when there is no request to close. Outside a transaction, or for a
+	// record not in the roster, it does nothing.
+	LockConsents(ctx context.Context, tenantID, personID string) error
 	// GetRequest returns a request by id.
 	GetRequest(ctx context.Context, tenantID, id string) (ConsentRequest, error)
 	// OpenRequestsFor lists the open requests addressed to a parent record.

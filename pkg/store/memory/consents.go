@@ -243,6 +243,20 @@ func (s *Store) OpenRequest(ctx context.Context, r store.ConsentRequest) (store.
 	return cloneRequest(r), true, nil
 }
 
+// OpenRequestOf implements store.Consents.
+func (s *Store) OpenRequestOf(ctx context.Context, tenantID, personID string) (store.ConsentRequest, error) {
+	defer s.read(ctx)()
+	r, ok := s.openRequestOf(tenantID, personID)
+	if !ok {
+		return store.ConsentRequest{}, store.ErrNotFound
+	}
+	return cloneRequest(r.r), nil
+}
+
+// LockConsents implements store.Consents: a transaction holds the store's
+// lock already, so there is nothing more to lock.
+func (s *Store) LockConsents(context.Context, string, string) error { return nil }
+
 // GetRequest implements store.Consents.
 func (s *Store) GetRequest(ctx context.Context, tenantID, id string) (store.ConsentRequest, error) {
 	defer s.read(ctx)()

@@ -290,6 +290,27 @@ func scanOpened(rows pgx.Rows) (req store.ConsentRequest, created, found bool, e
 	return req, created, found, rows.Err()
 }
 
+// OpenRequestOf implements store.Consents; the row is locked FOR UPDATE,
+// which the janitor's SKIP LOCKED claim passes by.
+func (s *Store) OpenRequestOf(ctx context.Context, tenantID, personID string) (store.ConsentRequest, error) {
+	r, err := scanRequest(s.q(ctx).QueryRow(ctx, `SELECT `+requestColumns+` FROM consent_requests
+		WHERE tenant_id = $1 AND person_id = $2 AND status = 'open' FOR UPDATE`, tenantID, personID))
+	return r, wrap("open request of", err)
+}
+
+// LockConsents implements store.Consents with a row lock on the roster
+// record (FOR NO KEY UPDATE: it conflicts with itself, not with the key
+// share locks of foreign-key checks, so links and relations of the record
+// are written meanwhile).
+func (s *Store) LockConsents(ctx context.Context, tenantID, personID string) error {
+	if s.txOf(ctx) == nil {
+		return nil
+	}
+	_, err := s.q(ctx).Exec(ctx, `SELECT 1 FROM roster_persons WHERE tenant_id = $1 AND external_id = $2 FOR NO KEY UPDATE`,
+		tenantID, personID)
+	return wrap("lock consents", err)
+}
+
 // GetRequest implements store.Consents.
 func (s *Store) GetRequest(ctx context.Context, tenantID, id string) (store.ConsentRequest, error) {
 	r, err := scanRequest(s.q(ctx).QueryRow(ctx, `SELECT `+requestColumns+` FROM consent_requests

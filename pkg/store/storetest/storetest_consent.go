@@ -40,6 +40,9 @@ func RunConsent(t *testing.T, newStore NewStore) {
 		{"DeclinesConcurrent", testDeclinesConcurrent},
 		{"ExpireRequests", testExpireRequests},
 		{"ExpireRequestsConcurrent", testExpireRequestsConcurrent},
+		{"OpenRequestOf", testOpenRequestOf},
+		{"ExpiredRequestIsClosedToParents", testExpiredRequestIsClosedToParents},
+		{"LockConsents", testLockConsents},
 		{"Evidence", testEvidence},
 		{"WithdrawnBefore", testWithdrawnBefore},
 		{"Outbox", testOutbox},
@@ -700,6 +703,95 @@ func testExpireRequestsConcurrent(t *testing.T, s ConsentStore) {
 	got, err := s.ExpireRequests(ctx(), now, 0)
 	must(t, err)
 	wantIDs(t, "after the workers", requestIDs(got), nil)
+}
+
+func testOpenRequestOf(t *testing.T, s ConsentStore) {
+	mkTenant(t, s, "t1")
+	mkTenant(t, s, "t2")
+	_, err := s.OpenRequestOf(ctx(), "t1", "s-1")
+	wantErr(t, err, store.ErrNotFound)
+	r := store.ConsentRequest{ID: "r-1", TenantID: "t1", PersonID: "s-1", ChildOID: "3001", Parents: []string{"p-1"},
+		Status: store.RequestOpen, CreatedAt: base, ExpiresAt: base.Add(time.Hour)}
+	_, _, err = s.OpenRequest(ctx(), r)
+	must(t, err)
+	got, err := s.OpenRequestOf(ctx(), "t1", "s-1")
+	must(t, err)
+	sameRequest(t, got, r)
+	_, err = s.OpenRequestOf(ctx(), "t2", "s-1") // another tenant's record
+	wantErr(t, err, store.ErrNotFound)
+	// Inside a transaction too, and it opens nothing.
+	must(t, s.InTx(ctx(), func(ctx context.Context) error {
+		got, err := s.OpenRequestOf(ctx, "t1", "s-1")
+		if err == nil && got.ID != "r-1" {
+			err = fmt.Errorf("in a transaction: %s", got.ID)
+		}
+		return err
+	}))
+	must(t, s.CloseRequest(ctx(), "t1", "r-1", store.RequestGranted, base))
+	_, err = s.OpenRequestOf(ctx(), "t1", "s-1")
+	wantErr(t, err, store.ErrNotFound)
+	_, err = s.GetRequest(ctx(), "t1", "r-1")
+	must(t, err)
+}
+
+// testExpiredRequestIsClosedToParents: once the janitor expired a request
+// a parent's decline or grant cannot land on it, and it is no longer the
+// record's open request.
+func testExpiredRequestIsClosedToParents(t *testing.T, s ConsentStore) {
+	mkTenant(t, s, "t1")
+	_, _, err := s.OpenRequest(ctx(), store.ConsentRequest{ID: "r-1", TenantID: "t1", PersonID: "s-1", Parents: []string{"p-1", "p-2"},
+		CreatedAt: base, ExpiresAt: base.Add(7 * 24 * time.Hour)})
+	must(t, err)
+	must(t, s.AddDecline(ctx(), "t1", "r-1", store.Decline{ParentRecord: "p-1", At: base.Add(time.Hour)}))
+	now := base.Add(8 * 24 * time.Hour)
+	got, err := s.ExpireRequests(ctx(), now, 0)
+	must(t, err)
+	wantIDs(t, "expired", requestIDs(got), []string{"r-1"})
+	_, err = s.OpenRequestOf(ctx(), "t1", "s-1")
+	wantErr(t, err, store.ErrNotFound)
+	wantErr(t, s.AddDecline(ctx(), "t1", "r-1", store.Decline{ParentRecord: "p-2", At: now}), store.ErrInactive)
+	wantErr(t, s.CloseRequest(ctx(), "t1", "r-1", store.RequestGranted, now), store.ErrInactive)
+	if open, err := s.OpenRequestsFor(ctx(), "t1", "p-2"); err != nil || len(open) != 0 {
+		t.Fatalf("open requests for p-2: %v %+v", err, open)
+	}
+	r, err := s.GetRequest(ctx(), "t1", "r-1")
+	must(t, err)
+	if r.Status != store.RequestExpired || len(r.Declines) != 1 || !r.ClosedAt.Equal(base.Add(7*24*time.Hour)) {
+		t.Fatalf("expired request = %+v", r)
+	}
+}
+
+// testLockConsents: parents granting at once, with no request to close,
+// make one consent when each checks and creates under LockConsents.
+func testLockConsents(t *testing.T, s ConsentStore) {
+	mkTenant(t, s, "t1")
+	must(t, s.UpsertPersons(ctx(), "t1", []store.Person{mkPerson("s-1", store.RoleStudent, "")}))
+	must(t, s.LockConsents(ctx(), "t1", "s-1"))     // outside a transaction: nothing to hold
+	must(t, s.LockConsents(ctx(), "t1", "missing")) // a record not in the roster
+	for round := range 10 {
+		id := fmt.Sprintf("s-%d", round)
+		must(t, s.UpsertPersons(ctx(), "t1", []store.Person{mkPerson(id, store.RoleStudent, "")}))
+		errs := race(8, func(i int) error {
+			return s.InTx(ctx(), func(ctx context.Context) error {
+				if err := s.LockConsents(ctx, "t1", id); err != nil {
+					return err
+				}
+				cs, err := s.ConsentsOf(ctx, "t1", id)
+				if err != nil || len(cs) > 0 {
+					return err
+				}
+				return s.CreateConsent(ctx, mkConsent(fmt.Sprintf("c-%d-%d", round, i), "t1", id, base))
+			})
+		})
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("%s, grant %d: %v", id, i, err)
+			}
+		}
+		if cs := consentsOf(t, s, "t1", id); len(cs) != 1 {
+			t.Fatalf("%s: %d consents, want 1", id, len(cs))
+		}
+	}
 }
 
 func fullDetails() store.EvidenceDetails {
