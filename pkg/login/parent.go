@@ -57,11 +57,7 @@ func (s *Service) parentCallback(ctx context.Context, res *Result, q url.Values)
 	p := res.Pending
 	a := store.Attempt{Ref: p.Ref, TenantID: p.Request.TenantID, ClientID: "parent-page"}
 	if q.Get("error") != "" || q.Get("code") == "" {
-		err := esia.ParseCallbackError(q)
-		if err == nil {
-			err = &esia.Error{Description: "callback without a code"}
-		}
-		return s.esiaFailure(ctx, res, a, "esia_callback", err), nil
+		return s.callbackError(ctx, res, a, q), nil
 	}
 	tok, err := s.cfg.ParentESIA.Exchange(ctx, q.Get("code"))
 	if err != nil {

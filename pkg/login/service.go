@@ -1,6 +1,7 @@
 package login
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -59,6 +60,12 @@ type Config struct {
 	Roster   store.Roster
 	Ladder   *linking.Ladder
 	Subjects Subjects
+	// Observe counts ESIA's errors on the callback, which no call of
+	// *esia.Config sees, as the endpoint "ac" with ESIA's code as the
+	// outcome ("error" for an error without a code, "no_code" for a
+	// callback with neither). Nil means the Observe hook of ESIA when it is
+	// an *esia.Config, so that they are counted beside its calls.
+	Observe func(endpoint, code string, d time.Duration)
 	// PendingTTL is how long a login may wait for ESIA (default 15 min).
 	PendingTTL time.Duration
 	Now        func() time.Time
@@ -82,6 +89,9 @@ func New(cfg Config) *Service {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if c, ok := cfg.ESIA.(*esia.Config); ok && cfg.Observe == nil {
+		cfg.Observe = c.Observe
 	}
 	return &Service{cfg: cfg}
 }
@@ -174,11 +184,7 @@ func (s *Service) Callback(ctx context.Context, q url.Values) (*Result, error) {
 		return s.parentCallback(ctx, res, q)
 	}
 	if q.Get("error") != "" || q.Get("code") == "" {
-		err := esia.ParseCallbackError(q)
-		if err == nil {
-			err = &esia.Error{Description: "callback without a code"}
-		}
-		return s.esiaFailure(ctx, res, a, "esia_callback", err), nil
+		return s.callbackError(ctx, res, a, q), nil
 	}
 	tok, err := s.cfg.ESIA.Exchange(ctx, q.Get("code"))
 	if err != nil {
@@ -323,6 +329,24 @@ func (s *Service) Chose(ctx context.Context, res *Result, role string) (*oauth.C
 
 // ErrNoSuchRole reports a role picker answer that was not offered.
 var ErrNoSuchRole = errors.New("login: the chosen role was not offered")
+
+// callbackError records ESIA's error redirect to the callback, or a
+// callback without a code, counts it (Config.Observe) and turns it into a
+// Result.
+func (s *Service) callbackError(ctx context.Context, res *Result, a store.Attempt, q url.Values) *Result {
+	err := esia.ParseCallbackError(q)
+	outcome := "no_code"
+	var ee *esia.Error
+	if errors.As(err, &ee) {
+		outcome = cmp.Or(ee.Code, "error") // ESIA-NNNNNN only: a bounded label
+	} else {
+		err = &esia.Error{Description: "callback without a code"}
+	}
+	if s.cfg.Observe != nil {
+		s.cfg.Observe("ac", outcome, 0)
+	}
+	return s.esiaFailure(ctx, res, a, "esia_callback", err)
+}
 
 // esiaFailure records an ESIA error and turns it into a Result.
 func (s *Service) esiaFailure(ctx context.Context, res *Result, a store.Attempt, step string, err error) *Result {

@@ -115,3 +115,33 @@ func attemptHasCode(t *testing.T, detail []byte, code string) bool {
 	}
 	return d.Code == code
 }
+
+// TestCallbackErrorsCounted: ESIA's errors on the callback are counted in
+// broker_esia_calls_total as the endpoint "ac", one series per code, beside
+// the back-channel calls.
+func TestCallbackErrorsCounted(t *testing.T) {
+	b := startBroker(t, true, nil)
+	for _, login := range []struct{ oid, simError string }{
+		{"", "ESIA-007004"}, {"", "ESIA-007004"}, {"", "ESIA-007053"}, {"", "ESIA-007023"},
+		{"", "ESIA-036701"}, {oidUnconfirmedAdult, ""},
+	} {
+		var extra []oauth2.AuthCodeOption
+		if login.simError != "" {
+			extra = append(extra, oauth2.SetAuthURLParam("sim_error", login.simError))
+		}
+		d := newDiary(b)
+		loginAs(t, b, d, login.oid, extra...)
+	}
+	m := newBrowser(t).get(b.URL + "/metrics").Body
+	for _, want := range []string{
+		`broker_esia_calls_total{code="ESIA-007004",endpoint="ac"} 2`,
+		`broker_esia_calls_total{code="ESIA-007053",endpoint="ac"} 1`,
+		`broker_esia_calls_total{code="ESIA-007023",endpoint="ac"} 1`,
+		`broker_esia_calls_total{code="ESIA-007055",endpoint="ac"} 1`,
+		`broker_esia_calls_total{code="ESIA-036701",endpoint="ac"} 1`,
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
