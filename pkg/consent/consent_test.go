@@ -325,3 +325,71 @@ func TestAnotherTenantNeedsItsOwnConsent(t *testing.T) {
 		t.Fatalf("first tenant: %s", d.Outcome)
 	}
 }
+
+// TestBirthDateFromTheRoster: without an ESIA birth date the roster
+// record's decides, as it does for the claims' age_group; with neither the
+// person is a minor who needs a parent's consent — never an adult who
+// consents for themself, and never refused for an unconfirmed account.
+func TestBirthDateFromTheRoster(t *testing.T) {
+	tests := []struct {
+		name        string
+		esia        store.Date
+		roster      store.Date
+		trusted     bool
+		want        consent.Outcome
+		wantUnknown bool
+	}{
+		{"ESIA's date wins", store.Date{Year: 1990, Month: 1, Day: 1}, store.Date{Year: 2016, Month: 3, Day: 1}, true, consent.NeedsSelfConsent, false},
+		{"roster: an adult", store.Date{}, store.Date{Year: 1990, Month: 1, Day: 1}, true, consent.NeedsSelfConsent, false},
+		{"roster: 10", store.Date{}, store.Date{Year: 2016, Month: 3, Day: 1}, false, consent.NeedsParental, false},
+		{"roster: 15, unconfirmed", store.Date{}, store.Date{Year: 2011, Month: 1, Day: 1}, false, consent.NeedsConfirmation, false},
+		{"neither: a minor", store.Date{}, store.Date{}, true, consent.NeedsParental, true},
+		{"neither, unconfirmed: still a parent's consent", store.Date{}, store.Date{}, false, consent.NeedsParental, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			rec := f.child
+			rec.BirthDate = tc.roster
+			must(t, f.st.UpsertPersons(ctx, "t1", []store.Person{rec}))
+			subj := f.childSubject()
+			subj.BirthDate, subj.Trusted = tc.esia, tc.trusted
+			d, err := f.svc.Check(ctx, f.t, subj)
+			must(t, err)
+			if d.Outcome != tc.want || d.AgeUnknown != tc.wantUnknown {
+				t.Fatalf("outcome = %s (age %d, unknown %v), want %s (unknown %v)", d.Outcome, d.Age, d.AgeUnknown, tc.want, tc.wantUnknown)
+			}
+		})
+	}
+}
+
+// TestNonDefaultAgeThresholds: a tenant that takes self-consent from 19
+// and requires an own confirmed account from 15.
+func TestNonDefaultAgeThresholds(t *testing.T) {
+	tests := []struct {
+		name    string
+		birth   store.Date // today is 24.11.2026
+		trusted bool
+		want    consent.Outcome
+	}{
+		{"18: still a parent's consent", store.Date{Year: 2008, Month: 1, Day: 1}, true, consent.NeedsParental},
+		{"19 today: self-consent", store.Date{Year: 2007, Month: 11, Day: 24}, true, consent.NeedsSelfConsent},
+		{"14, unconfirmed: a child account is enough", store.Date{Year: 2012, Month: 1, Day: 1}, false, consent.NeedsParental},
+		{"15 today, unconfirmed: refused", store.Date{Year: 2011, Month: 11, Day: 24}, false, consent.NeedsConfirmation},
+		{"15, confirmed", store.Date{Year: 2011, Month: 1, Day: 1}, true, consent.NeedsParental},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.t.Consent.AdultAge, f.t.Consent.OwnAccountAge = 19, 15
+			must(t, f.st.UpdateTenant(ctx, f.t))
+			subj := f.childSubject()
+			subj.BirthDate, subj.Trusted = tc.birth, tc.trusted
+			d, err := f.svc.Check(ctx, f.t, subj)
+			must(t, err)
+			if d.Outcome != tc.want {
+				t.Fatalf("outcome = %s (age %d), want %s", d.Outcome, d.Age, tc.want)
+			}
+		})
+	}
+}

@@ -13,6 +13,9 @@ type Tenants interface {
 	GetTenant(ctx context.Context, id string) (store.Tenant, error)
 }
 
+// sweepBatch is how many rows one transaction of Sweep claims.
+const sweepBatch = 100
+
 // Sweep does the consent workflow's scheduled work, safe on every replica
 // (the store claims rows with FOR UPDATE SKIP LOCKED): consents past their
 // term expire (their tokens are revoked and the diary told), requests past
@@ -24,17 +27,15 @@ func (s *Service) Sweep(ctx context.Context, tenants Tenants) (int, error) {
 	n := 0
 	for {
 		var expired []store.Consent
+		// The batch ends with its tokens revoked, or not at all: the next
+		// run claims it again.
 		err := s.Store.InTx(ctx, func(ctx context.Context) error {
 			var err error
-			if expired, err = s.Store.ExpireConsents(ctx, now, 100); err != nil {
+			if expired, err = s.Store.ExpireConsents(ctx, now, sweepBatch); err != nil {
 				return err
 			}
 			for _, c := range expired {
-				if err := s.Store.AppendEvidence(ctx, store.Evidence{TenantID: c.TenantID, PersonID: c.PersonID, ConsentID: c.ID,
-					Event: "expired", At: now, Details: store.EvidenceDetails{Note: "term"}}); err != nil {
-					return err
-				}
-				if err := s.event(ctx, c.TenantID, "consent.expired", map[string]any{"person_id": c.PersonID, "consent_id": c.ID, "reason": "term"}); err != nil {
+				if err := s.noteEnded(ctx, c, store.ConsentExpired, "term", store.EvidenceDetails{Note: "term"}, now); err != nil {
 					return err
 				}
 			}
@@ -43,13 +44,8 @@ func (s *Service) Sweep(ctx context.Context, tenants Tenants) (int, error) {
 		if err != nil {
 			return n, fmt.Errorf("consent: expire consents: %w", err)
 		}
-		for _, c := range expired {
-			if err := s.revokeTokens(ctx, c.TenantID, c.PersonID); err != nil {
-				return n, err
-			}
-		}
 		n += len(expired)
-		if len(expired) < 100 {
+		if len(expired) < sweepBatch {
 			break
 		}
 	}
@@ -57,15 +53,11 @@ func (s *Service) Sweep(ctx context.Context, tenants Tenants) (int, error) {
 		var reqs []store.ConsentRequest
 		err := s.Store.InTx(ctx, func(ctx context.Context) error {
 			var err error
-			if reqs, err = s.Store.ExpireRequests(ctx, now, 100); err != nil {
+			if reqs, err = s.Store.ExpireRequests(ctx, now, sweepBatch); err != nil {
 				return err
 			}
 			for _, r := range reqs {
-				if err := s.Store.AppendEvidence(ctx, store.Evidence{TenantID: r.TenantID, PersonID: r.PersonID, RequestID: r.ID,
-					Event: "expired", At: now, Details: store.EvidenceDetails{Note: "request"}}); err != nil {
-					return err
-				}
-				if err := s.event(ctx, r.TenantID, "consent.expired", map[string]any{"person_id": r.PersonID, "request_id": r.ID, "reason": "request"}); err != nil {
+				if err := s.noteRequestExpired(ctx, r, now); err != nil {
 					return err
 				}
 			}
@@ -75,7 +67,7 @@ func (s *Service) Sweep(ctx context.Context, tenants Tenants) (int, error) {
 			return n, fmt.Errorf("consent: expire requests: %w", err)
 		}
 		n += len(reqs)
-		if len(reqs) < 100 {
+		if len(reqs) < sweepBatch {
 			break
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/diarybroker/broker/pkg/linking"
 	"github.com/diarybroker/broker/pkg/store"
@@ -73,7 +74,7 @@ func (s *Service) child(ctx context.Context, t store.Tenant, par Parent, personI
 			break
 		}
 	}
-	req, err := s.openRequestIfAny(ctx, t.ID, personID)
+	req, err := s.liveRequest(ctx, t.ID, personID, s.now(), false)
 	if err != nil {
 		return Child{}, err
 	}
@@ -88,25 +89,23 @@ func (s *Service) child(ctx context.Context, t store.Tenant, par Parent, personI
 	return c, nil
 }
 
-// openRequestIfAny finds the child's open request without opening one
-// (OpenRequest would create it), through its parents' lists.
-func (s *Service) openRequestIfAny(ctx context.Context, tenantID, personID string) (*store.ConsentRequest, error) {
-	rels, err := s.Store.RelationsOf(ctx, tenantID, personID)
-	if err != nil {
-		return nil, fmt.Errorf("consent: relations: %w", err)
+// liveRequest finds the child's open request without opening one; a
+// request past its time counts as none, and expire closes it (in the
+// caller's transaction) as the janitor would.
+func (s *Service) liveRequest(ctx context.Context, tenantID, personID string, now time.Time, expire bool) (*store.ConsentRequest, error) {
+	req, err := s.Store.OpenRequestOf(ctx, tenantID, personID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
 	}
-	for _, r := range rels {
-		if r.Student != personID {
-			continue
-		}
-		reqs, err := s.Store.OpenRequestsFor(ctx, tenantID, r.Parent)
-		if err != nil {
-			return nil, fmt.Errorf("consent: requests: %w", err)
-		}
-		for i := range reqs {
-			if reqs[i].PersonID == personID {
-				return &reqs[i], nil
-			}
+	if err != nil {
+		return nil, fmt.Errorf("consent: requests: %w", err)
+	}
+	if !pastTime(req, now) {
+		return &req, nil
+	}
+	if expire {
+		if err := s.expireRequest(ctx, req, now); err != nil {
+			return nil, err
 		}
 	}
 	return nil, nil
@@ -126,85 +125,135 @@ func proves(kids []linking.Identity, child linking.Identity) bool {
 	return false
 }
 
-// Decide records a parent's grant or denial for a child. A grant closes the
-// open request (of two parents granting at once exactly one consent is
-// made) and creates the consent; a second grant is a no-op. A denial is
-// recorded on the request, which stays open for the other parent.
+// Decide records a parent's grant or denial for a child, in one
+// transaction that holds the record's lock (store.LockConsents). A grant
+// closes the child's open request, if any (a parent may grant before the
+// child ever tried to log in), supersedes a consent to an older text, and
+// creates the consent; a grant when one holds already — a double submit,
+// or the other parent was quicker — is a no-op. A denial is recorded on
+// the open request, which stays open for the other parent; with no open
+// request there is nothing to deny (ErrNoRequest). Decide never opens a
+// request: only the child's login does.
 func (s *Service) Decide(ctx context.Context, t store.Tenant, par Parent, childRecord string, accept bool) error {
 	child, err := s.proven(ctx, t, par, childRecord)
 	if err != nil {
 		return err
 	}
-	p := policyOf(t)
 	now := s.now()
 	text := TextFor(t, store.ConsentParental)
-	details := store.EvidenceDetails{GrantorOID: par.OID, GrantorName: par.Name, SubjectName: childName(child.Record),
-		Operator: t.OperatorName, OperatorAddress: t.OperatorAddress, Purpose: p.Purpose, DataCategories: DataCategories,
-		TextVersion: text.Version, TextHash: text.Hash, ESIASessionID: par.SessionID, Channel: "parent_page"}
-	parentRecord := ""
+	p := policyOf(t)
+	d := decision{t: t, par: par, child: childRecord, text: text, now: now,
+		details: store.EvidenceDetails{GrantorOID: par.OID, GrantorName: par.Name, SubjectName: childName(child.Record),
+			Operator: t.OperatorName, OperatorAddress: t.OperatorAddress, Purpose: p.Purpose, DataCategories: DataCategories,
+			TextVersion: text.Version, TextHash: text.Hash, ESIASessionID: par.SessionID, Channel: "parent_page"}}
 	if len(par.Records) > 0 {
-		parentRecord = par.Records[0]
+		d.parentRecord = par.Records[0]
 	}
-	if accept && child.Consent != nil && child.Consent.TextVersion == text.Version {
-		return nil // granted already: a double submit, or the other parent was quicker
+	if p.TermDays > 0 {
+		d.expires = now.AddDate(0, 0, p.TermDays)
 	}
-	// A request to answer: the open one, or a new one for a parent who
-	// grants before the child ever tried to log in.
-	req, _, err := s.Store.OpenRequest(ctx, store.ConsentRequest{ID: newID(), TenantID: t.ID, PersonID: childRecord,
-		Parents: par.Records, Status: store.RequestOpen, CreatedAt: now, ExpiresAt: now.AddDate(0, 0, p.RequestDays)})
-	if err != nil {
-		return fmt.Errorf("consent: request: %w", err)
-	}
+	noRequest := false
 	err = s.Store.InTx(ctx, func(ctx context.Context) error {
-		if !accept {
-			if err := s.Store.AddDecline(ctx, t.ID, req.ID, store.Decline{ParentRecord: parentRecord, GrantorOID: par.OID, At: now}); err != nil {
-				return err // ErrAlreadyExists: declined before (a double submit)
-			}
-			if err := s.Store.AppendEvidence(ctx, store.Evidence{TenantID: t.ID, PersonID: childRecord, RequestID: req.ID, Event: "declined", At: now, Details: details}); err != nil {
-				return err
-			}
-			return s.event(ctx, t.ID, "consent.denied", map[string]any{"person_id": childRecord, "request_id": req.ID, "kind": store.ConsentParental, "parent": parentRecord})
-		}
-		// The other parent may have granted since (and closed that request):
-		// a consent granted meanwhile ends it here.
-		if ok, err := s.hasGranted(ctx, t.ID, childRecord, text.Version); err != nil || ok {
-			if err == nil {
-				err = errGrantedAlready
-			}
+		if err := s.Store.LockConsents(ctx, t.ID, childRecord); err != nil {
 			return err
 		}
-		if err := s.Store.CloseRequest(ctx, t.ID, req.ID, store.RequestGranted, now); err != nil {
+		req, err := s.liveRequest(ctx, t.ID, childRecord, now, true)
+		switch {
+		case err != nil:
 			return err
+		case accept:
+			return s.grant(ctx, d, req)
+		case req == nil:
+			noRequest = true // nothing to decline; a request expired here stays expired
+			return nil
 		}
-		c := store.Consent{ID: newID(), TenantID: t.ID, PersonID: childRecord, Kind: store.ConsentParental, GrantorOID: par.OID,
-			GrantorRecord: parentRecord, RequestID: req.ID, TextVersion: text.Version, TextHash: text.Hash, Status: store.ConsentGranted, GrantedAt: now}
-		if p.TermDays > 0 {
-			c.ExpiresAt = now.AddDate(0, 0, p.TermDays)
-		}
-		if err := s.Store.CreateConsent(ctx, c); err != nil {
-			return err
-		}
-		if err := s.Store.AppendEvidence(ctx, store.Evidence{TenantID: t.ID, PersonID: childRecord, ConsentID: c.ID, RequestID: req.ID, Event: "granted", At: now, Details: details}); err != nil {
-			return err
-		}
-		return s.event(ctx, t.ID, "consent.granted", map[string]any{"person_id": childRecord, "consent_id": c.ID, "kind": c.Kind,
-			"request_id": req.ID, "parent": parentRecord, "text_version": c.TextVersion, "expires_at": nullTime(c.ExpiresAt)})
+		return s.decline(ctx, d, *req)
 	})
-	if accept && (errors.Is(err, store.ErrInactive) || errors.Is(err, errGrantedAlready) || errors.Is(err, store.ErrAlreadyExists)) {
-		return nil // the other parent granted at the same moment: one consent, no error
-	}
-	if !accept && errors.Is(err, store.ErrAlreadyExists) {
-		return nil // declined already
-	}
-	if err != nil {
+	switch {
+	case accept && errors.Is(err, errGrantedAlready):
+		return nil // one consent, no error
+	case !accept && errors.Is(err, store.ErrAlreadyExists):
+		return nil // declined already (a double submit)
+	case err != nil:
 		return fmt.Errorf("consent: decide: %w", err)
+	case noRequest:
+		return ErrNoRequest
 	}
 	return nil
 }
 
+// decision is a parent's answer being recorded by Decide.
+type decision struct {
+	t            store.Tenant
+	par          Parent
+	parentRecord string
+	child        string
+	text         Text
+	details      store.EvidenceDetails
+	now, expires time.Time
+}
+
+var errGrantedAlready = errors.New("consent: granted already")
+
+// grant records a parent's consent, in Decide's transaction.
+func (s *Service) grant(ctx context.Context, d decision, req *store.ConsentRequest) error {
+	cs, err := s.Store.ConsentsOf(ctx, d.t.ID, d.child)
+	if err != nil {
+		return err
+	}
+	for _, c := range cs {
+		if c.Status != store.ConsentGranted || c.Kind != store.ConsentParental {
+			continue
+		}
+		if c.TextVersion == d.text.Version {
+			return errGrantedAlready
+		}
+		if err := s.Store.EndConsent(ctx, d.t.ID, c.ID, store.ConsentSuperseded, "text_version", d.now); err != nil {
+			return err
+		}
+		if err := s.noteEnded(ctx, c, store.ConsentSuperseded, "text_version", store.EvidenceDetails{Note: "text_version"}, d.now); err != nil {
+			return err
+		}
+	}
+	requestID := ""
+	if req != nil {
+		if err := s.Store.CloseRequest(ctx, d.t.ID, req.ID, store.RequestGranted, d.now); err != nil {
+			return err
+		}
+		requestID = req.ID
+	}
+	c := store.Consent{ID: newID(), TenantID: d.t.ID, PersonID: d.child, Kind: store.ConsentParental, GrantorOID: d.par.OID,
+		GrantorRecord: d.parentRecord, RequestID: requestID, TextVersion: d.text.Version, TextHash: d.text.Hash,
+		Status: store.ConsentGranted, GrantedAt: d.now, ExpiresAt: d.expires}
+	if err := s.Store.CreateConsent(ctx, c); err != nil {
+		return err
+	}
+	if err := s.Store.AppendEvidence(ctx, store.Evidence{TenantID: d.t.ID, PersonID: d.child, ConsentID: c.ID, RequestID: requestID,
+		Event: "granted", At: d.now, Details: d.details}); err != nil {
+		return err
+	}
+	return s.event(ctx, d.t.ID, "consent.granted", map[string]any{"person_id": d.child, "consent_id": c.ID, "kind": c.Kind,
+		"request_id": requestID, "parent": d.parentRecord, "text_version": c.TextVersion, "expires_at": nullTime(c.ExpiresAt)})
+}
+
+// decline records a parent's refusal on the open request, in Decide's
+// transaction.
+func (s *Service) decline(ctx context.Context, d decision, req store.ConsentRequest) error {
+	if err := s.Store.AddDecline(ctx, d.t.ID, req.ID, store.Decline{ParentRecord: d.parentRecord, GrantorOID: d.par.OID, At: d.now}); err != nil {
+		return err // ErrAlreadyExists: declined before
+	}
+	if err := s.Store.AppendEvidence(ctx, store.Evidence{TenantID: d.t.ID, PersonID: d.child, RequestID: req.ID, Event: "declined",
+		At: d.now, Details: d.details}); err != nil {
+		return err
+	}
+	return s.event(ctx, d.t.ID, "consent.denied", map[string]any{"person_id": d.child, "request_id": req.ID,
+		"kind": store.ConsentParental, "parent": d.parentRecord})
+}
+
 // Revoke withdraws a parent's consent for a child: the child's next login
 // is refused, the broker tokens the tenant holds for the child are revoked
-// at once, and the diary is told.
+// in the same transaction (a failure leaves the consent granted, to be
+// revoked again), and the diary is told.
 func (s *Service) Revoke(ctx context.Context, t store.Tenant, par Parent, childRecord string) error {
 	child, err := s.proven(ctx, t, par, childRecord)
 	if err != nil {
@@ -218,12 +267,8 @@ func (s *Service) Revoke(ctx context.Context, t store.Tenant, par Parent, childR
 		if err := s.Store.EndConsent(ctx, t.ID, child.Consent.ID, store.ConsentRevoked, "revoked_by_parent", now); err != nil {
 			return err
 		}
-		if err := s.Store.AppendEvidence(ctx, store.Evidence{TenantID: t.ID, PersonID: childRecord, ConsentID: child.Consent.ID, Event: "revoked", At: now,
-			Details: store.EvidenceDetails{GrantorOID: par.OID, GrantorName: par.Name, SubjectName: childName(child.Record),
-				ESIASessionID: par.SessionID, Channel: "parent_page"}}); err != nil {
-			return err
-		}
-		return s.event(ctx, t.ID, "consent.revoked", map[string]any{"person_id": childRecord, "consent_id": child.Consent.ID})
+		return s.noteEnded(ctx, *child.Consent, store.ConsentRevoked, "revoked_by_parent", store.EvidenceDetails{GrantorOID: par.OID,
+			GrantorName: par.Name, SubjectName: childName(child.Record), ESIASessionID: par.SessionID, Channel: "parent_page"}, now)
 	})
 	if errors.Is(err, store.ErrInactive) {
 		return nil // revoked already
@@ -231,7 +276,7 @@ func (s *Service) Revoke(ctx context.Context, t store.Tenant, par Parent, childR
 	if err != nil {
 		return fmt.Errorf("consent: revoke: %w", err)
 	}
-	return s.revokeTokens(ctx, t.ID, childRecord)
+	return nil
 }
 
 // revokeTokens revokes the tenant's tokens of every ESIA person linked to
@@ -275,20 +320,4 @@ func childName(p store.Person) string {
 		n += " " + p.MiddleName
 	}
 	return n
-}
-
-var errGrantedAlready = errors.New("consent: granted already")
-
-// hasGranted reports whether a parental consent of the text version holds.
-func (s *Service) hasGranted(ctx context.Context, tenantID, personID, version string) (bool, error) {
-	cs, err := s.Store.ConsentsOf(ctx, tenantID, personID)
-	if err != nil {
-		return false, err
-	}
-	for _, c := range cs {
-		if c.Status == store.ConsentGranted && c.Kind == store.ConsentParental && c.TextVersion == version {
-			return true, nil
-		}
-	}
-	return false, nil
 }

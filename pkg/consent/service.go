@@ -21,7 +21,12 @@ type Store interface {
 	store.Transactor
 }
 
-// TokenRevoker revokes the broker tokens a tenant holds for a person.
+// TokenRevoker revokes the broker tokens a tenant holds for a person. The
+// service calls it inside the transaction that ends a consent, with that
+// transaction's context: backed by the same store it takes part in it, and
+// either way a failure rolls the ending back, so that a retry finds the
+// consent still granted and revokes again — no withdrawal leaves live
+// tokens behind.
 type TokenRevoker interface {
 	RevokeSubject(ctx context.Context, tenantID, subject string) (int, error)
 }
@@ -53,6 +58,9 @@ var (
 	ErrNotParent = errors.New("consent: not a proven parent of this child")
 	// ErrNoConsent: there is no granted consent to revoke.
 	ErrNoConsent = errors.New("consent: no granted consent")
+	// ErrNoRequest: a parent declined, but no request of the child is
+	// open (it expired, was granted, or the child never tried to log in).
+	ErrNoRequest = errors.New("consent: no open request to decline")
 )
 
 // Subject is the person logging in, as consent needs to know them.
@@ -61,7 +69,7 @@ type Subject struct {
 	PersonID  string // the roster record the login is for
 	OID       string
 	Name      string     // ФИО as ESIA has it, for the evidence
-	BirthDate store.Date // from ESIA (or the roster)
+	BirthDate store.Date // from ESIA; when zero, Check reads the roster record's
 	Child     bool       // an ESIA child account (KD)
 	Trusted   bool       // a confirmed ESIA account
 	SessionID string     // ESIA's session id, for the evidence
@@ -82,7 +90,11 @@ const (
 type Decision struct {
 	Outcome Outcome
 	Age     int
-	Text    Text // the text to show for NeedsSelfConsent
+	// AgeUnknown: neither ESIA nor the roster gives a birth date; the
+	// person is treated as a minor under own_account_age (parental
+	// consent), the safe side.
+	AgeUnknown bool
+	Text       Text // the text to show for NeedsSelfConsent
 	// Request is the open parental request (NeedsParental); Declines on it
 	// are shown to the child.
 	Request *store.ConsentRequest
@@ -92,22 +104,27 @@ type Decision struct {
 }
 
 // Check decides whether subj may log in to tenant, consent-wise, on
-// today's date in the tenant's time zone. For a minor without consent it
-// opens (or finds) the parental request and notifies the parents.
+// today's date in the tenant's time zone. The age comes from the ESIA
+// birth date, else from the roster record's (as the claims' age_group
+// does); with neither the person counts as a minor who needs a parent's
+// consent. For a minor without consent it opens (or finds) the parental
+// request and notifies the parents.
 func (s *Service) Check(ctx context.Context, t store.Tenant, subj Subject) (Decision, error) {
 	p := policyOf(t)
 	today := store.DateOf(s.now().In(t.Location()))
+	birth, err := s.birthDate(ctx, t.ID, subj)
+	if err != nil {
+		return Decision{}, err
+	}
 	age := 0
-	if !subj.BirthDate.IsZero() {
-		age = subj.BirthDate.AgeOn(today)
-	} else {
-		age = p.AdultAge // no birth date: treated as an adult (ESIA gives one to every confirmed account)
+	if !birth.IsZero() {
+		age = birth.AgeOn(today)
 	}
 	consents, err := s.Store.ConsentsOf(ctx, t.ID, subj.PersonID)
 	if err != nil {
 		return Decision{}, fmt.Errorf("consent: %w", err)
 	}
-	adult := age >= p.AdultAge
+	adult := !birth.IsZero() && age >= p.AdultAge
 	kind := store.ConsentParental
 	if adult {
 		kind = store.ConsentSelf
@@ -116,13 +133,13 @@ func (s *Service) Check(ctx context.Context, t store.Tenant, subj Subject) (Deci
 	if err != nil {
 		return Decision{}, err
 	}
-	d := Decision{Age: age}
+	d := Decision{Age: age, AgeUnknown: birth.IsZero()}
 	switch {
 	case adult && valid:
 		d.Outcome = Allowed
 	case adult:
 		d.Outcome, d.Text = NeedsSelfConsent, TextFor(t, store.ConsentSelf)
-	case age >= p.OwnAccountAge && !subj.Trusted:
+	case !birth.IsZero() && age >= p.OwnAccountAge && !subj.Trusted:
 		d.Outcome = NeedsConfirmation
 	case valid:
 		d.Outcome = Allowed
@@ -170,11 +187,7 @@ func (s *Service) sweep(ctx context.Context, t store.Tenant, subj Subject, conse
 			if err := s.Store.EndConsent(ctx, t.ID, c.ID, status, reason, now); err != nil {
 				return err
 			}
-			if err := s.Store.AppendEvidence(ctx, store.Evidence{TenantID: t.ID, PersonID: c.PersonID, ConsentID: c.ID,
-				Event: string(status), At: now, Details: store.EvidenceDetails{Note: reason, SubjectOID: subj.OID}}); err != nil {
-				return err
-			}
-			return s.event(ctx, t.ID, "consent.expired", map[string]any{"person_id": c.PersonID, "consent_id": c.ID, "reason": reason})
+			return s.noteEnded(ctx, c, status, reason, store.EvidenceDetails{Note: reason, SubjectOID: subj.OID}, now)
 		})
 		if err != nil && !errors.Is(err, store.ErrInactive) {
 			return false, fmt.Errorf("consent: end %s: %w", c.ID, err)
@@ -206,9 +219,9 @@ func (s *Service) request(ctx context.Context, t store.Tenant, subj Subject, p s
 		if err != nil {
 			return err
 		}
-		if !created && !r.ExpiresAt.IsZero() && !r.ExpiresAt.After(now) {
+		if !created && pastTime(r, now) {
 			// Past its time but not swept yet: expire it now and ask anew.
-			if err := s.Store.CloseRequest(ctx, t.ID, r.ID, store.RequestExpired, now); err != nil && !errors.Is(err, store.ErrInactive) {
+			if err := s.expireRequest(ctx, r, now); err != nil {
 				return err
 			}
 			if r, created, err = s.Store.OpenRequest(ctx, fresh); err != nil {
@@ -262,6 +275,72 @@ func (s *Service) GrantSelf(ctx context.Context, t store.Tenant, subj Subject, t
 		return s.event(ctx, t.ID, "consent.granted", map[string]any{"person_id": subj.PersonID, "consent_id": c.ID, "kind": c.Kind,
 			"text_version": c.TextVersion, "expires_at": nullTime(c.ExpiresAt)})
 	})
+}
+
+// birthDate is the ESIA birth date of subj, else the roster record's
+// (zero when neither knows it).
+func (s *Service) birthDate(ctx context.Context, tenantID string, subj Subject) (store.Date, error) {
+	if !subj.BirthDate.IsZero() || subj.PersonID == "" {
+		return subj.BirthDate, nil
+	}
+	rec, err := s.Store.GetPerson(ctx, tenantID, subj.PersonID)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Date{}, nil
+	}
+	if err != nil {
+		return store.Date{}, fmt.Errorf("consent: record: %w", err)
+	}
+	return rec.BirthDate, nil
+}
+
+// noteEnded records, in the caller's transaction, that consent c has
+// ended as status: the evidence, the webhook and — for a revoked or
+// expired consent — the revocation of the broker tokens the tenant holds
+// for the record, so that they die with the consent or not at all.
+func (s *Service) noteEnded(ctx context.Context, c store.Consent, status store.ConsentStatus, reason string, details store.EvidenceDetails, at time.Time) error {
+	if err := s.Store.AppendEvidence(ctx, store.Evidence{TenantID: c.TenantID, PersonID: c.PersonID, ConsentID: c.ID,
+		Event: string(status), At: at, Details: details}); err != nil {
+		return err
+	}
+	typ, data := "consent.expired", map[string]any{"person_id": c.PersonID, "consent_id": c.ID, "reason": reason}
+	if status == store.ConsentRevoked {
+		typ, data = "consent.revoked", map[string]any{"person_id": c.PersonID, "consent_id": c.ID}
+	}
+	if err := s.event(ctx, c.TenantID, typ, data); err != nil {
+		return err
+	}
+	if status == store.ConsentSuperseded {
+		return nil // asked again at this very login; the diary is told
+	}
+	return s.revokeTokens(ctx, c.TenantID, c.PersonID)
+}
+
+// pastTime reports whether an open request is past its time at now.
+func pastTime(r store.ConsentRequest, now time.Time) bool {
+	return !r.ExpiresAt.IsZero() && !r.ExpiresAt.After(now)
+}
+
+// expireRequest closes, in the caller's transaction, an open request past
+// its time that the janitor has not reached yet, as the janitor would.
+func (s *Service) expireRequest(ctx context.Context, r store.ConsentRequest, now time.Time) error {
+	err := s.Store.CloseRequest(ctx, r.TenantID, r.ID, store.RequestExpired, r.ExpiresAt)
+	if errors.Is(err, store.ErrInactive) {
+		return nil // closed meanwhile
+	}
+	if err != nil {
+		return err
+	}
+	return s.noteRequestExpired(ctx, r, now)
+}
+
+// noteRequestExpired records, in the caller's transaction, that request r
+// expired unanswered.
+func (s *Service) noteRequestExpired(ctx context.Context, r store.ConsentRequest, at time.Time) error {
+	if err := s.Store.AppendEvidence(ctx, store.Evidence{TenantID: r.TenantID, PersonID: r.PersonID, RequestID: r.ID,
+		Event: "expired", At: at, Details: store.EvidenceDetails{Note: "request"}}); err != nil {
+		return err
+	}
+	return s.event(ctx, r.TenantID, "consent.expired", map[string]any{"person_id": r.PersonID, "request_id": r.ID, "reason": "request"})
 }
 
 // LinkEvent writes a link.* webhook event (linking.LinkEvents): the link
