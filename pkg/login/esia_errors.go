@@ -29,6 +29,16 @@ var misconfigured = []error{
 	esia.ErrClientAuthFailed,         // 008010
 }
 
+// Availability is implemented by an Upstream that knows without a call
+// that ESIA is down: its circuit breaker is open. Begin asks it before it
+// sends the person to ESIA.
+type Availability interface {
+	// Available returns nil, or, while calls to ESIA fail fast, an error
+	// matching esia.ErrUnavailable. It must not take the probe call of a
+	// half-open breaker: once the cool-down is over it returns nil.
+	Available() error
+}
+
 // Explain returns the reason for the diary and the page text for an error of
 // ESIA (callback, token exchange, REST read) or of reaching it. Everything
 // not recognised as the person's refusal, an unconfirmed account, a

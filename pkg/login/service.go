@@ -118,12 +118,28 @@ func pendingKey(state string) string { return "login:" + state }
 // Begin stores the validated diary request and returns the ESIA URL to
 // send the person to, and the attempt's reference code. extra is passed to
 // ESIA as is (the dev server's simulator parameters).
+//
+// While ESIA is known to be down (ESIA implements Availability and says
+// so), the person is not sent to ESIA's login page only to fail on the way
+// back: Begin records the attempt as esia_unavailable and returns the
+// reference code with an error matching esia.ErrUnavailable (see Explain).
 func (s *Service) Begin(ctx context.Context, req *oauth.AuthorizeRequest, extra url.Values) (string, string, error) {
+	ref := NewRef()
+	if up, ok := s.cfg.ESIA.(Availability); ok {
+		if err := up.Available(); err != nil {
+			reason, _ := Explain(err)
+			detail := esiaDetail(reason, err)
+			detail["role"], detail["scopes"] = req.Role, req.Scopes
+			s.record(ctx, store.Attempt{Ref: ref, TenantID: req.TenantID, ClientID: req.ClientID, Outcome: reason, Reason: reason},
+				"authorize", detail)
+			return "", ref, fmt.Errorf("login: %w", err)
+		}
+	}
 	state, err := esia.NewState()
 	if err != nil {
 		return "", "", fmt.Errorf("login: %w", err)
 	}
-	p := Pending{Ref: NewRef(), Request: *req, StartedAt: s.cfg.Now().UTC()}
+	p := Pending{Ref: ref, Request: *req, StartedAt: s.cfg.Now().UTC()}
 	b, err := json.Marshal(p)
 	if err != nil {
 		return "", "", fmt.Errorf("login: %w", err)
@@ -351,14 +367,7 @@ func (s *Service) callbackError(ctx context.Context, res *Result, a store.Attemp
 // esiaFailure records an ESIA error and turns it into a Result.
 func (s *Service) esiaFailure(ctx context.Context, res *Result, a store.Attempt, step string, err error) *Result {
 	reason, msg := Explain(err)
-	detail := map[string]any{"reason": reason}
-	var ee *esia.Error
-	if errors.As(err, &ee) {
-		detail["esia_code"], detail["esia_description"], detail["http_status"], detail["retryable"] =
-			ee.Code, ee.Description, ee.HTTPStatus, ee.Retryable
-	} else {
-		detail["error"] = err.Error() // esia errors carry no personal data
-	}
+	detail := esiaDetail(reason, err)
 	a.Outcome, a.Reason = reason, reason
 	s.record(ctx, a, step, detail)
 	level := slog.LevelWarn
@@ -370,6 +379,19 @@ func (s *Service) esiaFailure(ctx context.Context, res *Result, a store.Attempt,
 	s.cfg.Logger.Log(ctx, level, "esia step failed", "ref", a.Ref, "step", step, "reason", reason, "esia_code", detail["esia_code"])
 	res.Reason, res.Message = reason, msg
 	return res
+}
+
+// esiaDetail is what an attempt keeps of an ESIA error for support.
+func esiaDetail(reason string, err error) map[string]any {
+	detail := map[string]any{"reason": reason}
+	var ee *esia.Error
+	if errors.As(err, &ee) {
+		detail["esia_code"], detail["esia_description"], detail["http_status"], detail["retryable"] =
+			ee.Code, ee.Description, ee.HTTPStatus, ee.Retryable
+	} else {
+		detail["error"] = err.Error() // esia errors carry no personal data
+	}
+	return detail
 }
 
 // record appends an attempt event; a failure to record never fails a login.

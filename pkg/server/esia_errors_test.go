@@ -3,6 +3,8 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/diarybroker/broker/pkg/esia"
 	"github.com/diarybroker/broker/pkg/esia/esiasim"
+	"github.com/diarybroker/broker/pkg/login"
 )
 
 // oidUnconfirmedAdult is the simulator's fixture whose every login ends in
@@ -143,5 +146,35 @@ func TestCallbackErrorsCounted(t *testing.T) {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %s", want)
 		}
+	}
+}
+
+// breakerOpen is ESIA whose circuit breaker is open.
+type breakerOpen struct{ *esia.Config }
+
+func (breakerOpen) Available() error {
+	return fmt.Errorf("%w (%w)", esia.ErrCircuitOpen, esia.ErrUnavailable)
+}
+
+// TestBeginWhileESIAIsDown: while ESIA's circuit breaker is open the person
+// is not sent to ESIA's login page: the «Госуслуги недоступны» page comes
+// at once, with the reference code and the way back to the diary.
+func TestBeginWhileESIAIsDown(t *testing.T) {
+	b := startBroker(t, true, nil)
+	c := b.comp
+	c.Login = login.New(login.Config{ESIA: breakerOpen{c.ESIA}, Sessions: c.Sessions, Attempts: c.Store, Tenants: c.Store,
+		Roster: c.Store, Ladder: c.Ladder, Subjects: c.Subjects, Now: c.Now, Logger: c.Logger})
+	d := newDiary(b)
+	o := newBrowser(t).get(d.authURL())
+	if o.Status != http.StatusServiceUnavailable || !strings.Contains(o.Body, "<h1>Госуслуги недоступны</h1>") {
+		t.Fatalf("page: %d %.600s", o.Status, o.Body)
+	}
+	ref := errorRedirect(t, o, d, "esia_unavailable")
+	a, err := c.Store.GetAttempt(context.Background(), ref)
+	if err != nil || a.Reason != "esia_unavailable" || a.Outcome != "esia_unavailable" || len(a.Events) != 1 || a.Events[0].Step != "authorize" {
+		t.Fatalf("attempt %+v, %v", a, err)
+	}
+	if m := newBrowser(t).get(b.URL + "/metrics").Body; !strings.Contains(m, `broker_logins_total{outcome="esia_unavailable"} 1`) {
+		t.Error("the refused login is not counted")
 	}
 }

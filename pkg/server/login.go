@@ -45,9 +45,12 @@ func (s *Server) authorize(c echo.Context) error {
 	}
 	target, ref, err := s.c.Login.Begin(ctx, req, extra)
 	if err != nil {
-		s.c.Logger.ErrorContext(ctx, "login could not start", "error", err)
-		back, _ := oauth.ErrorRedirect(req, login.ReasonESIAUnavailable, ref)
-		m := login.MessageFor(login.ReasonESIAUnavailable)
+		// ESIA known to be down (its circuit breaker is open), or the
+		// request to ESIA could not be made: the page at once.
+		reason, m := login.Explain(err)
+		s.c.Metrics.Logins.WithLabelValues(reason).Inc()
+		s.c.Logger.ErrorContext(ctx, "login could not start", "ref", ref, "reason", reason, "error", err)
+		back, _ := oauth.ErrorRedirect(req, reason, ref)
 		return errorPage(c, http.StatusServiceUnavailable, m.Title, m.Text, login.FormatRef(ref), back)
 	}
 	return c.Redirect(http.StatusFound, target)
