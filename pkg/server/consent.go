@@ -34,16 +34,9 @@ func (s *Server) proceed(c echo.Context, res *login.Result) error {
 	switch d.Outcome {
 	case consent.NeedsSelfConsent:
 		s.c.Login.RecordStep(ctx, ref, "consent", "consent_page", "", map[string]any{"decision": "self_consent_asked", "text_version": d.Text.Version, "age": d.Age})
-		id, err := s.pause(c, res)
-		if err != nil {
-			return err
-		}
-		token, _ := c.Get("csrf").(string)
-		return render(c, http.StatusOK, "consent", Page{Brand: t.DisplayName, Title: "Согласие на обработку персональных данных",
-			Data: map[string]any{"Text": d.Text, "Tenant": t, "Login": id, "CSRF": token, "Categories": consent.DataCategories,
-				"Purpose": t.Consent.Purpose}})
+		return s.consentPage(c, t, res, d.Text, http.StatusOK, "")
 	case consent.NeedsParental:
-		detail := map[string]any{"decision": "parental_consent_required", "age": d.Age, "no_parents": d.NoParents}
+		detail := map[string]any{"decision": "parental_consent_required", "age": d.Age, "age_unknown": d.AgeUnknown, "no_parents": d.NoParents}
 		text := "Для входа в дневник нужно согласие одного из родителей. Согласия уже запрошены: родители увидят просьбу, когда в следующий раз войдут через Госуслуги, или на странице согласий для родителей. Как только один из них согласится, вы сможете войти."
 		if d.Request != nil {
 			detail["request_id"], detail["declines"] = d.Request.ID, len(d.Request.Declines)
@@ -81,6 +74,28 @@ func (s *Server) proceed(c echo.Context, res *login.Result) error {
 	}
 	return s.issue(c, res)
 }
+
+// consentPage pauses the login and shows the self-consent page with text;
+// the text shown is kept with the paused login, so that the answer is
+// recorded about exactly that text. notice, when set, says why the page is
+// shown again.
+func (s *Server) consentPage(c echo.Context, t store.Tenant, res *login.Result, text consent.Text, status int, notice string) error {
+	id, err := s.pause(c, res)
+	if err != nil {
+		return err
+	}
+	if err := s.putSealed(c, shownTextKey(id), []byte(text.Version+"\x00"+text.Hash), choiceTTL); err != nil {
+		return err
+	}
+	token, _ := c.Get("csrf").(string)
+	return render(c, status, "consent", Page{Brand: t.DisplayName, Title: "Согласие на обработку персональных данных",
+		Data: map[string]any{"Text": text, "Tenant": t, "Login": id, "CSRF": token, "Categories": consent.DataCategories,
+			"Purpose": t.Consent.Purpose, "Notice": notice}})
+}
+
+// shownTextKey names the version and hash of the consent text shown with
+// a paused login.
+func shownTextKey(loginID string) string { return "consent-text:" + loginID }
 
 func subjectOf(res *login.Result) consent.Subject {
 	return consent.Subject{TenantID: res.Pending.Request.TenantID, PersonID: res.Claims.PersonID, OID: res.Person.OID,
@@ -122,15 +137,22 @@ func (s *Server) parentNotices(ctx context.Context, tenantID string, res *login.
 	return names, nil
 }
 
-// consentAnswer is POST /consent: an adult accepts or declines.
+// consentAnswer is POST /consent: an adult accepts or declines the text
+// shown. When the tenant's text changed since it was shown, nothing is
+// recorded and the page is shown again with the new text.
 func (s *Server) consentAnswer(c echo.Context) error {
 	ctx := c.Request().Context()
-	res, err := s.resume(c, c.FormValue("login"))
+	id := c.FormValue("login")
+	res, err := s.resume(c, id)
 	if err != nil {
 		return err
 	}
 	if res == nil {
 		return expired(c)
+	}
+	shown, err := s.takeSealed(c, shownTextKey(id))
+	if err != nil {
+		return err
 	}
 	t, err := s.c.Store.GetTenant(ctx, res.Pending.Request.TenantID)
 	if err != nil {
@@ -140,7 +162,13 @@ func (s *Server) consentAnswer(c echo.Context) error {
 	if !accept && c.FormValue("decision") != "decline" {
 		return errorPage(c, http.StatusBadRequest, "Неверный ответ", "Ответ не распознан. Вернитесь в электронный дневник и войдите заново.", "", "")
 	}
-	if err := s.c.Consent.GrantSelf(ctx, t, subjectOf(res), consent.TextFor(t, store.ConsentSelf), accept); err != nil {
+	text := consent.TextFor(t, store.ConsentSelf)
+	if string(shown) != text.Version+"\x00"+text.Hash {
+		s.c.Login.RecordStep(ctx, res.Pending.Ref, "consent", "consent_page", "", map[string]any{"decision": "text_changed", "text_version": text.Version})
+		return s.consentPage(c, t, res, text, http.StatusConflict,
+			"Текст согласия изменился, пока страница была открыта. Ваш ответ не записан: прочитайте новый текст и ответьте ещё раз.")
+	}
+	if err := s.c.Consent.GrantSelf(ctx, t, subjectOf(res), text, accept); err != nil {
 		return err
 	}
 	if !accept {

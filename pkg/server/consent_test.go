@@ -272,9 +272,14 @@ func TestAdultSelfConsent(t *testing.T) {
 }
 
 // TestConsentExpiry: a tenant's consents last 30 days; after that the
-// janitor expires it, the diary is told, and the child is blocked again.
+// janitor expires it, the diary is told, the child's tokens are dead and
+// the child is blocked again.
 func TestConsentExpiry(t *testing.T) {
-	b := startBroker(t, true, nil)
+	// Tokens outlive the consent's term here, so that only the expiry
+	// can end them.
+	b := startBroker(t, true, func(s *server.Settings) {
+		s.AccessTokenLifespan, s.RefreshTokenLifespan = 90*24*time.Hour, 90*24*time.Hour
+	})
 	ctx := context.Background()
 	tn, _ := b.comp.Store.GetTenant(ctx, server.DevTenant)
 	tn.Consent.TermDays = 30
@@ -283,8 +288,16 @@ func TestConsentExpiry(t *testing.T) {
 	br, page := parentPage(t, b, oidParent)
 	decide(t, b, br, page, "s-0001", "accept")
 	d := newDiary(b)
-	tokens(t, b, d, loginAs(t, b, d, oidChild))
-	b.clock.Advance(31 * 24 * time.Hour)
+	tok, _ := tokens(t, b, d, loginAs(t, b, d, oidChild))
+	if call(t, "GET", b.URL+"/userinfo", tok.AccessToken, "", "").Status != 200 {
+		t.Fatal("the child's token does not work within the term")
+	}
+	b.clock.Advance(29 * 24 * time.Hour)
+	b.comp.Sweep(ctx)
+	if call(t, "GET", b.URL+"/userinfo", tok.AccessToken, "", "").Status != 200 {
+		t.Fatal("the child's token died within the term")
+	}
+	b.clock.Advance(2 * 24 * time.Hour)
 	b.comp.Sweep(ctx)
 	cs, _ := b.comp.Consent.Store.ConsentsOf(ctx, server.DevTenant, "s-0001")
 	if len(cs) != 1 || cs[0].Status != store.ConsentExpired {
@@ -293,6 +306,11 @@ func TestConsentExpiry(t *testing.T) {
 	if got := strings.Join(h.types(t, b), ","); !strings.Contains(got, "consent.expired") {
 		t.Fatalf("webhooks = %s", got)
 	}
+	if call(t, "GET", b.URL+"/userinfo", tok.AccessToken, "", "").Status != 401 {
+		t.Fatal("the child's token survived the expiry")
+	}
+	d2 := newDiary(b)
+	errorRedirect(t, loginAs(t, b, d2, oidChild), d2, "consent_required")
 }
 
 // TestChildWithoutParentsInTheRoster: nobody can be asked; the page says

@@ -62,8 +62,8 @@ func parentOf(pl *login.ParentLogin) consent.Parent {
 
 // parentChild is one child on the parent's page.
 type parentChild struct {
-	ID, Name, Class, State    string
-	Proven, Granted, Declined bool
+	ID, Name, Class, State               string
+	Proven, Granted, Declined, Requested bool
 }
 
 // parentPage is GET /parent?tenant=T: the parent's children and their
@@ -103,7 +103,7 @@ func (s *Server) parentPage(c echo.Context) error {
 	var list []parentChild
 	for _, ch := range children {
 		pc := parentChild{ID: ch.Record.ExternalID, Name: strings.TrimSpace(ch.Record.LastName + " " + ch.Record.FirstName), Class: ch.Record.Class,
-			Proven: ch.Proven, Declined: ch.Declined}
+			Proven: ch.Proven, Declined: ch.Declined, Requested: ch.Request != nil}
 		switch {
 		case ch.Consent != nil:
 			pc.Granted, pc.State = true, "согласие дано "+ch.Consent.GrantedAt.In(t.Location()).Format("02.01.2006")
@@ -153,6 +153,11 @@ func (s *Server) parentDecision(c echo.Context) error {
 	if errors.Is(err, consent.ErrNotParent) {
 		return errorPage(c, http.StatusForbidden, "Нельзя дать согласие за этого ребёнка",
 			"Ребёнок не найден среди ваших детей на Госуслугах или в дневнике.", "", "/parent?tenant="+url.QueryEscape(t.ID))
+	}
+	if errors.Is(err, consent.ErrNoRequest) {
+		return errorPage(c, http.StatusConflict, "Запрос согласия уже не действует",
+			"Отказ не записан: запроса согласия для этого ребёнка сейчас нет — он истёк или согласие уже дано. Если ребёнок снова попробует войти в дневник, вы получите новый запрос.",
+			"", "/parent?tenant="+url.QueryEscape(t.ID))
 	}
 	if err != nil {
 		return err
