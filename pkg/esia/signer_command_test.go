@@ -51,20 +51,15 @@ func requireGostEngine(t *testing.T) {
 
 // opensslKey makes a GOST R 34.10-2012 256-bit key (tc26 set A) and a
 // self-signed certificate for it with OpenSSL's gost engine; it returns
-// the key file and the DER certificate.
+// the key file and the DER certificate. The PEM certificate is cert.pem
+// beside the key file.
 func opensslKey(t *testing.T) (keyFile string, certDER []byte) {
 	t.Helper()
 	requireGostEngine(t)
 	dir := t.TempDir()
 	keyFile, certFile := filepath.Join(dir, "key.pem"), filepath.Join(dir, "cert.pem")
-	run := func(args ...string) {
-		t.Helper()
-		if out, err := exec.Command("openssl", args...).CombinedOutput(); err != nil {
-			t.Fatalf("openssl %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-	run("genpkey", "-engine", "gost", "-algorithm", "gost2012_256", "-pkeyopt", "paramset:A", "-out", keyFile)
-	run("req", "-engine", "gost", "-x509", "-new", "-key", keyFile, "-md_gost12_256", "-days", "3650",
+	runOpenSSL(t, "genpkey", "-engine", "gost", "-algorithm", "gost2012_256", "-pkeyopt", "paramset:A", "-out", keyFile)
+	runOpenSSL(t, "req", "-engine", "gost", "-x509", "-new", "-key", keyFile, "-md_gost12_256", "-days", "3650",
 		"-subj", "/CN="+clientID, "-out", certFile)
 	pemData, err := os.ReadFile(certFile)
 	if err != nil {
@@ -75,6 +70,14 @@ func opensslKey(t *testing.T) (keyFile string, certDER []byte) {
 		t.Fatalf("openssl's certificate: %v", err)
 	}
 	return keyFile, certs[0].Raw
+}
+
+// runOpenSSL runs openssl with args; a failure ends the test with its output.
+func runOpenSSL(t *testing.T, args ...string) {
+	t.Helper()
+	if out, err := exec.Command("openssl", args...).CombinedOutput(); err != nil {
+		t.Fatalf("openssl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
 }
 
 func certKey(t *testing.T, der []byte) *gost.PublicKey {
