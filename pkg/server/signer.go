@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 
@@ -30,7 +31,10 @@ func ParseSigner(spec string) (esia.Signer, error) {
 //     an external program, e.g. CryptoPro's csptest or `openssl dgst -engine
 //     gost -md_gost12_256 -sign KEY.pem`;
 //   - "http:URL" (or just an http(s) URL) asks a signing service;
-//   - "rsa:KEY.pem" is the simulator's legacy mode.
+//   - "rsa:KEY.pem" is the simulator's legacy mode, refused unless
+//     BaseURL is on this host (localhost, 127.0.0.1, ::1): ESIA has not
+//     accepted RSA since 2020, and nothing else in the settings says the
+//     upstream is a simulator (broker dev's built-in one signs with GOST).
 //
 // When the system's certificate (Certificate) holds a GOST key, the native
 // key must be its key, and every signature of an external signer is checked
@@ -61,6 +65,10 @@ func NewSigner(s ESIASettings) (esia.Signer, error) {
 		}
 		return esia.GOSTSigner{Key: key}, nil
 	case "rsa":
+		if u, err := url.Parse(s.BaseURL); err != nil || !isLoopback(u.Hostname()) {
+			return nil, fail(errors.New("rsa: ESIA has not accepted RSA client signatures since 2020, so rsa:KEY.pem is only for a simulator " +
+				"on this host (BROKER_ESIA_BASE_URL on localhost, 127.0.0.1 or ::1); sign with gost:, command: or http: (docs/esia-signing.md)"))
+		}
 		return rsaSigner(arg)
 	case "command", "http":
 		opts, err := signerOptions(s)
