@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/diarybroker/broker/pkg/store"
+)
+
+// TenantsUpdateCmd is `broker tenants update TENANT`: it changes a
+// tenant's consent policy. Only the flags given change; the rest stays.
+type TenantsUpdateCmd struct {
+	StoreFlags
+	ID            string  `arg:"" help:"Tenant id."`
+	TextVersion   *string `name:"consent-text-version" help:"Version of the consent text; a new one asks everyone again at their next login." placeholder:"V"`
+	TermDays      *int    `name:"consent-term-days" help:"How long a consent lasts (0: until withdrawn)." placeholder:"DAYS"`
+	RequestDays   *int    `name:"request-days" help:"How long a parental consent request stays open." placeholder:"DAYS"`
+	DestroyAfter  *int    `name:"destroy-after-days" help:"Days after a withdrawal before the consent-related personal data is destroyed." placeholder:"DAYS"`
+	AdultAge      *int    `name:"adult-age" help:"From this age a person consents for themself." placeholder:"YEARS"`
+	OwnAccountAge *int    `name:"own-account-age" help:"From this age a confirmed ESIA account of one's own is required." placeholder:"YEARS"`
+	Purpose       *string `name:"purpose" help:"Purpose of processing, shown in the consent text." placeholder:"TEXT"`
+}
+
+// apply sets the given flags on p and reports whether any was given.
+func (c *TenantsUpdateCmd) apply(p *store.ConsentPolicy) bool {
+	given := false
+	setS := func(dst *string, v *string) {
+		if v != nil {
+			*dst, given = *v, true
+		}
+	}
+	setI := func(dst *int, v *int) {
+		if v != nil {
+			*dst, given = *v, true
+		}
+	}
+	setS(&p.TextVersion, c.TextVersion)
+	setI(&p.TermDays, c.TermDays)
+	setI(&p.RequestDays, c.RequestDays)
+	setI(&p.DestroyAfterDay, c.DestroyAfter)
+	setI(&p.AdultAge, c.AdultAge)
+	setI(&p.OwnAccountAge, c.OwnAccountAge)
+	setS(&p.Purpose, c.Purpose)
+	return given
+}
+
+// checkConsentPolicy refuses a policy the consent rules cannot work with.
+func checkConsentPolicy(p store.ConsentPolicy) error {
+	var errs []error
+	if p.TextVersion == "" {
+		errs = append(errs, errors.New("--consent-text-version must not be empty"))
+	}
+	if p.TermDays < 0 {
+		errs = append(errs, errors.New("--consent-term-days must be 0 (until withdrawn) or more"))
+	}
+	if p.RequestDays < 1 {
+		errs = append(errs, errors.New("--request-days must be at least 1"))
+	}
+	if p.DestroyAfterDay < 1 {
+		errs = append(errs, errors.New("--destroy-after-days must be at least 1"))
+	}
+	if p.OwnAccountAge < 1 || p.AdultAge <= p.OwnAccountAge || p.AdultAge > 120 {
+		errs = append(errs, fmt.Errorf("ages: need 1 ≤ --own-account-age (%d) < --adult-age (%d) ≤ 120", p.OwnAccountAge, p.AdultAge))
+	}
+	return errors.Join(errs...)
+}
+
+// withDefaults fills what a stored policy leaves at zero with the defaults
+// the consent rules apply (older tenants may not store every setting).
+func withDefaults(p store.ConsentPolicy) store.ConsentPolicy {
+	def := store.DefaultConsentPolicy()
+	for _, f := range []struct{ v, d *int }{{&p.AdultAge, &def.AdultAge}, {&p.OwnAccountAge, &def.OwnAccountAge},
+		{&p.RequestDays, &def.RequestDays}, {&p.DestroyAfterDay, &def.DestroyAfterDay}} {
+		if *f.v == 0 {
+			*f.v = *f.d
+		}
+	}
+	if p.TextVersion == "" {
+		p.TextVersion = def.TextVersion
+	}
+	if p.Purpose == "" {
+		p.Purpose = def.Purpose
+	}
+	return p
+}
+
+// Run changes the policy in one transaction with an audit entry (before
+// and after), and prints the policy in force.
+func (c *TenantsUpdateCmd) Run(g *Globals) error {
+	st, err := openStorage(g, c.StoreFlags)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var before, after store.ConsentPolicy
+	err = st.Store.InTx(g.Ctx, func(ctx context.Context) error {
+		t, err := st.Store.GetTenant(ctx, c.ID)
+		if err != nil {
+			return fmt.Errorf("tenant %s: %w", c.ID, err)
+		}
+		before = withDefaults(t.Consent)
+		after = before
+		if !c.apply(&after) {
+			return errors.New("nothing to update: give at least one consent setting (see --help)")
+		}
+		if err := checkConsentPolicy(after); err != nil {
+			return err
+		}
+		t.Consent = after
+		if err := st.Store.UpdateTenant(ctx, t); err != nil {
+			return err
+		}
+		detail, err := json.Marshal(map[string]store.ConsentPolicy{"before": before, "after": after})
+		if err != nil {
+			return err
+		}
+		return st.Store.AppendAudit(ctx, store.AuditEntry{TenantID: t.ID, Actor: "broker-cli",
+			Action: "update_consent_policy", Target: t.ID, Detail: detail})
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("tenant %s updated\n", c.ID)
+	fmt.Printf("consent text version %s, term %d days (0: until withdrawn), requests open %d days, destroyed %d days after a withdrawal\n",
+		after.TextVersion, after.TermDays, after.RequestDays, after.DestroyAfterDay)
+	fmt.Printf("self-consent from %d, an own confirmed account from %d\npurpose: %s\n", after.AdultAge, after.OwnAccountAge, after.Purpose)
+	if after.TextVersion != before.TextVersion {
+		fmt.Printf("the consent text changed (%s → %s): everyone is asked to consent again at their next login\n", before.TextVersion, after.TextVersion)
+	}
+	return nil
+}

@@ -1,0 +1,114 @@
+package main_test
+
+import (
+	"context"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/diarybroker/broker/pkg/store"
+	"github.com/diarybroker/broker/pkg/store/postgres"
+	"github.com/diarybroker/broker/pkg/store/postgres/pgtest"
+)
+
+// TestTenantsUpdate changes a tenant's consent policy on PostgreSQL: only
+// the settings given change, a refused change leaves the tenant as it was,
+// and every change leaves an audit entry with the policy before and after.
+func TestTenantsUpdate(t *testing.T) {
+	db := pgtest.NewDatabase(t)
+	env := []string{"BROKER_DATABASE_URL=" + db, "BROKER_KEK=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}
+	run := func(args ...string) (string, int) {
+		t.Helper()
+		out, errOut, code := broker(t, env, "", args...)
+		return out + errOut, code
+	}
+	if out, code := run("migrate", "up"); code != 0 {
+		t.Fatalf("migrate: %s", out)
+	}
+	if out, code := run("tenants", "create", "msk", "--name", "Дневник Москвы", "--operator", "ГБУ «Оператор»"); code != 0 {
+		t.Fatalf("tenants create: %s", out)
+	}
+	ctx := context.Background()
+	pool, err := postgres.Connect(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	st := postgres.New(pool, nil)
+	created, err := st.GetTenant(ctx, "msk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy := func() store.ConsentPolicy {
+		t.Helper()
+		tn, err := st.GetTenant(ctx, "msk")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tn.DisplayName != created.DisplayName || tn.WebhookSecret != created.WebhookSecret || tn.OperatorName != created.OperatorName {
+			t.Fatalf("settings other than consent changed: %+v", tn)
+		}
+		return tn.Consent
+	}
+	want := store.DefaultConsentPolicy()
+
+	tests := []struct {
+		name    string
+		args    []string // after `tenants update`
+		wantOut string
+		edit    func(p *store.ConsentPolicy) // nil: refused, nothing changes
+	}{
+		{"every setting", []string{"msk", "--consent-text-version", "2", "--consent-term-days", "365", "--request-days", "14",
+			"--destroy-after-days", "60", "--adult-age", "19", "--own-account-age", "15", "--purpose", "ведение дневника"},
+			"everyone is asked to consent again", func(p *store.ConsentPolicy) {
+				p.TextVersion, p.TermDays, p.RequestDays, p.DestroyAfterDay, p.AdultAge, p.OwnAccountAge, p.Purpose =
+					"2", 365, 14, 60, 19, 15, "ведение дневника"
+			}},
+		{"one setting, the flag before the tenant", []string{"--consent-term-days", "0", "msk"}, "term 0 days",
+			func(p *store.ConsentPolicy) { p.TermDays = 0 }},
+		{"nothing given", []string{"msk"}, "nothing to update", nil},
+		{"own account age not below adult age", []string{"msk", "--own-account-age", "19"}, "--own-account-age", nil},
+		{"adult age absurd", []string{"msk", "--adult-age", "200"}, "--adult-age", nil},
+		{"requests never open, with a valid setting", []string{"msk", "--request-days", "0", "--consent-text-version", "3"}, "--request-days", nil},
+		{"negative term", []string{"msk", "--consent-term-days", "-1"}, "--consent-term-days", nil},
+		{"no destruction period", []string{"msk", "--destroy-after-days", "0"}, "--destroy-after-days", nil},
+		{"empty text version", []string{"msk", "--consent-text-version", ""}, "--consent-text-version", nil},
+		{"not a number", []string{"msk", "--adult-age", "many"}, "many", nil},
+		{"unknown tenant", []string{"nowhere", "--adult-age", "19"}, "nowhere", nil},
+	}
+	audits := 0
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, code := run(append([]string{"tenants", "update"}, tc.args...)...)
+			if (code == 0) != (tc.edit != nil) {
+				t.Fatalf("exit %d: %s", code, out)
+			}
+			if !strings.Contains(out, tc.wantOut) {
+				t.Fatalf("output lacks %q: %s", tc.wantOut, out)
+			}
+			if tc.edit != nil {
+				tc.edit(&want)
+				audits++
+			}
+			if got := policy(); !reflect.DeepEqual(got, want) {
+				t.Fatalf("policy = %+v, want %+v", got, want)
+			}
+		})
+	}
+	entries, err := st.ListAudit(ctx, "msk", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != audits {
+		t.Fatalf("%d audit entries, want %d: %+v", len(entries), audits, entries)
+	}
+	var detail struct{ Before, After store.ConsentPolicy }
+	if err := json.Unmarshal(entries[len(entries)-1].Detail, &detail); err != nil {
+		t.Fatal(err)
+	}
+	if e := entries[len(entries)-1]; e.Action != "update_consent_policy" || e.Target != "msk" ||
+		detail.Before.TextVersion != "1" || detail.After.TextVersion != "2" || detail.After.AdultAge != 19 {
+		t.Fatalf("first audit entry = %+v, detail %+v", e, detail)
+	}
+}
