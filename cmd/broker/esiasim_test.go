@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -100,25 +99,8 @@ func simLogin(t *testing.T, cfg *esia.Config, sim simulator, oid string) (page, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := noRedirects.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	page = string(body)
-	req, act := simRequest.FindStringSubmatch(page), simAction.FindStringSubmatch(page)
-	if resp.StatusCode != http.StatusOK || req == nil || act == nil {
-		t.Fatalf("no login page: %d %.500s", resp.StatusCode, page)
-	}
-	action = html.UnescapeString(act[1])
-	// The form is posted to the address the simulator listens on, as a
-	// gateway at --base-url would pass it on.
-	resp, err = noRedirects.PostForm("http://"+sim.addr+strings.TrimPrefix(action, sim.base), url.Values{"request": {html.UnescapeString(req[1])}, "person": {oid}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	_, page = answer(t)(noRedirects.Get(u))
+	resp, _, action := sim.choose(t, noRedirects, page, oid)
 	if to, err = url.Parse(resp.Header.Get("Location")); err != nil || resp.StatusCode != http.StatusFound {
 		t.Fatalf("login: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
@@ -126,6 +108,38 @@ func simLogin(t *testing.T, cfg *esia.Config, sim simulator, oid string) (page, 
 		t.Fatalf("login ended at %s", to)
 	}
 	return page, action, to
+}
+
+// choose submits the simulator's login page for oid with c, and returns
+// the answer and the form's action. The form is posted to the address the
+// simulator listens on, as a gateway at --base-url would pass it on.
+func (sim simulator) choose(t *testing.T, c *http.Client, page, oid string) (*http.Response, string, string) {
+	t.Helper()
+	req, act := simRequest.FindStringSubmatch(page), simAction.FindStringSubmatch(page)
+	if req == nil || act == nil {
+		t.Fatalf("no simulator login page: %.500s", page)
+	}
+	action := html.UnescapeString(act[1])
+	resp, body := answer(t)(c.PostForm("http://"+sim.addr+strings.TrimPrefix(action, sim.base),
+		url.Values{"request": {html.UnescapeString(req[1])}, "person": {oid}}))
+	return resp, body, action
+}
+
+// answer returns a function that reads and closes an HTTP answer:
+// answer(t)(client.Get(u)) gives the response and its body.
+func answer(t testing.TB) func(*http.Response, error) (*http.Response, string) {
+	return func(resp *http.Response, err error) (*http.Response, string) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp, string(b)
+	}
 }
 
 func TestESIASimCommand(t *testing.T) {
@@ -155,16 +169,8 @@ func TestESIASimCommand(t *testing.T) {
 				t.Fatalf("start line: %+v, want base %s", sim, base)
 			}
 			// --cert-out holds what /sim/certificates.pem serves.
-			written, err := os.ReadFile(certOut)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp, err := http.Get("http://" + sim.addr + "/sim/certificates.pem")
-			if err != nil {
-				t.Fatal(err)
-			}
-			served, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
+			written := readFile(t, certOut)
+			_, served := answer(t)(http.Get("http://" + sim.addr + "/sim/certificates.pem"))
 			if block, _ := pem.Decode(written); block == nil || block.Type != "CERTIFICATE" || string(served) != string(written) {
 				t.Fatalf("--cert-out wrote %q; the simulator serves %q", written, served)
 			}
