@@ -2,8 +2,10 @@ package consent_test
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/diarybroker/broker/pkg/consent"
 	"github.com/diarybroker/broker/pkg/store"
@@ -151,4 +153,77 @@ func TestGrantOfANewTextSupersedesTheOld(t *testing.T) {
 	if len(f.granted(t)) != 0 {
 		t.Fatal("a consent survived the revocation")
 	}
+}
+
+// TestDestructionInBatchesPerTenant: every due record of every tenant is
+// destroyed in one run, past any batch size, whatever other tenants with
+// longer periods have waiting; the ESIA oids beside the evidence go too.
+func TestDestructionInBatchesPerTenant(t *testing.T) {
+	f := newFixture(t)
+	long := store.Tenant{ID: "t2", DisplayName: "Другой дневник", TimeZone: "Europe/Moscow", Consent: store.DefaultConsentPolicy()}
+	long.Consent.DestroyAfterDay = 365
+	must(t, f.st.CreateTenant(ctx, long))
+	withdraw := func(tenantID string, i int, at time.Time) string {
+		id := fmt.Sprintf("x-%03d", i)
+		must(t, f.st.CreateConsent(ctx, store.Consent{ID: tenantID + id, TenantID: tenantID, PersonID: id, Kind: store.ConsentSelf,
+			GrantorOID: "4000", TextVersion: "1", Status: store.ConsentGranted, GrantedAt: at.Add(-time.Hour)}))
+		must(t, f.st.EndConsent(ctx, tenantID, tenantID+id, store.ConsentRevoked, "test", at))
+		must(t, f.st.AppendEvidence(ctx, store.Evidence{TenantID: tenantID, PersonID: id, Event: "granted", At: at.Add(-time.Hour),
+			Details: store.EvidenceDetails{GrantorOID: "4000", GrantorName: "Петров Пётр"}}))
+		return id
+	}
+	for i := range 600 { // withdrawn first, kept a year
+		withdraw("t2", i, f.now.Add(-time.Duration(600-i)*time.Minute))
+	}
+	var due []string
+	for i := range 250 {
+		due = append(due, withdraw("t1", i, f.now))
+	}
+	// The parental flow leaves oids on the consent and the request.
+	_, _ = f.svc.Check(ctx, f.t, f.childSubject())
+	must(t, f.svc.Decide(ctx, f.t, f.mum, "s-1", false))
+	must(t, f.svc.Decide(ctx, f.t, f.dad, "s-1", true))
+	must(t, f.svc.Revoke(ctx, f.t, f.dad, "s-1"))
+	due = append(due, "s-1")
+
+	f.now = f.now.AddDate(0, 0, 31)
+	n, err := f.svc.Sweep(ctx, f.st)
+	must(t, err)
+	if n != len(due) {
+		t.Fatalf("swept %d, want %d", n, len(due))
+	}
+	for _, id := range due {
+		for _, e := range evidenceOf(t, f, "t1", id) {
+			if e.Event != "destroyed" && !e.Destroyed {
+				t.Fatalf("%s: evidence %d kept", id, e.ID)
+			}
+		}
+		cs, err := f.st.ConsentsOf(ctx, "t1", id)
+		must(t, err)
+		if cs[0].GrantorOID != "" {
+			t.Fatalf("%s: grantor oid kept: %+v", id, cs[0])
+		}
+	}
+	cs, _ := f.st.ConsentsOf(ctx, "t1", "s-1")
+	r, err := f.st.GetRequest(ctx, "t1", cs[0].RequestID)
+	must(t, err)
+	if r.ChildOID != "" || len(r.Declines) != 1 || r.Declines[0].GrantorOID != "" || r.Declines[0].ParentRecord != "p-mum" {
+		t.Fatalf("request after destruction: %+v", r)
+	}
+	if ev := evidenceOf(t, f, "t2", "x-000"); ev[0].Destroyed {
+		t.Fatal("destroyed before its tenant's period")
+	}
+	if n, err := f.svc.Sweep(ctx, f.st); err != nil || n != 0 {
+		t.Fatalf("a second run: %d, %v", n, err)
+	}
+}
+
+func evidenceOf(t *testing.T, f *fixture, tenantID, personID string) []store.Evidence {
+	t.Helper()
+	ev, err := f.st.EvidenceOf(ctx, tenantID, personID)
+	must(t, err)
+	if len(ev) == 0 {
+		t.Fatalf("%s/%s: no evidence", tenantID, personID)
+	}
+	return ev
 }

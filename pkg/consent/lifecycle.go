@@ -8,9 +8,9 @@ import (
 	"github.com/diarybroker/broker/pkg/store"
 )
 
-// Tenants looks tenants up (for their policies).
+// Tenants lists the tenants (for their policies).
 type Tenants interface {
-	GetTenant(ctx context.Context, id string) (store.Tenant, error)
+	ListTenants(ctx context.Context) ([]store.Tenant, error)
 }
 
 // sweepBatch is how many rows one transaction of Sweep claims.
@@ -75,41 +75,51 @@ func (s *Service) Sweep(ctx context.Context, tenants Tenants) (int, error) {
 	return n + d, err
 }
 
-// destroy wipes the personal data of evidence whose consent was withdrawn
-// longer ago than the record's tenant keeps it, and records the destruction.
+// destroy wipes the personal data of evidence (and the ESIA oids beside
+// it) whose consent was withdrawn longer ago than the record's tenant keeps
+// it, and records the destruction. Each tenant's due records are claimed
+// in batches (FOR UPDATE SKIP LOCKED), each destroyed in its transaction,
+// until none remain.
 func (s *Service) destroy(ctx context.Context, tenants Tenants, now time.Time) (int, error) {
-	// No tenant keeps it less than a day: those are the candidates; each
-	// tenant's own period decides.
-	due, err := s.Store.WithdrawnBefore(ctx, now.AddDate(0, 0, -1), 500)
+	list, err := tenants.ListTenants(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("consent: due for destruction: %w", err)
+		return 0, fmt.Errorf("consent: tenants: %w", err)
 	}
 	n := 0
-	for _, ref := range due {
-		t, err := tenants.GetTenant(ctx, ref.TenantID)
-		if err != nil {
-			return n, fmt.Errorf("consent: tenant: %w", err)
-		}
+	for _, t := range list {
 		days := policyOf(t).DestroyAfterDay
-		cs, err := s.Store.ConsentsOf(ctx, ref.TenantID, ref.PersonID)
-		if err != nil {
-			return n, fmt.Errorf("consent: %w", err)
-		}
-		if len(cs) == 0 || cs[0].Status != store.ConsentRevoked || cs[0].EndedAt.After(now.AddDate(0, 0, -days)) {
-			continue // not yet, or consented again since
-		}
-		err = s.Store.InTx(ctx, func(ctx context.Context) error {
-			wiped, err := s.Store.DestroyEvidence(ctx, ref.TenantID, ref.PersonID, now)
-			if err != nil || wiped == 0 {
-				return err
+		for {
+			claimed, destroyed := 0, 0
+			err := s.Store.InTx(ctx, func(ctx context.Context) error {
+				refs, err := s.Store.ClaimWithdrawn(ctx, t.ID, now.AddDate(0, 0, -days), sweepBatch)
+				if err != nil {
+					return err
+				}
+				claimed, destroyed = len(refs), 0
+				for _, ref := range refs {
+					wiped, err := s.Store.DestroyEvidence(ctx, ref.TenantID, ref.PersonID, now)
+					if err != nil {
+						return err
+					}
+					if wiped == 0 {
+						continue // another replica destroyed it just now
+					}
+					if err := s.Store.AppendEvidence(ctx, store.Evidence{TenantID: ref.TenantID, PersonID: ref.PersonID, Event: "destroyed", At: now,
+						Details: store.EvidenceDetails{Note: fmt.Sprintf("personal data of %d evidence record(s) destroyed %d days after the withdrawal", wiped, days)}}); err != nil {
+						return err
+					}
+					destroyed++
+				}
+				return nil
+			})
+			if err != nil {
+				return n, fmt.Errorf("consent: destroy: %w", err)
 			}
-			return s.Store.AppendEvidence(ctx, store.Evidence{TenantID: ref.TenantID, PersonID: ref.PersonID, Event: "destroyed", At: now,
-				Details: store.EvidenceDetails{Note: fmt.Sprintf("personal data of %d evidence record(s) destroyed %d days after the withdrawal", wiped, days)}})
-		})
-		if err != nil {
-			return n, fmt.Errorf("consent: destroy: %w", err)
+			n += destroyed
+			if claimed < sweepBatch || destroyed == 0 {
+				break
+			}
 		}
-		n++
 	}
 	return n, nil
 }

@@ -163,11 +163,18 @@ type Consents interface {
 	EvidenceOf(ctx context.Context, tenantID, personID string) ([]Evidence, error)
 	// DestroyEvidence wipes the personal data (Details) of a record's
 	// evidence made before before, marking it Destroyed; the events stay.
-	// It returns how many records it wiped.
+	// With it go the ESIA oids kept beside the evidence: the grantor's of
+	// the record's consents, and the child's and the decliners' of its
+	// requests, made before before. It returns how many evidence records
+	// it wiped; all of it happens at once (joining the caller's InTx).
 	DestroyEvidence(ctx context.Context, tenantID, personID string, before time.Time) (int, error)
-	// WithdrawnBefore lists records whose last consent ended (revoked) before
-	// t and whose evidence still holds personal data — due for destruction.
-	WithdrawnBefore(ctx context.Context, t time.Time, limit int) ([]ConsentRef, error)
+	// ClaimWithdrawn lists up to limit records of a tenant whose last
+	// consent was revoked before before and whose evidence still holds
+	// personal data — due for destruction —, earliest withdrawal first.
+	// Inside InTx their consents stay locked until the transaction ends
+	// and rows another transaction holds are skipped (FOR UPDATE SKIP
+	// LOCKED), so that replicas share the work.
+	ClaimWithdrawn(ctx context.Context, tenantID string, before time.Time, limit int) ([]ConsentRef, error)
 }
 
 // ConsentRef names a record in a tenant.

@@ -428,8 +428,9 @@ func (s *Store) EvidenceOf(ctx context.Context, tenantID, personID string) ([]st
 	return out, nil
 }
 
-// DestroyEvidence implements store.Consents. Records already destroyed are
-// not counted again.
+// DestroyEvidence implements store.Consents: the details go, and the
+// oids of the record's consents and requests made before before. Records
+// already destroyed are not counted again.
 func (s *Store) DestroyEvidence(ctx context.Context, tenantID, personID string, before time.Time) (int, error) {
 	before = microUTC(before)
 	defer s.write(ctx)()
@@ -443,52 +444,68 @@ func (s *Store) DestroyEvidence(ctx context.Context, tenantID, personID string, 
 		s.onUndo(ctx, func() { s.evidence[i] = e })
 		n++
 	}
+	for id, old := range s.consents {
+		if old.c.TenantID == tenantID && old.c.PersonID == personID && old.c.GrantedAt.Before(before) && old.c.GrantorOID != "" {
+			r := old
+			r.c.GrantorOID = ""
+			s.consents[id] = r
+			s.onUndo(ctx, func() { s.consents[id] = old })
+		}
+	}
+	for id, old := range s.consentRequests {
+		if old.r.TenantID != tenantID || old.r.PersonID != personID || !old.r.CreatedAt.Before(before) {
+			continue
+		}
+		r := old
+		r.r = cloneRequest(old.r)
+		r.r.ChildOID = ""
+		for i := range r.r.Declines {
+			r.r.Declines[i].GrantorOID = ""
+		}
+		s.consentRequests[id] = r
+		s.onUndo(ctx, func() { s.consentRequests[id] = old })
+	}
 	return n, nil
 }
 
-// WithdrawnBefore implements store.Consents. Evidence holds personal data
-// when its details are not empty and not destroyed; the record of a
-// destruction (event "destroyed") never counts, so that noting one does
-// not make the record due again.
-func (s *Store) WithdrawnBefore(ctx context.Context, t time.Time, limit int) ([]store.ConsentRef, error) {
-	t, limit = microUTC(t), rowLimit(limit)
+// ClaimWithdrawn implements store.Consents (the store's lock is the
+// claim). Evidence holds personal data when its details are not empty and
+// not destroyed; the record of a destruction (event "destroyed") never
+// counts, so that noting one does not make the record due again.
+func (s *Store) ClaimWithdrawn(ctx context.Context, tenantID string, before time.Time, limit int) ([]store.ConsentRef, error) {
+	before, limit = microUTC(before), rowLimit(limit)
 	defer s.read(ctx)()
-	latest := map[store.ConsentRef]consentRow{}
+	latest := map[string]consentRow{}
 	for _, r := range s.consents {
-		ref := store.ConsentRef{TenantID: r.c.TenantID, PersonID: r.c.PersonID}
-		if cur, ok := latest[ref]; !ok || newerConsent(r, cur) {
-			latest[ref] = r
+		if r.c.TenantID != tenantID {
+			continue
+		}
+		if cur, ok := latest[r.c.PersonID]; !ok || newerConsent(r, cur) {
+			latest[r.c.PersonID] = r
 		}
 	}
-	personal := map[store.ConsentRef]bool{}
+	personal := map[string]bool{}
 	for _, e := range s.evidence {
-		if !e.Destroyed && e.Event != evidenceDestroyedEvent && !detailsEmpty(e.Details) {
-			personal[store.ConsentRef{TenantID: e.TenantID, PersonID: e.PersonID}] = true
+		if e.TenantID == tenantID && !e.Destroyed && e.Event != evidenceDestroyedEvent && !detailsEmpty(e.Details) {
+			personal[e.PersonID] = true
 		}
 	}
-	type due struct {
-		ref   store.ConsentRef
-		ended time.Time
-	}
-	var list []due
-	for ref, r := range latest {
-		if r.c.Status == store.ConsentRevoked && !r.c.EndedAt.IsZero() && r.c.EndedAt.Before(t) && personal[ref] {
-			list = append(list, due{ref, r.c.EndedAt})
+	var due []consentRow
+	for person, r := range latest {
+		if r.c.Status == store.ConsentRevoked && !r.c.EndedAt.IsZero() && r.c.EndedAt.Before(before) && personal[person] {
+			due = append(due, r)
 		}
 	}
-	sort.Slice(list, func(i, j int) bool {
-		a, b := list[i], list[j]
-		if !a.ended.Equal(b.ended) {
-			return a.ended.Before(b.ended)
+	sort.Slice(due, func(i, j int) bool {
+		a, b := due[i].c, due[j].c
+		if !a.EndedAt.Equal(b.EndedAt) {
+			return a.EndedAt.Before(b.EndedAt)
 		}
-		if a.ref.TenantID != b.ref.TenantID {
-			return a.ref.TenantID < b.ref.TenantID
-		}
-		return a.ref.PersonID < b.ref.PersonID
+		return a.PersonID < b.PersonID
 	})
 	var out []store.ConsentRef
-	for _, d := range list[:min(len(list), limit)] {
-		out = append(out, d.ref)
+	for _, r := range due[:min(len(due), limit)] {
+		out = append(out, store.ConsentRef{TenantID: tenantID, PersonID: r.c.PersonID})
 	}
 	return out, nil
 }

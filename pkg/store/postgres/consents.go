@@ -496,41 +496,59 @@ func (s *Store) EvidenceOf(ctx context.Context, tenantID, personID string) ([]st
 }
 
 // DestroyEvidence implements store.Consents: the sealed details are
-// dropped (the append-only trigger allows exactly this change). Records
-// already destroyed are not counted again.
+// dropped (the append-only trigger allows exactly this change), and the
+// oids of the record's consents and requests cleared, in one transaction.
+// Records already destroyed are not counted again.
 func (s *Store) DestroyEvidence(ctx context.Context, tenantID, personID string, before time.Time) (int, error) {
-	tag, err := s.q(ctx).Exec(ctx, `UPDATE consent_evidence SET details = NULL, key_id = '', destroyed = true
-		WHERE tenant_id = $1 AND person_id = $2 AND at < $3 AND NOT destroyed`, tenantID, personID, before)
+	n := 0
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		tag, err := s.q(ctx).Exec(ctx, `UPDATE consent_evidence SET details = NULL, key_id = '', destroyed = true
+			WHERE tenant_id = $1 AND person_id = $2 AND at < $3 AND NOT destroyed`, tenantID, personID, before)
+		if err != nil {
+			return err
+		}
+		n = int(tag.RowsAffected())
+		if _, err := s.q(ctx).Exec(ctx, `UPDATE consents SET grantor_oid = ''
+			WHERE tenant_id = $1 AND person_id = $2 AND granted_at < $3 AND grantor_oid <> ''`, tenantID, personID, before); err != nil {
+			return err
+		}
+		_, err = s.q(ctx).Exec(ctx, `UPDATE consent_requests SET child_oid = '',
+				declines = (SELECT coalesce(jsonb_agg(d || '{"grantor_oid": ""}'::jsonb ORDER BY i), '[]'::jsonb)
+					FROM jsonb_array_elements(declines) WITH ORDINALITY AS x(d, i))
+			WHERE tenant_id = $1 AND person_id = $2 AND created_at < $3
+			AND (child_oid <> '' OR declines <> '[]'::jsonb)`, tenantID, personID, before)
+		return err
+	})
 	if err != nil {
 		return 0, wrap("destroy evidence", err)
 	}
-	return int(tag.RowsAffected()), nil
+	return n, nil
 }
 
-// WithdrawnBefore implements store.Consents. It starts from revoked
-// consents (index consents_revoked), keeps those no newer consent of the
-// record follows, and whose record has evidence with personal data: not
-// empty, not destroyed, and not the record of a destruction (event
+// ClaimWithdrawn implements store.Consents. It starts from the tenant's
+// revoked consents (index consents_revoked), keeps those no newer consent
+// of the record follows, and whose record has evidence with personal data:
+// not empty, not destroyed, and not the record of a destruction (event
 // "destroyed"), so that noting one does not make the record due again.
-func (s *Store) WithdrawnBefore(ctx context.Context, t time.Time, limit int) ([]store.ConsentRef, error) {
+func (s *Store) ClaimWithdrawn(ctx context.Context, tenantID string, before time.Time, limit int) ([]store.ConsentRef, error) {
 	rows, err := s.q(ctx).Query(ctx, `SELECT c.tenant_id, c.person_id FROM consents c
-		WHERE c.status = 'revoked' AND c.ended_at < $1
+		WHERE c.tenant_id = $1 AND c.status = 'revoked' AND c.ended_at < $2
 		AND NOT EXISTS (SELECT 1 FROM consents n WHERE n.tenant_id = c.tenant_id AND n.person_id = c.person_id
 			AND (n.granted_at > c.granted_at OR n.granted_at = c.granted_at AND n.seq > c.seq))
 		AND EXISTS (SELECT 1 FROM consent_evidence e WHERE e.tenant_id = c.tenant_id AND e.person_id = c.person_id
-			AND e.details IS NOT NULL AND e.event <> $3)
-		ORDER BY c.ended_at, c.tenant_id, c.person_id LIMIT $2`, t, rowLimit(limit), evidenceDestroyedEvent)
+			AND e.details IS NOT NULL AND e.event <> $4)
+		ORDER BY c.ended_at, c.person_id LIMIT $3 FOR UPDATE OF c SKIP LOCKED`, tenantID, before, rowLimit(limit), evidenceDestroyedEvent)
 	if err != nil {
-		return nil, wrap("withdrawn before", err)
+		return nil, wrap("claim withdrawn", err)
 	}
 	defer rows.Close()
 	var out []store.ConsentRef
 	for rows.Next() {
 		var r store.ConsentRef
 		if err := rows.Scan(&r.TenantID, &r.PersonID); err != nil {
-			return nil, wrap("withdrawn before", err)
+			return nil, wrap("claim withdrawn", err)
 		}
 		out = append(out, r)
 	}
-	return out, wrap("withdrawn before", rows.Err())
+	return out, wrap("claim withdrawn", rows.Err())
 }

@@ -44,7 +44,9 @@ func RunConsent(t *testing.T, newStore NewStore) {
 		{"ExpiredRequestIsClosedToParents", testExpiredRequestIsClosedToParents},
 		{"LockConsents", testLockConsents},
 		{"Evidence", testEvidence},
-		{"WithdrawnBefore", testWithdrawnBefore},
+		{"ClaimWithdrawn", testClaimWithdrawn},
+		{"ClaimWithdrawnConcurrent", testClaimWithdrawnConcurrent},
+		{"DestroyEvidenceClearsOIDs", testDestroyEvidenceClearsOIDs},
 		{"Outbox", testOutbox},
 		{"OutboxInvalid", testOutboxInvalid},
 		{"ClaimEventsConcurrent", testClaimEventsConcurrent},
@@ -913,7 +915,7 @@ func testEvidence(t *testing.T, s ConsentStore) {
 	}
 }
 
-func testWithdrawnBefore(t *testing.T, s ConsentStore) {
+func testClaimWithdrawn(t *testing.T, s ConsentStore) {
 	mkTenant(t, s, "t1")
 	mkTenant(t, s, "t2")
 	consent := func(tenantID, personID, id string, granted time.Time, end store.ConsentStatus, ended time.Time) {
@@ -951,10 +953,12 @@ func testWithdrawnBefore(t *testing.T, s ConsentStore) {
 	evidence("t1", "g", "granted", fullDetails())
 	consent("t1", "h", "h-1", h(0), store.ConsentRevoked, h(5)) // revoked later
 	evidence("t1", "h", "granted", fullDetails())
+	consent("t1", "i", "i-1", h(0), store.ConsentRevoked, h(0.5)) // due, earlier
+	evidence("t1", "i", "granted", fullDetails())
 
-	due := func(at time.Time, limit int) []string {
+	due := func(tenantID string, at time.Time, limit int) []string {
 		t.Helper()
-		refs, err := s.WithdrawnBefore(ctx(), at, limit)
+		refs, err := s.ClaimWithdrawn(ctx(), tenantID, at, limit)
 		must(t, err)
 		out := []string{}
 		for _, r := range refs {
@@ -962,16 +966,106 @@ func testWithdrawnBefore(t *testing.T, s ConsentStore) {
 		}
 		return out
 	}
-	wantIDs(t, "WithdrawnBefore(3h)", due(h(3), 0), []string{"t2/a", "t1/a"})
-	wantIDs(t, "WithdrawnBefore(3h, 1)", due(h(3), 1), []string{"t2/a"})
-	wantIDs(t, "WithdrawnBefore(1h)", due(h(1), 0), []string{"t2/a"}) // ended at 1h is not before 1h
-	wantIDs(t, "WithdrawnBefore(6h)", due(h(6), 0), []string{"t2/a", "t1/a", "t1/h"})
+	wantIDs(t, "ClaimWithdrawn(t1, 3h)", due("t1", h(3), 0), []string{"t1/i", "t1/a"})
+	wantIDs(t, "ClaimWithdrawn(t2, 3h)", due("t2", h(3), 0), []string{"t2/a"})
+	wantIDs(t, "ClaimWithdrawn(t1, 3h, 1)", due("t1", h(3), 1), []string{"t1/i"})
+	wantIDs(t, "ClaimWithdrawn(t1, 1h)", due("t1", h(1), 0), []string{"t1/i"}) // ended at 1h is not before 1h
+	wantIDs(t, "ClaimWithdrawn(t1, 6h)", due("t1", h(6), 0), []string{"t1/i", "t1/a", "t1/h"})
+	wantIDs(t, "ClaimWithdrawn(t3, 6h)", due("t3", h(6), 0), []string{})
 	n, err := s.DestroyEvidence(ctx(), "t1", "a", h(3))
 	must(t, err)
 	if n != 1 {
 		t.Fatalf("DestroyEvidence(t1/a) = %d", n)
 	}
-	wantIDs(t, "WithdrawnBefore(3h) after destroying t1/a", due(h(3), 0), []string{"t2/a"})
+	wantIDs(t, "ClaimWithdrawn(t1, 3h) after destroying t1/a", due("t1", h(3), 0), []string{"t1/i"})
+	wantIDs(t, "ClaimWithdrawn(t2, 3h) after destroying t1/a", due("t2", h(3), 0), []string{"t2/a"})
+}
+
+// testClaimWithdrawnConcurrent: replicas that claim and destroy in
+// batches, each in its transaction, destroy every due record exactly once
+// (a record claimed just as another replica destroyed it finds nothing
+// left to wipe).
+func testClaimWithdrawnConcurrent(t *testing.T, s ConsentStore) {
+	mkTenant(t, s, "t1")
+	now := base.Add(24 * time.Hour)
+	var want []string
+	for i := range 40 {
+		id := fmt.Sprintf("s-%02d", i)
+		must(t, s.CreateConsent(ctx(), mkConsent("c-"+id, "t1", id, base)))
+		must(t, s.EndConsent(ctx(), "t1", "c-"+id, store.ConsentRevoked, "test", base.Add(time.Duration(i%5+1)*time.Minute)))
+		must(t, s.AppendEvidence(ctx(), store.Evidence{TenantID: "t1", PersonID: id, Event: "granted", At: base, Details: fullDetails()}))
+		want = append(want, id)
+	}
+	claimAll(t, 6, want, func() ([]string, error) {
+		var destroyed []string
+		err := s.InTx(ctx(), func(ctx context.Context) error {
+			refs, err := s.ClaimWithdrawn(ctx, "t1", now, 4)
+			for _, r := range refs {
+				n, err := s.DestroyEvidence(ctx, r.TenantID, r.PersonID, now)
+				if err != nil {
+					return err
+				}
+				if n > 0 {
+					destroyed = append(destroyed, r.PersonID)
+				}
+			}
+			return err
+		})
+		return destroyed, err
+	})
+	refs, err := s.ClaimWithdrawn(ctx(), "t1", now, 0)
+	must(t, err)
+	if len(refs) != 0 {
+		t.Fatalf("left after the workers: %+v", refs)
+	}
+}
+
+// testDestroyEvidenceClearsOIDs: the destruction takes the ESIA oids of
+// the record's consents and requests with the evidence, and only those
+// made before the cut-off, and only of that record.
+func testDestroyEvidenceClearsOIDs(t *testing.T, s ConsentStore) {
+	mkTenant(t, s, "t1")
+	old, other, later := mkConsent("c-old", "t1", "s-1", base), mkConsent("c-other", "t1", "s-2", base), mkConsent("c-later", "t1", "s-1", base.Add(48*time.Hour))
+	for _, c := range []store.Consent{old, other, later} {
+		must(t, s.CreateConsent(ctx(), c))
+	}
+	must(t, s.EndConsent(ctx(), "t1", "c-old", store.ConsentRevoked, "test", base.Add(time.Hour)))
+	for _, r := range []store.ConsentRequest{
+		{ID: "r-1", TenantID: "t1", PersonID: "s-1", ChildOID: "3001", Parents: []string{"p-1", "p-2"}, CreatedAt: base},
+		{ID: "r-2", TenantID: "t1", PersonID: "s-2", ChildOID: "3002", Parents: []string{"p-1"}, CreatedAt: base},
+	} {
+		_, _, err := s.OpenRequest(ctx(), r)
+		must(t, err)
+		must(t, s.AddDecline(ctx(), "t1", r.ID, store.Decline{ParentRecord: "p-1", GrantorOID: "2001", At: base}))
+	}
+	must(t, s.AddDecline(ctx(), "t1", "r-1", store.Decline{GrantorOID: "2009", At: base})) // a parent not in the roster
+	must(t, s.CloseRequest(ctx(), "t1", "r-1", store.RequestGranted, base))
+	must(t, s.AppendEvidence(ctx(), store.Evidence{TenantID: "t1", PersonID: "s-1", Event: "granted", At: base, Details: fullDetails()}))
+
+	n, err := s.DestroyEvidence(ctx(), "t1", "s-1", base.Add(24*time.Hour))
+	must(t, err)
+	if n != 1 {
+		t.Fatalf("DestroyEvidence = %d, want 1", n)
+	}
+	grantors := map[string]string{}
+	for _, person := range []string{"s-1", "s-2"} {
+		for _, c := range consentsOf(t, s, "t1", person) {
+			grantors[c.ID] = c.GrantorOID
+		}
+	}
+	if want := map[string]string{"c-old": "", "c-later": "1000", "c-other": "1000"}; !reflect.DeepEqual(grantors, want) {
+		t.Fatalf("grantor oids = %v, want %v", grantors, want)
+	}
+	r1, err := s.GetRequest(ctx(), "t1", "r-1")
+	must(t, err)
+	want := store.ConsentRequest{ID: "r-1", TenantID: "t1", PersonID: "s-1", Parents: []string{"p-1", "p-2"}, Status: store.RequestGranted,
+		Declines: []store.Decline{{ParentRecord: "p-1", At: base}, {At: base}}, CreatedAt: base, ClosedAt: base}
+	sameRequest(t, r1, want)
+	r2, err := s.GetRequest(ctx(), "t1", "r-2")
+	must(t, err)
+	if r2.ChildOID != "3002" || r2.Declines[0].GrantorOID != "2001" {
+		t.Fatalf("another record's request changed: %+v", r2)
+	}
 }
 
 func mkEvent(id, tenantID, typ string, created time.Time) store.OutboxEvent {
