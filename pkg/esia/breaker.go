@@ -154,6 +154,14 @@ func (b *breaker) setState(s breakerState) {
 	b.probing = false
 }
 
+// openAt reports whether the breaker refuses calls at now without changing
+// its state, and until when.
+func (b *breaker) openAt(now time.Time) (time.Time, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.openUntil, b.state == breakerOpen && now.Before(b.openUntil)
+}
+
 // snapshot returns the state, for tests.
 func (b *breaker) snapshot() (breakerState, int) {
 	b.mu.Lock()
@@ -191,6 +199,24 @@ func (c *Config) breakerCooldown() time.Duration {
 		return c.BreakerCooldown
 	}
 	return DefaultBreakerCooldown
+}
+
+// Available reports, without calling ESIA, whether calls go through now: nil,
+// or while the circuit breaker is open an error matching ErrUnavailable and
+// ErrCircuitOpen. It never takes the probe call of a half-open breaker (once
+// the cool-down is over it returns nil and the next real call probes), so a
+// login can check it before sending a person to ESIA's login page.
+func (c *Config) Available() error {
+	limit := c.breakerFailures()
+	if limit == 0 {
+		return nil
+	}
+	until, open := c.breakerState().openAt(c.now())
+	if !open {
+		return nil
+	}
+	return &Error{Description: fmt.Sprintf("ESIA is unavailable (circuit breaker open after %d calls in a row failed); calls resume at %s",
+		limit, until.Format(time.RFC3339)), Retryable: true, cause: ErrCircuitOpen}
 }
 
 // guard runs call under the circuit breaker: it fails fast while the

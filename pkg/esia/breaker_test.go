@@ -91,6 +91,9 @@ func TestBreakerOpensOnOutage(t *testing.T) {
 			cfg, f, clk, observed := breakerWorld(t)
 			ctx := context.Background()
 			f.set(o.status, o.body)
+			if err := cfg.Available(); err != nil {
+				t.Fatalf("Available before the outage: %v", err)
+			}
 			for i := range esia.DefaultBreakerFailures {
 				if _, err := cfg.Person(ctx, fakeToken); !errors.Is(err, esia.ErrUnavailable) || errors.Is(err, esia.ErrCircuitOpen) {
 					t.Fatalf("call %d: %v", i+1, err)
@@ -121,6 +124,9 @@ func TestBreakerOpensOnOutage(t *testing.T) {
 			if got := observed(); !slices.Equal(got, []string{"person circuit_open", "refresh circuit_open", "token circuit_open"}) {
 				t.Fatalf("observed %v", got)
 			}
+			if err := cfg.Available(); !errors.Is(err, esia.ErrCircuitOpen) || !errors.Is(err, esia.ErrUnavailable) {
+				t.Fatalf("Available while open: %v", err)
+			}
 			// AuthURL makes no HTTP call and is never refused.
 			if _, err := cfg.AuthURL(ctx, state, nil); err != nil {
 				t.Fatalf("AuthURL while open: %v", err)
@@ -133,6 +139,14 @@ func TestBreakerOpensOnOutage(t *testing.T) {
 			}
 			f.set(200, `{"firstName":"Иван"}`)
 			clk.Advance(time.Second)
+			// Available says yes without taking the probe: the next call is it.
+			hits = f.hits.Load()
+			if err := cfg.Available(); err != nil {
+				t.Fatalf("Available after the cool-down: %v", err)
+			}
+			if f.hits.Load() != hits {
+				t.Fatal("Available called ESIA")
+			}
 			if _, err := cfg.Person(ctx, fakeToken); err != nil {
 				t.Fatalf("probe: %v", err)
 			}

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -13,7 +14,6 @@ import (
 
 	"github.com/diarybroker/broker/pkg/esia"
 	"github.com/diarybroker/broker/pkg/esia/esiasim"
-	"github.com/diarybroker/broker/pkg/login"
 )
 
 // oidUnconfirmedAdult is the simulator's fixture whose every login ends in
@@ -149,21 +149,21 @@ func TestCallbackErrorsCounted(t *testing.T) {
 	}
 }
 
-// breakerOpen is ESIA whose circuit breaker is open.
-type breakerOpen struct{ *esia.Config }
-
-func (breakerOpen) Available() error {
-	return fmt.Errorf("%w (%w)", esia.ErrCircuitOpen, esia.ErrUnavailable)
-}
-
-// TestBeginWhileESIAIsDown: while ESIA's circuit breaker is open the person
-// is not sent to ESIA's login page: the «Госуслуги недоступны» page comes
-// at once, with the reference code and the way back to the diary.
+// TestBeginWhileESIAIsDown: once ESIA's circuit breaker has opened (five
+// logins in a row found its token endpoint down) the next person is not sent
+// to ESIA's login page: the «Госуслуги недоступны» page comes at once, with
+// the reference code and the way back to the diary.
 func TestBeginWhileESIAIsDown(t *testing.T) {
 	b := startBroker(t, true, nil)
 	c := b.comp
-	c.Login = login.New(login.Config{ESIA: breakerOpen{c.ESIA}, Sessions: c.Sessions, Attempts: c.Store, Tenants: c.Store,
-		Roster: c.Store, Ladder: c.Ladder, Subjects: c.Subjects, Now: c.Now, Logger: c.Logger})
+	c.Simulator.InjectFault(esiasim.Fault{Endpoint: esiasim.EndpointToken, Status: 503, Times: esia.DefaultBreakerFailures})
+	for range esia.DefaultBreakerFailures {
+		d := newDiary(b)
+		errorRedirect(t, loginAs(t, b, d, oidTeacher), d, "esia_unavailable")
+	}
+	if err := c.ESIA.Available(); !errors.Is(err, esia.ErrCircuitOpen) {
+		t.Fatalf("the breaker did not open: %v", err)
+	}
 	d := newDiary(b)
 	o := newBrowser(t).get(d.authURL())
 	if o.Status != http.StatusServiceUnavailable || !strings.Contains(o.Body, "<h1>Госуслуги недоступны</h1>") {
@@ -174,7 +174,7 @@ func TestBeginWhileESIAIsDown(t *testing.T) {
 	if err != nil || a.Reason != "esia_unavailable" || a.Outcome != "esia_unavailable" || len(a.Events) != 1 || a.Events[0].Step != "authorize" {
 		t.Fatalf("attempt %+v, %v", a, err)
 	}
-	if m := newBrowser(t).get(b.URL + "/metrics").Body; !strings.Contains(m, `broker_logins_total{outcome="esia_unavailable"} 1`) {
+	if m := newBrowser(t).get(b.URL + "/metrics").Body; !strings.Contains(m, fmt.Sprintf(`broker_logins_total{outcome="esia_unavailable"} %d`, esia.DefaultBreakerFailures+1)) {
 		t.Error("the refused login is not counted")
 	}
 }
