@@ -222,12 +222,16 @@ func TestLoginFailuresAfterValidation(t *testing.T) {
 			}
 			b.comp.ESIA.Keys = fake
 			t.Cleanup(func() { b.comp.ESIA.Keys = keys })
-		}, "esia_unavailable", "esia_unavailable"},
-		{"expired ESIA JWT (broker clock two hours ahead of ESIA)", oidTeacher, func(t *testing.T) {
+		}, "esia_token_invalid", "esia_token_invalid"},
+		// ESIA's tokens live one minute; the broker's clock runs three
+		// minutes ahead (within the five ESIA allows its timestamp), so they
+		// have expired beyond the 60 s leeway when the broker checks them.
+		{"expired ESIA JWT", oidTeacher, func(t *testing.T) {
+			sim.SetTokenLifetime(time.Minute)
 			now := b.comp.ESIA.Now
-			b.comp.ESIA.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
-			t.Cleanup(func() { b.comp.ESIA.Now = now })
-		}, "esia_unavailable", "esia_unavailable"},
+			b.comp.ESIA.Now = func() time.Time { return time.Now().Add(3 * time.Minute) }
+			t.Cleanup(func() { b.comp.ESIA.Now = now; sim.SetTokenLifetime(0) })
+		}, "esia_token_invalid", "esia_token_invalid"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

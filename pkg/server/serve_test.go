@@ -201,7 +201,7 @@ func TestRotatedESIACertificateWithoutRestart(t *testing.T) {
 	b.comp.ReloadESIATrust()
 	d := newDiary(b)
 	br := newBrowser(t)
-	errorRedirect(t, br.chooseOnSimulator(br.get(d.authURL()), oidTeacher), d, "esia_unavailable")
+	errorRedirect(t, br.chooseOnSimulator(br.get(d.authURL()), oidTeacher), d, "esia_token_invalid")
 
 	// The operator adds ESIA's new certificate beside the old one.
 	if err := os.WriteFile(filepath.Join(dir, "esia-2026.pem"), sim.CertificatesPEM(), 0o600); err != nil {

@@ -98,6 +98,23 @@ func (s *Simulator) SetLatency(d time.Duration) {
 	s.latency = d
 }
 
+// SetTokenLifetime makes the tokens issued from now on live d instead of
+// TokenLifetime (0 restores it), so that tests can see them expire.
+func (s *Simulator) SetTokenLifetime(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tokenTTL = d
+}
+
+func (s *Simulator) tokenLifetime() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tokenTTL > 0 {
+		return s.tokenTTL
+	}
+	return TokenLifetime
+}
+
 // Latency returns the delay of every answer.
 func (s *Simulator) Latency() time.Duration {
 	s.mu.Lock()

@@ -26,13 +26,15 @@ type Simulator struct {
 	signer   TokenSigner // signs new tokens
 	retired  [][]byte    // certificates of earlier signers, newest first
 
-	mu       sync.Mutex
-	logins   map[string]*authRequest // pending login pages by id
-	codes    map[string]*grant       // authorization codes
-	refresh  map[string]*grant       // refresh tokens
-	access   map[string]*grant       // access tokens
-	faults   []*faultState
-	latency  time.Duration
+	mu      sync.Mutex
+	logins  map[string]*authRequest // pending login pages by id
+	codes   map[string]*grant       // authorization codes
+	refresh map[string]*grant       // refresh tokens
+	access  map[string]*grant       // access tokens
+	faults  []*faultState
+	latency time.Duration
+	// tokenTTL, when set, replaces TokenLifetime (SetTokenLifetime).
+	tokenTTL time.Duration
 	released chan struct{} // closed by Close: hung handlers return
 	closed   bool
 }

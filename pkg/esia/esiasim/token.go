@@ -138,7 +138,8 @@ type tokenAnswer struct {
 func (s *Simulator) issue(g *grant, state string) (*tokenAnswer, error) {
 	now := s.now()
 	p, oid := g.person, json.Number(g.person.OID)
-	exp := now.Add(TokenLifetime)
+	lifetime := s.tokenLifetime()
+	exp := now.Add(lifetime)
 	access, err := s.signJWT("access", map[string]any{
 		"nbf": now.Unix(), "scope": qualified(g.req.scopes, p.OID), "iss": s.cfg.Issuer,
 		"urn:esia:sid": g.sid, "urn:esia:sbj_id": oid, "exp": exp.Unix(), "iat": now.Unix(),
@@ -169,7 +170,7 @@ func (s *Simulator) issue(g *grant, state string) (*tokenAnswer, error) {
 	ag := *g
 	ag.expires = exp
 	s.remember(s.access, access, &ag)
-	ans := &tokenAnswer{AccessToken: access, IDToken: id, ExpiresIn: int(TokenLifetime.Seconds()), State: state, TokenType: "Bearer"}
+	ans := &tokenAnswer{AccessToken: access, IDToken: id, ExpiresIn: int(lifetime.Seconds()), State: state, TokenType: "Bearer"}
 	if g.req.accessType == "offline" {
 		rg := *g
 		rg.expires = now.Add(RefreshLifetime)
