@@ -138,3 +138,46 @@ func TestPagesInChromium(t *testing.T) {
 	}
 	screenshot(t, ctx, "child-logged-in")
 }
+
+// TestRefusalAndChangedTextInChromium: a parent refuses on the parent's
+// page, the child's block page then says so; an adult's consent page whose
+// text changed while it was open comes back with the new text, and the
+// second answer gets in — all without JavaScript.
+func TestRefusalAndChangedTextInChromium(t *testing.T) {
+	ctx := chromium(t)
+	b := startBroker(t, true, nil)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(chromedp.Do(ctx, chromedp.Navigate(b.URL+"/demo/login?person="+oidChild)))
+	must(chromedp.Do(ctx, chromedp.Navigate(b.URL+"/parent?tenant="+server.DevTenant+"&sim_person="+oidParent)))
+	must(chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`form:has(input[name="child"][value="s-0001"]) button[value="decline"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[role="status"]`))))
+	if text := pageText(t, ctx); !strings.Contains(text, "Отказ записан") || !strings.Contains(text, "вы отказали") {
+		t.Fatalf("after the refusal: %s", text)
+	}
+	screenshot(t, ctx, "parent-page-declined")
+	must(chromedp.Do(ctx, chromedp.Navigate(b.URL+"/demo/login?person="+oidChild)))
+	if text := pageText(t, ctx); !strings.Contains(text, "Один из родителей отказал") || !strings.Contains(text, "второй родитель") {
+		t.Fatalf("block page after a refusal: %s", text)
+	}
+	screenshot(t, ctx, "block-page-declined")
+
+	must(chromedp.Do(ctx, chromedp.Navigate(b.URL+"/demo/login?person="+oidTeacher)))
+	tn, err := b.comp.Store.GetTenant(context.Background(), server.DevTenant)
+	must(err)
+	tn.Consent.TextVersion = "2"
+	must(b.comp.Store.UpdateTenant(context.Background(), tn))
+	must(chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`button[value="accept"]`)), chromedp.WaitVisible(chromedp.CSS(`[role="alert"]`))))
+	if text := pageText(t, ctx); !strings.Contains(text, "Текст согласия изменился") || !strings.Contains(text, "Версия текста 2") {
+		t.Fatalf("consent page after a text change: %s", text)
+	}
+	screenshot(t, ctx, "consent-page-text-changed")
+	must(chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`button[value="accept"]`)), chromedp.WaitVisible(chromedp.CSS("table"))))
+	if text := pageText(t, ctx); !strings.Contains(text, "t-0001") {
+		t.Fatalf("after consenting to the new text: %s", text)
+	}
+}
