@@ -75,6 +75,15 @@ type Candidate struct {
 	Role       store.Role         `json:"role"`
 	Similarity float64            `json:"name_similarity"`
 	Fields     []FieldExplanation `json:"fields"`
+	// Link is this ESIA person's link to the record when it is suspended:
+	// why tells support what to fix.
+	Link *CandidateLink `json:"link,omitempty"`
+}
+
+// CandidateLink is a candidate record's suspended link to the person.
+type CandidateLink struct {
+	Status store.LinkStatus `json:"status"`
+	Reason string           `json:"reason,omitempty"`
 }
 
 // Result is the outcome of a match with what was compared.
@@ -105,13 +114,30 @@ type Ladder struct {
 // of that role (the diary's role parameter).
 func (l *Ladder) Match(ctx context.Context, tenant store.Tenant, p Person, role store.Role) (Result, error) {
 	norm := normaliseESIA(p)
-	res, ok, blocked, err := l.byLink(ctx, tenant.ID, norm, role)
+	res, ok, links, err := l.byLink(ctx, tenant.ID, norm, role)
 	if err != nil || ok {
 		return res, err
+	}
+	// Records whose link a person suspended are never matched again
+	// automatically.
+	blocked := map[string]bool{}
+	inactive := map[string]store.Link{}
+	for _, ln := range links {
+		if ln.Status != store.LinkActive {
+			inactive[ln.ExternalID] = ln
+			blocked[ln.ExternalID] = !autoSuspension(ln.Reason)
+		}
 	}
 	suspended := res.Suspended
 	res, err = l.climb(ctx, tenant, norm, role, blocked)
 	res.Suspended = append(suspended, res.Suspended...)
+	if res.Outcome != OutcomeLinked {
+		for i, c := range res.Candidates {
+			if ln, ok := inactive[c.ExternalID]; ok {
+				res.Candidates[i].Link = &CandidateLink{Status: ln.Status, Reason: ln.Reason}
+			}
+		}
+	}
 	return res, err
 }
 
@@ -184,17 +210,16 @@ func (l *Ladder) climb(ctx context.Context, tenant store.Tenant, norm Person, ro
 // re-checked against today's data on both sides: a SNILS or birth date
 // that changed (in ESIA or in the roster) suspends the link and records
 // why; a link suspended that way comes back when the data agree again.
-// blocked lists the records whose link a person suspended.
-func (l *Ladder) byLink(ctx context.Context, tenantID string, p Person, role store.Role) (Result, bool, map[string]bool, error) {
+// It also returns the person's links as they are after the re-check.
+func (l *Ladder) byLink(ctx context.Context, tenantID string, p Person, role store.Role) (Result, bool, []store.Link, error) {
 	links, err := l.Links.LinksByOID(ctx, tenantID, p.OID)
 	if err != nil {
 		return Result{}, false, nil, fmt.Errorf("linking: links: %w", err)
 	}
 	var res Result
-	blocked := map[string]bool{}
-	for _, ln := range links {
+	for i := range links {
+		ln := &links[i]
 		if ln.Status != store.LinkActive && !autoSuspension(ln.Reason) {
-			blocked[ln.ExternalID] = true
 			continue
 		}
 		rec, err := l.Roster.GetPerson(ctx, tenantID, ln.ExternalID)
@@ -205,20 +230,31 @@ func (l *Ladder) byLink(ctx context.Context, tenantID string, p Person, role sto
 			return Result{}, false, nil, fmt.Errorf("linking: linked record: %w", err)
 		}
 		why := recheck(IdentityOfRecord(rec), p.Identity)
+		checked := l.withEvidence(*ln, p)
 		switch {
 		case why != "" && ln.Status == store.LinkActive:
+			*ln = checked
 			ln.Status, ln.Reason = store.LinkSuspended, why
-			if err := l.Links.UpdateLink(ctx, ln); err != nil {
+			if err := l.Links.UpdateLink(ctx, *ln); err != nil {
 				return Result{}, false, nil, fmt.Errorf("linking: suspend link: %w", err)
 			}
-			res.Suspended = append(res.Suspended, ln)
+			res.Suspended = append(res.Suspended, *ln)
 			continue
 		case why != "":
 			continue
 		case ln.Status != store.LinkActive:
+			*ln = checked
 			ln.Status, ln.Reason, ln.ESIAETag = store.LinkActive, "", p.ETag
-			if err := l.Links.UpdateLink(ctx, ln); err != nil {
+			if err := l.Links.UpdateLink(ctx, *ln); err != nil {
 				return Result{}, false, nil, fmt.Errorf("linking: reactivate link: %w", err)
+			}
+		case checked != *ln:
+			// ESIA's SNILS or birth date changed in agreement with the
+			// record (or the link predates its evidence): a record
+			// written later is re-checked against today's values.
+			*ln = checked
+			if err := l.Links.UpdateLink(ctx, *ln); err != nil {
+				return Result{}, false, nil, fmt.Errorf("linking: link evidence: %w", err)
 			}
 		}
 		if role != "" && ln.Role != role {
@@ -227,20 +263,27 @@ func (l *Ladder) byLink(ctx context.Context, tenantID string, p Person, role sto
 		res.Records = append(res.Records, rec)
 	}
 	if len(res.Records) == 0 {
-		return res, false, blocked, nil
+		return res, false, links, nil
 	}
 	res.Outcome, res.Rung = OutcomeLinked, RungLink
-	return res, true, blocked, nil
+	return res, true, links, nil
 }
 
 // recheck compares a linked record with the ESIA person it is linked to:
-// "" when they still agree, else why the link must be suspended. Values
-// missing on either side are not a change.
+// "" when they still agree, else why the link must be suspended.
 func recheck(rec, esia Identity) string {
-	if rec.SNILS != "" && esia.SNILS != "" && rec.SNILS != esia.SNILS {
+	return recheckValues(rec.SNILS, esia.SNILS, rec.BirthDate.String(), esia.BirthDate.String())
+}
+
+// recheckValues is the rule of every re-check of a link, at login (on
+// normalised values) and when the record is written (on blind indexes of
+// them): a SNILS, then a birth date, known on both sides and different
+// suspends the link. Values missing on either side are not a change.
+func recheckValues(recSNILS, esiaSNILS, recBirth, esiaBirth string) string {
+	if recSNILS != "" && esiaSNILS != "" && recSNILS != esiaSNILS {
 		return SuspendSNILSChanged
 	}
-	if !rec.BirthDate.IsZero() && !esia.BirthDate.IsZero() && rec.BirthDate != esia.BirthDate {
+	if recBirth != "" && esiaBirth != "" && recBirth != esiaBirth {
 		return SuspendBirthDateChanged
 	}
 	return ""
@@ -314,9 +357,10 @@ func (l *Ladder) Link(ctx context.Context, tenantID string, p Person, res Result
 	if l.Now != nil {
 		now = l.Now
 	}
+	norm := normaliseESIA(p)
 	for _, rec := range res.Records {
-		ln := store.Link{TenantID: tenantID, ESIAOID: p.OID, ExternalID: rec.ExternalID,
-			Role: rec.Role, Rung: res.Rung, Status: store.LinkActive, ESIAETag: p.ETag, CreatedAt: now().UTC()}
+		ln := l.withEvidence(store.Link{TenantID: tenantID, ESIAOID: p.OID, ExternalID: rec.ExternalID,
+			Role: rec.Role, Rung: res.Rung, Status: store.LinkActive, ESIAETag: p.ETag, CreatedAt: now().UTC()}, norm)
 		err := l.Links.CreateLink(ctx, ln)
 		if err == nil {
 			created = append(created, ln)
@@ -331,6 +375,20 @@ func (l *Ladder) Link(ctx context.Context, tenantID string, p Person, res Result
 		}
 	}
 	return created, nil
+}
+
+// withEvidence returns ln with the blind indexes of the (normalised) ESIA
+// person's SNILS and birth date, against which a roster record written
+// later is re-checked (LinkAdmin.RecheckRecords). A value ESIA did not give
+// this time leaves the one kept: missing is not a change.
+func (l *Ladder) withEvidence(ln store.Link, p Person) store.Link {
+	if v := l.Index.Index(store.IndexSNILS, indexSNILS(p.Identity)); v != "" {
+		ln.SNILSIndex = v
+	}
+	if v := l.Index.Index(store.IndexBirthDate, indexBirthDate(p.Identity)); v != "" {
+		ln.BirthDateIndex = v
+	}
+	return ln
 }
 
 // normaliseESIA normalises what ESIA said; values that do not normalise

@@ -44,18 +44,34 @@ func (a *LinkAdmin) Unlink(ctx context.Context, tenantID, externalID, oid string
 	if err != nil {
 		return nil, err
 	}
+	return links, a.remove(ctx, tenantID, links)
+}
+
+// UnlinkRecords removes every link of the records externalIDs, as Unlink
+// does, before the records are deleted (a roster delete): tokens revoked,
+// link.removed sent. It returns the links removed; records without links
+// are no error.
+func (a *LinkAdmin) UnlinkRecords(ctx context.Context, tenantID string, externalIDs []string) ([]store.Link, error) {
+	links, err := a.Links.LinksByRecords(ctx, tenantID, externalIDs)
+	if err != nil {
+		return nil, fmt.Errorf("linking: links: %w", err)
+	}
+	return links, a.remove(ctx, tenantID, links)
+}
+
+func (a *LinkAdmin) remove(ctx context.Context, tenantID string, links []store.Link) error {
 	for _, l := range links {
 		if err := a.Links.DeleteLink(ctx, tenantID, l.ESIAOID, l.ExternalID); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return nil, fmt.Errorf("linking: unlink: %w", err)
+			return fmt.Errorf("linking: unlink: %w", err)
 		}
 		if err := a.revoke(ctx, tenantID, l.ESIAOID); err != nil {
-			return nil, err
+			return err
 		}
 		if err := a.event(ctx, "link.removed", l); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return links, nil
+	return nil
 }
 
 func (a *LinkAdmin) event(ctx context.Context, typ string, l store.Link) error {
@@ -74,18 +90,58 @@ func (a *LinkAdmin) Suspend(ctx context.Context, tenantID, externalID, oid, reas
 		return nil, err
 	}
 	for i := range links {
-		links[i].Status, links[i].Reason = store.LinkSuspended, reason
-		if err := a.Links.UpdateLink(ctx, links[i]); err != nil {
-			return nil, fmt.Errorf("linking: suspend: %w", err)
-		}
-		if err := a.revoke(ctx, tenantID, links[i].ESIAOID); err != nil {
-			return nil, err
-		}
-		if err := a.event(ctx, "link.suspended", links[i]); err != nil {
-			return nil, err
+		links[i].Reason = reason
+	}
+	return links, a.suspend(ctx, tenantID, links)
+}
+
+// RecheckRecords re-checks the active links of roster records just
+// written (an upsert through the API or an import) with the rules of the
+// re-check at login: a SNILS or birth date of the record that differs from
+// the one ESIA gave when the link was last checked (the link's evidence
+// indexes; a value missing on either side is no change) suspends the link
+// with reason SuspendSNILSChanged or SuspendBirthDateChanged, revokes the
+// person's tokens and sends link.suspended. The person's next login lifts
+// the suspension when the data agree again. It returns the links suspended.
+func (a *LinkAdmin) RecheckRecords(ctx context.Context, tenantID string, ps []store.Person) ([]store.Link, error) {
+	if len(ps) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(ps))
+	byID := make(map[string]store.PersonIndex, len(ps))
+	for i, p := range ps {
+		ids[i], byID[p.ExternalID] = p.ExternalID, p.Index
+	}
+	links, err := a.Links.LinksByRecords(ctx, tenantID, ids)
+	if err != nil {
+		return nil, fmt.Errorf("linking: links: %w", err)
+	}
+	var changed []store.Link
+	for _, l := range links {
+		ix := byID[l.ExternalID]
+		if why := recheckValues(ix.SNILS, l.SNILSIndex, ix.BirthDate, l.BirthDateIndex); why != "" && l.Status == store.LinkActive {
+			l.Reason = why
+			changed = append(changed, l)
 		}
 	}
-	return links, nil
+	return changed, a.suspend(ctx, tenantID, changed)
+}
+
+// suspend suspends links with the reasons they carry.
+func (a *LinkAdmin) suspend(ctx context.Context, tenantID string, links []store.Link) error {
+	for i := range links {
+		links[i].Status = store.LinkSuspended
+		if err := a.Links.UpdateLink(ctx, links[i]); err != nil {
+			return fmt.Errorf("linking: suspend: %w", err)
+		}
+		if err := a.revoke(ctx, tenantID, links[i].ESIAOID); err != nil {
+			return err
+		}
+		if err := a.event(ctx, "link.suspended", links[i]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Resume makes suspended links active again.

@@ -204,11 +204,16 @@ func (r RosterRow) Relation() (store.Relation, error) {
 
 // ImportReport is what a roster import did.
 type ImportReport struct {
-	Persons   int        `json:"persons"`
-	Deleted   int        `json:"deleted"`
-	Relations int        `json:"relations"`
-	Flagged   int        `json:"flagged"`
-	Errors    []RowError `json:"errors,omitempty"`
+	Persons   int `json:"persons"`
+	Deleted   int `json:"deleted"`
+	Relations int `json:"relations"`
+	Flagged   int `json:"flagged"`
+	// LinksRemoved are the links of deleted records that were removed
+	// (their tokens revoked), LinksSuspended those of changed records that
+	// a re-check suspended (Importer.Links).
+	LinksRemoved   int        `json:"links_removed,omitempty"`
+	LinksSuspended int        `json:"links_suspended,omitempty"`
+	Errors         []RowError `json:"errors,omitempty"`
 	// ErrorsTruncated says more errors happened than Errors holds.
 	ErrorsTruncated bool `json:"errors_truncated,omitempty"`
 }
@@ -229,8 +234,15 @@ type ImportReport struct {
 // file waits (on disk beyond MemoryRows) until the end of the file.
 // Deletions of records are applied at the end, after every upsert.
 type Importer struct {
-	Roster    store.Roster
-	Index     Indexer
+	Roster store.Roster
+	Index  Indexer
+	// Links keeps the links of the records written in step with them:
+	// every batch of records written is re-checked (RecheckRecords) and
+	// the links of records to delete are removed first, tokens revoked
+	// (UnlinkRecords). When it is nil and Roster is also a store.Links,
+	// a deletion of a linked record is refused as a row error rather than
+	// leave the person's tokens valid without their link.
+	Links     RecordLinks
 	BatchSize int // person rows per write (default 1000)
 	MaxErrors int // errors kept in the report (default 1000)
 	// Progress, when set, is called after every batch written with the
@@ -249,6 +261,13 @@ type Importer struct {
 	MemoryRows int
 	// SpillDir is where that temporary file is made (default os.TempDir()).
 	SpillDir string
+}
+
+// RecordLinks keeps links in step with the roster records an import
+// writes; *LinkAdmin implements it (see its methods).
+type RecordLinks interface {
+	RecheckRecords(ctx context.Context, tenantID string, ps []store.Person) ([]store.Link, error)
+	UnlinkRecords(ctx context.Context, tenantID string, externalIDs []string) ([]store.Link, error)
 }
 
 // MaxRowBytes is the longest NDJSON line accepted.
@@ -514,23 +533,52 @@ func (im *Importer) Import(ctx context.Context, tenantID string, r io.Reader) (I
 	}); err != nil {
 		return run.report(), err
 	}
-	if err := run.deletes.each(run.batch, func(ds []lined[string]) error {
-		ids := make([]string, len(ds))
-		for i, d := range ds {
-			ids[i] = d.V
-		}
-		if err := im.Roster.DeletePersons(ctx, tenantID, ids); err != nil {
-			return fmt.Errorf("linking: import: %w", err)
-		}
-		run.count(func(r *ImportReport) { r.Deleted += len(ids) })
-		return nil
-	}); err != nil {
+	if err := run.deletes.each(run.batch, run.deletePersons); err != nil {
 		return run.report(), err
 	}
 	if im.Progress != nil {
 		im.Progress(line)
 	}
 	return run.report(), nil
+}
+
+// deletePersons deletes a batch of records, their links first.
+func (run *importRun) deletePersons(ds []lined[string]) error {
+	ids := make([]string, 0, len(ds))
+	for _, d := range ds {
+		ids = append(ids, d.V)
+	}
+	switch links, ok := run.im.Roster.(store.Links); {
+	case run.im.Links != nil:
+		removed, err := run.im.Links.UnlinkRecords(run.ctx, run.tenantID, ids)
+		if err != nil {
+			return fmt.Errorf("linking: import: %w", err)
+		}
+		run.count(func(r *ImportReport) { r.LinksRemoved += len(removed) })
+	case ok:
+		found, err := links.LinksByRecords(run.ctx, run.tenantID, ids)
+		if err != nil {
+			return fmt.Errorf("linking: import: %w", err)
+		}
+		linked := map[string]bool{}
+		for _, l := range found {
+			linked[l.ExternalID] = true
+		}
+		ids = ids[:0]
+		for _, d := range ds {
+			if linked[d.V] {
+				run.addErr(RowError{Line: d.Line, ExternalID: d.V, Field: "op",
+					Message: "the record is linked to an ESIA account; unlink it first (DELETE /api/v1/roster/persons/{id}/links) or delete it through the roster API"})
+				continue
+			}
+			ids = append(ids, d.V)
+		}
+	}
+	if err := run.im.Roster.DeletePersons(run.ctx, run.tenantID, ids); err != nil {
+		return fmt.Errorf("linking: import: %w", err)
+	}
+	run.count(func(r *ImportReport) { r.Deleted += len(ids) })
+	return nil
 }
 
 // report returns the report with its errors in line order.
@@ -750,7 +798,7 @@ func (run *importRun) writePersons(batch []lined[store.Person]) error {
 	if err != nil && !errors.Is(err, store.ErrInvalid) {
 		return fmt.Errorf("linking: import: %w", err)
 	}
-	written, flagged := 0, 0
+	written, flagged := make([]store.Person, 0, len(ps)), 0
 	for i, p := range batch {
 		if err != nil { // find the bad row(s)
 			if err := run.im.Roster.UpsertPersons(run.ctx, run.tenantID, ps[i:i+1]); err != nil {
@@ -761,12 +809,20 @@ func (run *importRun) writePersons(batch []lined[store.Person]) error {
 				continue
 			}
 		}
-		written++
+		written = append(written, p.V)
 		if len(p.V.Flags) > 0 {
 			flagged++
 		}
 	}
-	run.count(func(r *ImportReport) { r.Persons += written; r.Flagged += flagged })
+	suspended := 0
+	if run.im.Links != nil {
+		links, err := run.im.Links.RecheckRecords(run.ctx, run.tenantID, written)
+		if err != nil {
+			return fmt.Errorf("linking: import: %w", err)
+		}
+		suspended = len(links)
+	}
+	run.count(func(r *ImportReport) { r.Persons += len(written); r.Flagged += flagged; r.LinksSuspended += suspended })
 	return nil
 }
 

@@ -125,11 +125,16 @@ func (s *Server) linkChange(c echo.Context, action string, change func(tenant, i
 		Actor: caller.ClientID, Action: action, Target: id}); err != nil {
 		return err
 	}
+	return c.JSON(http.StatusOK, map[string]any{"links": linkViews(links)})
+}
+
+// linkViews are links as the APIs show them (never null).
+func linkViews(links []store.Link) []support.LinkView {
 	out := make([]support.LinkView, 0, len(links))
 	for _, l := range links {
 		out = append(out, support.LinkView{ESIAOID: l.ESIAOID, Rung: l.Rung, Status: string(l.Status), Reason: l.Reason, CreatedAt: l.CreatedAt})
 	}
-	return c.JSON(http.StatusOK, map[string]any{"links": out})
+	return out
 }
 
 func (s *Server) supportSuspend(c echo.Context) error {
@@ -162,9 +167,5 @@ func (s *Server) rosterLinks(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := make([]support.LinkView, 0, len(links))
-	for _, l := range links {
-		out = append(out, support.LinkView{ESIAOID: l.ESIAOID, Rung: l.Rung, Status: string(l.Status), Reason: l.Reason, CreatedAt: l.CreatedAt})
-	}
-	return c.JSON(http.StatusOK, map[string]any{"links": out})
+	return c.JSON(http.StatusOK, map[string]any{"links": linkViews(links)})
 }

@@ -2,8 +2,10 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/diarybroker/broker/pkg/linking"
+	"github.com/diarybroker/broker/pkg/oauth"
 	"github.com/diarybroker/broker/pkg/store"
 )
 
@@ -28,7 +31,7 @@ func (s *Server) rosterImport(c echo.Context) error {
 		return problem(c, http.StatusUnsupportedMediaType, "Unsupported Media Type", "send the roster as application/x-ndjson")
 	}
 	body := &limitedReader{r: c.Request().Body, n: MaxRosterBody}
-	im := &linking.Importer{Roster: s.c.Store, Index: s.c.PII}
+	im := &linking.Importer{Roster: s.c.Store, Index: s.c.PII, Links: s.linkKeeper(caller)}
 	rep, err := im.Import(c.Request().Context(), caller.TenantID, body)
 	if errors.Is(err, errTooLarge) || body.exceeded {
 		return problem(c, http.StatusRequestEntityTooLarge, "Payload Too Large", "the roster is larger than one request may be; the rows before the limit were imported")
@@ -36,9 +39,11 @@ func (s *Server) rosterImport(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	_ = s.c.Store.AppendAudit(c.Request().Context(), store.AuditEntry{At: s.c.Now().UTC(), TenantID: caller.TenantID,
+	if err := s.c.Store.AppendAudit(c.Request().Context(), store.AuditEntry{At: s.c.Now().UTC(), TenantID: caller.TenantID,
 		Actor: caller.ClientID, Action: "roster_import", Detail: mustJSON(map[string]int{"persons": rep.Persons, "deleted": rep.Deleted,
-			"relations": rep.Relations, "errors": len(rep.Errors)})})
+			"relations": rep.Relations, "errors": len(rep.Errors)})}); err != nil {
+		return fmt.Errorf("audit: roster import done, not audited: %w", err)
+	}
 	return c.JSON(http.StatusOK, rep)
 }
 
@@ -71,10 +76,16 @@ func (s *Server) rosterPutPerson(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.c.Store.UpsertPersons(c.Request().Context(), caller.TenantID, []store.Person{p}); err != nil {
+	ctx := c.Request().Context()
+	if err := s.c.Store.UpsertPersons(ctx, caller.TenantID, []store.Person{p}); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"person_id": p.ExternalID, "flags": nonNilStrings(p.Flags)})
+	suspended, err := s.linkKeeper(caller).RecheckRecords(ctx, caller.TenantID, []store.Person{p})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"person_id": p.ExternalID, "flags": nonNilStrings(p.Flags),
+		"suspended_links": linkViews(suspended)})
 }
 
 // rosterDeletePerson is DELETE /api/v1/roster/persons/{id}; its links and
@@ -88,13 +99,54 @@ func (s *Server) rosterDeletePerson(c echo.Context) error {
 	} else if err != nil {
 		return err
 	}
-	if _, err := s.linkAdmin().Unlink(ctx, caller.TenantID, id, ""); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.linkKeeper(caller).UnlinkRecords(ctx, caller.TenantID, []string{id}); err != nil {
 		return err
 	}
 	if err := s.c.Store.DeletePersons(ctx, caller.TenantID, []string{id}); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
+}
+
+// linkKeeper keeps the links of the records a diary writes in step with
+// them (linking.LinkAdmin) and audits every link that changes that way as
+// the caller's doing.
+func (s *Server) linkKeeper(caller *oauth.APICaller) auditedLinks {
+	return auditedLinks{LinkAdmin: s.linkAdmin(), s: s, caller: caller}
+}
+
+type auditedLinks struct {
+	*linking.LinkAdmin
+	s      *Server
+	caller *oauth.APICaller
+}
+
+// RecheckRecords implements linking.RecordLinks: suspensions are audited.
+func (a auditedLinks) RecheckRecords(ctx context.Context, tenantID string, ps []store.Person) ([]store.Link, error) {
+	links, err := a.LinkAdmin.RecheckRecords(ctx, tenantID, ps)
+	if err != nil {
+		return nil, err
+	}
+	return links, a.audit(ctx, "suspend_link", links)
+}
+
+// UnlinkRecords implements linking.RecordLinks: removals are audited.
+func (a auditedLinks) UnlinkRecords(ctx context.Context, tenantID string, ids []string) ([]store.Link, error) {
+	links, err := a.LinkAdmin.UnlinkRecords(ctx, tenantID, ids)
+	if err != nil {
+		return nil, err
+	}
+	return links, a.audit(ctx, "unlink", links)
+}
+
+func (a auditedLinks) audit(ctx context.Context, action string, links []store.Link) error {
+	for _, l := range links {
+		if err := a.s.c.Store.AppendAudit(ctx, store.AuditEntry{At: a.s.c.Now().UTC(), TenantID: l.TenantID, Actor: a.caller.ClientID,
+			Action: action, Target: l.ExternalID, Detail: mustJSON(map[string]string{"esia_oid": l.ESIAOID, "reason": l.Reason, "via": "roster"})}); err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+	}
+	return nil
 }
 
 var errTooLarge = errors.New("roster too large")
