@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/diarybroker/broker/pkg/consent"
 	"github.com/diarybroker/broker/pkg/store"
 )
 
@@ -26,24 +27,24 @@ type TenantsUpdateCmd struct {
 // apply sets the given flags on p and reports whether any was given.
 func (c *TenantsUpdateCmd) apply(p *store.ConsentPolicy) bool {
 	given := false
-	setS := func(dst *string, v *string) {
-		if v != nil {
-			*dst, given = *v, true
-		}
+	for _, set := range []bool{
+		setGiven(&p.TextVersion, c.TextVersion), setGiven(&p.TermDays, c.TermDays), setGiven(&p.RequestDays, c.RequestDays),
+		setGiven(&p.DestroyAfterDay, c.DestroyAfter), setGiven(&p.AdultAge, c.AdultAge), setGiven(&p.OwnAccountAge, c.OwnAccountAge),
+		setGiven(&p.Purpose, c.Purpose),
+	} {
+		given = given || set
 	}
-	setI := func(dst *int, v *int) {
-		if v != nil {
-			*dst, given = *v, true
-		}
-	}
-	setS(&p.TextVersion, c.TextVersion)
-	setI(&p.TermDays, c.TermDays)
-	setI(&p.RequestDays, c.RequestDays)
-	setI(&p.DestroyAfterDay, c.DestroyAfter)
-	setI(&p.AdultAge, c.AdultAge)
-	setI(&p.OwnAccountAge, c.OwnAccountAge)
-	setS(&p.Purpose, c.Purpose)
 	return given
+}
+
+// setGiven sets *dst to the flag's value when it was given (v not nil)
+// and reports whether it was.
+func setGiven[T any](dst, v *T) bool {
+	if v == nil {
+		return false
+	}
+	*dst = *v
+	return true
 }
 
 // checkConsentPolicy refuses a policy the consent rules cannot work with.
@@ -67,25 +68,6 @@ func checkConsentPolicy(p store.ConsentPolicy) error {
 	return errors.Join(errs...)
 }
 
-// withDefaults fills what a stored policy leaves at zero with the defaults
-// the consent rules apply (older tenants may not store every setting).
-func withDefaults(p store.ConsentPolicy) store.ConsentPolicy {
-	def := store.DefaultConsentPolicy()
-	for _, f := range []struct{ v, d *int }{{&p.AdultAge, &def.AdultAge}, {&p.OwnAccountAge, &def.OwnAccountAge},
-		{&p.RequestDays, &def.RequestDays}, {&p.DestroyAfterDay, &def.DestroyAfterDay}} {
-		if *f.v == 0 {
-			*f.v = *f.d
-		}
-	}
-	if p.TextVersion == "" {
-		p.TextVersion = def.TextVersion
-	}
-	if p.Purpose == "" {
-		p.Purpose = def.Purpose
-	}
-	return p
-}
-
 // Run changes the policy in one transaction with an audit entry (before
 // and after), and prints the policy in force.
 func (c *TenantsUpdateCmd) Run(g *Globals) error {
@@ -100,7 +82,7 @@ func (c *TenantsUpdateCmd) Run(g *Globals) error {
 		if err != nil {
 			return fmt.Errorf("tenant %s: %w", c.ID, err)
 		}
-		before = withDefaults(t.Consent)
+		before = consent.Policy(t) // older tenants may not store every setting
 		after = before
 		if !c.apply(&after) {
 			return errors.New("nothing to update: give at least one consent setting (see --help)")

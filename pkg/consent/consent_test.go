@@ -67,24 +67,35 @@ func (f *fixture) granted(t *testing.T) []store.Consent {
 	return out
 }
 
+// TestAgePolicy: on 24.11.2026, with the default thresholds (18, 14) and
+// with a tenant's own (self-consent from 19, an own confirmed account
+// required from 15).
 func TestAgePolicy(t *testing.T) {
 	tests := []struct {
-		name    string
-		birth   store.Date
-		trusted bool
-		want    consent.Outcome
+		name           string
+		adult, ownFrom int // 0: the default
+		birth          store.Date
+		trusted        bool
+		want           consent.Outcome
 	}{
-		{"10 with a child account", store.Date{Year: 2016, Month: 3, Day: 1}, false, consent.NeedsParental},
-		{"15 confirmed", store.Date{Year: 2011, Month: 1, Day: 1}, true, consent.NeedsParental},
-		{"15 unconfirmed", store.Date{Year: 2011, Month: 1, Day: 1}, false, consent.NeedsConfirmation},
-		{"14 today, unconfirmed", store.Date{Year: 2012, Month: 11, Day: 24}, false, consent.NeedsConfirmation},
-		{"13 and a day short of 14", store.Date{Year: 2012, Month: 11, Day: 25}, false, consent.NeedsParental},
-		{"18 today", store.Date{Year: 2008, Month: 11, Day: 24}, true, consent.NeedsSelfConsent},
-		{"40", store.Date{Year: 1986, Month: 5, Day: 5}, true, consent.NeedsSelfConsent},
+		{"10 with a child account", 0, 0, store.Date{Year: 2016, Month: 3, Day: 1}, false, consent.NeedsParental},
+		{"15 confirmed", 0, 0, store.Date{Year: 2011, Month: 1, Day: 1}, true, consent.NeedsParental},
+		{"15 unconfirmed", 0, 0, store.Date{Year: 2011, Month: 1, Day: 1}, false, consent.NeedsConfirmation},
+		{"14 today, unconfirmed", 0, 0, store.Date{Year: 2012, Month: 11, Day: 24}, false, consent.NeedsConfirmation},
+		{"13 and a day short of 14", 0, 0, store.Date{Year: 2012, Month: 11, Day: 25}, false, consent.NeedsParental},
+		{"18 today", 0, 0, store.Date{Year: 2008, Month: 11, Day: 24}, true, consent.NeedsSelfConsent},
+		{"40", 0, 0, store.Date{Year: 1986, Month: 5, Day: 5}, true, consent.NeedsSelfConsent},
+		{"19/15: 18 needs a parent", 19, 15, store.Date{Year: 2008, Month: 1, Day: 1}, true, consent.NeedsParental},
+		{"19/15: 19 today consents", 19, 15, store.Date{Year: 2007, Month: 11, Day: 24}, true, consent.NeedsSelfConsent},
+		{"19/15: 14 unconfirmed, a child account is enough", 19, 15, store.Date{Year: 2012, Month: 1, Day: 1}, false, consent.NeedsParental},
+		{"19/15: 15 today unconfirmed, refused", 19, 15, store.Date{Year: 2011, Month: 11, Day: 24}, false, consent.NeedsConfirmation},
+		{"19/15: 15 confirmed", 19, 15, store.Date{Year: 2011, Month: 1, Day: 1}, true, consent.NeedsParental},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
+			f.t.Consent.AdultAge, f.t.Consent.OwnAccountAge = tc.adult, tc.ownFrom
+			must(t, f.st.UpdateTenant(ctx, f.t))
 			subj := f.childSubject()
 			subj.BirthDate, subj.Trusted = tc.birth, tc.trusted
 			d, err := f.svc.Check(ctx, f.t, subj)
@@ -358,37 +369,6 @@ func TestBirthDateFromTheRoster(t *testing.T) {
 			must(t, err)
 			if d.Outcome != tc.want || d.AgeUnknown != tc.wantUnknown {
 				t.Fatalf("outcome = %s (age %d, unknown %v), want %s (unknown %v)", d.Outcome, d.Age, d.AgeUnknown, tc.want, tc.wantUnknown)
-			}
-		})
-	}
-}
-
-// TestNonDefaultAgeThresholds: a tenant that takes self-consent from 19
-// and requires an own confirmed account from 15.
-func TestNonDefaultAgeThresholds(t *testing.T) {
-	tests := []struct {
-		name    string
-		birth   store.Date // today is 24.11.2026
-		trusted bool
-		want    consent.Outcome
-	}{
-		{"18: still a parent's consent", store.Date{Year: 2008, Month: 1, Day: 1}, true, consent.NeedsParental},
-		{"19 today: self-consent", store.Date{Year: 2007, Month: 11, Day: 24}, true, consent.NeedsSelfConsent},
-		{"14, unconfirmed: a child account is enough", store.Date{Year: 2012, Month: 1, Day: 1}, false, consent.NeedsParental},
-		{"15 today, unconfirmed: refused", store.Date{Year: 2011, Month: 11, Day: 24}, false, consent.NeedsConfirmation},
-		{"15, confirmed", store.Date{Year: 2011, Month: 1, Day: 1}, true, consent.NeedsParental},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(t)
-			f.t.Consent.AdultAge, f.t.Consent.OwnAccountAge = 19, 15
-			must(t, f.st.UpdateTenant(ctx, f.t))
-			subj := f.childSubject()
-			subj.BirthDate, subj.Trusted = tc.birth, tc.trusted
-			d, err := f.svc.Check(ctx, f.t, subj)
-			must(t, err)
-			if d.Outcome != tc.want {
-				t.Fatalf("outcome = %s (age %d), want %s", d.Outcome, d.Age, tc.want)
 			}
 		})
 	}

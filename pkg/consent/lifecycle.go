@@ -87,7 +87,7 @@ func (s *Service) destroy(ctx context.Context, tenants Tenants, now time.Time) (
 	}
 	n := 0
 	for _, t := range list {
-		days := policyOf(t).DestroyAfterDay
+		days := Policy(t).DestroyAfterDay
 		for {
 			claimed, destroyed := 0, 0
 			err := s.Store.InTx(ctx, func(ctx context.Context) error {

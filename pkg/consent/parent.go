@@ -141,7 +141,7 @@ func (s *Service) Decide(ctx context.Context, t store.Tenant, par Parent, childR
 	}
 	now := s.now()
 	text := TextFor(t, store.ConsentParental)
-	p := policyOf(t)
+	p := Policy(t)
 	d := decision{t: t, par: par, child: childRecord, text: text, now: now,
 		details: store.EvidenceDetails{GrantorOID: par.OID, GrantorName: par.Name, SubjectName: childName(child.Record),
 			Operator: t.OperatorName, OperatorAddress: t.OperatorAddress, Purpose: p.Purpose, DataCategories: DataCategories,

@@ -110,7 +110,7 @@ type Decision struct {
 // consent. For a minor without consent it opens (or finds) the parental
 // request and notifies the parents.
 func (s *Service) Check(ctx context.Context, t store.Tenant, subj Subject) (Decision, error) {
-	p := policyOf(t)
+	p := Policy(t)
 	today := store.DateOf(s.now().In(t.Location()))
 	birth, err := s.birthDate(ctx, t.ID, subj)
 	if err != nil {
@@ -249,7 +249,7 @@ func (s *Service) request(ctx context.Context, t store.Tenant, subj Subject, p s
 // GrantSelf records an adult's answer on the consent page: accept makes a
 // consent; decline is recorded and reported. The answer is about text.
 func (s *Service) GrantSelf(ctx context.Context, t store.Tenant, subj Subject, text Text, accept bool) error {
-	p := policyOf(t)
+	p := Policy(t)
 	now := s.now()
 	details := store.EvidenceDetails{GrantorOID: subj.OID, GrantorName: subj.Name, SubjectOID: subj.OID, SubjectName: subj.Name,
 		Operator: t.OperatorName, OperatorAddress: t.OperatorAddress, Purpose: p.Purpose, DataCategories: DataCategories,
@@ -367,7 +367,9 @@ func (s *Service) event(ctx context.Context, tenantID, typ string, data map[stri
 		CreatedAt: s.now(), Status: store.EventPending, NextAttemptAt: s.now()})
 }
 
-func policyOf(t store.Tenant) store.ConsentPolicy {
+// Policy is the tenant's consent policy, the defaults of DESIGN.md §6
+// filling the settings it leaves unset (zero).
+func Policy(t store.Tenant) store.ConsentPolicy {
 	p := t.Consent
 	def := store.DefaultConsentPolicy()
 	if p.AdultAge == 0 {

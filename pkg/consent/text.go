@@ -30,7 +30,7 @@ type Text struct {
 
 // TextFor renders the consent text a tenant shows.
 func TextFor(t store.Tenant, kind store.ConsentKind) Text {
-	p := policyOf(t)
+	p := Policy(t)
 	who := "моих персональных данных"
 	if kind == store.ConsentParental {
 		who = "персональных данных моего ребёнка"

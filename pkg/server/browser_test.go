@@ -69,6 +69,14 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	}
 }
 
+// do runs browser actions; an error fails the test.
+func do(t *testing.T, ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // page reads the main text and the language of the current page.
 func pageText(t *testing.T, ctx context.Context) string {
 	t.Helper()
@@ -91,13 +99,7 @@ func TestPagesInChromium(t *testing.T) {
 	b := startBroker(t, true, nil)
 
 	// A child under 14: the block page.
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	must(chromedp.Do(ctx, chromedp.Navigate(b.URL+"/demo/login?person="+oidChild)))
+	do(t, ctx, chromedp.Navigate(b.URL+"/demo/login?person="+oidChild))
 	text := pageText(t, ctx)
 	if !strings.Contains(text, "Для входа в дневник нужно согласие одного из родителей") || !strings.Contains(text, "Код обращения") {
 		t.Fatalf("block page: %s", text)
@@ -105,34 +107,34 @@ func TestPagesInChromium(t *testing.T) {
 	screenshot(t, ctx, "block-page")
 
 	// An adult's first login: the consent page; accepting reaches the diary.
-	must(chromedp.Do(ctx, chromedp.Navigate(b.URL+"/demo/login?person="+oidTeacher)))
+	do(t, ctx, chromedp.Navigate(b.URL+"/demo/login?person="+oidTeacher))
 	text = pageText(t, ctx)
 	if !strings.Contains(text, "Согласие на обработку персональных данных") || !strings.Contains(text, "Я согласен") {
 		t.Fatalf("consent page: %s", text)
 	}
 	screenshot(t, ctx, "consent-page")
-	must(chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`button[value="accept"]`)), chromedp.WaitVisible(chromedp.CSS("table"))))
+	do(t, ctx, chromedp.Click(chromedp.CSS(`button[value="accept"]`)), chromedp.WaitVisible(chromedp.CSS("table")))
 	if text = pageText(t, ctx); !strings.Contains(text, "Дневник: вы вошли") || !strings.Contains(text, "t-0001") {
 		t.Fatalf("after consent: %s", text)
 	}
 	screenshot(t, ctx, "demo-diary-claims")
 
 	// The parent's page: grant for Алиса.
-	must(chromedp.Do(ctx, chromedp.Navigate(b.URL+"/parent?tenant="+server.DevTenant+"&sim_person="+oidParent)))
+	do(t, ctx, chromedp.Navigate(b.URL+"/parent?tenant="+server.DevTenant+"&sim_person="+oidParent))
 	text = pageText(t, ctx)
 	if !strings.Contains(text, "Согласия для родителей") || !strings.Contains(text, "Кузнецова Алиса") {
 		t.Fatalf("parent page: %s", text)
 	}
 	screenshot(t, ctx, "parent-page")
-	must(chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`form:has(input[name="child"][value="s-0001"]) button[value="accept"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[role="status"]`))))
+	do(t, ctx, chromedp.Click(chromedp.CSS(`form:has(input[name="child"][value="s-0001"]) button[value="accept"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[role="status"]`)))
 	if text = pageText(t, ctx); !strings.Contains(text, "Согласие дано") {
 		t.Fatalf("after grant: %s", text)
 	}
 	screenshot(t, ctx, "parent-page-granted")
 
 	// The child gets in now.
-	must(chromedp.Do(ctx, chromedp.Navigate(b.URL+"/demo/login?person="+oidChild), chromedp.WaitVisible(chromedp.CSS("table"))))
+	do(t, ctx, chromedp.Navigate(b.URL+"/demo/login?person="+oidChild), chromedp.WaitVisible(chromedp.CSS("table")))
 	if text = pageText(t, ctx); !strings.Contains(text, "s-0001") || !strings.Contains(text, "under14") {
 		t.Fatalf("child after consent: %s", text)
 	}
@@ -146,37 +148,32 @@ func TestPagesInChromium(t *testing.T) {
 func TestRefusalAndChangedTextInChromium(t *testing.T) {
 	ctx := chromium(t)
 	b := startBroker(t, true, nil)
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	must(chromedp.Do(ctx, chromedp.Navigate(b.URL+"/demo/login?person="+oidChild)))
-	must(chromedp.Do(ctx, chromedp.Navigate(b.URL+"/parent?tenant="+server.DevTenant+"&sim_person="+oidParent)))
-	must(chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`form:has(input[name="child"][value="s-0001"]) button[value="decline"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[role="status"]`))))
+	do(t, ctx, chromedp.Navigate(b.URL+"/demo/login?person="+oidChild))
+	do(t, ctx, chromedp.Navigate(b.URL+"/parent?tenant="+server.DevTenant+"&sim_person="+oidParent))
+	do(t, ctx, chromedp.Click(chromedp.CSS(`form:has(input[name="child"][value="s-0001"]) button[value="decline"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[role="status"]`)))
 	if text := pageText(t, ctx); !strings.Contains(text, "Отказ записан") || !strings.Contains(text, "вы отказали") {
 		t.Fatalf("after the refusal: %s", text)
 	}
 	screenshot(t, ctx, "parent-page-declined")
-	must(chromedp.Do(ctx, chromedp.Navigate(b.URL+"/demo/login?person="+oidChild)))
+	do(t, ctx, chromedp.Navigate(b.URL+"/demo/login?person="+oidChild))
 	if text := pageText(t, ctx); !strings.Contains(text, "Один из родителей отказал") || !strings.Contains(text, "второй родитель") {
 		t.Fatalf("block page after a refusal: %s", text)
 	}
 	screenshot(t, ctx, "block-page-declined")
 
-	must(chromedp.Do(ctx, chromedp.Navigate(b.URL+"/demo/login?person="+oidTeacher)))
-	tn, err := b.comp.Store.GetTenant(context.Background(), server.DevTenant)
-	must(err)
+	do(t, ctx, chromedp.Navigate(b.URL+"/demo/login?person="+oidTeacher))
+	tn, _ := b.comp.Store.GetTenant(context.Background(), server.DevTenant)
 	tn.Consent.TextVersion = "2"
-	must(b.comp.Store.UpdateTenant(context.Background(), tn))
-	must(chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`button[value="accept"]`)), chromedp.WaitVisible(chromedp.CSS(`[role="alert"]`))))
+	if err := b.comp.Store.UpdateTenant(context.Background(), tn); err != nil {
+		t.Fatal(err)
+	}
+	do(t, ctx, chromedp.Click(chromedp.CSS(`button[value="accept"]`)), chromedp.WaitVisible(chromedp.CSS(`[role="alert"]`)))
 	if text := pageText(t, ctx); !strings.Contains(text, "Текст согласия изменился") || !strings.Contains(text, "Версия текста 2") {
 		t.Fatalf("consent page after a text change: %s", text)
 	}
 	screenshot(t, ctx, "consent-page-text-changed")
-	must(chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`button[value="accept"]`)), chromedp.WaitVisible(chromedp.CSS("table"))))
+	do(t, ctx, chromedp.Click(chromedp.CSS(`button[value="accept"]`)), chromedp.WaitVisible(chromedp.CSS("table")))
 	if text := pageText(t, ctx); !strings.Contains(text, "t-0001") {
 		t.Fatalf("after consenting to the new text: %s", text)
 	}

@@ -24,17 +24,25 @@ var familyPII = []string{
 	"1982-07-09", "09.07.1982", "2016-05-12", "12.05.2016", "512345", "IV-МЮ", "a.kuznecov@example.com",
 }
 
+// childWaitsForParent starts a broker whose webhooks h receives, where
+// Алиса tried to log in and was stopped, and her father has the parent's
+// page open.
+func childWaitsForParent(t *testing.T) (*broker, *hooks, *browser, outcome) {
+	t.Helper()
+	b := startBroker(t, true, nil)
+	h := newHooks(t, b)
+	d := newDiary(b)
+	errorRedirect(t, loginAs(t, b, d, oidChild), d, "consent_required")
+	br, page := parentPage(t, b, oidParent)
+	return b, h, br, page
+}
+
 // TestParentDeniesEndToEnd: a parent's refusal is recorded, the diary
 // hears consent.denied, the child's page says a parent refused and the
 // other can still consent, and the refusing parent is not offered to
 // refuse again.
 func TestParentDeniesEndToEnd(t *testing.T) {
-	b := startBroker(t, true, nil)
-	h := newHooks(t, b)
-	d := newDiary(b)
-	errorRedirect(t, loginAs(t, b, d, oidChild), d, "consent_required")
-
-	br, page := parentPage(t, b, oidParent)
+	b, h, br, page := childWaitsForParent(t)
 	if !strings.Contains(page.Body, `value="decline"`) {
 		t.Fatalf("no «Отказать» while the child waits: %.800s", page.Body)
 	}
@@ -62,11 +70,7 @@ func TestParentDeniesEndToEnd(t *testing.T) {
 // cookie-bound CSRF token, and an answer to a request that has expired
 // meanwhile records nothing.
 func TestParentFormForgedOrStale(t *testing.T) {
-	b := startBroker(t, true, nil)
-	h := newHooks(t, b)
-	d := newDiary(b)
-	errorRedirect(t, loginAs(t, b, d, oidChild), d, "consent_required")
-	br, _ := parentPage(t, b, oidParent)
+	b, h, br, _ := childWaitsForParent(t)
 
 	t.Run("forged csrf", func(t *testing.T) {
 		for _, token := range []string{"", "forged"} {
