@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/diarybroker/broker/pkg/store"
@@ -333,7 +334,7 @@ func (l *Ladder) decide(ctx context.Context, tenantID string, p Person, rung str
 		}
 	}
 	for _, recs := range byRole {
-		if len(recs) > 1 {
+		if len(recs) > 1 && !inSeparateSchools(recs, p) {
 			res.Outcome, res.Reason = OutcomeAmbiguous, ReasonDuplicate
 			res.Candidates = l.describe(matched, p)
 			return res, nil
@@ -344,6 +345,27 @@ func (l *Ladder) decide(ctx context.Context, tenantID string, p Person, rung str
 	res.Outcome = OutcomeLinked
 	res.Candidates = l.describe(res.Records, p)
 	return res, nil
+}
+
+// inSeparateSchools reports whether several records of one role are one
+// person's records in different schools — a parent with children in two
+// schools, a teacher who teaches in two — rather than duplicates: every
+// one carries the SNILS ESIA gave, and each names a school none of the
+// others names. Records without a school, or two in the same school, are
+// duplicates and the match is ambiguous.
+func inSeparateSchools(recs []store.Person, p Person) bool {
+	if p.Identity.SNILS == "" {
+		return false
+	}
+	schools := make(map[string]bool, len(recs))
+	for _, r := range recs {
+		school := strings.ToUpper(strings.Join(strings.Fields(r.School), " "))
+		if r.SNILS != p.Identity.SNILS || school == "" || schools[school] {
+			return false
+		}
+		schools[school] = true
+	}
+	return true
 }
 
 // Link stores the links of a linked result (rung 1 results are stored already).
