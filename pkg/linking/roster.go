@@ -124,6 +124,14 @@ func (r RosterRow) Person(ix Indexer) (store.Person, error) {
 	if !role.Valid() {
 		return fail("role", "must be student, parent, teacher or staff")
 	}
+	for i, c := range r.Contacts {
+		switch {
+		case c.Type != "email" && c.Type != "phone":
+			return fail(fmt.Sprintf("contacts[%d].type", i), "must be email or phone")
+		case strings.TrimSpace(c.Value) == "":
+			return fail(fmt.Sprintf("contacts[%d].value", i), "is required")
+		}
+	}
 	p := store.Person{ExternalID: r.ExternalID, Role: role, LastName: strings.TrimSpace(r.LastName),
 		FirstName: strings.TrimSpace(r.FirstName), MiddleName: strings.TrimSpace(r.MiddleName),
 		School: r.School, Class: r.Class, Contacts: r.Contacts}
@@ -283,9 +291,9 @@ type chunk struct {
 	data  []byte // the lines, one after another
 	ends  []int  // end offset of each line in data
 	items []item // parsed, one per non-blank line
-	// tooLong is the line number of a line longer than MaxRowBytes, after
-	// which reading stopped; 0 when none.
-	tooLong int
+	// long are the numbers of the lines longer than MaxRowBytes, in order:
+	// their bytes were skipped (data holds them as blank lines).
+	long []int
 }
 
 type itemKind uint8
@@ -455,7 +463,7 @@ func (im *Importer) Import(ctx context.Context, tenantID string, r io.Reader) (I
 	}
 
 	var fatal error
-	next, waiting, line, tooLong := 0, map[int]*chunk{}, 0, 0
+	next, waiting, line := 0, map[int]*chunk{}, 0
 	running := true
 	for c := range parsed {
 		if !running {
@@ -470,9 +478,6 @@ func (im *Importer) Import(ctx context.Context, tenantID string, r io.Reader) (I
 			delete(waiting, next)
 			next++
 			line = c.first + len(c.ends) - 1
-			if c.tooLong > 0 {
-				tooLong = c.tooLong
-			}
 			for i := range c.items {
 				it := &c.items[i]
 				if err := run.check(it); err != nil {
@@ -518,9 +523,6 @@ func (im *Importer) Import(ctx context.Context, tenantID string, r io.Reader) (I
 	}
 	if readErr != nil {
 		return run.report(), fmt.Errorf("linking: import: read: %w", readErr)
-	}
-	if tooLong > 0 {
-		run.addErr(RowError{Line: tooLong, Message: fmt.Sprintf("line longer than %d bytes; import stopped", MaxRowBytes)})
 	}
 	// What waited for the end of the file: relations whose records came
 	// later, then deletions.
@@ -590,10 +592,11 @@ func (run *importRun) report() ImportReport {
 	return rep
 }
 
-// readChunks splits r into chunks of lines.
+// readChunks splits r into chunks of lines. A line longer than
+// MaxRowBytes is skipped to its end (and reported by parse): one runaway
+// row costs itself, not the rest of the roster.
 func readChunks(ctx context.Context, r io.Reader, out chan<- *chunk) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), MaxRowBytes)
+	br := bufio.NewReaderSize(r, 64<<10)
 	c := &chunk{first: 1}
 	seq, line := 0, 0
 	emit := func() bool {
@@ -608,31 +611,80 @@ func readChunks(ctx context.Context, r io.Reader, out chan<- *chunk) error {
 		c = &chunk{first: line + 1, data: make([]byte, 0, size+size/4)}
 		return true
 	}
-	for sc.Scan() {
+	for {
+		start := len(c.data)
+		var long bool
+		var err error
+		c.data, long, err = appendLine(c.data, br)
+		if err != nil && err != io.EOF {
+			return err
+		}
+		if err == io.EOF && len(c.data) == start && !long {
+			break // no line after the last newline
+		}
 		line++
-		c.data = append(c.data, sc.Bytes()...)
+		if long {
+			c.data = c.data[:start]
+			c.long = append(c.long, line)
+		}
 		c.ends = append(c.ends, len(c.data))
+		if err == io.EOF {
+			break
+		}
 		if len(c.ends) == chunkLines && !emit() {
 			return nil
 		}
 	}
-	err := sc.Err()
-	if errors.Is(err, bufio.ErrTooLong) {
-		c.tooLong, err = line+1, nil
-	}
-	if len(c.ends) > 0 || c.tooLong > 0 {
+	if len(c.ends) > 0 {
 		emit()
 	}
-	return err
+	return nil
+}
+
+// appendLine appends the next line of br to buf, without its newline (and
+// carriage return, as bufio.ScanLines drops it). A line longer than
+// MaxRowBytes is read to its end and reported as long, its bytes dropped.
+// err is io.EOF when the input ended with this line.
+func appendLine(buf []byte, br *bufio.Reader) (_ []byte, long bool, err error) {
+	start := len(buf)
+	for {
+		var part []byte
+		part, err = br.ReadSlice('\n')
+		if !long {
+			if len(buf)-start+len(part) > MaxRowBytes+2 { // room for "\r\n"
+				long, buf = true, buf[:start]
+			} else {
+				buf = append(buf, part...)
+			}
+		}
+		if err != bufio.ErrBufferFull {
+			break
+		}
+	}
+	if (err != nil && err != io.EOF) || long {
+		return buf, long, err
+	}
+	text := bytes.TrimSuffix(bytes.TrimSuffix(buf[start:], []byte("\n")), []byte("\r"))
+	if len(text) > MaxRowBytes {
+		return buf[:start], true, err
+	}
+	return buf[:start+len(text)], false, err
 }
 
 // parse decodes, validates and indexes the lines of c (in a worker).
 func (im *Importer) parse(c *chunk) {
 	start := 0
 	c.items = make([]item, 0, len(c.ends))
+	long := c.long
 	for i, end := range c.ends {
 		raw := bytes.TrimSpace(c.data[start:end])
 		start = end
+		if len(long) > 0 && long[0] == c.first+i {
+			long = long[1:]
+			c.items = append(c.items, item{line: c.first + i,
+				err: RowError{Message: fmt.Sprintf("line longer than %d bytes; skipped", MaxRowBytes)}})
+			continue
+		}
 		if len(raw) == 0 {
 			continue
 		}
@@ -855,7 +907,12 @@ func (run *importRun) writeRelations(batch []pendingRelation) error {
 	for _, i := range missing {
 		r := batch[i]
 		if r.seen {
-			run.addErr(RowError{Line: r.Line, ExternalID: r.V.Student, Field: "parent", Message: "relation to a record that is not in the roster"})
+			e, err := run.relationProblem(r.V)
+			if err != nil {
+				return fmt.Errorf("linking: import: %w", err)
+			}
+			e.Line = r.Line
+			run.addErr(e)
 			continue
 		}
 		if err := run.deferred.add(r.lined); err != nil {
@@ -864,6 +921,27 @@ func (run *importRun) writeRelations(batch []pendingRelation) error {
 	}
 	run.count(func(rep *ImportReport) { rep.Relations += len(rs) - len(missing) })
 	return nil
+}
+
+// relationProblem says why the store refused a relation: a record it
+// names is not in the roster, or is not of the role its place needs (the
+// parent a parent record, the student a student record).
+func (run *importRun) relationProblem(r store.Relation) (RowError, error) {
+	for _, end := range []struct {
+		field, id string
+		role      store.Role
+	}{{"parent", r.Parent, store.RoleParent}, {"student", r.Student, store.RoleStudent}} {
+		p, err := run.im.Roster.GetPerson(run.ctx, run.tenantID, end.id)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return RowError{ExternalID: end.id, Field: end.field, Message: "relation to a record that is not in the roster"}, nil
+		case err != nil:
+			return RowError{}, err
+		case p.Role != end.role:
+			return RowError{ExternalID: end.id, Field: end.field, Message: fmt.Sprintf("must name a record of role %s, not %s", end.role, p.Role)}, nil
+		}
+	}
+	return RowError{ExternalID: r.Student, Field: "parent", Message: "relation rejected by the store"}, nil
 }
 
 // relationsOneByOne writes relations singly and returns the positions of

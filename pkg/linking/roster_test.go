@@ -137,7 +137,7 @@ func TestImportReportsRowsByLine(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []errAt{{3, "birth_date"}, {4, ""}, {6, "parent"}, {7, "external_id"}, {13, "type"}, {14, "op"}}
+		want := []errAt{{3, "birth_date"}, {4, ""}, {6, "student"}, {7, "external_id"}, {13, "type"}, {14, "op"}}
 		if got := errorsOf(rep); !slices.Equal(got, want) {
 			t.Fatalf("errors = %v, want %v (%+v)", got, want, rep.Errors)
 		}
@@ -153,6 +153,14 @@ func TestImportReportsRowsByLine(t *testing.T) {
 		got, err := st.GetPerson(ctx, "t1", "s-1")
 		if err != nil || got.LastName != "Иванова" {
 			t.Fatalf("s-1 = %+v %v: the first row must win", got, err)
+		}
+		// A SNILS with wrong check digits is accepted and flagged, and kept
+		// as the school wrote it: never "fixed".
+		if p1, err := st.GetPerson(ctx, "t1", "p-1"); err != nil || p1.SNILS != "12345678900" || !slices.Equal(p1.Flags, []string{linking.FlagSNILSChecksum}) {
+			t.Fatalf("p-1: SNILS %q, flags %v, %v", p1.SNILS, p1.Flags, err)
+		}
+		if s1 := got; s1.SNILS != "11223344595" || len(s1.Flags) != 0 {
+			t.Fatalf("s-1: SNILS %q, flags %v", s1.SNILS, s1.Flags)
 		}
 		if _, err := st.GetPerson(ctx, "t1", "gone"); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("gone: %v", err)
@@ -222,7 +230,7 @@ func TestImportRetriesRejectedBatchRowByRow(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got, want := errorsOf(rep), []errAt{{13, ""}, {27, "parent"}}; !slices.Equal(got, want) {
+			if got, want := errorsOf(rep), []errAt{{13, ""}, {27, "student"}}; !slices.Equal(got, want) {
 				t.Fatalf("%T: errors = %+v", roster, rep.Errors)
 			}
 			if rep.Errors[0].Message != "rejected by the store" || rep.Persons != 25 || rep.Relations != 1 {
@@ -290,12 +298,16 @@ func TestImportLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Errors) != 10 || !rep.ErrorsTruncated || rep.Persons != 1 {
+	if len(rep.Errors) != 10 || !rep.ErrorsTruncated || rep.Persons != 2 {
 		t.Fatalf("report: persons %d, %d errors, truncated %v", rep.Persons, len(rep.Errors), rep.ErrorsTruncated)
 	}
+	// A line over MaxRowBytes is a row error; the rows after it land.
 	rep, err = (&linking.Importer{Roster: st, Index: ix}).Import(context.Background(), "t1", strings.NewReader(strings.Join(rows[30:], "\n")))
-	if err != nil || len(rep.Errors) != 1 || rep.Errors[0].Line != 2 || !strings.Contains(rep.Errors[0].Message, "import stopped") {
+	if err != nil || len(rep.Errors) != 1 || rep.Errors[0].Line != 2 || !strings.Contains(rep.Errors[0].Message, "longer than") || rep.Persons != 2 {
 		t.Fatalf("long line: %+v %v", rep, err)
+	}
+	if _, err := st.GetPerson(context.Background(), "t1", "after"); err != nil {
+		t.Fatalf("the row after the long line: %v", err)
 	}
 }
 

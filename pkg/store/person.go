@@ -111,7 +111,9 @@ type Roster interface {
 	FindPersons(ctx context.Context, tenantID string, kind IndexKind, value string, limit int) ([]Person, error)
 	CountPersons(ctx context.Context, tenantID string) (int, error)
 
-	// UpsertRelations adds relations; both ends must exist (ErrInvalid).
+	// UpsertRelations adds relations; both ends must exist, the parent a
+	// record of role parent and the student one of role student
+	// (ErrInvalid otherwise).
 	UpsertRelations(ctx context.Context, tenantID string, rs []Relation) error
 	DeleteRelations(ctx context.Context, tenantID string, rs []Relation) error
 	// RelationsOf lists the relations in which the record is parent or student.

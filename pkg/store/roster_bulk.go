@@ -16,8 +16,9 @@ type PersonCopier interface {
 // while it streams, and a relation may name a record further down the file.
 type KnownRelations interface {
 	// UpsertKnownRelations adds, as UpsertRelations does, the relations
-	// whose parent and student records both exist, and returns the
-	// positions in rs of the others, in order. A pair given twice takes
+	// whose parent and student records both exist with those roles, and
+	// returns the positions in rs of the others (a record missing or of
+	// another role), in order. A pair given twice takes
 	// the kind of its last occurrence. Atomic.
 	UpsertKnownRelations(ctx context.Context, tenantID string, rs []Relation) (missing []int, err error)
 }

@@ -173,11 +173,8 @@ func relationKey(r store.Relation) store.Relation {
 func (s *Store) UpsertRelations(ctx context.Context, tenantID string, rs []store.Relation) error {
 	defer s.write(ctx)()
 	for _, r := range rs {
-		if _, ok := s.persons[tenantID][r.Parent]; !ok {
-			return fmt.Errorf("%w: relation to unknown parent record %q", store.ErrInvalid, r.Parent)
-		}
-		if _, ok := s.persons[tenantID][r.Student]; !ok {
-			return fmt.Errorf("%w: relation to unknown student record %q", store.ErrInvalid, r.Student)
+		if err := s.relationInvalid(tenantID, r); err != nil {
+			return err
 		}
 	}
 	if s.relations[tenantID] == nil {
@@ -194,6 +191,24 @@ func (s *Store) UpsertRelations(ctx context.Context, tenantID string, rs []store
 		k := relationKey(r)
 		s.relations[tenantID][k] = true
 		s.onUndo(ctx, func() { delete(s.relations[tenantID], k) })
+	}
+	return nil
+}
+
+// relationInvalid says why r cannot be stored: a record it names is not in
+// the roster, or not of the role its place in the relation needs.
+func (s *Store) relationInvalid(tenantID string, r store.Relation) error {
+	for _, end := range []struct {
+		id   string
+		role store.Role
+	}{{r.Parent, store.RoleParent}, {r.Student, store.RoleStudent}} {
+		p, ok := s.persons[tenantID][end.id]
+		switch {
+		case !ok:
+			return fmt.Errorf("%w: relation to unknown %s record %q", store.ErrInvalid, end.role, end.id)
+		case p.Role != end.role:
+			return fmt.Errorf("%w: relation: record %q is a %s, not a %s", store.ErrInvalid, end.id, p.Role, end.role)
+		}
 	}
 	return nil
 }

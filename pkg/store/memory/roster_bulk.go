@@ -14,9 +14,7 @@ func (s *Store) UpsertKnownRelations(ctx context.Context, tenantID string, rs []
 	var missing []int
 	known := make([]store.Relation, 0, len(rs))
 	for i, r := range rs {
-		_, parent := s.persons[tenantID][r.Parent]
-		_, student := s.persons[tenantID][r.Student]
-		if !parent || !student {
+		if s.relationInvalid(tenantID, r) != nil {
 			missing = append(missing, i)
 			continue
 		}

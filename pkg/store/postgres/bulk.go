@@ -17,6 +17,11 @@ var (
 	_ store.KnownRelations = (*Store)(nil)
 )
 
+// relationRolesKnown is true when the parent (u.p) and the student (u.st)
+// of a relation are records of tenant $1 of those roles.
+const relationRolesKnown = `EXISTS (SELECT 1 FROM roster_persons WHERE tenant_id = $1 AND external_id = u.p AND role = 'parent')
+	AND EXISTS (SELECT 1 FROM roster_persons WHERE tenant_id = $1 AND external_id = u.st AND role = 'student')`
+
 // personCopyColumns are the columns CopyPersons streams.
 var personCopyColumns = []string{"tenant_id", "external_id", "role", "school", "class", "pii", "pii_key_id",
 	"ix_snils", "ix_birth_cert", "ix_birth_date", "ix_name_birth", "flags", "updated_at"}
@@ -126,10 +131,9 @@ func (src *personSource) Values() ([]any, error) {
 
 func (src *personSource) Err() error { return src.err }
 
-// UpsertKnownRelations implements store.KnownRelations. The common case —
-// every record exists — is one plain upsert; when a foreign key fails, one
-// statement inserts the relations whose records exist and returns the
-// positions of the others.
+// UpsertKnownRelations implements store.KnownRelations: one statement
+// inserts the relations whose records exist with the roles they need and
+// returns the positions of the others.
 func (s *Store) UpsertKnownRelations(ctx context.Context, tenantID string, rs []store.Relation) ([]int, error) {
 	if len(rs) == 0 {
 		return nil, nil
@@ -147,23 +151,9 @@ func (s *Store) UpsertKnownRelations(ctx context.Context, tenantID string, rs []
 		}
 		parents, students, kinds, pos = append(parents, r.Parent), append(students, r.Student), append(kinds, r.Kind), append(pos, int32(i))
 	}
-	const upsert = `INSERT INTO roster_relations (tenant_id, parent_id, student_id, kind)
-		SELECT $1, u.p, u.st, u.k FROM unnest($2::text[], $3::text[], $4::text[]) AS u(p, st, k)
-		ON CONFLICT (tenant_id, parent_id, student_id) DO UPDATE SET kind = EXCLUDED.kind`
-	if s.txOf(ctx) == nil {
-		_, err := s.pool.Exec(ctx, upsert, tenantID, parents, students, kinds)
-		if err == nil {
-			return nil, nil
-		}
-		if !errors.Is(mapErr(err), store.ErrInvalid) {
-			return nil, wrap("upsert known relations", err)
-		}
-	}
 	rows, err := s.q(ctx).Query(ctx, `
 		WITH u AS (
-			SELECT u.p, u.st, u.k, u.i,
-				EXISTS (SELECT 1 FROM roster_persons WHERE tenant_id = $1 AND external_id = u.p)
-				AND EXISTS (SELECT 1 FROM roster_persons WHERE tenant_id = $1 AND external_id = u.st) AS known
+			SELECT u.p, u.st, u.k, u.i, `+relationRolesKnown+` AS known
 			FROM unnest($2::text[], $3::text[], $4::text[], $5::int[]) AS u(p, st, k, i)
 		), ins AS (
 			INSERT INTO roster_relations (tenant_id, parent_id, student_id, kind)

@@ -204,13 +204,22 @@ func (s *Store) UpsertRelations(ctx context.Context, tenantID string, rs []store
 	for i, r := range rs {
 		parents[i], students[i], kinds[i] = r.Parent, r.Student, r.Kind
 	}
-	_, err := s.q(ctx).Exec(ctx, `
-		INSERT INTO roster_relations (tenant_id, parent_id, student_id, kind)
-		SELECT DISTINCT ON (p, st) $1, p, st, k FROM unnest($2::text[], $3::text[], $4::text[]) AS u(p, st, k)
-		ON CONFLICT (tenant_id, parent_id, student_id) DO UPDATE SET kind = EXCLUDED.kind`,
-		tenantID, parents, students, kinds)
-	if err != nil && errors.Is(mapErr(err), store.ErrInvalid) {
-		return fmt.Errorf("postgres: upsert relations: %w: relation to an unknown record", store.ErrInvalid)
+	// All or nothing: one relation whose records are missing or of the
+	// wrong role and none is written.
+	var bad int
+	err := s.q(ctx).QueryRow(ctx, `
+		WITH u AS (
+			SELECT DISTINCT ON (p, st) p, st, k, `+relationRolesKnown+` AS known
+			FROM unnest($2::text[], $3::text[], $4::text[]) AS u(p, st, k)
+		), ins AS (
+			INSERT INTO roster_relations (tenant_id, parent_id, student_id, kind)
+			SELECT $1, p, st, k FROM u WHERE NOT EXISTS (SELECT 1 FROM u WHERE NOT known)
+			ON CONFLICT (tenant_id, parent_id, student_id) DO UPDATE SET kind = EXCLUDED.kind
+		)
+		SELECT count(*) FROM u WHERE NOT known`,
+		tenantID, parents, students, kinds).Scan(&bad)
+	if err == nil && bad > 0 {
+		return fmt.Errorf("postgres: upsert relations: %w: relation to an unknown record or one of the wrong role", store.ErrInvalid)
 	}
 	return wrap("upsert relations", err)
 }

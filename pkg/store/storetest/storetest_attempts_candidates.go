@@ -12,8 +12,9 @@ import (
 )
 
 // RunRecords runs the conformance tests of what support and roster writes
-// look up by roster record: the links of several records at once with
-// their evidence, and the attempts that named a record.
+// need of roster records: the links of several records at once with their
+// evidence, the attempts that named a record, and relations only between a
+// parent record and a student record.
 func RunRecords(t *testing.T, newStore NewStore) {
 	tests := []struct {
 		name string
@@ -23,6 +24,7 @@ func RunRecords(t *testing.T, newStore NewStore) {
 		{"LinksByRecords", testLinksByRecords},
 		{"AttemptsByRecord", testAttemptsByRecord},
 		{"AttemptsByRecordRollback", testAttemptsByRecordRollback},
+		{"RelationRoles", testRelationRoles},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
