@@ -1,7 +1,9 @@
 package server
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -36,9 +38,16 @@ func (s *Server) supportWebhooks(c echo.Context) error {
 	if limit <= 0 || limit > 500 {
 		limit = 100
 	}
-	events, err := s.c.Consent.Store.ListEvents(c.Request().Context(), caller.TenantID, status, limit)
+	ctx := c.Request().Context()
+	events, err := s.c.Consent.Store.ListEvents(ctx, caller.TenantID, status, limit)
 	if err != nil {
 		return err
+	}
+	// Like every support read, audited; a read that cannot be audited is
+	// refused.
+	if err := s.c.Store.AppendAudit(ctx, store.AuditEntry{At: s.c.Now().UTC(), TenantID: caller.TenantID, Actor: caller.ClientID,
+		Action: "read_webhooks", Detail: mustJSON(map[string]any{"status": string(status), "events": len(events)})}); err != nil {
+		return fmt.Errorf("audit: %w", err)
 	}
 	out := make([]webhookView, 0, len(events))
 	for _, e := range events {
@@ -60,7 +69,17 @@ func (s *Server) supportWebhooks(c echo.Context) error {
 func (s *Server) supportRetryWebhook(c echo.Context) error {
 	caller := callerOf(c)
 	ctx := c.Request().Context()
-	err := s.c.Consent.Store.RetryEvent(ctx, caller.TenantID, c.Param("id"), s.c.Now().UTC())
+	// The retry and its audit entry land together or not at all.
+	err := s.c.Store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.c.Store.RetryEvent(ctx, caller.TenantID, c.Param("id"), s.c.Now().UTC()); err != nil {
+			return err
+		}
+		if err := s.c.Store.AppendAudit(ctx, store.AuditEntry{At: s.c.Now().UTC(), TenantID: caller.TenantID, Actor: caller.ClientID,
+			Action: "retry_webhook", Target: c.Param("id")}); err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+		return nil
+	})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return problem(c, http.StatusNotFound, "Not Found", "no such webhook event in your tenant")
@@ -69,8 +88,6 @@ func (s *Server) supportRetryWebhook(c echo.Context) error {
 	case err != nil:
 		return err
 	}
-	_ = s.c.Store.AppendAudit(ctx, store.AuditEntry{At: s.c.Now().UTC(), TenantID: caller.TenantID, Actor: caller.ClientID,
-		Action: "retry_webhook", Target: c.Param("id")})
 	s.c.DeliverWebhooks(ctx)
 	return c.NoContent(http.StatusAccepted)
 }

@@ -25,6 +25,14 @@ var differences = map[linking.Difference]string{
 	linking.DiffYo:            "«ё» и «е»",
 }
 
+// suspensions say why a link is suspended, in Russian.
+var suspensions = map[string]string{
+	linking.SuspendSNILSChanged:     "СНИЛС в дневнике или на Госуслугах изменился и больше не совпадает",
+	linking.SuspendBirthDateChanged: "дата рождения в дневнике или на Госуслугах изменилась и больше не совпадает",
+	linking.SuspendBySupport:        "её приостановила поддержка",
+	linking.SuspendByDiary:          "её приостановил дневник",
+}
+
 // advise turns the matching step's explanation into what the school should
 // check: for the most similar candidate, each field that differs.
 func advise(detail json.RawMessage) []string {
@@ -53,6 +61,9 @@ func advise(detail json.RawMessage) []string {
 		return out
 	}
 	c := d.Candidates[0]
+	if c.Link != nil && suspensions[c.Link.Reason] != "" {
+		out = append(out, fmt.Sprintf("Привязка записи %s к Госуслугам приостановлена: %s.", c.ExternalID, suspensions[c.Link.Reason]))
+	}
 	for _, f := range c.Fields {
 		if !f.Differs() && f.Result != linking.ResultMissingRoster {
 			continue

@@ -120,9 +120,11 @@ type PersonView struct {
 	Match      string  `json:"match"`
 	Similarity float64 `json:"name_similarity,omitempty"`
 	// Fields compares the record with what was searched, field by field.
-	Fields         []linking.FieldExplanation `json:"fields,omitempty"`
-	Links          []LinkView                 `json:"links"`
-	RecentAttempts []AttemptSummary           `json:"recent_attempts"`
+	Fields []linking.FieldExplanation `json:"fields,omitempty"`
+	Links  []LinkView                 `json:"links"`
+	// RecentAttempts are the newest logins of the persons linked to the
+	// record and those that named it, newest first.
+	RecentAttempts []AttemptSummary `json:"recent_attempts"`
 }
 
 // LinkView is a link of a record.
@@ -134,7 +136,8 @@ type LinkView struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// AttemptSummary is a recent login attempt of a linked person.
+// AttemptSummary is a recent login attempt of a person linked to the
+// record or one that named the record (compared it as a candidate).
 type AttemptSummary struct {
 	Ref     string    `json:"ref"`
 	Outcome string    `json:"outcome"`
@@ -265,18 +268,34 @@ func (s *Service) view(ctx context.Context, tenantID string, p store.Person, mat
 	if err != nil {
 		return v, fmt.Errorf("support: links: %w", err)
 	}
+	// Recent attempts: those of the persons linked to the record, and those
+	// that named it — above all the failed logins that compared it as a
+	// candidate («дневник не найден») and never made a link.
+	attempts, err := s.Attempts.AttemptsByRecord(ctx, tenantID, p.ExternalID, recentAttempts)
+	if err != nil {
+		return v, fmt.Errorf("support: attempts: %w", err)
+	}
 	for _, l := range links {
 		v.Links = append(v.Links, LinkView{ESIAOID: l.ESIAOID, Rung: l.Rung, Status: string(l.Status), Reason: l.Reason, CreatedAt: l.CreatedAt})
-		attempts, err := s.Attempts.AttemptsByOID(ctx, tenantID, l.ESIAOID, 5)
+		byOID, err := s.Attempts.AttemptsByOID(ctx, tenantID, l.ESIAOID, recentAttempts)
 		if err != nil {
 			return v, fmt.Errorf("support: attempts: %w", err)
 		}
-		for _, a := range attempts {
+		attempts = append(attempts, byOID...)
+	}
+	sort.SliceStable(attempts, func(i, j int) bool { return attempts[i].CreatedAt.After(attempts[j].CreatedAt) })
+	seen := map[string]bool{}
+	for _, a := range attempts {
+		if !seen[a.Ref] && len(v.RecentAttempts) < recentAttempts {
+			seen[a.Ref] = true
 			v.RecentAttempts = append(v.RecentAttempts, AttemptSummary{Ref: login.FormatRef(a.Ref), Outcome: a.Outcome, Reason: a.Reason, At: a.CreatedAt})
 		}
 	}
 	return v, nil
 }
+
+// recentAttempts is how many attempts a record's view lists.
+const recentAttempts = 10
 
 // audit writes one entry; a read that cannot be audited is refused.
 func (s *Service) audit(ctx context.Context, c Caller, action, target string, detail map[string]any) error {
