@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -98,11 +99,51 @@ func parentPage(t *testing.T, b *broker, oid string) (*browser, outcome) {
 // decide posts a parent's decision for a child on the parent page.
 func decide(t *testing.T, b *broker, br *browser, page outcome, child, decision string) outcome {
 	t.Helper()
-	o := br.submit(page, "/parent/consent", url.Values{"tenant": {server.DevTenant}, "child": {child}, "decision": {decision}})
+	form := url.Values{"tenant": {server.DevTenant}, "child": {child}, "decision": {decision}}
+	if m := textVersionField.FindStringSubmatch(page.Body); m != nil {
+		form.Set("text_version", htmlUnescape(m[1]))
+	}
+	o := br.submit(page, "/parent/consent", form)
 	if o.Redirect == nil {
 		return o
 	}
 	return br.get(b.URL + o.Redirect.String())
+}
+
+var textVersionField = regexp.MustCompile(`name="text_version" value="([^"]*)"`)
+
+// TestParentGrantNamesTheTextShown: a grant from a page that showed an older
+// consent text is refused with a page saying so, and records nothing; from
+// the page showing the new text it is taken.
+func TestParentGrantNamesTheTextShown(t *testing.T) {
+	b, _, br, page := childWaitsForParent(t)
+	ctx := context.Background()
+	tn, err := b.comp.Store.GetTenant(ctx, server.DevTenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.Consent.TextVersion = "2027-01"
+	if err := b.comp.Store.UpdateTenant(ctx, tn); err != nil {
+		t.Fatal(err)
+	}
+	o := decide(t, b, br, page, "s-0001", "accept")
+	if o.Status != http.StatusConflict || !strings.Contains(o.Body, "Текст согласия изменился") {
+		t.Fatalf("grant on the old text: %d %.400s", o.Status, o.Body)
+	}
+	if cs, _ := b.comp.Consent.Store.ConsentsOf(ctx, server.DevTenant, "s-0001"); len(cs) != 0 {
+		t.Fatalf("a grant on the old text made a consent: %+v", cs)
+	}
+	fresh := br.get(b.URL + "/parent?tenant=" + server.DevTenant)
+	if !strings.Contains(fresh.Body, "Версия текста 2027-01") {
+		t.Fatalf("the page does not show the new text: %.400s", fresh.Body)
+	}
+	if o := decide(t, b, br, fresh, "s-0001", "accept"); !strings.Contains(o.Body, "Согласие дано") {
+		t.Fatalf("grant on the new text: %d %.400s", o.Status, o.Body)
+	}
+	cs, err := b.comp.Consent.Store.ConsentsOf(ctx, server.DevTenant, "s-0001")
+	if err != nil || len(cs) != 1 || cs[0].TextVersion != "2027-01" {
+		t.Fatalf("consents %+v, %v", cs, err)
+	}
 }
 
 // TestParentalConsentEndToEnd: a child under 14 is blocked, the parents

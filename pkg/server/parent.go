@@ -139,6 +139,13 @@ func (s *Server) parentDecision(c echo.Context) error {
 		return errorPage(c, http.StatusBadRequest, "Сеанс истёк", "Войдите на страницу согласий заново.", "", "/parent?tenant="+url.QueryEscape(t.ID))
 	}
 	child, decision := c.FormValue("child"), c.FormValue("decision")
+	if text := consent.TextFor(t, store.ConsentParental); decision == "accept" && c.FormValue("text_version") != text.Version {
+		// The evidence names the text the parent read: a grant given on a
+		// page showing an older text is not taken.
+		return errorPage(c, http.StatusConflict, "Текст согласия изменился",
+			"Пока страница была открыта, дневник обновил текст согласия. Согласие не записано: прочитайте новый текст и дайте согласие ещё раз.",
+			"", "/parent?tenant="+url.QueryEscape(t.ID))
+	}
 	switch decision {
 	case "accept", "decline":
 		err = s.c.Consent.Decide(ctx, t, parentOf(pl), child, decision == "accept")
