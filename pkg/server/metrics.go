@@ -53,8 +53,12 @@ func NewMetrics() *Metrics {
 	return m
 }
 
-// ObserveESIA is the esia.Config.Observe hook.
+// ObserveESIA is the esia.Config.Observe hook. Outcomes that took no HTTP
+// call — an error ESIA put on the callback ("ac"), a call the circuit
+// breaker refused — are counted but kept out of the duration histogram.
 func (m *Metrics) ObserveESIA(endpoint, code string, d time.Duration) {
 	m.ESIACalls.WithLabelValues(endpoint, code).Inc()
-	m.ESIADuration.WithLabelValues(endpoint).Observe(d.Seconds())
+	if d > 0 {
+		m.ESIADuration.WithLabelValues(endpoint).Observe(d.Seconds())
+	}
 }
