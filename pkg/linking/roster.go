@@ -617,6 +617,12 @@ func readChunks(ctx context.Context, r io.Reader, out chan<- *chunk) error {
 		var err error
 		c.data, long, err = appendLine(c.data, br)
 		if err != nil && err != io.EOF {
+			// The lines read before the failure go on; the one it cut
+			// does not.
+			c.data = c.data[:start]
+			if len(c.ends) > 0 {
+				emit()
+			}
 			return err
 		}
 		if err == io.EOF && len(c.data) == start && !long {

@@ -2,6 +2,8 @@ package linking
 
 import (
 	"context"
+	"errors"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -84,4 +86,27 @@ func firstOf(lines []string) []string {
 		out = append(out, l)
 	}
 	return out
+}
+
+// TestReadChunksReadError: when the reader fails (a body over its limit),
+// the complete lines before go on and the line the failure cut does not.
+func TestReadChunksReadError(t *testing.T) {
+	errCut := errors.New("cut")
+	out := make(chan *chunk, 10)
+	err := readChunks(context.Background(), io.MultiReader(strings.NewReader("a\nb\n{\"par"), iotest.ErrReader(errCut)), out)
+	close(out)
+	if !errors.Is(err, errCut) {
+		t.Fatalf("err = %v", err)
+	}
+	var lines []string
+	for c := range out {
+		start := 0
+		for _, end := range c.ends {
+			lines = append(lines, string(c.data[start:end]))
+			start = end
+		}
+	}
+	if !slices.Equal(lines, []string{"a", "b"}) {
+		t.Fatalf("lines = %q", lines)
+	}
 }

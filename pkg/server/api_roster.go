@@ -21,6 +21,9 @@ import (
 // several requests or through `broker roster import`.
 const MaxRosterBody = 2 << 30
 
+// maxRosterBody is the bound in force (tests lower it).
+var maxRosterBody int64 = MaxRosterBody
+
 // rosterImport is POST /api/v1/roster: a streamed NDJSON roster (rows and
 // relations, `op` upsert or delete), imported into the caller's tenant.
 // Good rows land, bad rows come back with their line.
@@ -30,11 +33,18 @@ func (s *Server) rosterImport(c echo.Context) error {
 	if ct != "" && !strings.HasPrefix(ct, "application/x-ndjson") && !strings.HasPrefix(ct, "application/jsonl") {
 		return problem(c, http.StatusUnsupportedMediaType, "Unsupported Media Type", "send the roster as application/x-ndjson")
 	}
-	body := &limitedReader{r: c.Request().Body, n: MaxRosterBody}
+	body := &limitedReader{r: c.Request().Body, n: maxRosterBody}
 	im := &linking.Importer{Roster: s.c.Store, Index: s.c.PII, Links: s.linkKeeper(caller)}
 	rep, err := im.Import(c.Request().Context(), caller.TenantID, body)
 	if errors.Is(err, errTooLarge) || body.exceeded {
-		return problem(c, http.StatusRequestEntityTooLarge, "Payload Too Large", "the roster is larger than one request may be; the rows before the limit were imported")
+		// What was written stays written (batches commit as they go); the
+		// report says what that was. Deletions and relations waiting for a
+		// record further down were not applied: they wait for the end of a
+		// roster, which this request never reached.
+		c.Response().Header().Set("Content-Type", "application/problem+json")
+		return c.JSON(http.StatusRequestEntityTooLarge, map[string]any{"type": "about:blank", "title": "Payload Too Large",
+			"status": http.StatusRequestEntityTooLarge, "report": rep,
+			"detail": "the roster is larger than one request may be; the person rows and relations before the limit were imported (see report), its deletions were not; send the rest in another request"})
 	}
 	if err != nil {
 		return err
