@@ -33,16 +33,26 @@ func (s *Server) logout(c echo.Context) error {
 	if req == nil {
 		req = &oauth.LogoutRequest{}
 	}
+	// A parent's page session on this browser ends too (its cookie is
+	// scoped to /parent, so it is only expired here; the server side
+	// lapses with its TTL, unreachable without the cookie).
+	s.clearParentCookie(c)
+	return s.endESIASession(c, http.StatusFound, pendingLogout{Target: req.PostLogoutRedirectURI, State: req.State})
+}
+
+// endESIASession sends the browser to ESIA's logout, which comes back to
+// /esia/logout and from there to p.Target (or the «Вы вышли» page).
+func (s *Server) endESIASession(c echo.Context, status int, p pendingLogout) error {
 	id := randomID()
-	b, _ := json.Marshal(pendingLogout{Target: req.PostLogoutRedirectURI, State: req.State})
-	if err := s.c.Sessions.Put(ctx, "logout:"+id, b, 10*time.Minute); err != nil {
+	b, _ := json.Marshal(p)
+	if err := s.c.Sessions.Put(c.Request().Context(), "logout:"+id, b, 10*time.Minute); err != nil {
 		return err
 	}
 	target, err := s.c.ESIA.LogoutURL(s.c.Settings.Issuer + "/esia/logout?l=" + url.QueryEscape(id))
 	if err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusFound, target)
+	return c.Redirect(status, target)
 }
 
 // logoutReturn is GET /esia/logout: back from ESIA, on to the diary.

@@ -50,3 +50,31 @@ func TestRPInitiatedLogoutThroughESIA(t *testing.T) {
 		}
 	})
 }
+
+// TestParentLogoutEndsTheESIASession: «Выйти» on the parent's page ends the
+// page session and, through ESIA's logout, the parent's Госуслуги session;
+// the page then asks to log in again.
+func TestParentLogoutEndsTheESIASession(t *testing.T) {
+	b := startBroker(t, true, nil)
+	br, page := parentPage(t, b, oidParent)
+	var hops []string
+	follow := br.client.CheckRedirect
+	br.client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		hops = append(hops, req.URL.Path)
+		return follow(req, via)
+	}
+	o := br.submit(page, "/parent/logout", url.Values{"tenant": {"demo"}})
+	if o.Status != http.StatusOK || !strings.Contains(o.Body, "Вы вышли") {
+		t.Fatalf("after logout: %d %.300s", o.Status, o.Body)
+	}
+	if strings.Join(hops, ",") != "/esia-sim/idp/ext/Logout,/esia/logout" {
+		t.Fatalf("the parent's logout did not pass through ESIA: %v", hops)
+	}
+	br.client.CheckRedirect = follow
+	u, _ := url.Parse(b.URL + "/parent")
+	for _, c := range br.client.Jar.Cookies(u) {
+		if c.Name == "broker_parent" {
+			t.Fatalf("the parent's cookie survived the logout")
+		}
+	}
+}

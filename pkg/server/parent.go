@@ -172,11 +172,19 @@ func (s *Server) parentDecision(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/parent?tenant="+url.QueryEscape(t.ID)+"&done="+decision)
 }
 
-// parentLogout is POST /parent/logout.
+// parentLogout is POST /parent/logout: the page session ends, and so does
+// the parent's ESIA session (on a shared computer the next person must not
+// find the parent still logged in at Госуслуги), through ESIA's logout and
+// back to the «Вы вышли» page.
 func (s *Server) parentLogout(c echo.Context) error {
 	if ck, err := c.Cookie(parentCookie); err == nil {
 		_ = s.c.Sessions.Delete(c.Request().Context(), "parent:"+ck.Value)
 	}
+	s.clearParentCookie(c)
+	return s.endESIASession(c, http.StatusSeeOther, pendingLogout{})
+}
+
+// clearParentCookie expires the parent's page-session cookie.
+func (s *Server) clearParentCookie(c echo.Context) {
 	c.SetCookie(&http.Cookie{Name: parentCookie, Value: "", Path: "/parent", MaxAge: -1, HttpOnly: true, Secure: s.https(), SameSite: http.SameSiteLaxMode})
-	return render(c, http.StatusOK, "error", Page{Title: "Вы вышли", Text: "Вы вышли со страницы согласий."})
 }
