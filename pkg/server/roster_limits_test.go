@@ -10,6 +10,28 @@ import (
 	"github.com/diarybroker/broker/pkg/server"
 )
 
+// importReport is the answer of POST /api/v1/roster as tests read it.
+type importReport struct {
+	Persons, Deleted, Relations, Flagged int
+	LinksRemoved                         int `json:"links_removed"`
+	Errors                               []struct {
+		Line           int
+		ExternalID     string `json:"external_id"`
+		Field, Message string
+	}
+}
+
+// importRows posts rows as one NDJSON roster.
+func importRows(t *testing.T, b *broker, token string, rows ...string) (apiResp, importReport) {
+	t.Helper()
+	r := call(t, "POST", b.URL+"/api/v1/roster", token, "application/x-ndjson", strings.Join(rows, "\n"))
+	var rep importReport
+	if r.Status == 200 {
+		r.json(t, &rep)
+	}
+	return r, rep
+}
+
 // TestRosterBodyLimits: an upload over the limit is 413 with the report of
 // what was imported before the limit (its deletions are not applied); a
 // line over 64 KiB is a row error and the rows after it land; a PUT body
@@ -56,15 +78,7 @@ func TestRosterBodyLimits(t *testing.T) {
 
 	t.Run("a line over 64 KiB", func(t *testing.T) {
 		long := `{"external_id":"long","role":"teacher","last_name":"` + strings.Repeat("я", linking.MaxRowBytes/2) + `","first_name":"Я","birth_date":"1990-01-01"}`
-		r := call(t, "POST", b.URL+"/api/v1/roster", token, "application/x-ndjson", strings.Join([]string{teacher("l-1"), long, teacher("l-2")}, "\n"))
-		var rep struct {
-			Persons int
-			Errors  []struct {
-				Line    int
-				Message string
-			}
-		}
-		r.json(t, &rep)
+		r, rep := importRows(t, b, token, teacher("l-1"), long, teacher("l-2"))
 		if r.Status != 200 || rep.Persons != 2 || len(rep.Errors) != 1 || rep.Errors[0].Line != 2 || !strings.Contains(rep.Errors[0].Message, "longer than") {
 			t.Fatalf("long line: %d %.300s", r.Status, r.Body)
 		}

@@ -73,12 +73,7 @@ func TestRosterDeleteUnlinks(t *testing.T) {
 		delete func(t *testing.T, b *broker, token string)
 	}{
 		{"import op:delete", func(t *testing.T, b *broker, token string) {
-			r := call(t, "POST", b.URL+"/api/v1/roster", token, "application/x-ndjson", `{"op":"delete","external_id":"t-0001"}`)
-			var rep struct {
-				Deleted      int
-				LinksRemoved int `json:"links_removed"`
-			}
-			r.json(t, &rep)
+			r, rep := importRows(t, b, token, `{"op":"delete","external_id":"t-0001"}`)
 			if r.Status != 200 || rep.Deleted != 1 || rep.LinksRemoved != 1 {
 				t.Fatalf("import: %d %s", r.Status, r.Body)
 			}

@@ -139,23 +139,14 @@ func TestSupportExplainsFailures(t *testing.T) {
 func TestRosterImportLogsNoPersonalData(t *testing.T) {
 	b := startBroker(t, true, nil)
 	token := apiToken(t, b, server.DevAPIClientID, server.DevAPIClientSecret, "roster")
-	rows := strings.Join([]string{
+	r, rep := importRows(t, b, token,
 		`{"external_id":"x-1","role":"student","last_name":"Загадкина","first_name":"Ульяна","birth_date":"2014-13-01","snils":"198-765-432 10"}`,
 		`{"external_id":"x-2","role":"student","last_name":"Загадкина","first_name":"Ульяна","birth_date":"2014-01-13","snils":"198-765-432 1"}`,
 		`{"external_id":"x-3","role":"teacher","last_name":"Загадкина","first_name":"Ульяна","birth_date":"1980-01-13","snils":"198-765-432 10","contacts":[{"type":"fax","value":"zagadkina@example.ru"}]}`,
 		`{"external_id":"x-4","role":"teacher","last_name":"Загадкина","first_name":"Ульяна","birth_date":"1980-01-13","snils":"198-765-432 10"}`,
 		`{"type":"relation","parent":"x-4","student":"s-0001","kind":"mother"}`,
 		`{"external_id":"x-5","role":"student","last_name":"Загадкина","first_name":"Ульяна","birth_date":"1980-01-13","snils":"198-765-432 10"`,
-	}, "\n")
-	r := call(t, "POST", b.URL+"/api/v1/roster", token, "application/x-ndjson", rows)
-	var rep struct {
-		Persons int
-		Errors  []struct {
-			Line  int
-			Field string
-		}
-	}
-	r.json(t, &rep)
+	)
 	if r.Status != 200 || rep.Persons != 1 || len(rep.Errors) != 5 || rep.Errors[2].Field != "contacts[0].type" || rep.Errors[3].Field != "parent" {
 		t.Fatalf("import: %d %s", r.Status, r.Body)
 	}

@@ -19,21 +19,15 @@ func TestRecordsConformance(t *testing.T) {
 func TestAttemptRecordsBackfill(t *testing.T) {
 	pool := pgtest.NewPool(t)
 	ctx := context.Background()
-	applied := func(version int64) bool {
-		t.Helper()
-		ms, err := postgres.Migrations(ctx, pool)
-		if err != nil {
+	// Back to before migration 31: while attempt_records is there.
+	for {
+		var n int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_tables WHERE tablename = 'attempt_records'`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
-		for _, m := range ms {
-			if m.Version == version {
-				return m.Applied
-			}
+		if n == 0 {
+			break
 		}
-		t.Fatalf("no migration %d", version)
-		return false
-	}
-	for applied(31) {
 		if err := postgres.MigrateDown(ctx, pool, nil); err != nil {
 			t.Fatal(err)
 		}
