@@ -108,9 +108,15 @@ func (c *RosterImportCmd) Run(g *Globals) error {
 		}
 		in = f
 	}
+	// Changed and deleted records keep their links in step, as through the
+	// roster API: re-checked or removed, tokens revoked, webhooks, audit.
+	links, err := st.RosterLinks(g.Ctx, "cli")
+	if err != nil {
+		return err
+	}
 	cr := &countingReader{r: in}
 	start := time.Now()
-	im := &linking.Importer{Roster: st.Store, Index: st.PII, BatchSize: c.Batch, Writers: c.Writers, Progress: func(lines int) {
+	im := &linking.Importer{Roster: st.Store, Index: st.PII, Links: links, BatchSize: c.Batch, Writers: c.Writers, Progress: func(lines int) {
 		if c.Quiet {
 			return
 		}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -122,13 +123,16 @@ func (s *Server) rosterDeletePerson(c echo.Context) error {
 // them (linking.LinkAdmin) and audits every link that changes that way as
 // the caller's doing.
 func (s *Server) linkKeeper(caller *oauth.APICaller) auditedLinks {
-	return auditedLinks{LinkAdmin: s.linkAdmin(), s: s, caller: caller}
+	return auditedLinks{LinkAdmin: s.linkAdmin(), audit: s.c.Store, now: s.c.Now, actor: caller.ClientID}
 }
 
+// auditedLinks is a LinkAdmin whose suspensions and removals are written
+// to the audit log under actor (the diary's client, or "cli").
 type auditedLinks struct {
 	*linking.LinkAdmin
-	s      *Server
-	caller *oauth.APICaller
+	audit store.Audit
+	now   func() time.Time
+	actor string
 }
 
 // RecheckRecords implements linking.RecordLinks: suspensions are audited.
@@ -137,7 +141,7 @@ func (a auditedLinks) RecheckRecords(ctx context.Context, tenantID string, ps []
 	if err != nil {
 		return nil, err
 	}
-	return links, a.audit(ctx, "suspend_link", links)
+	return links, a.record(ctx, "suspend_link", links)
 }
 
 // UnlinkRecords implements linking.RecordLinks: removals are audited.
@@ -146,12 +150,12 @@ func (a auditedLinks) UnlinkRecords(ctx context.Context, tenantID string, ids []
 	if err != nil {
 		return nil, err
 	}
-	return links, a.audit(ctx, "unlink", links)
+	return links, a.record(ctx, "unlink", links)
 }
 
-func (a auditedLinks) audit(ctx context.Context, action string, links []store.Link) error {
+func (a auditedLinks) record(ctx context.Context, action string, links []store.Link) error {
 	for _, l := range links {
-		if err := a.s.c.Store.AppendAudit(ctx, store.AuditEntry{At: a.s.c.Now().UTC(), TenantID: l.TenantID, Actor: a.caller.ClientID,
+		if err := a.audit.AppendAudit(ctx, store.AuditEntry{At: a.now().UTC(), TenantID: l.TenantID, Actor: a.actor,
 			Action: action, Target: l.ExternalID, Detail: mustJSON(map[string]string{"esia_oid": l.ESIAOID, "reason": l.Reason, "via": "roster"})}); err != nil {
 			return fmt.Errorf("audit: %w", err)
 		}
