@@ -54,9 +54,19 @@ func broker(t *testing.T, env []string, stdin string, args ...string) (string, s
 	return out.String(), errb.String(), code
 }
 
-func TestOperatorCommandsOnPostgres(t *testing.T) {
+// testKEK is the key-encryption key of the tests' databases.
+const testKEK = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+
+// operatorDB makes a throw-away database and the environment that points
+// operator commands at it.
+func operatorDB(t *testing.T) (string, []string) {
+	t.Helper()
 	db := pgtest.NewDatabase(t)
-	env := []string{"BROKER_DATABASE_URL=" + db, "BROKER_KEK=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}
+	return db, []string{"BROKER_DATABASE_URL=" + db, "BROKER_KEK=" + testKEK}
+}
+
+func TestOperatorCommandsOnPostgres(t *testing.T) {
+	db, env := operatorDB(t)
 	run := func(want int, stdin string, args ...string) string {
 		t.Helper()
 		out, errOut, code := broker(t, env, stdin, args...)

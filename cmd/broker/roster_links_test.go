@@ -10,7 +10,6 @@ import (
 	"github.com/diarybroker/broker/pkg/keyring"
 	"github.com/diarybroker/broker/pkg/server"
 	"github.com/diarybroker/broker/pkg/store"
-	"github.com/diarybroker/broker/pkg/store/postgres/pgtest"
 )
 
 // TestRosterImportKeepsLinksInStep: `broker roster import` treats linked
@@ -18,8 +17,7 @@ import (
 // deleted record is unlinked — revoking the person's tokens, queuing the
 // link.* webhooks and auditing under the actor "cli".
 func TestRosterImportKeepsLinksInStep(t *testing.T) {
-	db := pgtest.NewDatabase(t)
-	env := []string{"BROKER_DATABASE_URL=" + db, "BROKER_KEK=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}
+	db, env := operatorDB(t)
 	run := func(stdin string, args ...string) string {
 		t.Helper()
 		out, errOut, code := broker(t, env, stdin, args...)
@@ -37,7 +35,7 @@ func TestRosterImportKeepsLinksInStep(t *testing.T) {
 
 	ctx := context.Background()
 	s := server.DefaultSettings()
-	s.DatabaseURL, s.KEK = db, "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+	s.DatabaseURL, s.KEK = db, testKEK
 	st, err := server.OpenStorage(ctx, s, false, nil, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -33,7 +33,7 @@ func TestServeReloadsESIATrustOnSIGHUP(t *testing.T) {
 	redis := sessionstest.NewRedis(t) // the same for Redis; cleans its prefix
 	dir := t.TempDir()
 	sys := newSystem(t, dir)
-	const kek = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+	const kek = testKEK
 	env := []string{"BROKER_DATABASE_URL=" + db, "BROKER_KEK=" + kek}
 
 	// The operator's set-up: a tenant, a diary's client, the roster.

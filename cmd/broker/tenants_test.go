@@ -9,15 +9,13 @@ import (
 
 	"github.com/diarybroker/broker/pkg/store"
 	"github.com/diarybroker/broker/pkg/store/postgres"
-	"github.com/diarybroker/broker/pkg/store/postgres/pgtest"
 )
 
 // TestTenantsUpdate changes a tenant's consent policy on PostgreSQL: only
 // the settings given change, a refused change leaves the tenant as it was,
 // and every change leaves an audit entry with the policy before and after.
 func TestTenantsUpdate(t *testing.T) {
-	db := pgtest.NewDatabase(t)
-	env := []string{"BROKER_DATABASE_URL=" + db, "BROKER_KEK=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}
+	db, env := operatorDB(t)
 	run := func(args ...string) (string, int) {
 		t.Helper()
 		out, errOut, code := broker(t, env, "", args...)
