@@ -78,7 +78,9 @@ func (c *TenantsUpdateCmd) Run(g *Globals) error {
 	defer st.Close()
 	var before, after store.ConsentPolicy
 	err = st.Store.InTx(g.Ctx, func(ctx context.Context) error {
-		t, err := st.Store.GetTenant(ctx, c.ID)
+		// Held until the commit: a concurrent update waits, and then
+		// applies its change to this one's result.
+		t, err := st.Store.GetTenantForUpdate(ctx, c.ID)
 		if err != nil {
 			return fmt.Errorf("tenant %s: %w", c.ID, err)
 		}

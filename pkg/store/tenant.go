@@ -76,6 +76,11 @@ func (t Tenant) Location() *time.Location {
 type Tenants interface {
 	CreateTenant(ctx context.Context, t Tenant) error
 	GetTenant(ctx context.Context, id string) (Tenant, error)
+	// GetTenantForUpdate is GetTenant that, inside a transaction, also
+	// holds the tenant until the transaction ends: a read-modify-write of
+	// its settings (UpdateTenant in the same transaction) cannot lose a
+	// concurrent one.
+	GetTenantForUpdate(ctx context.Context, id string) (Tenant, error)
 	UpdateTenant(ctx context.Context, t Tenant) error
 	ListTenants(ctx context.Context) ([]Tenant, error)
 }

@@ -38,6 +38,12 @@ func (s *Store) GetTenant(ctx context.Context, id string) (store.Tenant, error) 
 	return t, nil
 }
 
+// GetTenantForUpdate implements store.Tenants: a memory transaction holds
+// the whole store already.
+func (s *Store) GetTenantForUpdate(ctx context.Context, id string) (store.Tenant, error) {
+	return s.GetTenant(ctx, id)
+}
+
 // UpdateTenant implements store.Tenants.
 func (s *Store) UpdateTenant(ctx context.Context, t store.Tenant) error {
 	defer s.write(ctx)()

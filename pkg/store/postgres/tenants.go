@@ -56,6 +56,12 @@ func (s *Store) GetTenant(ctx context.Context, id string) (store.Tenant, error) 
 	return t, wrap("get tenant", err)
 }
 
+// GetTenantForUpdate implements store.Tenants with SELECT … FOR UPDATE.
+func (s *Store) GetTenantForUpdate(ctx context.Context, id string) (store.Tenant, error) {
+	t, err := scanTenant(s.q(ctx).QueryRow(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = $1 FOR UPDATE`, id))
+	return t, wrap("get tenant for update", err)
+}
+
 // UpdateTenant implements store.Tenants.
 func (s *Store) UpdateTenant(ctx context.Context, t store.Tenant) error {
 	matching, _ := json.Marshal(t.Matching)

@@ -120,11 +120,56 @@ func testTenants(t *testing.T, s store.Store) {
 	wantErr(t, s.UpdateTenant(ctx(), store.Tenant{ID: "nope"}), store.ErrNotFound)
 	_, err = s.GetTenant(ctx(), "nope")
 	wantErr(t, err, store.ErrNotFound)
+	_, err = s.GetTenantForUpdate(ctx(), "nope")
+	wantErr(t, err, store.ErrNotFound)
+	testTenantReadModifyWrite(t, s)
 	mkTenant(t, s, "t0")
 	list, err := s.ListTenants(ctx())
 	must(t, err)
 	if len(list) != 2 || list[0].ID != "t0" || list[1].ID != "t1" {
 		t.Fatalf("ListTenants = %+v", list)
+	}
+}
+
+// testTenantReadModifyWrite: two transactions that each read the tenant
+// with GetTenantForUpdate and change a different setting both land; the
+// second waits for the first instead of overwriting it with what it read.
+func testTenantReadModifyWrite(t *testing.T, s store.Store) {
+	locked, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- s.InTx(ctx(), func(c context.Context) error {
+			tn, err := s.GetTenantForUpdate(c, "t1")
+			if err != nil {
+				return err
+			}
+			close(locked)
+			<-release
+			tn.Consent.TermDays = 365
+			return s.UpdateTenant(c, tn)
+		})
+	}()
+	<-locked
+	second := make(chan error, 1)
+	go func() {
+		second <- s.InTx(ctx(), func(c context.Context) error {
+			tn, err := s.GetTenantForUpdate(c, "t1")
+			if err != nil {
+				return err
+			}
+			tn.Consent.RequestDays = 7
+			return s.UpdateTenant(c, tn)
+		})
+	}()
+	// Whether or not the second transaction has reached its read yet, it
+	// must not see the tenant before the first commits.
+	time.Sleep(20 * time.Millisecond)
+	close(release)
+	must(t, <-done)
+	must(t, <-second)
+	got, err := s.GetTenant(ctx(), "t1")
+	must(t, err)
+	if got.Consent.TermDays != 365 || got.Consent.RequestDays != 7 {
+		t.Fatalf("concurrent updates: term %d, request days %d; one was lost", got.Consent.TermDays, got.Consent.RequestDays)
 	}
 }
 
