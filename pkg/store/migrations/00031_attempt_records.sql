@@ -4,8 +4,14 @@
 -- suspended — so that support finds the failed logins of a record («дневник
 -- не найден») that never made a link. created_at is the attempt's, copied
 -- so that the newest attempts of a record come from the index alone.
+--
+-- Replicas keep serving while this runs: the table is made without its
+-- foreign key, filled from the existing attempts (which takes only a read
+-- lock on attempts), and the key is added last, NOT VALID — its lock on
+-- attempts, which would stop every login's attempt upsert, lasts from there
+-- to the commit only. 00032 validates it without blocking writes.
 CREATE TABLE attempt_records (
-    ref         text        NOT NULL REFERENCES attempts (ref) ON DELETE CASCADE,
+    ref         text        NOT NULL,
     tenant_id   text        NOT NULL,
     external_id text        NOT NULL,
     created_at  timestamptz NOT NULL,
@@ -30,6 +36,9 @@ CROSS JOIN LATERAL (
 ) AS r(id)
 WHERE r.id IS NOT NULL AND r.id <> ''
 ON CONFLICT DO NOTHING;
+
+ALTER TABLE attempt_records ADD CONSTRAINT attempt_records_ref_fkey
+    FOREIGN KEY (ref) REFERENCES attempts (ref) ON DELETE CASCADE NOT VALID;
 
 -- +goose Down
 DROP TABLE attempt_records;

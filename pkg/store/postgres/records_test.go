@@ -46,6 +46,11 @@ func TestAttemptRecordsBackfill(t *testing.T) {
 	if _, err := postgres.Migrate(ctx, pool, nil); err != nil {
 		t.Fatal(err)
 	}
+	// The foreign key added NOT VALID by 00031 is validated by 00032.
+	var valid bool
+	if err := pool.QueryRow(ctx, `SELECT convalidated FROM pg_constraint WHERE conname = 'attempt_records_ref_fkey'`).Scan(&valid); err != nil || !valid {
+		t.Fatalf("attempt_records_ref_fkey validated: %v, %v", valid, err)
+	}
 	st := postgres.New(pool, nil)
 	for id, want := range map[string][]string{"s-1": {"REF0000002", "REF0000001"}, "s-2": {"REF0000001"}, "s-3": {"REF0000001"}} {
 		got, err := st.AttemptsByRecord(ctx, "t1", id, 0)
