@@ -373,3 +373,47 @@ func TestBirthDateFromTheRoster(t *testing.T) {
 		})
 	}
 }
+
+// regrantAfterClaim is the store as the destruction janitor sees it when a
+// parent grants again between its claim of a record and the destruction:
+// the grant runs right after ClaimWithdrawn returns.
+type regrantAfterClaim struct {
+	consent.Store
+	grant func(ctx context.Context)
+}
+
+func (s regrantAfterClaim) ClaimWithdrawn(c context.Context, tenantID string, before time.Time, limit int) ([]store.ConsentRef, error) {
+	refs, err := s.Store.ClaimWithdrawn(c, tenantID, before, limit)
+	if len(refs) > 0 && s.grant != nil {
+		s.grant(c)
+	}
+	return refs, err
+}
+
+// TestDestructionSparesANewGrant: a record the janitor claimed for
+// destruction, whose parent grants again before it gets there, keeps the
+// evidence of the new grant and its grantor; nothing is destroyed.
+func TestDestructionSparesANewGrant(t *testing.T) {
+	f := newFixture(t)
+	_, _ = f.svc.Check(ctx, f.t, f.childSubject())
+	must(t, f.svc.Decide(ctx, f.t, f.mum, "s-1", true))
+	must(t, f.svc.Revoke(ctx, f.t, f.mum, "s-1"))
+	f.now = f.now.Add(31 * 24 * time.Hour)
+	f.svc.Store = regrantAfterClaim{Store: f.st, grant: func(c context.Context) {
+		_, _ = f.svc.Check(c, f.t, f.childSubject())
+		must(t, f.svc.Decide(c, f.t, f.dad, "s-1", true))
+	}}
+	if _, err := f.svc.Sweep(ctx, f.st); err != nil {
+		t.Fatal(err)
+	}
+	if g := f.granted(t); len(g) != 1 || g[0].GrantorOID != "2002" {
+		t.Fatalf("the new consent: %+v", g)
+	}
+	ev, err := f.st.EvidenceOf(ctx, "t1", "s-1")
+	must(t, err)
+	for _, e := range ev {
+		if e.Destroyed || e.Event == "destroyed" {
+			t.Fatalf("evidence destroyed although the record was granted again: %+v", e)
+		}
+	}
+}

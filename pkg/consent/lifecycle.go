@@ -97,6 +97,19 @@ func (s *Service) destroy(ctx context.Context, tenants Tenants, now time.Time) (
 				}
 				claimed, destroyed = len(refs), 0
 				for _, ref := range refs {
+					// A parent may have granted again since the claim: take
+					// the record's decision lock, as grants do, and destroy
+					// only while its newest consent is still the withdrawn one.
+					if err := s.Store.LockConsents(ctx, ref.TenantID, ref.PersonID); err != nil {
+						return err
+					}
+					cs, err := s.Store.ConsentsOf(ctx, ref.TenantID, ref.PersonID)
+					if err != nil {
+						return err
+					}
+					if len(cs) == 0 || cs[0].Status != store.ConsentRevoked || !cs[0].EndedAt.Before(now.AddDate(0, 0, -days)) {
+						continue
+					}
 					wiped, err := s.Store.DestroyEvidence(ctx, ref.TenantID, ref.PersonID, now)
 					if err != nil {
 						return err
