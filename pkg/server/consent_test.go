@@ -103,6 +103,9 @@ func decide(t *testing.T, b *broker, br *browser, page outcome, child, decision 
 	if m := textVersionField.FindStringSubmatch(page.Body); m != nil {
 		form.Set("text_version", htmlUnescape(m[1]))
 	}
+	if m := textHashField.FindStringSubmatch(page.Body); m != nil {
+		form.Set("text_hash", htmlUnescape(m[1]))
+	}
 	o := br.submit(page, "/parent/consent", form)
 	if o.Redirect == nil {
 		return o
@@ -110,7 +113,10 @@ func decide(t *testing.T, b *broker, br *browser, page outcome, child, decision 
 	return br.get(b.URL + o.Redirect.String())
 }
 
-var textVersionField = regexp.MustCompile(`name="text_version" value="([^"]*)"`)
+var (
+	textVersionField = regexp.MustCompile(`name="text_version" value="([^"]*)"`)
+	textHashField    = regexp.MustCompile(`name="text_hash" value="([^"]*)"`)
+)
 
 // TestParentGrantNamesTheTextShown: a grant from a page that showed an older
 // consent text is refused with a page saying so, and records nothing; from
@@ -121,6 +127,14 @@ func TestParentGrantNamesTheTextShown(t *testing.T) {
 	tn, err := b.comp.Store.GetTenant(ctx, server.DevTenant)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The wording changes under the same version: refused as well.
+	tn.Consent.Purpose = "ведение электронного дневника и журнала успеваемости"
+	if err := b.comp.Store.UpdateTenant(ctx, tn); err != nil {
+		t.Fatal(err)
+	}
+	if o := decide(t, b, br, page, "s-0001", "accept"); o.Status != http.StatusConflict {
+		t.Fatalf("grant on the old wording: %d %.400s", o.Status, o.Body)
 	}
 	tn.Consent.TextVersion = "2027-01"
 	if err := b.comp.Store.UpdateTenant(ctx, tn); err != nil {

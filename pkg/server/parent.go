@@ -139,9 +139,11 @@ func (s *Server) parentDecision(c echo.Context) error {
 		return errorPage(c, http.StatusBadRequest, "Сеанс истёк", "Войдите на страницу согласий заново.", "", "/parent?tenant="+url.QueryEscape(t.ID))
 	}
 	child, decision := c.FormValue("child"), c.FormValue("decision")
-	if text := consent.TextFor(t, store.ConsentParental); decision == "accept" && c.FormValue("text_version") != text.Version {
+	if text := consent.TextFor(t, store.ConsentParental); decision == "accept" &&
+		(c.FormValue("text_version") != text.Version || c.FormValue("text_hash") != text.Hash) {
 		// The evidence names the text the parent read: a grant given on a
-		// page showing an older text is not taken.
+		// page showing another text (its version, or its wording — the
+		// purpose or term changed under the same version) is not taken.
 		return errorPage(c, http.StatusConflict, "Текст согласия изменился",
 			"Пока страница была открыта, дневник обновил текст согласия. Согласие не записано: прочитайте новый текст и дайте согласие ещё раз.",
 			"", "/parent?tenant="+url.QueryEscape(t.ID))
