@@ -109,6 +109,35 @@ var (
 	ErrDigitalProfileConsent = sentinel("ESIA-0367xx", "Digital Profile consent error")
 )
 
+// knownCodes are the codes of the sentinels above.
+var knownCodes = func() map[string]bool {
+	m := map[string]bool{}
+	for _, e := range []*Error{ErrCertificateMismatch, ErrInvalidParameter, ErrUserRefused, ErrGrantNotAllowed, ErrInvalidScope,
+		ErrInternal, ErrUnavailable, ErrGrantNotSupported, ErrCodeInvalid, ErrResponseTypeNotSupported, ErrNoScope,
+		ErrMissingParameter, ErrBadTimestamp, ErrNoPermission, ErrRedirectURINotRegistered, ErrUnreadableRequest,
+		ErrCodeChallenge, ErrCodeVerifier, ErrClientSecretWrong, ErrUnconfirmedAccount, ErrClientAuthFailed} {
+		m[e.Code] = true
+	}
+	return m
+}()
+
+// MetricCode is the ESIA code of e fit for a metrics label: one of the
+// codes ESIA.md lists, ESIA-0367xx for every Digital Profile consent code,
+// and "ESIA-other" for anything else — a callback's error_description comes
+// through the browser, and an unbounded label would let anyone grow the
+// metrics without limit.
+func (e *Error) MetricCode() string {
+	switch {
+	case knownCodes[e.Code]:
+		return e.Code
+	case strings.HasPrefix(e.Code, "ESIA-0367"):
+		return ErrDigitalProfileConsent.Code
+	case e.Code == "":
+		return "error"
+	}
+	return "ESIA-other"
+}
+
 // ErrStateMismatch reports a token answer whose state differs from the one
 // sent: the answer is discarded.
 var ErrStateMismatch = errors.New("esia: state in the answer does not match the request")

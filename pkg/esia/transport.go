@@ -73,7 +73,7 @@ func (c *Config) attempt(ctx context.Context, cl call) (body []byte, err error) 
 	if resp.StatusCode/100 != 2 {
 		e := parseErrorBody(resp.StatusCode, body)
 		if e.Code != "" {
-			outcome = e.Code
+			outcome = e.MetricCode()
 		}
 		return nil, e
 	}

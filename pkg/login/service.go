@@ -1,7 +1,6 @@
 package login
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -354,7 +353,7 @@ func (s *Service) callbackError(ctx context.Context, res *Result, a store.Attemp
 	outcome := "no_code"
 	var ee *esia.Error
 	if errors.As(err, &ee) {
-		outcome = cmp.Or(ee.Code, "error") // ESIA-NNNNNN only: a bounded label
+		outcome = ee.MetricCode() // a bounded label: the codes ESIA.md lists, else ESIA-other
 	} else {
 		err = &esia.Error{Description: "callback without a code"}
 	}

@@ -127,6 +127,9 @@ func TestCallbackErrorsCounted(t *testing.T) {
 	for _, login := range []struct{ oid, simError string }{
 		{"", "ESIA-007004"}, {"", "ESIA-007004"}, {"", "ESIA-007053"}, {"", "ESIA-007023"},
 		{"", "ESIA-036701"}, {oidUnconfirmedAdult, ""},
+		// Codes ESIA.md does not list (the callback comes through the
+		// browser: anyone can send any) share one series.
+		{"", "ESIA-123456"}, {"", "ESIA-654321"},
 	} {
 		var extra []oauth2.AuthCodeOption
 		if login.simError != "" {
@@ -141,11 +144,15 @@ func TestCallbackErrorsCounted(t *testing.T) {
 		`broker_esia_calls_total{code="ESIA-007053",endpoint="ac"} 1`,
 		`broker_esia_calls_total{code="ESIA-007023",endpoint="ac"} 1`,
 		`broker_esia_calls_total{code="ESIA-007055",endpoint="ac"} 1`,
-		`broker_esia_calls_total{code="ESIA-036701",endpoint="ac"} 1`,
+		`broker_esia_calls_total{code="ESIA-0367xx",endpoint="ac"} 1`,
+		`broker_esia_calls_total{code="ESIA-other",endpoint="ac"} 2`,
 	} {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %s", want)
 		}
+	}
+	if strings.Contains(m, "ESIA-123456") {
+		t.Error("an unlisted code became a label of its own")
 	}
 	if strings.Contains(m, `broker_esia_call_duration_seconds_count{endpoint="ac"}`) {
 		t.Error("callback errors, which take no call, are in the duration histogram")
