@@ -87,11 +87,16 @@ func (s *Server) rosterPutPerson(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	if err := s.c.Store.UpsertPersons(ctx, caller.TenantID, []store.Person{p}); err != nil {
+	// The record and its links change together: a re-check that fails
+	// (revoking, auditing) leaves the record as it was.
+	var suspended []store.Link
+	err = s.c.Store.InTx(c.Request().Context(), func(ctx context.Context) error {
+		if err := s.c.Store.UpsertPersons(ctx, caller.TenantID, []store.Person{p}); err != nil {
+			return err
+		}
+		suspended, err = s.linkKeeper(caller).RecheckRecords(ctx, caller.TenantID, []store.Person{p})
 		return err
-	}
-	suspended, err := s.linkKeeper(caller).RecheckRecords(ctx, caller.TenantID, []store.Person{p})
+	})
 	if err != nil {
 		return err
 	}
@@ -110,10 +115,15 @@ func (s *Server) rosterDeletePerson(c echo.Context) error {
 	} else if err != nil {
 		return err
 	}
-	if _, err := s.linkKeeper(caller).UnlinkRecords(ctx, caller.TenantID, []string{id}); err != nil {
-		return err
-	}
-	if err := s.c.Store.DeletePersons(ctx, caller.TenantID, []string{id}); err != nil {
+	// Unlinked and deleted in one transaction: a login linking the record
+	// in between cannot leave a link whose tokens were never revoked.
+	err := s.c.Store.InTx(ctx, func(ctx context.Context) error {
+		if _, err := s.linkKeeper(caller).UnlinkRecords(ctx, caller.TenantID, []string{id}); err != nil {
+			return err
+		}
+		return s.c.Store.DeletePersons(ctx, caller.TenantID, []string{id})
+	})
+	if err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
