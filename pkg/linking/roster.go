@@ -546,19 +546,33 @@ func (im *Importer) Import(ctx context.Context, tenantID string, r io.Reader) (I
 
 // deletePersons deletes a batch of records, their links first.
 func (run *importRun) deletePersons(ds []lined[string]) error {
+	// In one transaction where the store has them, the records locked
+	// first: a login cannot link one between its unlinking and its deletion.
+	if tx, ok := run.im.Roster.(store.Transactor); ok {
+		return tx.InTx(run.ctx, func(ctx context.Context) error { return run.deleteBatch(ctx, ds) })
+	}
+	return run.deleteBatch(run.ctx, ds)
+}
+
+// deleteBatch unlinks (or, without Importer.Links, refuses to delete the
+// linked ones of) and deletes a batch of records.
+func (run *importRun) deleteBatch(ctx context.Context, ds []lined[string]) error {
 	ids := make([]string, 0, len(ds))
 	for _, d := range ds {
 		ids = append(ids, d.V)
 	}
+	if err := run.im.Roster.LockPersons(ctx, run.tenantID, ids); err != nil {
+		return fmt.Errorf("linking: import: %w", err)
+	}
 	switch links, ok := run.im.Roster.(store.Links); {
 	case run.im.Links != nil:
-		removed, err := run.im.Links.UnlinkRecords(run.ctx, run.tenantID, ids)
+		removed, err := run.im.Links.UnlinkRecords(ctx, run.tenantID, ids)
 		if err != nil {
 			return fmt.Errorf("linking: import: %w", err)
 		}
 		run.count(func(r *ImportReport) { r.LinksRemoved += len(removed) })
 	case ok:
-		found, err := links.LinksByRecords(run.ctx, run.tenantID, ids)
+		found, err := links.LinksByRecords(ctx, run.tenantID, ids)
 		if err != nil {
 			return fmt.Errorf("linking: import: %w", err)
 		}
@@ -576,7 +590,7 @@ func (run *importRun) deletePersons(ds []lined[string]) error {
 			ids = append(ids, d.V)
 		}
 	}
-	if err := run.im.Roster.DeletePersons(run.ctx, run.tenantID, ids); err != nil {
+	if err := run.im.Roster.DeletePersons(ctx, run.tenantID, ids); err != nil {
 		return fmt.Errorf("linking: import: %w", err)
 	}
 	run.count(func(r *ImportReport) { r.Deleted += len(ids) })

@@ -118,6 +118,9 @@ func (s *Server) rosterDeletePerson(c echo.Context) error {
 	// Unlinked and deleted in one transaction: a login linking the record
 	// in between cannot leave a link whose tokens were never revoked.
 	err := s.c.Store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.c.Store.LockPersons(ctx, caller.TenantID, []string{id}); err != nil {
+			return err
+		}
 		if _, err := s.linkKeeper(caller).UnlinkRecords(ctx, caller.TenantID, []string{id}); err != nil {
 			return err
 		}

@@ -105,6 +105,12 @@ type Relation struct {
 type Roster interface {
 	UpsertPersons(ctx context.Context, tenantID string, ps []Person) error
 	DeletePersons(ctx context.Context, tenantID string, externalIDs []string) error
+	// LockPersons holds the records (those that exist) until ctx's
+	// transaction ends: nothing can be linked or related to them
+	// meanwhile, so that unlinking and then deleting a record cannot miss
+	// a link a login makes in between. Outside a transaction it does
+	// nothing.
+	LockPersons(ctx context.Context, tenantID string, externalIDs []string) error
 	GetPerson(ctx context.Context, tenantID, externalID string) (Person, error)
 	// FindPersons returns the records whose blind index of the given kind
 	// equals value, at most limit of them (0: no limit).

@@ -100,6 +100,10 @@ func (s *Store) UpsertPersons(ctx context.Context, tenantID string, ps []store.P
 	return nil
 }
 
+// LockPersons implements store.Roster: a memory transaction holds the
+// whole store already.
+func (s *Store) LockPersons(ctx context.Context, tenantID string, ids []string) error { return nil }
+
 // DeletePersons implements store.Roster. Relations and links of the
 // deleted records go with them.
 func (s *Store) DeletePersons(ctx context.Context, tenantID string, ids []string) error {

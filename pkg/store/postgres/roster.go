@@ -117,6 +117,17 @@ func (s *Store) upsertSealed(ctx context.Context, op, tenantID string, ps []stor
 	return wrap(op, err)
 }
 
+// LockPersons implements store.Roster with SELECT … FOR UPDATE, which
+// waits out (and then blocks) the foreign-key checks of links, consents and
+// relations made to the records.
+func (s *Store) LockPersons(ctx context.Context, tenantID string, ids []string) error {
+	if s.txOf(ctx) == nil || len(ids) == 0 {
+		return nil
+	}
+	_, err := s.q(ctx).Exec(ctx, `SELECT 1 FROM roster_persons WHERE tenant_id = $1 AND external_id = ANY($2) FOR UPDATE`, tenantID, ids)
+	return wrap("lock persons", err)
+}
+
 // DeletePersons implements store.Roster; relations and links cascade.
 func (s *Store) DeletePersons(ctx context.Context, tenantID string, ids []string) error {
 	_, err := s.q(ctx).Exec(ctx, `DELETE FROM roster_persons WHERE tenant_id = $1 AND external_id = ANY($2)`, tenantID, ids)

@@ -402,6 +402,45 @@ func testRelations(t *testing.T, s store.Store) {
 	}
 }
 
+// testLockPersonsHoldsOffLinks: a link made while a transaction holds the
+// record with LockPersons waits for it; when that transaction deletes the
+// record, the link is refused instead of being made and then cascaded away
+// unseen.
+func testLockPersonsHoldsOffLinks(t *testing.T, s store.Store) {
+	must(t, s.UpsertPersons(ctx(), "t1", []store.Person{mkPerson("gone-1", store.RoleTeacher, "")}))
+	must(t, s.LockPersons(ctx(), "t1", []string{"gone-1"})) // outside a transaction: nothing
+	locked, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- s.InTx(ctx(), func(c context.Context) error {
+			if err := s.LockPersons(c, "t1", []string{"gone-1", "ghost"}); err != nil {
+				return err
+			}
+			close(locked)
+			<-release
+			return s.DeletePersons(c, "t1", []string{"gone-1"})
+		})
+	}()
+	<-locked
+	linked := make(chan error, 1)
+	go func() {
+		linked <- s.CreateLink(ctx(), store.Link{TenantID: "t1", ESIAOID: "2000", ExternalID: "gone-1", Role: store.RoleTeacher, Rung: "snils"})
+	}()
+	// Without the lock the link is made at once; with it, it waits.
+	select {
+	case err := <-linked:
+		close(release)
+		must(t, <-done)
+		t.Fatalf("a link to a locked record was made at once (err %v)", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	close(release)
+	must(t, <-done)
+	wantErr(t, <-linked, store.ErrInvalid)
+	if links, err := s.LinksByOID(ctx(), "t1", "2000"); err != nil || len(links) != 0 {
+		t.Fatalf("a link to the deleted record: %+v, %v", links, err)
+	}
+}
+
 func testLinks(t *testing.T, s store.Store) {
 	mkTenant(t, s, "t1")
 	mkTenant(t, s, "t2")
@@ -411,6 +450,7 @@ func testLinks(t *testing.T, s store.Store) {
 	wantErr(t, s.CreateLink(ctx(), l), store.ErrAlreadyExists)
 	wantErr(t, s.CreateLink(ctx(), store.Link{TenantID: "t1", ESIAOID: "1000", ExternalID: "ghost"}), store.ErrInvalid)
 	must(t, s.CreateLink(ctx(), store.Link{TenantID: "t1", ESIAOID: "1000", ExternalID: "p-1", Role: store.RoleParent, Rung: "snils"}))
+	testLockPersonsHoldsOffLinks(t, s)
 
 	links, err := s.LinksByOID(ctx(), "t1", "1000")
 	must(t, err)
