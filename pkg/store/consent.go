@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -181,4 +182,20 @@ type Consents interface {
 type ConsentRef struct {
 	TenantID string
 	PersonID string
+}
+
+// ValidateConsent checks what every store requires of a consent: an id, a
+// tenant, a record, a known kind and a known status.
+func ValidateConsent(c Consent) error {
+	if c.ID == "" || c.TenantID == "" || c.PersonID == "" {
+		return fmt.Errorf("%w: consent needs an id, a tenant and a record", ErrInvalid)
+	}
+	if c.Kind != ConsentSelf && c.Kind != ConsentParental {
+		return fmt.Errorf("%w: consent kind %q", ErrInvalid, c.Kind)
+	}
+	switch c.Status {
+	case ConsentGranted, ConsentRevoked, ConsentExpired, ConsentSuperseded:
+		return nil
+	}
+	return fmt.Errorf("%w: consent status %q", ErrInvalid, c.Status)
 }

@@ -53,27 +53,13 @@ func (s *Store) checkTenant(id, what string) error {
 	return nil
 }
 
-func checkConsent(c store.Consent) error {
-	if c.ID == "" || c.TenantID == "" || c.PersonID == "" {
-		return fmt.Errorf("%w: consent needs an id, a tenant and a record", store.ErrInvalid)
-	}
-	if c.Kind != store.ConsentSelf && c.Kind != store.ConsentParental {
-		return fmt.Errorf("%w: consent kind %q", store.ErrInvalid, c.Kind)
-	}
-	switch c.Status {
-	case store.ConsentGranted, store.ConsentRevoked, store.ConsentExpired, store.ConsentSuperseded:
-		return nil
-	}
-	return fmt.Errorf("%w: consent status %q", store.ErrInvalid, c.Status)
-}
-
 // CreateConsent implements store.Consents. An empty status is granted, a
 // zero GrantedAt is now.
 func (s *Store) CreateConsent(ctx context.Context, c store.Consent) error {
 	if c.Status == "" {
 		c.Status = store.ConsentGranted
 	}
-	if err := checkConsent(c); err != nil {
+	if err := store.ValidateConsent(c); err != nil {
 		return err
 	}
 	defer s.write(ctx)()

@@ -37,20 +37,6 @@ func timeOf(t *time.Time) time.Time {
 	return t.UTC()
 }
 
-func checkConsent(c store.Consent) error {
-	if c.ID == "" || c.TenantID == "" || c.PersonID == "" {
-		return fmt.Errorf("%w: consent needs an id, a tenant and a record", store.ErrInvalid)
-	}
-	if c.Kind != store.ConsentSelf && c.Kind != store.ConsentParental {
-		return fmt.Errorf("%w: consent kind %q", store.ErrInvalid, c.Kind)
-	}
-	switch c.Status {
-	case store.ConsentGranted, store.ConsentRevoked, store.ConsentExpired, store.ConsentSuperseded:
-		return nil
-	}
-	return fmt.Errorf("%w: consent status %q", store.ErrInvalid, c.Status)
-}
-
 const consentColumns = `id, tenant_id, person_id, kind, grantor_oid, grantor_record, request_id,
 	text_version, text_hash, status, granted_at, expires_at, ended_at, end_reason`
 
@@ -89,7 +75,7 @@ func (s *Store) CreateConsent(ctx context.Context, c store.Consent) error {
 	if c.Status == "" {
 		c.Status = store.ConsentGranted
 	}
-	if err := checkConsent(c); err != nil {
+	if err := store.ValidateConsent(c); err != nil {
 		return err
 	}
 	if c.GrantedAt.IsZero() {
