@@ -49,6 +49,12 @@ func (e *AuthorizeError) Unwrap() error { return e.Err }
 // and the role parameter.
 func (p *Provider) ParseAuthorize(ctx context.Context, r *http.Request) (*AuthorizeRequest, error) {
 	ar, err := p.fosite.NewAuthorizeRequest(ctx, r)
+	if ar != nil && ar.GetClient() != nil && !redirectURIRegistered(ar.GetClient(), ar.GetRequestForm().Get("redirect_uri")) {
+		// Whatever else is wrong, a redirect URI the client did not
+		// register gets a page (RFC 6749 §4.1.2.1), even where fosite's
+		// looser matching accepted it (redirect.go).
+		return nil, &AuthorizeError{Err: fosite.ErrInvalidRequest.WithHint("The 'redirect_uri' parameter does not match any of the OAuth 2.0 Client's pre-registered redirect urls.")}
+	}
 	if err != nil {
 		return nil, p.authorizeError(ar, err)
 	}
@@ -76,7 +82,8 @@ func (p *Provider) ParseAuthorize(ctx context.Context, r *http.Request) (*Author
 
 func (p *Provider) authorizeError(ar fosite.AuthorizeRequester, err error) *AuthorizeError {
 	rfc := fosite.ErrorToRFC6749Error(err)
-	return &AuthorizeError{Redirectable: ar != nil && ar.IsRedirectURIValid(), Err: rfc, ar: ar}
+	redirectable := ar != nil && ar.IsRedirectURIValid() && redirectURIRegistered(ar.GetClient(), ar.GetRequestForm().Get("redirect_uri"))
+	return &AuthorizeError{Redirectable: redirectable, Err: rfc, ar: ar}
 }
 
 // WriteAuthorizeError sends the person back to the diary with the error;

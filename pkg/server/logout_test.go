@@ -35,13 +35,19 @@ func TestRPInitiatedLogoutThroughESIA(t *testing.T) {
 		t.Fatalf("logout did not pass through ESIA: %v", hops)
 	}
 
-	t.Run("unregistered post_logout_redirect_uri is not followed", func(t *testing.T) {
-		q := url.Values{"id_token_hint": {idToken}, "post_logout_redirect_uri": {"https://evil.example/"}}
-		o := newBrowser(t).get(b.URL + "/oauth2/logout?" + q.Encode())
-		if o.Status != 200 || !strings.Contains(o.Body, "Вы вышли") {
-			t.Fatalf("status %d: %.200s", o.Status, o.Body)
-		}
-	})
+	// The registered post_logout_redirect_uri is a loopback URI: it is
+	// matched exactly, with no RFC 8252 port leeway and no userinfo.
+	u, _ := url.Parse(back)
+	for _, target := range []string{"https://evil.example/", "http://evil@" + u.Host + "/demo",
+		"http://" + u.Hostname() + ":1/demo", "http://" + u.Hostname() + "/demo"} {
+		t.Run("unregistered post_logout_redirect_uri is not followed: "+target, func(t *testing.T) {
+			q := url.Values{"id_token_hint": {idToken}, "post_logout_redirect_uri": {target}}
+			o := newBrowser(t).get(b.URL + "/oauth2/logout?" + q.Encode())
+			if o.Status != 200 || !strings.Contains(o.Body, "Вы вышли") {
+				t.Fatalf("status %d: %.200s", o.Status, o.Body)
+			}
+		})
+	}
 	t.Run("forged hint", func(t *testing.T) {
 		q := url.Values{"id_token_hint": {"eyJhbGciOiJub25lIn0.e30."}, "post_logout_redirect_uri": {back}}
 		o := newBrowser(t).get(b.URL + "/oauth2/logout?" + q.Encode())
