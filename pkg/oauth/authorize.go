@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/ory/fosite"
@@ -86,12 +85,6 @@ func (p *Provider) authorizeError(ar fosite.AuthorizeRequester, err error) *Auth
 	return &AuthorizeError{Redirectable: redirectable, Err: rfc, ar: ar}
 }
 
-// WriteAuthorizeError sends the person back to the diary with the error;
-// only for a Redirectable error.
-func (p *Provider) WriteAuthorizeError(ctx context.Context, w http.ResponseWriter, e *AuthorizeError) {
-	p.fosite.WriteAuthorizeError(ctx, w, e.ar, e.Err)
-}
-
 // reparse rebuilds the fosite request from the kept query.
 func (p *Provider) reparse(ctx context.Context, rawQuery string) (fosite.AuthorizeRequester, error) {
 	r, err := http.NewRequestWithContext(ctx, http.MethodGet, p.cfg.Issuer+"/oauth2/auth?"+rawQuery, nil)
@@ -125,6 +118,7 @@ func (p *Provider) CompleteAuthorize(ctx context.Context, w http.ResponseWriter,
 	if err := p.storage.flush(wctx, pendingOf(wctx)); err != nil {
 		return fmt.Errorf("oauth: complete authorization: %w", err)
 	}
+	resp.AddParameter("iss", p.cfg.Issuer) // RFC 9207 (iss.go)
 	p.fosite.WriteAuthorizeResponse(ctx, w, ar, resp)
 	return nil
 }
@@ -141,27 +135,6 @@ func (p *Provider) newSession(tenantID string, claims Claims, withProfile bool, 
 	idc.Extra = claims.Map(withProfile)
 	delete(idc.Extra, "sub")
 	return s
-}
-
-// ErrorRedirect returns the diary URL that ends a login the broker could
-// not complete (DESIGN.md §3): error=access_denied, the reason as
-// error_description, the reference code and the diary's state.
-func ErrorRedirect(req *AuthorizeRequest, reason, ref string) (string, error) {
-	u, err := url.Parse(req.RedirectURI)
-	if err != nil {
-		return "", fmt.Errorf("oauth: redirect uri: %w", err)
-	}
-	q := u.Query()
-	q.Set("error", "access_denied")
-	q.Set("error_description", reason)
-	if ref != "" {
-		q.Set("ref", ref)
-	}
-	if req.State != "" {
-		q.Set("state", req.State)
-	}
-	u.RawQuery = q.Encode()
-	return u.String(), nil
 }
 
 // IsAuthorizeError reports whether err is an *AuthorizeError.

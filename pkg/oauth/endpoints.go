@@ -185,6 +185,6 @@ func (p *Provider) Discovery(ctx context.Context) map[string]interface{} {
 		"request_parameter_supported":                    false,
 		"request_uri_parameter_supported":                false,
 		"ui_locales_supported":                           []string{"ru"},
-		"authorization_response_iss_parameter_supported": false,
+		"authorization_response_iss_parameter_supported": true, // iss.go
 	}
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/diarybroker/broker/pkg/consent"
 	"github.com/diarybroker/broker/pkg/login"
-	"github.com/diarybroker/broker/pkg/oauth"
 	"github.com/diarybroker/broker/pkg/store"
 )
 
@@ -49,12 +48,12 @@ func (s *Server) proceed(c echo.Context, res *login.Result) error {
 		}
 		s.c.Login.RecordStep(ctx, ref, "consent", login.ReasonConsentRequired, login.ReasonConsentRequired, detail)
 		s.c.Metrics.Logins.WithLabelValues(login.ReasonConsentRequired).Inc()
-		back, _ := oauth.ErrorRedirect(&res.Pending.Request, login.ReasonConsentRequired, ref)
+		back, _ := s.c.OAuth.ErrorRedirect(&res.Pending.Request, login.ReasonConsentRequired, ref)
 		return errorPage(c, http.StatusForbidden, "Нужно согласие родителя", text, login.FormatRef(ref), back)
 	case consent.NeedsConfirmation:
 		s.c.Login.RecordStep(ctx, ref, "consent", reasonAccountNotConfirmed, reasonAccountNotConfirmed, map[string]any{"age": d.Age})
 		s.c.Metrics.Logins.WithLabelValues(reasonAccountNotConfirmed).Inc()
-		back, _ := oauth.ErrorRedirect(&res.Pending.Request, reasonAccountNotConfirmed, ref)
+		back, _ := s.c.OAuth.ErrorRedirect(&res.Pending.Request, reasonAccountNotConfirmed, ref)
 		return errorPage(c, http.StatusForbidden, "Нужна подтверждённая учётная запись",
 			"С 14 лет для входа в электронный дневник нужна подтверждённая учётная запись Госуслуг. Подтвердите личность (в центре обслуживания, через онлайн-банк или электронной подписью) и войдите снова.",
 			login.FormatRef(ref), back)
@@ -174,7 +173,7 @@ func (s *Server) consentAnswer(c echo.Context) error {
 	if !accept {
 		s.c.Login.RecordStep(ctx, res.Pending.Ref, "consent", login.ReasonConsentDenied, login.ReasonConsentDenied, map[string]any{"decision": "declined"})
 		s.c.Metrics.Logins.WithLabelValues(login.ReasonConsentDenied).Inc()
-		back, err := oauth.ErrorRedirect(&res.Pending.Request, login.ReasonConsentDenied, res.Pending.Ref)
+		back, err := s.c.OAuth.ErrorRedirect(&res.Pending.Request, login.ReasonConsentDenied, res.Pending.Ref)
 		if err != nil {
 			return err
 		}

@@ -50,7 +50,7 @@ func (s *Server) authorize(c echo.Context) error {
 		reason, m := login.Explain(err)
 		s.c.Metrics.Logins.WithLabelValues(reason).Inc()
 		s.c.Logger.ErrorContext(ctx, "login could not start", "ref", ref, "reason", reason, "error", err)
-		back, _ := oauth.ErrorRedirect(req, reason, ref)
+		back, _ := s.c.OAuth.ErrorRedirect(req, reason, ref)
 		return errorPage(c, http.StatusServiceUnavailable, m.Title, m.Text, login.FormatRef(ref), back)
 	}
 	return c.Redirect(http.StatusFound, target)
@@ -80,7 +80,7 @@ func (s *Server) esiaCallback(c echo.Context) error {
 	}
 	if res.Reason != "" {
 		s.c.Metrics.Logins.WithLabelValues(res.Reason).Inc()
-		back, _ := oauth.ErrorRedirect(&res.Pending.Request, res.Reason, res.Pending.Ref)
+		back, _ := s.c.OAuth.ErrorRedirect(&res.Pending.Request, res.Reason, res.Pending.Ref)
 		return errorPage(c, http.StatusForbidden, res.Message.Title, res.Message.Text, ref, back)
 	}
 	if len(res.Options) > 0 {
@@ -96,7 +96,7 @@ func (s *Server) issue(c echo.Context, res *login.Result) error {
 	if err := s.c.OAuth.CompleteAuthorize(ctx, c.Response(), &res.Pending.Request, *res.Claims, res.AuthTime); err != nil {
 		s.c.Metrics.Logins.WithLabelValues("error").Inc()
 		s.c.Logger.ErrorContext(ctx, "issuing the code failed", "ref", res.Pending.Ref, "error", err)
-		back, _ := oauth.ErrorRedirect(&res.Pending.Request, "server_error", res.Pending.Ref)
+		back, _ := s.c.OAuth.ErrorRedirect(&res.Pending.Request, "server_error", res.Pending.Ref)
 		return errorPage(c, http.StatusInternalServerError, "Вход не удался",
 			"Не удалось завершить вход. Вернитесь в электронный дневник и попробуйте ещё раз.", ref, back)
 	}
