@@ -11,6 +11,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net/url"
 	"os"
@@ -49,20 +50,24 @@ func NewDatabase(t testing.TB) string {
 		testenv.Unavailable(t, "PostgreSQL", err)
 	}
 	defer admin.Close(context.Background())
-	tmpl, err := template(ctx, admin)
-	if err != nil {
-		t.Fatalf("pgtest: template database: %v", err)
-	}
 	name := "broker_test_" + randomHex()
+	var err2 error
 	for attempt := 0; ; attempt++ {
-		_, err = admin.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE "+tmpl)
+		tmpl, err := template(ctx, admin)
+		if err != nil {
+			t.Fatalf("pgtest: template database: %v", err)
+		}
+		_, err2 = admin.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE "+tmpl)
 		var pgErr *pgconn.PgError
-		// 55006: another test is copying the template right now.
-		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "55006" || attempt > 100 {
+		// 55006: another test is copying the template right now; 3D000:
+		// another checkout's test process (other migrations) dropped it
+		// as stale between the look-up and the copy: build it again.
+		if err2 == nil || !errors.As(err2, &pgErr) || (pgErr.Code != "55006" && pgErr.Code != "3D000") || attempt > 100 {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	err = err2
 	if err != nil {
 		t.Fatalf("pgtest: create database: %v", err)
 	}
@@ -136,8 +141,13 @@ func template(ctx context.Context, admin *pgx.Conn) (string, error) {
 		// Another process won the race; use its template.
 		_, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+build+" WITH (FORCE)")
 	}
-	// Old templates of earlier schema versions are dropped.
-	rows, err := admin.Query(ctx, `SELECT datname FROM pg_database WHERE datname LIKE 'broker\_tmpl\_%' AND datname <> $1`, name)
+	_, _ = admin.Exec(ctx, fmt.Sprintf("COMMENT ON DATABASE %s IS 'pgtest template built %d'", name, time.Now().Unix()))
+	// Templates of other schema versions are dropped a day after they were
+	// built: other checkouts (branches with other migrations) may be
+	// running their tests against theirs right now.
+	rows, err := admin.Query(ctx, `SELECT datname FROM pg_database d WHERE datname LIKE 'broker\_tmpl\_%' AND datname <> $1
+		AND COALESCE(substring(shobj_description(d.oid, 'pg_database') from 'built ([0-9]+)')::bigint, 0) < $2`,
+		name, time.Now().Add(-24*time.Hour).Unix())
 	if err == nil {
 		var old []string
 		for rows.Next() {
