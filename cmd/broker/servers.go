@@ -15,8 +15,10 @@ import (
 // DevCmd is `broker dev`.
 type DevCmd struct {
 	SettingsFlags
-	ESIAPersons *string `name:"esia-persons" help:"ESIA fixture persons (JSON) instead of the embedded set." type:"existingfile" placeholder:"FILE"`
-	Roster      *string `help:"Demo roster (NDJSON) instead of the embedded one." type:"existingfile" placeholder:"FILE"`
+	// Plain strings: kong's existingfile type takes no pointer (the flags
+	// failed with "must be applied to a string not *string").
+	ESIAPersons string `name:"esia-persons" help:"ESIA fixture persons (JSON) instead of the embedded set." type:"existingfile" placeholder:"FILE"`
+	Roster      string `help:"Demo roster (NDJSON) instead of the embedded one." type:"existingfile" placeholder:"FILE"`
 }
 
 // Run starts dev mode.
@@ -25,11 +27,11 @@ func (c *DevCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	if c.ESIAPersons != nil {
-		s.ESIAPersonsFile = *c.ESIAPersons
+	if c.ESIAPersons != "" {
+		s.ESIAPersonsFile = c.ESIAPersons
 	}
-	if c.Roster != nil {
-		s.RosterFile = *c.Roster
+	if c.Roster != "" {
+		s.RosterFile = c.Roster
 	}
 	if c.LogFormat == nil && os.Getenv("BROKER_LOG_FORMAT") == "" {
 		s.LogFormat = "text"
