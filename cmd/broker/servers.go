@@ -37,11 +37,15 @@ func (c *DevCmd) Run(g *Globals) error {
 		s.LogFormat = "text"
 	}
 	return run(g.Ctx, s, func(comp *server.Components) {
+		metrics := comp.Settings.Issuer + "/metrics"
+		if comp.Settings.MetricsAddr != "" {
+			metrics = "http://" + comp.Settings.MetricsAddr + "/metrics"
+		}
 		comp.Logger.Info("dev mode ready",
 			"demo", comp.Settings.Issuer+"/demo",
 			"issuer", comp.Settings.Issuer,
 			"client_id", server.DevClientID, "client_secret", "demo-secret (dev only)",
-			"esia_simulator", comp.Settings.Issuer+"/esia-sim/aas/oauth2/v2/ac")
+			"esia_simulator", comp.Settings.Issuer+"/esia-sim/aas/oauth2/v2/ac", "metrics", metrics)
 	})
 }
 
@@ -57,7 +61,7 @@ func (c *ServeCmd) Run(g *Globals) error {
 		return err
 	}
 	return run(g.Ctx, s, func(comp *server.Components) {
-		comp.Logger.Info("broker ready", "issuer", comp.Settings.Issuer, "addr", comp.Settings.Addr)
+		comp.Logger.Info("broker ready", "issuer", comp.Settings.Issuer, "addr", comp.Settings.Addr, "metrics_addr", comp.Settings.MetricsAddr)
 	})
 }
 
@@ -77,6 +81,15 @@ func run(ctx context.Context, s server.Settings, ready func(*server.Components))
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	// /metrics has a listener of its own in serve (the public port must not
+	// publish the broker's internals); in dev it stays on addr unless set.
+	var ml net.Listener
+	if comp.Settings.MetricsAddr != "" {
+		if ml, err = net.Listen("tcp", comp.Settings.MetricsAddr); err != nil {
+			_ = l.Close()
+			return fmt.Errorf("listen for metrics: %w", err)
+		}
+	}
 	reload := make(chan struct{}, 1)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -91,5 +104,22 @@ func run(ctx context.Context, s server.Settings, ready func(*server.Components))
 	}()
 	go comp.RunBackground(ctx, time.Minute, reload)
 	ready(comp)
-	return srv.Serve(ctx, l)
+	if ml == nil {
+		return srv.Serve(ctx, l)
+	}
+	// Either server failing stops both.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	metricsDone := make(chan error, 1)
+	go func() {
+		err := srv.ServeMetrics(ctx, ml)
+		cancel()
+		metricsDone <- err
+	}()
+	err = srv.Serve(ctx, l)
+	cancel()
+	if merr := <-metricsDone; err == nil && merr != nil {
+		err = fmt.Errorf("metrics: %w", merr)
+	}
+	return err
 }

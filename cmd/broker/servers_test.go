@@ -72,7 +72,7 @@ func TestServeReloadsESIATrustOnSIGHUP(t *testing.T) {
 
 	started := time.Now()
 	srv := startBroker(t, append(env,
-		"BROKER_ADDR="+brokerAddr, "BROKER_ISSUER="+issuer, "BROKER_LOG_FORMAT=json", "BROKER_RATE_LIMIT=0",
+		"BROKER_ADDR="+brokerAddr, "BROKER_METRICS_ADDR="+freeAddr(t), "BROKER_ISSUER="+issuer, "BROKER_LOG_FORMAT=json", "BROKER_RATE_LIMIT=0",
 		"BROKER_REDIS_URL="+sessionstest.RedisURL(), "BROKER_REDIS_PREFIX="+redis.Prefix(),
 		"BROKER_ESIA_BASE_URL="+sim.base, "BROKER_ESIA_CLIENT_ID=DIARYTEST", "BROKER_ESIA_SIGNER=gost:"+sys.keyFile,
 		"BROKER_ESIA_CERTIFICATE="+sys.certFile, "BROKER_ESIA_TRUST="+trust, "BROKER_ESIA_ISSUER="+sim.issuer,

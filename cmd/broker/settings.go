@@ -9,6 +9,7 @@ import (
 // SettingsFlags are the flags that override settings; nil means "not given".
 type SettingsFlags struct {
 	Addr         *string        `help:"Listen address (BROKER_ADDR)." placeholder:"HOST:PORT"`
+	MetricsAddr  *string        `name:"metrics-addr" help:"Listen address of /metrics (BROKER_METRICS_ADDR); serve: 127.0.0.1:9090, dev: on --addr unless given." placeholder:"HOST:PORT"`
 	Issuer       *string        `help:"External URL of the broker (BROKER_ISSUER); default http://<addr>." placeholder:"URL"`
 	DatabaseURL  *string        `name:"database-url" help:"PostgreSQL URL (BROKER_DATABASE_URL)." placeholder:"URL"`
 	RedisURL     *string        `name:"redis-url" help:"Redis URL (BROKER_REDIS_URL)." placeholder:"URL"`
@@ -25,6 +26,7 @@ func (f SettingsFlags) apply(s *server.Settings) {
 		}
 	}
 	set(&s.Addr, f.Addr)
+	set(&s.MetricsAddr, f.MetricsAddr)
 	set(&s.Issuer, f.Issuer)
 	set(&s.DatabaseURL, f.DatabaseURL)
 	set(&s.RedisURL, f.RedisURL)

@@ -78,7 +78,9 @@ func New(c *Components) (*Server, error) {
 
 	e.GET("/healthz", func(ec echo.Context) error { return ec.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", s.ready)
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(c.Metrics.Registry, promhttp.HandlerOpts{})))
+	if c.Settings.MetricsAddr == "" { // dev only: serve always has a metrics listener
+		e.GET("/metrics", echo.WrapHandler(s.metricsHandler()))
+	}
 	e.GET("/static/*", echo.WrapHandler(staticHandler()))
 
 	if c.Simulator != nil {
@@ -104,7 +106,30 @@ func (s *Server) Handler() http.Handler { return s.echo }
 
 // Serve answers on l until ctx is done, then shuts down gracefully.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
-	hs := &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
+	return serveUntilDone(ctx, l, s.echo)
+}
+
+// MetricsHandler answers GET /metrics (Prometheus) and nothing else: the
+// handler of the metrics listener (Settings.MetricsAddr).
+func (s *Server) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.metricsHandler())
+	return mux
+}
+
+func (s *Server) metricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.c.Metrics.Registry, promhttp.HandlerOpts{})
+}
+
+// ServeMetrics answers MetricsHandler on l until ctx is done.
+func (s *Server) ServeMetrics(ctx context.Context, l net.Listener) error {
+	return serveUntilDone(ctx, l, s.MetricsHandler())
+}
+
+// serveUntilDone answers h on l until ctx is done, then shuts down
+// gracefully.
+func serveUntilDone(ctx context.Context, l net.Listener, h http.Handler) error {
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(l) }()

@@ -15,6 +15,11 @@ import (
 type Settings struct {
 	// Addr is where the broker listens (BROKER_ADDR).
 	Addr string `yaml:"addr"`
+	// MetricsAddr is where /metrics is served, on a listener of its own so
+	// that the public port does not publish the broker's internals
+	// (BROKER_METRICS_ADDR). serve: default DefaultMetricsAddr; dev: empty
+	// means /metrics on Addr.
+	MetricsAddr string `yaml:"metrics_addr"`
 	// Issuer is the broker's external URL (BROKER_ISSUER); default
 	// http://<Addr>. Every URL the broker hands out starts with it.
 	Issuer string `yaml:"issuer"`
@@ -132,6 +137,10 @@ var DefaultESIAScopes = []string{"openid", "fullname", "birthdate", "gender", "s
 // parenthood (ESIA.md "Scopes").
 var KidScopes = []string{"kid_fullname", "kid_birthdate", "kid_snils", "kid_birth_cert_doc"}
 
+// DefaultMetricsAddr is where serve answers /metrics unless told
+// otherwise: loopback, for a Prometheus agent beside the broker.
+const DefaultMetricsAddr = "127.0.0.1:9090"
+
 // DefaultSettings returns the defaults every source overrides.
 func DefaultSettings() Settings {
 	return Settings{
@@ -177,6 +186,18 @@ func (s *Settings) Resolve() error {
 	}
 	if s.ESIA.RedirectURL == "" {
 		s.ESIA.RedirectURL = s.Issuer + "/esia/callback"
+	}
+	if s.MetricsAddr == "" && !s.Dev {
+		s.MetricsAddr = DefaultMetricsAddr
+	}
+	if s.MetricsAddr != "" {
+		_, port, err := net.SplitHostPort(s.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("settings: metrics_addr %q: %w", s.MetricsAddr, err)
+		}
+		if s.MetricsAddr == s.Addr && port != "0" {
+			return fmt.Errorf("settings: metrics_addr %q is the public addr: /metrics needs a listener of its own", s.MetricsAddr)
+		}
 	}
 	if len(s.ESIA.Scopes) == 0 {
 		s.ESIA.Scopes = DefaultESIAScopes

@@ -61,6 +61,7 @@ func list(p func(*Settings) *[]string, sep string) func(*Settings, string) error
 // docs/configuration.md lists them.
 var EnvVars = []envVar{
 	{"BROKER_ADDR", "listen address (host:port)", str(func(s *Settings) *string { return &s.Addr })},
+	{"BROKER_METRICS_ADDR", "listen address of /metrics (serve: 127.0.0.1:9090; dev: on BROKER_ADDR unless set)", str(func(s *Settings) *string { return &s.MetricsAddr })},
 	{"BROKER_ISSUER", "external URL of the broker; default http://<addr>", str(func(s *Settings) *string { return &s.Issuer })},
 	{"BROKER_DATABASE_URL", "PostgreSQL URL (serve: required)", str(func(s *Settings) *string { return &s.DatabaseURL })},
 	{"BROKER_MIGRATE_ON_START", "apply pending migrations at start (true)", boolean(func(s *Settings) *bool { return &s.MigrateOnStart })},
