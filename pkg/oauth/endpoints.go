@@ -85,18 +85,6 @@ func (p *Provider) ServeRevoke(w http.ResponseWriter, r *http.Request) {
 	p.fosite.WriteRevocationResponse(ctx, w, err)
 }
 
-// ServeIntrospect is POST /oauth2/introspect (RFC 7662); the caller
-// authenticates as a client.
-func (p *Provider) ServeIntrospect(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	resp, err := p.fosite.NewIntrospectionRequest(ctx, r, NewSession())
-	if err != nil {
-		p.fosite.WriteIntrospectionError(ctx, w, err)
-		return
-	}
-	p.fosite.WriteIntrospectionResponse(ctx, w, resp)
-}
-
 // ServeUserinfo is GET or POST /userinfo: the claims of the person an
 // access token with the openid scope was issued for.
 func (p *Provider) ServeUserinfo(w http.ResponseWriter, r *http.Request) {
@@ -125,6 +113,13 @@ func (p *Provider) ServeUserinfo(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	_ = json.NewEncoder(w).Encode(s.Claims.Map(ar.GetGrantedScopes().Has(ScopeProfile)))
+}
+
+// noStore marks an answer that carries or concerns a token as not to be
+// cached (RFC 6749 §5.1, RFC 6750 §5.3, RFC 7662 §4).
+func noStore(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
 }
 
 func writeBearerError(w http.ResponseWriter, code, description string) {
@@ -181,6 +176,11 @@ func (p *Provider) Discovery(ctx context.Context) map[string]interface{} {
 		"scopes_supported":                      []string{ScopeOpenID, ScopeProfile, ScopeOfflineAccess, ScopeRoster, ScopeConsentRead, ScopeSupport, ScopeAdmin},
 		"claims_supported": []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "person_id", "roles", "tenant",
 			"age_group", "esia_trust", "children", "name", "family_name", "given_name", "middle_name"},
+		// Introspection takes confidential clients only; revocation, as the
+		// token endpoint, also public ones by client_id (fosite's
+		// AuthenticateClient).
+		"introspection_endpoint_auth_methods_supported":  []string{"client_secret_basic", "client_secret_post"},
+		"revocation_endpoint_auth_methods_supported":     []string{"client_secret_basic", "client_secret_post", "none"},
 		"claims_parameter_supported":                     false,
 		"request_parameter_supported":                    false,
 		"request_uri_parameter_supported":                false,
