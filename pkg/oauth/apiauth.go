@@ -16,34 +16,42 @@ type APICaller struct {
 	Scopes   []string
 }
 
-// Errors of AuthenticateAPI; the HTTP layer maps them to 401 and 403.
+// Errors of AuthenticateAPI; the HTTP layer maps them to 400, 401 and 403.
 var (
 	ErrNoToken           = errors.New("oauth: no bearer token")
 	ErrInvalidToken      = errors.New("oauth: invalid, expired or revoked token")
 	ErrInsufficientScope = errors.New("oauth: token lacks the required scope")
+	// ErrNotAPIClient is a valid access token that is not a
+	// client_credentials token of an API client: a person's token, or the
+	// token of a login client that (from before the rule) holds API scopes.
+	ErrNotAPIClient = errors.New("oauth: only client_credentials tokens of API clients may call the API")
 )
 
-// AuthenticateAPI checks the bearer token of an API request for scope.
+// AuthenticateAPI checks the bearer token of an API request for scope: an
+// access token (never a refresh token) in the Authorization header, issued
+// by the client_credentials grant to an API client (IsAPIClient, as the
+// client is now), with the scope. A token in the query is ErrTokenMethod.
 func (p *Provider) AuthenticateAPI(ctx context.Context, r *http.Request, scope string) (*APICaller, error) {
-	token := fosite.AccessTokenFromRequest(r)
-	if token == "" {
-		return nil, ErrNoToken
-	}
-	_, ar, err := p.fosite.IntrospectToken(ctx, token, fosite.AccessToken, NewSession())
+	token, err := bearerToken(r, false)
 	if err != nil {
+		return nil, err
+	}
+	tu, ar, err := p.fosite.IntrospectToken(ctx, token, fosite.AccessToken, NewSession())
+	if err != nil || tu != fosite.AccessToken {
 		return nil, ErrInvalidToken
+	}
+	c, ok := ar.GetClient().(*Client)
+	s, sok := ar.GetSession().(*Session)
+	// A client_credentials token carries no person (ServeToken sets none).
+	if !ok || !sok || !IsAPIClient(c.Client) || s.Claims.Subject != "" || s.GetSubject() != "" {
+		return nil, ErrNotAPIClient
 	}
 	if !ar.GetGrantedScopes().Has(scope) {
 		return nil, ErrInsufficientScope
 	}
-	caller := &APICaller{ClientID: ar.GetClient().GetID(), Scopes: ar.GetGrantedScopes()}
-	if s, ok := ar.GetSession().(*Session); ok {
-		caller.TenantID = s.TenantID
-	}
+	caller := &APICaller{ClientID: c.ID, TenantID: s.TenantID, Scopes: ar.GetGrantedScopes()}
 	if caller.TenantID == "" {
-		if c, ok := ar.GetClient().(*Client); ok {
-			caller.TenantID = c.TenantID
-		}
+		caller.TenantID = c.TenantID
 	}
 	return caller, nil
 }

@@ -86,16 +86,26 @@ func (p *Provider) ServeRevoke(w http.ResponseWriter, r *http.Request) {
 }
 
 // ServeUserinfo is GET or POST /userinfo: the claims of the person an
-// access token with the openid scope was issued for.
+// access token with the openid scope was issued for. The token comes in the
+// Authorization header or a form body, never in the query; every answer is
+// no-store (RFC 6750 §5.3, OpenID Connect Core §5.3.2).
 func (p *Provider) ServeUserinfo(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	token := fosite.AccessTokenFromRequest(r)
-	if token == "" {
-		writeBearerError(w, "invalid_request", "an access token is required")
+	noStore(w)
+	token, err := bearerToken(r, true)
+	switch {
+	case errors.Is(err, ErrNoToken):
+		// RFC 6750 §3.1: a request without credentials gets the challenge
+		// without an error code.
+		w.Header().Set("WWW-Authenticate", "Bearer")
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	case err != nil:
+		writeBearerError(w, "invalid_request", "send the access token in the Authorization header (or a form body), not in the URL")
 		return
 	}
 	sess := NewSession()
-	_, ar, err := p.fosite.IntrospectToken(ctx, token, fosite.AccessToken, sess, ScopeOpenID)
+	tu, ar, err := p.fosite.IntrospectToken(ctx, token, fosite.AccessToken, sess, ScopeOpenID)
 	if err != nil {
 		rfc := fosite.ErrorToRFC6749Error(err)
 		if rfc.ErrorField == fosite.ErrInvalidScope.ErrorField {
@@ -106,12 +116,11 @@ func (p *Provider) ServeUserinfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s, ok := ar.GetSession().(*Session)
-	if !ok || s.Claims.Subject == "" {
+	if tu != fosite.AccessToken || !ok || s.Claims.Subject == "" {
 		writeBearerError(w, "invalid_token", "the token was not issued to a person")
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
 	_ = json.NewEncoder(w).Encode(s.Claims.Map(ar.GetGrantedScopes().Has(ScopeProfile)))
 }
 

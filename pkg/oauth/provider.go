@@ -106,6 +106,11 @@ func New(cfg Config) (*Provider, error) {
 		// logged in for a school day.
 		RefreshTokenScopes:         []string{},
 		SendDebugMessagesToClients: false,
+		// Only access tokens are bearer credentials: fosite's token
+		// validation (userinfo, the API, introspection) otherwise accepts
+		// a refresh token too — a 30-day credential without client
+		// authentication.
+		DisableRefreshTokenValidation: true,
 	}
 	st := &storage{
 		st:         cfg.Store,

@@ -16,18 +16,29 @@ import (
 // callerKey is where requireScope leaves the authenticated API caller.
 const callerKey = "api_caller"
 
-// requireScope admits a request whose bearer token (client_credentials) has
-// scope; the caller — client and tenant — is bound to the request.
+// requireScope admits a request whose bearer token — an access token of
+// the client_credentials grant of an API client, in the Authorization
+// header — has scope; the caller (client and tenant) is bound to the request.
 func (s *Server) requireScope(scope string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			caller, err := s.c.OAuth.AuthenticateAPI(c.Request().Context(), c.Request(), scope)
+			h := c.Response().Header()
 			switch {
-			case errors.Is(err, oauth.ErrNoToken), errors.Is(err, oauth.ErrInvalidToken):
-				c.Response().Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+			case errors.Is(err, oauth.ErrNoToken):
+				// RFC 6750 §3.1: no credentials, no error code.
+				h.Set("WWW-Authenticate", "Bearer")
+				return problem(c, http.StatusUnauthorized, "Unauthorized", "a bearer token from the client_credentials grant is required in the Authorization header")
+			case errors.Is(err, oauth.ErrTokenMethod):
+				h.Set("WWW-Authenticate", `Bearer error="invalid_request"`)
+				return problem(c, http.StatusBadRequest, "Bad Request", "send the access token in the Authorization header, never in the URL")
+			case errors.Is(err, oauth.ErrInvalidToken):
+				h.Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 				return problem(c, http.StatusUnauthorized, "Unauthorized", "a valid bearer token from the client_credentials grant is required")
+			case errors.Is(err, oauth.ErrNotAPIClient):
+				return problem(c, http.StatusForbidden, "Forbidden", "only client_credentials tokens of API clients may call the API; a login client's token may not, whatever its scopes")
 			case errors.Is(err, oauth.ErrInsufficientScope):
-				c.Response().Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="`+scope+`"`)
+				h.Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="`+scope+`"`)
 				return problem(c, http.StatusForbidden, "Forbidden", "the token lacks the scope "+scope)
 			case err != nil:
 				return err

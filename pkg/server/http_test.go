@@ -51,9 +51,14 @@ func TestSecurityHeadersAndPages(t *testing.T) {
 	if o.Status != 404 || !strings.Contains(o.Body, `lang="ru"`) || !strings.Contains(o.Body, "Страница не найдена") {
 		t.Fatalf("404 page: %d %.200s", o.Status, o.Body)
 	}
-	o = newBrowser(t).get(b.URL + "/userinfo")
-	if o.Status != 400 || !strings.Contains(o.Body, "invalid_request") {
-		t.Fatalf("userinfo without a token: %d %s", o.Status, o.Body)
+	// RFC 6750 §3.1: no credentials, a bare challenge (no error code, no page).
+	resp, err = http.Get(b.URL + "/userinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") != "Bearer" || strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("userinfo without a token: %d %v", resp.StatusCode, resp.Header)
 	}
 }
 

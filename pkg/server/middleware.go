@@ -93,6 +93,13 @@ func securityHeaders(https bool) echo.MiddlewareFunc {
 			if https {
 				h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 			}
+			if isAPIPath(c.Request().URL.Path) {
+				// Tokens, claims and personal data: no cache may keep any
+				// answer, success or error (RFC 6749 §5.1, RFC 6750 §5.3,
+				// RFC 7662 §4), the 429 and 404 of the router included.
+				h.Set("Cache-Control", "no-store")
+				h.Set("Pragma", "no-cache")
+			}
 			return next(c)
 		}
 	}
