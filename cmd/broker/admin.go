@@ -189,7 +189,7 @@ type ClientsCreateCmd struct {
 	Name        string   `help:"Human name of the client."`
 	RedirectURI []string `name:"redirect-uri" help:"Exact redirect URI (repeatable)."`
 	Grant       []string `help:"Grant type: authorization_code, refresh_token, client_credentials (repeatable)." default:"authorization_code,refresh_token"`
-	Scope       []string `help:"Allowed scope (repeatable); default openid, profile, offline_access for login clients."`
+	Scope       []string `help:"Allowed scope (repeatable); default openid, profile, offline_access for login clients. API scopes (roster, consent:read, support, admin) only without the authorization_code grant."`
 	Public      bool     `help:"A public client (no secret; PKCE only)."`
 	JSON        bool     `help:"Print the result as JSON."`
 }
@@ -221,6 +221,10 @@ func (c *ClientsCreateCmd) Run(g *Globals) error {
 	}
 	cl := store.Client{ID: id, TenantID: c.Tenant, Name: c.Name, Public: c.Public, RedirectURIs: c.RedirectURI,
 		GrantTypes: c.Grant, ResponseTypes: []string{"code"}, Scopes: scopes}
+	// A person's token must never be an API credential (docs/oauth.md).
+	if err := oauth.CheckClientScopes(cl); err != nil {
+		return fmt.Errorf("%w; make a separate API client for them: --grant client_credentials --scope …", err)
+	}
 	secret := ""
 	if !c.Public {
 		secret = newSecret()

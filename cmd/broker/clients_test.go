@@ -1,0 +1,60 @@
+package main_test
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestClientsCreateRefusesAPIScopesOnLoginClients: the API scopes go to API
+// (client_credentials) clients only; a login client asking for one is
+// refused and nothing is stored.
+func TestClientsCreateRefusesAPIScopesOnLoginClients(t *testing.T) {
+	_, env := operatorDB(t)
+	run := func(args ...string) (string, int) {
+		t.Helper()
+		out, errOut, code := broker(t, env, "", args...)
+		return out + errOut, code
+	}
+	if out, code := run("migrate", "up"); code != 0 {
+		t.Fatalf("migrate: %s", out)
+	}
+	if out, code := run("tenants", "create", "msk", "--name", "Дневник Москвы"); code != 0 {
+		t.Fatalf("tenants create: %s", out)
+	}
+	login := []string{"clients", "create", "--tenant", "msk", "--redirect-uri", "https://diary.example/cb"}
+	tests := []struct {
+		name string
+		args []string
+		ok   bool
+	}{
+		{"login client, login scopes", append(login, "--id", "login-ok", "--scope", "openid", "--scope", "profile"), true},
+		{"login client with roster", append(login, "--id", "login-roster", "--scope", "openid", "--scope", "roster"), false},
+		{"login client with consent:read", append(login, "--id", "login-consent", "--scope", "openid", "--scope", "consent:read"), false},
+		{"login client with support", append(login, "--id", "login-support", "--scope", "support"), false},
+		{"login client with admin", append(login, "--id", "login-admin", "--scope", "openid", "--scope", "admin"), false},
+		{"login and client_credentials with roster", append(login, "--id", "mixed-roster", "--grant", "authorization_code",
+			"--grant", "client_credentials", "--scope", "roster"), false},
+		{"API client", []string{"clients", "create", "--tenant", "msk", "--id", "api-ok", "--grant", "client_credentials",
+			"--scope", "roster", "--scope", "consent:read", "--scope", "support", "--scope", "admin"}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, code := run(tc.args...)
+			if tc.ok != (code == 0) {
+				t.Fatalf("exit %d: %s", code, out)
+			}
+			if !tc.ok && (code != 2 || !strings.Contains(out, "API scopes are for client_credentials clients") || !strings.Contains(out, "--grant client_credentials")) {
+				t.Fatalf("exit %d, message: %s", code, out)
+			}
+		})
+	}
+	list, code := run("clients", "list", "--tenant", "msk")
+	if code != 0 || !strings.Contains(list, "login-ok") || !strings.Contains(list, "api-ok") {
+		t.Fatalf("clients list: %s", list)
+	}
+	for _, refused := range []string{"login-roster", "login-consent", "login-support", "login-admin", "mixed-roster"} {
+		if strings.Contains(list, refused) {
+			t.Fatalf("refused client %s stored: %s", refused, list)
+		}
+	}
+}
