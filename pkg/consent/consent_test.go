@@ -417,3 +417,43 @@ func TestDestructionSparesANewGrant(t *testing.T) {
 		}
 	}
 }
+
+// TestGrantSelfAgainIsANoOp: an adult's second acceptance of the text
+// already consented to (a second tab, a double submit) records nothing
+// more; an acceptance of another text supersedes the consent to the old.
+func TestGrantSelfAgainIsANoOp(t *testing.T) {
+	f := newFixture(t)
+	adult := consent.Subject{TenantID: "t1", PersonID: "p-mum", OID: "2001", Name: "Иванова Мария", BirthDate: store.Date{Year: 1985, Month: 1, Day: 1}, Trusted: true}
+	text := consent.TextFor(f.t, store.ConsentSelf)
+	must(t, f.svc.GrantSelf(ctx, f.t, adult, text, true))
+	must(t, f.svc.GrantSelf(ctx, f.t, adult, text, true))
+	count := func() (granted, evidence, events int) {
+		cs, err := f.st.ConsentsOf(ctx, "t1", "p-mum")
+		must(t, err)
+		for _, c := range cs {
+			if c.Status == store.ConsentGranted {
+				granted++
+			}
+		}
+		ev, err := f.st.EvidenceOf(ctx, "t1", "p-mum")
+		must(t, err)
+		es, err := f.st.ListEvents(ctx, "t1", "", 0)
+		must(t, err)
+		for _, e := range es {
+			if e.Type == "consent.granted" {
+				events++
+			}
+		}
+		return granted, len(ev), events
+	}
+	if g, ev, es := count(); g != 1 || ev != 1 || es != 1 {
+		t.Fatalf("after two acceptances: %d granted, %d evidence, %d webhooks; want 1, 1, 1", g, ev, es)
+	}
+	f.t.Consent.TextVersion = "2"
+	must(t, f.svc.GrantSelf(ctx, f.t, adult, consent.TextFor(f.t, store.ConsentSelf), true))
+	cs, err := f.st.ConsentsOf(ctx, "t1", "p-mum")
+	must(t, err)
+	if len(cs) != 2 || cs[0].Status != store.ConsentGranted || cs[0].TextVersion != "2" || cs[1].Status != store.ConsentSuperseded {
+		t.Fatalf("after accepting version 2: %+v", cs)
+	}
+}

@@ -248,33 +248,84 @@ func (s *Service) request(ctx context.Context, t store.Tenant, subj Subject, p s
 
 // GrantSelf records an adult's answer on the consent page: accept makes a
 // consent; decline is recorded and reported. The answer is about text.
+//
+// An acceptance is decided under the record's lock (store.LockConsents),
+// as a parent's grant is: when a consent to the same text is granted
+// already — the same adult logging in several times at once, each on a
+// consent page — it is a no-op and no error, so that every such login
+// goes on with one consent, one evidence record and one webhook; a
+// consent to another text is superseded by the new one. The store's
+// one-granted-consent rule is the backstop: a grant that loses to it (a
+// record outside the roster has no row to lock) is decided again.
 func (s *Service) GrantSelf(ctx context.Context, t store.Tenant, subj Subject, text Text, accept bool) error {
 	p := Policy(t)
 	now := s.now()
 	details := store.EvidenceDetails{GrantorOID: subj.OID, GrantorName: subj.Name, SubjectOID: subj.OID, SubjectName: subj.Name,
 		Operator: t.OperatorName, OperatorAddress: t.OperatorAddress, Purpose: p.Purpose, DataCategories: DataCategories,
 		TextVersion: text.Version, TextHash: text.Hash, ESIASessionID: subj.SessionID, Channel: "login_page"}
-	return s.Store.InTx(ctx, func(ctx context.Context) error {
-		if !accept {
+	if !accept {
+		return s.Store.InTx(ctx, func(ctx context.Context) error {
 			if err := s.Store.AppendEvidence(ctx, store.Evidence{TenantID: t.ID, PersonID: subj.PersonID, Event: "declined", At: now, Details: details}); err != nil {
 				return err
 			}
 			return s.event(ctx, t.ID, "consent.denied", map[string]any{"person_id": subj.PersonID, "kind": store.ConsentSelf})
+		})
+	}
+	var err error
+	for range 2 {
+		err = s.Store.InTx(ctx, func(ctx context.Context) error {
+			return s.grantSelf(ctx, t, subj, text, p, details, now)
+		})
+		if !errors.Is(err, store.ErrAlreadyExists) {
+			break
 		}
-		c := store.Consent{ID: newID(), TenantID: t.ID, PersonID: subj.PersonID, Kind: store.ConsentSelf, GrantorOID: subj.OID,
-			TextVersion: text.Version, TextHash: text.Hash, Status: store.ConsentGranted, GrantedAt: now}
-		if p.TermDays > 0 {
-			c.ExpiresAt = now.AddDate(0, 0, p.TermDays)
+	}
+	if errors.Is(err, errGrantedAlready) {
+		return nil
+	}
+	return err
+}
+
+// grantSelf records an adult's consent, in GrantSelf's transaction.
+func (s *Service) grantSelf(ctx context.Context, t store.Tenant, subj Subject, text Text, p store.ConsentPolicy, details store.EvidenceDetails, now time.Time) error {
+	if err := s.Store.LockConsents(ctx, t.ID, subj.PersonID); err != nil {
+		return err
+	}
+	cs, err := s.Store.ConsentsOf(ctx, t.ID, subj.PersonID)
+	if err != nil {
+		return err
+	}
+	for _, c := range cs {
+		if c.Status != store.ConsentGranted || c.Kind != store.ConsentSelf {
+			continue
 		}
-		if err := s.Store.CreateConsent(ctx, c); err != nil {
+		if c.TextVersion == text.Version && c.TextHash == text.Hash && (c.ExpiresAt.IsZero() || c.ExpiresAt.After(now)) {
+			return errGrantedAlready
+		}
+		status, reason := store.ConsentSuperseded, "text_version"
+		if !c.ExpiresAt.IsZero() && !c.ExpiresAt.After(now) {
+			status, reason = store.ConsentExpired, "term"
+		}
+		if err := s.Store.EndConsent(ctx, t.ID, c.ID, status, reason, now); err != nil {
 			return err
 		}
-		if err := s.Store.AppendEvidence(ctx, store.Evidence{TenantID: t.ID, PersonID: subj.PersonID, ConsentID: c.ID, Event: "granted", At: now, Details: details}); err != nil {
+		if err := s.noteEnded(ctx, c, status, reason, store.EvidenceDetails{Note: reason, SubjectOID: subj.OID}, now); err != nil {
 			return err
 		}
-		return s.event(ctx, t.ID, "consent.granted", map[string]any{"person_id": subj.PersonID, "consent_id": c.ID, "kind": c.Kind,
-			"text_version": c.TextVersion, "expires_at": nullTime(c.ExpiresAt)})
-	})
+	}
+	c := store.Consent{ID: newID(), TenantID: t.ID, PersonID: subj.PersonID, Kind: store.ConsentSelf, GrantorOID: subj.OID,
+		TextVersion: text.Version, TextHash: text.Hash, Status: store.ConsentGranted, GrantedAt: now}
+	if p.TermDays > 0 {
+		c.ExpiresAt = now.AddDate(0, 0, p.TermDays)
+	}
+	if err := s.Store.CreateConsent(ctx, c); err != nil {
+		return err
+	}
+	if err := s.Store.AppendEvidence(ctx, store.Evidence{TenantID: t.ID, PersonID: subj.PersonID, ConsentID: c.ID, Event: "granted", At: now, Details: details}); err != nil {
+		return err
+	}
+	return s.event(ctx, t.ID, "consent.granted", map[string]any{"person_id": subj.PersonID, "consent_id": c.ID, "kind": c.Kind,
+		"text_version": c.TextVersion, "expires_at": nullTime(c.ExpiresAt)})
 }
 
 // birthDate is the ESIA birth date of subj, else the roster record's

@@ -118,7 +118,9 @@ type EvidenceDetails struct {
 
 // Consents stores consents, consent requests and their evidence.
 type Consents interface {
-	// CreateConsent stores a new consent.
+	// CreateConsent stores a new consent. A record has at most one
+	// granted consent of a kind: creating a second is ErrAlreadyExists
+	// (end the first, or find it, under LockConsents).
 	CreateConsent(ctx context.Context, c Consent) error
 	// ConsentsOf lists a record's consents, newest first.
 	ConsentsOf(ctx context.Context, tenantID, personID string) ([]Consent, error)

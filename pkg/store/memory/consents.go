@@ -54,7 +54,9 @@ func (s *Store) checkTenant(id, what string) error {
 }
 
 // CreateConsent implements store.Consents. An empty status is granted, a
-// zero GrantedAt is now.
+// zero GrantedAt is now. A second granted consent of a record and kind is
+// ErrAlreadyExists, as the PostgreSQL store's index consents_one_granted
+// has it.
 func (s *Store) CreateConsent(ctx context.Context, c store.Consent) error {
 	if c.Status == "" {
 		c.Status = store.ConsentGranted
@@ -68,6 +70,13 @@ func (s *Store) CreateConsent(ctx context.Context, c store.Consent) error {
 	}
 	if _, ok := s.consents[c.ID]; ok {
 		return store.ErrAlreadyExists
+	}
+	if c.Status == store.ConsentGranted {
+		for _, r := range s.consents {
+			if r.c.Status == store.ConsentGranted && r.c.TenantID == c.TenantID && r.c.PersonID == c.PersonID && r.c.Kind == c.Kind {
+				return fmt.Errorf("%w: record %s has a granted %s consent (%s)", store.ErrAlreadyExists, c.PersonID, c.Kind, r.c.ID)
+			}
+		}
 	}
 	if c.GrantedAt.IsZero() {
 		c.GrantedAt = s.now()

@@ -298,3 +298,91 @@ func TestConsentMigrationsDown(t *testing.T) {
 		t.Fatal("migrations not applied again")
 	}
 }
+
+// TestDuplicateConsentsCleanedByMigration: migration 34 finds the granted
+// duplicates that concurrent logins left before it (several granted
+// consents of one record and kind), keeps the newest of each granted —
+// granted_at, then the order of storing — supersedes the others as
+// "duplicate" with an evidence record each, and then refuses a new
+// duplicate.
+func TestDuplicateConsentsCleanedByMigration(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	ctx := context.Background()
+	st := postgres.New(pool, nil)
+	for _, id := range []string{"t1", "t2"} {
+		if err := st.CreateTenant(ctx, store.Tenant{ID: id, DisplayName: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Back to before migration 34: while its index is there.
+	for {
+		var n int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_indexes WHERE indexname = 'consents_one_granted'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if err := postgres.MigrateDown(ctx, pool, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := func(n int) time.Time { return consentBase.Add(time.Duration(n) * time.Hour) }
+	rows := []struct {
+		id, tenant, person, kind, status string
+		granted                          time.Time
+	}{
+		{"a-1", "t1", "s-a", "self", "granted", h(0)},
+		{"a-2", "t1", "s-a", "self", "granted", h(1)},
+		{"a-3", "t1", "s-a", "self", "granted", h(1)}, // same instant, stored later: kept
+		{"a-4", "t1", "s-a", "self", "revoked", h(2)},
+		{"a-5", "t1", "s-a", "parental", "granted", h(0)}, // the other kind
+		{"b-1", "t1", "s-b", "self", "granted", h(0)},     // no duplicate
+		{"c-1", "t2", "s-a", "self", "granted", h(3)},     // kept: newest
+		{"c-2", "t2", "s-a", "self", "granted", h(2)},
+	}
+	for _, r := range rows {
+		if _, err := pool.Exec(ctx, `INSERT INTO consents (id, tenant_id, person_id, kind, status, granted_at, text_version)
+			VALUES ($1, $2, $3, $4, $5, $6, '1')`, r.id, r.tenant, r.person, r.kind, r.status, r.granted); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := postgres.Migrate(ctx, pool, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"a-1": "superseded/duplicate", "a-2": "superseded/duplicate", "a-3": "granted/", "a-4": "revoked/",
+		"a-5": "granted/", "b-1": "granted/", "c-1": "granted/", "c-2": "superseded/duplicate"}
+	got := map[string]string{}
+	for _, key := range [][2]string{{"t1", "s-a"}, {"t1", "s-b"}, {"t2", "s-a"}} {
+		cs, err := st.ConsentsOf(ctx, key[0], key[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cs {
+			got[c.ID] = string(c.Status) + "/" + c.EndReason
+			if c.EndReason == "duplicate" && c.EndedAt.IsZero() {
+				t.Fatalf("%s superseded without an end time", c.ID)
+			}
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("after the migration: %v\nwant %v", got, want)
+	}
+	var ev []string
+	for _, key := range [][2]string{{"t1", "s-a"}, {"t2", "s-a"}} {
+		es, err := st.EvidenceOf(ctx, key[0], key[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range es {
+			ev = append(ev, e.ConsentID+"/"+e.Event)
+		}
+	}
+	if fmt.Sprint(ev) != "[a-1/superseded a-2/superseded c-2/superseded]" {
+		t.Fatalf("evidence of the cleaning: %v", ev)
+	}
+	err := st.CreateConsent(ctx, store.Consent{ID: "a-6", TenantID: "t1", PersonID: "s-a", Kind: store.ConsentSelf, GrantedAt: h(4)})
+	if !errors.Is(err, store.ErrAlreadyExists) {
+		t.Fatalf("a duplicate after the migration: %v", err)
+	}
+}

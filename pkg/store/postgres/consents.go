@@ -70,7 +70,9 @@ func collectConsents(rows pgx.Rows, err error) ([]store.Consent, error) {
 }
 
 // CreateConsent implements store.Consents. An empty status is granted, a
-// zero GrantedAt is now.
+// zero GrantedAt is now. A second granted consent of a record and kind
+// violates the index consents_one_granted: ErrAlreadyExists, which aborts
+// the caller's transaction.
 func (s *Store) CreateConsent(ctx context.Context, c store.Consent) error {
 	if c.Status == "" {
 		c.Status = store.ConsentGranted

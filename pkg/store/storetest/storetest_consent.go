@@ -30,6 +30,7 @@ func RunConsent(t *testing.T, newStore NewStore) {
 		fn   func(t *testing.T, s ConsentStore)
 	}{
 		{"Consents", testConsents},
+		{"OneGrantedConsent", testOneGrantedConsent},
 		{"ConsentTimes", testConsentTimes},
 		{"EndConsentIsAtomic", testEndConsentIsAtomic},
 		{"ExpireConsents", testExpireConsents},
@@ -206,8 +207,11 @@ func testConsents(t *testing.T, s ConsentStore) {
 		}
 	}
 	// An empty status is granted; of two consents granted at the same
-	// instant, the one stored later is newer.
-	must(t, s.CreateConsent(ctx(), mkConsent("c-2", "t1", "s-1", base.Add(time.Hour))))
+	// instant, the one stored later is newer. (A record has one granted
+	// consent of a kind: c-2 is stored ended.)
+	want2 := mkConsent("c-2", "t1", "s-1", base.Add(time.Hour))
+	want2.Status, want2.EndedAt, want2.EndReason = store.ConsentSuperseded, base.Add(time.Hour), "text_version"
+	must(t, s.CreateConsent(ctx(), want2))
 	must(t, s.CreateConsent(ctx(), mkConsent("c-3", "t1", "s-1", base.Add(time.Hour))))
 	must(t, s.CreateConsent(ctx(), mkConsent("c-4", "t2", "s-1", base)))
 	must(t, s.CreateConsent(ctx(), mkConsent("c-5", "t1", "s-2", base)))
@@ -215,9 +219,10 @@ func testConsents(t *testing.T, s ConsentStore) {
 	list := consentsOf(t, s, "t1", "s-1")
 	wantIDs(t, "ConsentsOf(t1, s-1)", consentIDs(list), []string{"c-3", "c-2", "c-1"})
 	sameConsent(t, list[2], c1)
-	want2 := mkConsent("c-2", "t1", "s-1", base.Add(time.Hour))
-	want2.Status = store.ConsentGranted
 	sameConsent(t, list[1], want2)
+	want3 := mkConsent("c-3", "t1", "s-1", base.Add(time.Hour))
+	want3.Status = store.ConsentGranted
+	sameConsent(t, list[0], want3)
 	wantIDs(t, "ConsentsOf(t2, s-1)", consentIDs(consentsOf(t, s, "t2", "s-1")), []string{"c-4"})
 	wantIDs(t, "ConsentsOf(t1, nobody)", consentIDs(consentsOf(t, s, "t1", "nobody")), nil)
 
@@ -230,18 +235,67 @@ func testConsents(t *testing.T, s ConsentStore) {
 	ended := base.Add(2 * time.Hour)
 	must(t, s.EndConsent(ctx(), "t1", "c-1", store.ConsentRevoked, "revoked_by_parent", ended))
 	wantErr(t, s.EndConsent(ctx(), "t1", "c-1", store.ConsentSuperseded, "text_version", ended), store.ErrInactive)
-	must(t, s.EndConsent(ctx(), "t1", "c-2", store.ConsentSuperseded, "text_version", ended))
+	wantErr(t, s.EndConsent(ctx(), "t1", "c-2", store.ConsentRevoked, "revoked_by_user", ended), store.ErrInactive)
 	list = consentsOf(t, s, "t1", "s-1")
 	want1 := c1
 	want1.Status, want1.EndedAt, want1.EndReason = store.ConsentRevoked, ended, "revoked_by_parent"
 	sameConsent(t, list[2], want1)
-	want2.Status, want2.EndedAt, want2.EndReason = store.ConsentSuperseded, ended, "text_version"
 	sameConsent(t, list[1], want2)
 	if list[0].Status != store.ConsentGranted {
 		t.Fatalf("c-3 = %+v", list[0])
 	}
 	if other := consentsOf(t, s, "t2", "s-1"); other[0].Status != store.ConsentGranted {
 		t.Fatalf("ending t1's consent changed t2's: %+v", other[0])
+	}
+}
+
+// testOneGrantedConsent: a record has at most one granted consent of a
+// kind in a tenant, however many grants race (the backstop of
+// LockConsents); ended consents, the other kind, another record and
+// another tenant are not counted.
+func testOneGrantedConsent(t *testing.T, s ConsentStore) {
+	mkTenant(t, s, "t1")
+	mkTenant(t, s, "t2")
+	must(t, s.CreateConsent(ctx(), mkConsent("c-1", "t1", "s-1", base)))
+	wantErr(t, s.CreateConsent(ctx(), mkConsent("c-2", "t1", "s-1", base.Add(time.Hour))), store.ErrAlreadyExists)
+	other := mkConsent("c-2", "t1", "s-1", base.Add(time.Hour))
+	other.TextVersion, other.TextHash = "2", "60303ae22b998861" // another text is another consent of the same kind
+	wantErr(t, s.CreateConsent(ctx(), other), store.ErrAlreadyExists)
+	parental := mkConsent("c-3", "t1", "s-1", base)
+	parental.Kind = store.ConsentParental
+	must(t, s.CreateConsent(ctx(), parental))
+	must(t, s.CreateConsent(ctx(), mkConsent("c-4", "t1", "s-2", base)))
+	must(t, s.CreateConsent(ctx(), mkConsent("c-5", "t2", "s-1", base)))
+	ended := mkConsent("c-6", "t1", "s-1", base)
+	ended.Status, ended.EndedAt, ended.EndReason = store.ConsentSuperseded, base, "text_version"
+	must(t, s.CreateConsent(ctx(), ended))
+	must(t, s.EndConsent(ctx(), "t1", "c-1", store.ConsentSuperseded, "text_version", base.Add(time.Hour)))
+	must(t, s.CreateConsent(ctx(), other))
+	granted := 0
+	for _, c := range consentsOf(t, s, "t1", "s-1") {
+		if c.Status == store.ConsentGranted && c.Kind == store.ConsentSelf {
+			granted++
+		}
+	}
+	if granted != 1 {
+		t.Fatalf("t1/s-1: %d granted self consents, want 1", granted)
+	}
+
+	// Grants that race without the lock (a record outside the roster):
+	// one is stored, the others are refused, inside transactions or not.
+	for round, inTx := range []bool{false, true} {
+		id := fmt.Sprintf("r-%d", round)
+		errs := race(8, func(i int) error {
+			c := mkConsent(fmt.Sprintf("c-%s-%d", id, i), "t1", id, base)
+			if !inTx {
+				return s.CreateConsent(ctx(), c)
+			}
+			return s.InTx(ctx(), func(ctx context.Context) error { return s.CreateConsent(ctx, c) })
+		})
+		oneWins(t, errs, store.ErrAlreadyExists)
+		if cs := consentsOf(t, s, "t1", id); len(cs) != 1 {
+			t.Fatalf("%s: %d consents, want 1", id, len(cs))
+		}
 	}
 }
 
@@ -1026,10 +1080,11 @@ func testClaimWithdrawnConcurrent(t *testing.T, s ConsentStore) {
 func testDestroyEvidenceClearsOIDs(t *testing.T, s ConsentStore) {
 	mkTenant(t, s, "t1")
 	old, other, later := mkConsent("c-old", "t1", "s-1", base), mkConsent("c-other", "t1", "s-2", base), mkConsent("c-later", "t1", "s-1", base.Add(48*time.Hour))
-	for _, c := range []store.Consent{old, other, later} {
+	for _, c := range []store.Consent{old, other} {
 		must(t, s.CreateConsent(ctx(), c))
 	}
 	must(t, s.EndConsent(ctx(), "t1", "c-old", store.ConsentRevoked, "test", base.Add(time.Hour)))
+	must(t, s.CreateConsent(ctx(), later))
 	for _, r := range []store.ConsentRequest{
 		{ID: "r-1", TenantID: "t1", PersonID: "s-1", ChildOID: "3001", Parents: []string{"p-1", "p-2"}, CreatedAt: base},
 		{ID: "r-2", TenantID: "t1", PersonID: "s-2", ChildOID: "3002", Parents: []string{"p-1"}, CreatedAt: base},
