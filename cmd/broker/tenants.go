@@ -5,23 +5,50 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/diarybroker/broker/pkg/consent"
 	"github.com/diarybroker/broker/pkg/store"
 )
 
 // TenantsUpdateCmd is `broker tenants update TENANT`: it changes a
-// tenant's consent policy. Only the flags given change; the rest stays.
+// tenant's consent policy and token settings. Only the flags given change;
+// the rest stays.
 type TenantsUpdateCmd struct {
 	StoreFlags
-	ID            string  `arg:"" help:"Tenant id."`
-	TextVersion   *string `name:"consent-text-version" help:"Version of the consent text; a new one asks everyone again at their next login." placeholder:"V"`
-	TermDays      *int    `name:"consent-term-days" help:"How long a consent lasts (0: until withdrawn)." placeholder:"DAYS"`
-	RequestDays   *int    `name:"request-days" help:"How long a parental consent request stays open." placeholder:"DAYS"`
-	DestroyAfter  *int    `name:"destroy-after-days" help:"Days after a withdrawal before the consent-related personal data is destroyed." placeholder:"DAYS"`
-	AdultAge      *int    `name:"adult-age" help:"From this age a person consents for themself." placeholder:"YEARS"`
-	OwnAccountAge *int    `name:"own-account-age" help:"From this age a confirmed ESIA account of one's own is required." placeholder:"YEARS"`
-	Purpose       *string `name:"purpose" help:"Purpose of processing, shown in the consent text." placeholder:"TEXT"`
+	ID            string         `arg:"" help:"Tenant id."`
+	TextVersion   *string        `name:"consent-text-version" help:"Version of the consent text; a new one asks everyone again at their next login." placeholder:"V"`
+	TermDays      *int           `name:"consent-term-days" help:"How long a consent lasts (0: until withdrawn)." placeholder:"DAYS"`
+	RequestDays   *int           `name:"request-days" help:"How long a parental consent request stays open." placeholder:"DAYS"`
+	DestroyAfter  *int           `name:"destroy-after-days" help:"Days after a withdrawal before the consent-related personal data is destroyed." placeholder:"DAYS"`
+	AdultAge      *int           `name:"adult-age" help:"From this age a person consents for themself." placeholder:"YEARS"`
+	OwnAccountAge *int           `name:"own-account-age" help:"From this age a confirmed ESIA account of one's own is required." placeholder:"YEARS"`
+	Purpose       *string        `name:"purpose" help:"Purpose of processing, shown in the consent text." placeholder:"TEXT"`
+	RefreshReuse  *time.Duration `name:"refresh-reuse-interval" help:"How long after its rotation a refresh token presented again by its client gets the same new pair instead of revoking the grant (default 30s; 0 turns it off; at most 5m; whole seconds)." placeholder:"DURATION"`
+}
+
+// applyTokens sets the token flags given on p and reports whether any was.
+func (c *TenantsUpdateCmd) applyTokens(p *store.TokenPolicy) bool {
+	if c.RefreshReuse == nil {
+		return false
+	}
+	secs := int(*c.RefreshReuse / time.Second)
+	p.RefreshReuseSeconds = &secs
+	return true
+}
+
+// checkRefreshReuse refuses a reuse interval the broker would not keep as
+// given.
+func checkRefreshReuse(d *time.Duration) error {
+	switch {
+	case d == nil:
+		return nil
+	case *d < 0 || *d > store.MaxRefreshReuse:
+		return fmt.Errorf("--refresh-reuse-interval must be between 0 (off) and %s", store.MaxRefreshReuse)
+	case *d%time.Second != 0:
+		return errors.New("--refresh-reuse-interval is kept in whole seconds")
+	}
+	return nil
 }
 
 // apply sets the given flags on p and reports whether any was given.
@@ -76,7 +103,11 @@ func (c *TenantsUpdateCmd) Run(g *Globals) error {
 		return err
 	}
 	defer st.Close()
+	if err := checkRefreshReuse(c.RefreshReuse); err != nil {
+		return err
+	}
 	var before, after store.ConsentPolicy
+	var tokensBefore, tokensAfter store.TokenPolicy
 	err = st.Store.InTx(g.Ctx, func(ctx context.Context) error {
 		// Held until the commit: a concurrent update waits, and then
 		// applies its change to this one's result.
@@ -85,23 +116,38 @@ func (c *TenantsUpdateCmd) Run(g *Globals) error {
 			return fmt.Errorf("tenant %s: %w", c.ID, err)
 		}
 		before = consent.Policy(t) // older tenants may not store every setting
-		after = before
-		if !c.apply(&after) {
-			return errors.New("nothing to update: give at least one consent setting (see --help)")
+		after, tokensBefore = before, t.Tokens
+		tokensAfter = tokensBefore
+		consentGiven, tokensGiven := c.apply(&after), c.applyTokens(&tokensAfter)
+		if !consentGiven && !tokensGiven {
+			return errors.New("nothing to update: give at least one consent or token setting (see --help)")
 		}
 		if err := checkConsentPolicy(after); err != nil {
 			return err
 		}
-		t.Consent = after
+		t.Consent, t.Tokens = after, tokensAfter
 		if err := st.Store.UpdateTenant(ctx, t); err != nil {
 			return err
 		}
-		detail, err := json.Marshal(map[string]store.ConsentPolicy{"before": before, "after": after})
+		if consentGiven {
+			detail, err := json.Marshal(map[string]store.ConsentPolicy{"before": before, "after": after})
+			if err != nil {
+				return err
+			}
+			if err := st.Store.AppendAudit(ctx, store.AuditEntry{TenantID: t.ID, Actor: "broker-cli",
+				Action: "update_consent_policy", Target: t.ID, Detail: detail}); err != nil {
+				return err
+			}
+		}
+		if !tokensGiven {
+			return nil
+		}
+		detail, err := json.Marshal(map[string]store.TokenPolicy{"before": tokensBefore, "after": tokensAfter})
 		if err != nil {
 			return err
 		}
 		return st.Store.AppendAudit(ctx, store.AuditEntry{TenantID: t.ID, Actor: "broker-cli",
-			Action: "update_consent_policy", Target: t.ID, Detail: detail})
+			Action: "update_token_policy", Target: t.ID, Detail: detail})
 	})
 	if err != nil {
 		return err
@@ -110,6 +156,7 @@ func (c *TenantsUpdateCmd) Run(g *Globals) error {
 	fmt.Printf("consent text version %s, term %d days (0: until withdrawn), requests open %d days, destroyed %d days after a withdrawal\n",
 		after.TextVersion, after.TermDays, after.RequestDays, after.DestroyAfterDay)
 	fmt.Printf("self-consent from %d, an own confirmed account from %d\npurpose: %s\n", after.AdultAge, after.OwnAccountAge, after.Purpose)
+	fmt.Printf("refresh token reuse interval %s (0s: off)\n", tokensAfter.RefreshReuse())
 	if after.TextVersion != before.TextVersion {
 		fmt.Printf("the consent text changed (%s → %s): everyone is asked to consent again at their next login\n", before.TextVersion, after.TextVersion)
 	}

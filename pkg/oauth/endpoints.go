@@ -40,12 +40,14 @@ func (p *Provider) ServeToken(w http.ResponseWriter, r *http.Request) {
 	p.fosite.WriteAccessResponse(ctx, w, ar, resp)
 }
 
-// writeAccessError answers a failed token request. A code or refresh token
-// that lost a concurrent redemption is invalid_grant, and the grant's
-// tokens are revoked, exactly as for a later reuse (RFC 6749 §4.1.2,
-// RFC 6819 §5.2.2.3): a request that loses the race cannot be told from one
-// that comes a moment after the winner's commit, so the policy is the same
-// for both — no grace period (docs/oauth.md).
+// writeAccessError answers a failed token request. A code that lost a
+// concurrent redemption is invalid_grant, and the grant's tokens are
+// revoked, exactly as for a later reuse (RFC 6749 §4.1.2): a request that
+// loses the race cannot be told from one that comes a moment after the
+// winner's commit. So is a refresh token reused (RFC 6819 §5.2.2.3) — one
+// presented again within the tenant's reuse interval, concurrently or not,
+// never gets here: it gets the pair its rotation produced (storage.go,
+// docs/oauth.md).
 func (p *Provider) writeAccessError(w http.ResponseWriter, r *http.Request, ar fosite.AccessRequester, err error) {
 	ctx := r.Context()
 	var codeReuse *codeReusedError

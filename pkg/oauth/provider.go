@@ -122,7 +122,7 @@ func New(cfg Config) (*Provider, error) {
 	core := compose.NewOAuth2HMACStrategy(fc)
 	st.codeSig = core.AuthorizeCodeSignature
 	strategy := &compose.CommonStrategy{
-		CoreStrategy:               core,
+		CoreStrategy:               newSuccessorStrategy(core, cfg.HMACSecret),
 		OpenIDConnectTokenStrategy: &openid.DefaultStrategy{Signer: &idTokenSigner{keys: cfg.Signing}, Config: fc},
 		Signer:                     &idTokenSigner{keys: cfg.Signing},
 	}

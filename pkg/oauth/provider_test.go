@@ -35,6 +35,26 @@ type harness struct {
 	store    store.Store
 	signing  *keyring.Signing
 	claims   oauth.Claims
+	clock    *clock
+}
+
+// clock is the provider's injected clock: the real time plus an offset
+// that tests move forward instead of sleeping.
+type clock struct {
+	mu  sync.Mutex
+	off time.Duration
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.off)
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.off += d
+	c.mu.Unlock()
 }
 
 func newHarness(t *testing.T) *harness { return newHarnessOn(t, memory.New(nil)) }
@@ -62,14 +82,15 @@ func newHarnessOn(t *testing.T, st store.Store) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{store: st, signing: signing, claims: oauth.Claims{
+	h := &harness{store: st, signing: signing, clock: &clock{}, claims: oauth.Claims{
 		Subject: "pairwise-sub", PersonID: "t-0001", Roles: []string{"teacher"}, Tenant: "demo",
 		AgeGroup: oauth.AgeAdult, ESIATrust: oauth.TrustConfirmed, FamilyName: "Иванова", GivenName: "Анна",
 	}}
 	mux := http.NewServeMux()
 	h.srv = httptest.NewServer(mux)
 	t.Cleanup(h.srv.Close)
-	h.provider, err = oauth.New(oauth.Config{Issuer: h.srv.URL, Store: st, Signing: signing, HMACSecret: bytes.Repeat([]byte{2}, 32)})
+	h.provider, err = oauth.New(oauth.Config{Issuer: h.srv.URL, Store: st, Signing: signing, HMACSecret: bytes.Repeat([]byte{2}, 32),
+		Now: h.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,42 +318,96 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 	t.Run("postgres", func(t *testing.T) { testRefreshRotationAndReuse(t, newHarnessOn(t, newPostgresStore(t))) })
 }
 
-func TestConcurrentRefreshHasOneWinner(t *testing.T) {
-	for name, mk := range map[string]func(t *testing.T) *harness{
-		"memory":   newHarness,
-		"postgres": func(t *testing.T) *harness { return newHarnessOn(t, newPostgresStore(t)) },
+// TestConcurrentRefreshIsIdempotent: N presentations of one refresh token
+// at once. Within the reuse interval (the default) every one succeeds with
+// the same pair and the grant goes on with that one pair; with the
+// interval off, one wins and the reuse revokes the grant, as before.
+func TestConcurrentRefreshIsIdempotent(t *testing.T) {
+	off := 0
+	for _, backend := range []struct {
+		name string
+		mk   func(t *testing.T) *harness
+	}{
+		{"memory", newHarness},
+		{"postgres", func(t *testing.T) *harness { return newHarnessOn(t, newPostgresStore(t)) }},
 	} {
-		t.Run(name, func(t *testing.T) {
-			h := mk(t)
-			ctx := context.Background()
-			v := oauth2.GenerateVerifier()
-			tok, err := h.config().Exchange(ctx, h.code(t, v), oauth2.VerifierOption(v))
-			must(t, err)
-			var wg sync.WaitGroup
-			var mu sync.Mutex
-			wins := 0
-			for i := 0; i < 8; i++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					_, err := h.config().TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
-					if err == nil {
-						mu.Lock()
-						wins++
-						mu.Unlock()
+		for _, tc := range []struct {
+			name     string
+			interval *int
+		}{
+			{"reuse interval", nil},
+			{"interval off", &off},
+		} {
+			t.Run(backend.name+"/"+tc.name, func(t *testing.T) {
+				h := backend.mk(t)
+				h.setReuseInterval(t, tc.interval)
+				ctx := context.Background()
+				v := oauth2.GenerateVerifier()
+				tok, err := h.config().Exchange(ctx, h.code(t, v), oauth2.VerifierOption(v))
+				must(t, err)
+				const n = 8
+				got := make([]*oauth2.Token, n)
+				errs := make([]error, n)
+				var wg sync.WaitGroup
+				start := make(chan struct{})
+				for i := range n {
+					wg.Go(func() {
+						<-start
+						got[i], errs[i] = h.config().TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+					})
+				}
+				close(start)
+				wg.Wait()
+				var pairs []string
+				for i, err := range errs {
+					var re *oauth2.RetrieveError
+					switch {
+					case err == nil:
+						pairs = append(pairs, got[i].AccessToken+" "+got[i].RefreshToken)
+					case errors.As(err, &re) && re.ErrorCode == "invalid_grant":
+					default:
+						t.Fatalf("refresh %d: %v", i, err)
 					}
-				}()
-			}
-			wg.Wait()
-			if wins != 1 {
-				t.Fatalf("%d concurrent refreshes of one token won, want 1", wins)
-			}
-			// Reuse — even in a race — revokes the grant: no grace period.
-			if h.introspectAny(t) {
-				t.Fatal("the grant survived the reuse of its refresh token")
-			}
-		})
+				}
+				if tc.interval != nil {
+					if len(pairs) != 1 {
+						t.Fatalf("%d concurrent refreshes of one token won, want 1", len(pairs))
+					}
+					if h.introspectAny(t) {
+						t.Fatal("the grant survived the reuse of its refresh token")
+					}
+					return
+				}
+				if len(pairs) != n {
+					t.Fatalf("%d of %d concurrent refreshes succeeded, want all", len(pairs), n)
+				}
+				for i, p := range pairs {
+					if p != pairs[0] {
+						t.Fatalf("refresh %d got another pair than refresh 0", i)
+					}
+				}
+				next := got[0]
+				if next.RefreshToken == tok.RefreshToken || !h.introspect(t, next.AccessToken) || h.introspect(t, tok.AccessToken) {
+					t.Fatal("the pair handed out is not the grant's live one")
+				}
+				// One grant goes on: one access and one refresh token are live.
+				if n, err := h.provider.RevokeSubject(ctx, "demo", "pairwise-sub"); err != nil || n != 2 {
+					t.Fatalf("live tokens after the race: %d, %v; want 2", n, err)
+				}
+			})
+		}
 	}
+}
+
+// setReuseInterval sets the tenant's refresh token reuse interval (nil:
+// the default).
+func (h *harness) setReuseInterval(t *testing.T, seconds *int) {
+	t.Helper()
+	ctx := context.Background()
+	tn, err := h.store.GetTenant(ctx, "demo")
+	must(t, err)
+	tn.Tokens.RefreshReuseSeconds = seconds
+	must(t, h.store.UpdateTenant(ctx, tn))
 }
 
 func testRefreshRotationAndReuse(t *testing.T, h *harness) {
@@ -353,10 +428,28 @@ func testRefreshRotationAndReuse(t *testing.T, h *harness) {
 	if h.introspect(t, tok.AccessToken) {
 		t.Fatal("old access token still active after rotation")
 	}
-	// Reusing the rotated refresh token revokes the whole grant.
+	// The answer was lost: the client retries with the rotated token
+	// within the reuse interval and gets the same pair, and no other.
+	h.clock.Advance(store.DefaultRefreshReuse - time.Second)
 	old := &oauth2.Token{RefreshToken: first, Expiry: time.Now().Add(-time.Minute)}
+	again, err := h.config().TokenSource(ctx, old).Token()
+	if err != nil {
+		t.Fatalf("retry within the reuse interval: %v", err)
+	}
+	if again.AccessToken != next.AccessToken || again.RefreshToken != next.RefreshToken {
+		t.Fatal("the retry got another pair than the rotation it repeats")
+	}
+	if d := again.Expiry.Sub(next.Expiry); d < -2*time.Second || d > 2*time.Second {
+		t.Fatalf("the retry's access token expires %v after the first answer's", d)
+	}
+	if !h.introspect(t, next.AccessToken) {
+		t.Fatal("the retry revoked the grant")
+	}
+	// Past the interval, reusing the rotated refresh token revokes the
+	// whole grant.
+	h.clock.Advance(2 * time.Second)
 	if _, err := h.config().TokenSource(ctx, old).Token(); err == nil {
-		t.Fatal("rotated refresh token accepted again")
+		t.Fatal("rotated refresh token accepted again after the reuse interval")
 	}
 	if h.introspect(t, next.AccessToken) {
 		t.Fatal("grant not revoked after refresh token reuse")
@@ -364,6 +457,45 @@ func testRefreshRotationAndReuse(t *testing.T, h *harness) {
 	stale := &oauth2.Token{RefreshToken: next.RefreshToken, Expiry: time.Now().Add(-time.Minute)}
 	if _, err := h.config().TokenSource(ctx, stale).Token(); err == nil {
 		t.Fatal("refresh token of a revoked grant accepted")
+	}
+}
+
+// TestRefreshReuseNeedsALiveSuccessor: within the interval a rotated token
+// is handed its pair back only while that pair is the grant's live one:
+// once the successor was rotated in turn, or the grant revoked, the old
+// token's reuse is reuse (invalid_grant, the grant revoked).
+func TestRefreshReuseNeedsALiveSuccessor(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		after func(t *testing.T, h *harness, next *oauth2.Token)
+	}{
+		{"successor rotated", func(t *testing.T, h *harness, next *oauth2.Token) {
+			_, err := h.config().TokenSource(context.Background(), &oauth2.Token{RefreshToken: next.RefreshToken}).Token()
+			must(t, err)
+		}},
+		{"grant revoked", func(t *testing.T, h *harness, next *oauth2.Token) {
+			_, err := h.provider.RevokeSubject(context.Background(), "demo", "pairwise-sub")
+			must(t, err)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			ctx := context.Background()
+			v := oauth2.GenerateVerifier()
+			tok, err := h.config().Exchange(ctx, h.code(t, v), oauth2.VerifierOption(v))
+			must(t, err)
+			next, err := h.config().TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+			must(t, err)
+			tc.after(t, h, next)
+			_, err = h.config().TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+			var re *oauth2.RetrieveError
+			if !errors.As(err, &re) || re.ErrorCode != "invalid_grant" {
+				t.Fatalf("reuse of the first token: %v, want invalid_grant", err)
+			}
+			if h.introspectAny(t) {
+				t.Fatal("the grant survived the reuse")
+			}
+		})
 	}
 }
 

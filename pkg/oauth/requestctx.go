@@ -3,6 +3,9 @@ package oauth
 import (
 	"context"
 	"sync"
+	"time"
+
+	"github.com/ory/fosite"
 
 	"github.com/diarybroker/broker/pkg/store"
 )
@@ -13,6 +16,10 @@ import (
 type requestCache struct {
 	mu   sync.Mutex
 	recs map[store.OAuthRef]cachedRecord
+	// replay, when a rotated refresh token was let through within its
+	// reuse interval, holds the expiry times of the pair its rotation
+	// produced (successorStrategy hands the same pair back).
+	replay map[fosite.TokenType]time.Time
 }
 
 type cachedRecord struct {

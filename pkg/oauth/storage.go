@@ -22,6 +22,9 @@ type Store interface {
 	store.Clients
 	store.OAuthRecords
 	store.Transactor
+	// GetTenant gives a tenant's token settings (the refresh token reuse
+	// interval).
+	GetTenant(ctx context.Context, id string) (store.Tenant, error)
 }
 
 // storage adapts the store to the interfaces fosite's handlers assert at
@@ -69,7 +72,8 @@ type codeReusedError struct{ requestID string }
 
 func (e *codeReusedError) Error() string { return "oauth: authorization code used twice" }
 
-// refreshReusedError is the same for a refresh token rotated concurrently.
+// refreshReusedError is the same for a refresh token rotated concurrently
+// (past its reuse interval, or into another successor).
 type refreshReusedError struct{ requestID string }
 
 func (e *refreshReusedError) Error() string { return "oauth: refresh token used twice" }
@@ -302,9 +306,82 @@ func (s *storage) CreateRefreshTokenSession(ctx context.Context, sig, _ string, 
 
 // GetRefreshTokenSession implements oauth2.RefreshTokenStorage; a rotated
 // token comes back with fosite.ErrInactiveToken, which makes fosite revoke
-// the whole grant (reuse detection, RFC 6819 §5.2.2.3).
+// the whole grant (reuse detection, RFC 6819 §5.2.2.3) — unless it is
+// within its reuse interval (replayable): then it comes back as active,
+// and the rotation that follows hands back the pair the first produced.
 func (s *storage) GetRefreshTokenSession(ctx context.Context, sig string, session fosite.Session) (fosite.Requester, error) {
-	return s.get(ctx, store.OAuthRefresh, sig, session, fosite.ErrInactiveToken)
+	req, err := s.get(ctx, store.OAuthRefresh, sig, session, fosite.ErrInactiveToken)
+	if !errors.Is(err, fosite.ErrInactiveToken) {
+		return req, err
+	}
+	rec, lerr := s.load(ctx, store.OAuthRefresh, sig)
+	if !errors.Is(lerr, store.ErrInactive) {
+		return req, err
+	}
+	succ, ok, rerr := s.replayable(ctx, rec, rec.Successor)
+	if rerr != nil {
+		return nil, rerr
+	}
+	if !ok {
+		return req, err
+	}
+	if c := cacheOf(ctx); c != nil {
+		next, derr := s.decode(ctx, succ.Data, NewSession())
+		if derr != nil {
+			return nil, derr
+		}
+		exp := map[fosite.TokenType]time.Time{}
+		for _, kind := range []fosite.TokenType{fosite.AccessToken, fosite.RefreshToken} {
+			if at := next.GetSession().GetExpiresAt(kind); !at.IsZero() {
+				exp[kind] = at
+			}
+		}
+		c.mu.Lock()
+		c.replay = exp
+		c.mu.Unlock()
+	}
+	return req, nil
+}
+
+// replayable reports whether the rotated refresh token rec may be
+// presented again, its rotation handing back the pair it produced: it was
+// rotated (not revoked) into successor, no longer ago than its tenant's
+// reuse interval, and the successor is still active — not rotated in
+// turn, not revoked. It returns the successor's record.
+func (s *storage) replayable(ctx context.Context, rec store.OAuthRecord, successor string) (store.OAuthRecord, bool, error) {
+	if rec.Successor == "" || rec.Successor != successor || rec.RotatedAt.IsZero() {
+		return store.OAuthRecord{}, false, nil
+	}
+	interval, err := s.reuseInterval(ctx, rec.TenantID)
+	if err != nil {
+		return store.OAuthRecord{}, false, err
+	}
+	if interval <= 0 || s.now().Sub(rec.RotatedAt) > interval {
+		return store.OAuthRecord{}, false, nil
+	}
+	succ, err := s.st.GetOAuthRecord(ctx, store.OAuthRefresh, successor)
+	switch {
+	case errors.Is(err, store.ErrInactive), errors.Is(err, store.ErrNotFound):
+		return store.OAuthRecord{}, false, nil
+	case err != nil:
+		return store.OAuthRecord{}, false, fmt.Errorf("oauth: load successor: %w", err)
+	}
+	return succ, true, nil
+}
+
+// reuseInterval is the tenant's refresh token reuse interval (0: off).
+func (s *storage) reuseInterval(ctx context.Context, tenantID string) (time.Duration, error) {
+	if tenantID == "" {
+		return store.DefaultRefreshReuse, nil
+	}
+	t, err := s.st.GetTenant(ctx, tenantID)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("oauth: tenant %s: %w", tenantID, err)
+	}
+	return t.Tokens.RefreshReuse(), nil
 }
 
 // DeleteRefreshTokenSession implements oauth2.RefreshTokenStorage.
@@ -314,8 +391,11 @@ func (s *storage) DeleteRefreshTokenSession(ctx context.Context, sig string) err
 
 // RotateRefreshToken implements oauth2.RefreshTokenStorage: the presented
 // refresh token becomes inactive (atomically; a concurrent rotation of the
-// same token loses) and the grant's access tokens are revoked. No grace
-// period: a rotated token used again revokes the whole grant.
+// same token loses), noting when and into which successor, and the grant's
+// access tokens are revoked. A rotation that loses to one that produced
+// the same successor within the reuse interval — the same token presented
+// twice — writes nothing and hands back that pair (flush); otherwise a
+// rotated token used again revokes the whole grant.
 func (s *storage) RotateRefreshToken(ctx context.Context, requestID, sig string) error {
 	if p := pendingOf(ctx); p != nil {
 		p.gate(store.OAuthRef{Kind: store.OAuthRefresh, Signature: sig}, &refreshReusedError{requestID: requestID})
@@ -419,13 +499,39 @@ func (s *storage) Commit(ctx context.Context) error {
 }
 
 // flush applies the collected writes; a gate that fails becomes the typed
-// error of its kind.
+// error of its kind. A refresh token's rotation notes its successor; when
+// it finds the token rotated already into the same successor within the
+// reuse interval, the pair this request carries is that rotation's, and
+// nothing is written.
 func (s *storage) flush(ctx context.Context, p *pending) error {
 	b, gateErr := p.take()
-	err := s.st.ApplyOAuth(context.WithoutCancel(ctx), b)
+	successor := ""
+	if b.Gate != nil && b.Gate.Kind == store.OAuthRefresh {
+		for _, r := range b.Create {
+			if r.Kind == store.OAuthRefresh {
+				successor = r.Signature
+				break
+			}
+		}
+		b.Rotation = &store.OAuthRotation{At: s.now().UTC(), Successor: successor}
+	}
+	ctx = context.WithoutCancel(ctx)
+	err := s.st.ApplyOAuth(ctx, b)
+	var reused *refreshReusedError
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, store.ErrInactive) && errors.As(gateErr, &reused) && successor != "":
+		rec, lerr := s.st.GetOAuthRecord(ctx, store.OAuthRefresh, b.Gate.Signature)
+		if !errors.Is(lerr, store.ErrInactive) {
+			return gateErr
+		}
+		if _, ok, rerr := s.replayable(ctx, rec, successor); rerr != nil {
+			return rerr
+		} else if ok {
+			return nil
+		}
+		return gateErr
 	case errors.Is(err, store.ErrInactive) && gateErr != nil:
 		return gateErr
 	case errors.Is(err, store.ErrNotFound):

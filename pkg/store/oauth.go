@@ -31,6 +31,11 @@ type OAuthRecord struct {
 	Data      []byte
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// RotatedAt and Successor are set on a refresh token when a rotation
+	// deactivated it (OAuthBatch.Rotation): when, and the signature of the
+	// refresh token that replaced it. A token revoked otherwise has none.
+	RotatedAt time.Time
+	Successor string
 }
 
 // OAuthBatch is a set of OAuth writes applied atomically, in one round trip
@@ -40,6 +45,9 @@ type OAuthBatch struct {
 	// Gate, when set, is deactivated first; when it is not active the whole
 	// batch fails with ErrInactive (or ErrNotFound) and nothing is written.
 	Gate *OAuthRef
+	// Rotation, with Gate, records on the gated record that it was rotated
+	// (OAuthRecord.RotatedAt, Successor).
+	Rotation *OAuthRotation
 	// Deactivate lists grants whose records of a kind become inactive.
 	Deactivate []OAuthRequestRef
 	// DeleteRequests lists grants whose records of a kind are removed (a
@@ -50,6 +58,13 @@ type OAuthBatch struct {
 	Delete []OAuthRef
 	// Create lists records to insert.
 	Create []OAuthRecord
+}
+
+// OAuthRotation is a refresh token's rotation: when, and into which
+// refresh token (its signature).
+type OAuthRotation struct {
+	At        time.Time
+	Successor string
 }
 
 // OAuthRef names one record.

@@ -16,6 +16,7 @@ type Tenant struct {
 	TimeZone        string // IANA zone used for ages and dates, e.g. "Europe/Moscow"
 	Matching        MatchingPolicy
 	Consent         ConsentPolicy
+	Tokens          TokenPolicy
 	WebhookURL      string
 	WebhookSecret   string // HMAC key for X-Broker-Signature; never logged
 	CreatedAt       time.Time
@@ -41,6 +42,34 @@ type ConsentPolicy struct {
 	// DestroyAfterDay is how many days after a withdrawal the
 	// consent-related personal data is destroyed (0: 30 days).
 	DestroyAfterDay int `json:"destroy_after_days,omitempty"`
+}
+
+// TokenPolicy is a tenant's setting of the tokens its diaries get.
+type TokenPolicy struct {
+	// RefreshReuseSeconds is the refresh token reuse interval: a rotated
+	// refresh token presented again by its client within this many seconds
+	// of its rotation gets the pair its rotation produced, instead of
+	// revoking the grant (docs/oauth.md). nil: DefaultRefreshReuse; 0 off.
+	RefreshReuseSeconds *int `json:"refresh_reuse_seconds,omitempty"`
+}
+
+// DefaultRefreshReuse is the refresh token reuse interval of a tenant that
+// sets none.
+const DefaultRefreshReuse = 30 * time.Second
+
+// MaxRefreshReuse bounds the reuse interval: it is for a lost answer's
+// retry, not a second life for rotated tokens.
+const MaxRefreshReuse = 5 * time.Minute
+
+// RefreshReuse returns the tenant's refresh token reuse interval (0: off).
+func (p TokenPolicy) RefreshReuse() time.Duration {
+	if p.RefreshReuseSeconds == nil {
+		return DefaultRefreshReuse
+	}
+	if *p.RefreshReuseSeconds <= 0 {
+		return 0
+	}
+	return min(time.Duration(*p.RefreshReuseSeconds)*time.Second, MaxRefreshReuse)
 }
 
 // DefaultConsentPolicy is the policy of DESIGN.md §6.

@@ -23,7 +23,7 @@ func (s *Store) CreateTenant(ctx context.Context, t store.Tenant) error {
 	if t.UpdatedAt.IsZero() {
 		t.UpdatedAt = t.CreatedAt
 	}
-	s.tenants[t.ID] = t
+	s.tenants[t.ID] = cloneTenant(t)
 	s.onUndo(ctx, func() { delete(s.tenants, t.ID) })
 	return nil
 }
@@ -35,7 +35,7 @@ func (s *Store) GetTenant(ctx context.Context, id string) (store.Tenant, error) 
 	if !ok {
 		return store.Tenant{}, store.ErrNotFound
 	}
-	return t, nil
+	return cloneTenant(t), nil
 }
 
 // GetTenantForUpdate implements store.Tenants: a memory transaction holds
@@ -53,7 +53,7 @@ func (s *Store) UpdateTenant(ctx context.Context, t store.Tenant) error {
 	}
 	t.CreatedAt = old.CreatedAt
 	t.UpdatedAt = s.now().UTC()
-	s.tenants[t.ID] = t
+	s.tenants[t.ID] = cloneTenant(t)
 	s.onUndo(ctx, func() { s.tenants[t.ID] = old })
 	return nil
 }
@@ -63,8 +63,18 @@ func (s *Store) ListTenants(ctx context.Context) ([]store.Tenant, error) {
 	defer s.read(ctx)()
 	out := make([]store.Tenant, 0, len(s.tenants))
 	for _, t := range s.tenants {
-		out = append(out, t)
+		out = append(out, cloneTenant(t))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
+}
+
+// cloneTenant copies what a tenant holds by reference, so that neither the
+// caller nor the store changes the other's.
+func cloneTenant(t store.Tenant) store.Tenant {
+	if p := t.Tokens.RefreshReuseSeconds; p != nil {
+		v := *p
+		t.Tokens.RefreshReuseSeconds = &v
+	}
+	return t
 }

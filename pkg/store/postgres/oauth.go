@@ -47,22 +47,21 @@ func (s *Store) GetOAuthRecord(ctx context.Context, kind store.OAuthKind, sig st
 		return store.OAuthRecord{}, ErrNoSealer
 	}
 	r := store.OAuthRecord{Kind: kind, Signature: sig}
-	var expires *time.Time
+	var expires, rotated *time.Time
 	var sealed []byte
 	var keyID string
-	err := s.q(ctx).QueryRow(ctx, `SELECT request_id, client_id, tenant_id, subject, active, data, key_id, created_at, expires_at
+	err := s.q(ctx).QueryRow(ctx, `SELECT request_id, client_id, tenant_id, subject, active, data, key_id, created_at, expires_at,
+			rotated_at, successor
 		FROM oauth_records WHERE kind = $1 AND signature = $2`, string(kind), sig).
-		Scan(&r.RequestID, &r.ClientID, &r.TenantID, &r.Subject, &r.Active, &sealed, &keyID, &r.CreatedAt, &expires)
+		Scan(&r.RequestID, &r.ClientID, &r.TenantID, &r.Subject, &r.Active, &sealed, &keyID, &r.CreatedAt, &expires,
+			&rotated, &r.Successor)
 	if err != nil {
 		return store.OAuthRecord{}, wrap("get oauth record", err)
 	}
 	if r.Data, err = s.sealer.Open(keyID, sealed, oauthAAD(kind, sig)); err != nil {
 		return store.OAuthRecord{}, fmt.Errorf("postgres: open oauth record: %w", err)
 	}
-	r.CreatedAt = r.CreatedAt.UTC()
-	if expires != nil {
-		r.ExpiresAt = expires.UTC()
-	}
+	r.CreatedAt, r.ExpiresAt, r.RotatedAt = r.CreatedAt.UTC(), timeOf(expires), timeOf(rotated)
 	if !r.Active {
 		return r, store.ErrInactive
 	}
@@ -149,7 +148,8 @@ func (s *Store) GetOAuthRecordSet(ctx context.Context, sig string, kinds []store
 	for i, k := range kinds {
 		ks[i] = string(k)
 	}
-	rows, err := s.q(ctx).Query(ctx, `SELECT kind, request_id, client_id, tenant_id, subject, active, data, key_id, created_at, expires_at
+	rows, err := s.q(ctx).Query(ctx, `SELECT kind, request_id, client_id, tenant_id, subject, active, data, key_id, created_at, expires_at,
+			rotated_at, successor
 		FROM oauth_records WHERE signature = $1 AND kind = ANY($2)`, sig, ks)
 	if err != nil {
 		return nil, wrap("get oauth records", err)
@@ -160,15 +160,13 @@ func (s *Store) GetOAuthRecordSet(ctx context.Context, sig string, kinds []store
 		r := store.OAuthRecord{Signature: sig}
 		var kind, keyID string
 		var sealed []byte
-		var expires *time.Time
-		if err := rows.Scan(&kind, &r.RequestID, &r.ClientID, &r.TenantID, &r.Subject, &r.Active, &sealed, &keyID, &r.CreatedAt, &expires); err != nil {
+		var expires, rotated *time.Time
+		if err := rows.Scan(&kind, &r.RequestID, &r.ClientID, &r.TenantID, &r.Subject, &r.Active, &sealed, &keyID, &r.CreatedAt, &expires,
+			&rotated, &r.Successor); err != nil {
 			return nil, wrap("get oauth records", err)
 		}
 		r.Kind = store.OAuthKind(kind)
-		r.CreatedAt = r.CreatedAt.UTC()
-		if expires != nil {
-			r.ExpiresAt = expires.UTC()
-		}
+		r.CreatedAt, r.ExpiresAt, r.RotatedAt = r.CreatedAt.UTC(), timeOf(expires), timeOf(rotated)
 		if r.Data, err = s.sealer.Open(keyID, sealed, oauthAAD(r.Kind, sig)); err != nil {
 			return nil, fmt.Errorf("postgres: open oauth record: %w", err)
 		}
@@ -190,8 +188,14 @@ func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 	}
 	batch := &pgx.Batch{}
 	if g := b.Gate; g != nil {
-		batch.Queue(`WITH u AS (UPDATE oauth_records SET active = false WHERE kind = $1 AND signature = $2 AND active RETURNING 1)
-			SELECT 1 / count(*) FROM u`, string(g.Kind), g.Signature)
+		var rotated any
+		successor := ""
+		if b.Rotation != nil {
+			rotated, successor = b.Rotation.At, b.Rotation.Successor
+		}
+		batch.Queue(`WITH u AS (UPDATE oauth_records SET active = false, rotated_at = $3, successor = $4
+				WHERE kind = $1 AND signature = $2 AND active RETURNING 1)
+			SELECT 1 / count(*) FROM u`, string(g.Kind), g.Signature, rotated, successor)
 	}
 	for _, d := range b.Deactivate {
 		batch.Queue(`UPDATE oauth_records SET active = false WHERE kind = $1 AND request_id = $2 AND active`, string(d.Kind), d.RequestID)

@@ -11,13 +11,13 @@ import (
 )
 
 const tenantColumns = `id, display_name, operator_name, operator_address, time_zone, matching, consent,
-	webhook_url, webhook_secret, created_at, updated_at`
+	webhook_url, webhook_secret, created_at, updated_at, tokens`
 
 func scanTenant(row pgx.Row) (store.Tenant, error) {
 	var t store.Tenant
-	var matching, consent []byte
+	var matching, consent, tokens []byte
 	if err := row.Scan(&t.ID, &t.DisplayName, &t.OperatorName, &t.OperatorAddress, &t.TimeZone, &matching, &consent,
-		&t.WebhookURL, &t.WebhookSecret, &t.CreatedAt, &t.UpdatedAt); err != nil {
+		&t.WebhookURL, &t.WebhookSecret, &t.CreatedAt, &t.UpdatedAt, &tokens); err != nil {
 		return store.Tenant{}, err
 	}
 	if err := json.Unmarshal(matching, &t.Matching); err != nil {
@@ -25,6 +25,9 @@ func scanTenant(row pgx.Row) (store.Tenant, error) {
 	}
 	if err := json.Unmarshal(consent, &t.Consent); err != nil {
 		return store.Tenant{}, fmt.Errorf("tenant %s consent policy: %w", t.ID, err)
+	}
+	if err := json.Unmarshal(tokens, &t.Tokens); err != nil {
+		return store.Tenant{}, fmt.Errorf("tenant %s token policy: %w", t.ID, err)
 	}
 	t.CreatedAt, t.UpdatedAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC()
 	return t, nil
@@ -44,9 +47,10 @@ func (s *Store) CreateTenant(ctx context.Context, t store.Tenant) error {
 	}
 	matching, _ := json.Marshal(t.Matching)
 	consent, _ := json.Marshal(t.Consent)
-	_, err := s.q(ctx).Exec(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`,
+	tokens, _ := json.Marshal(t.Tokens)
+	_, err := s.q(ctx).Exec(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)`,
 		t.ID, t.DisplayName, t.OperatorName, t.OperatorAddress, t.TimeZone, matching, consent,
-		t.WebhookURL, t.WebhookSecret, t.CreatedAt, t.UpdatedAt)
+		t.WebhookURL, t.WebhookSecret, t.CreatedAt, t.UpdatedAt, tokens)
 	return wrap("create tenant", err)
 }
 
@@ -66,10 +70,11 @@ func (s *Store) GetTenantForUpdate(ctx context.Context, id string) (store.Tenant
 func (s *Store) UpdateTenant(ctx context.Context, t store.Tenant) error {
 	matching, _ := json.Marshal(t.Matching)
 	consent, _ := json.Marshal(t.Consent)
+	tokens, _ := json.Marshal(t.Tokens)
 	tag, err := s.q(ctx).Exec(ctx, `UPDATE tenants SET display_name=$2, operator_name=$3, operator_address=$4,
-		time_zone=$5, matching=$6, consent=$7, webhook_url=$8, webhook_secret=$9, updated_at=$10 WHERE id=$1`,
+		time_zone=$5, matching=$6, consent=$7, webhook_url=$8, webhook_secret=$9, updated_at=$10, tokens=$11 WHERE id=$1`,
 		t.ID, t.DisplayName, t.OperatorName, t.OperatorAddress, t.TimeZone, matching, consent,
-		t.WebhookURL, t.WebhookSecret, s.now())
+		t.WebhookURL, t.WebhookSecret, s.now(), tokens)
 	if err != nil {
 		return wrap("update tenant", err)
 	}

@@ -42,6 +42,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"OAuthRecordSet", testOAuthRecordSet},
 		{"OAuthBatch", testOAuthBatch},
 		{"OAuthBatchGateIsAtomic", testOAuthBatchGateIsAtomic},
+		{"OAuthRotation", testOAuthRotation},
 		{"Audit", testAudit},
 		{"TxRollback", testTxRollback},
 		{"TxCommit", testTxCommit},
@@ -109,12 +110,18 @@ func testTenants(t *testing.T, s store.Store) {
 	if !reflect.DeepEqual(got, tn) {
 		t.Fatalf("GetTenant = %+v, want %+v", got, tn)
 	}
+	if got.Tokens.RefreshReuse() != store.DefaultRefreshReuse {
+		t.Fatalf("refresh reuse interval of a tenant that sets none: %v", got.Tokens.RefreshReuse())
+	}
 	got.DisplayName = "Новое имя"
 	got.Consent.TextVersion = "2"
+	off := 0
+	got.Tokens.RefreshReuseSeconds = &off
 	must(t, s.UpdateTenant(ctx(), got))
 	again, err := s.GetTenant(ctx(), "t1")
 	must(t, err)
-	if again.DisplayName != "Новое имя" || again.Consent.TextVersion != "2" || !again.CreatedAt.Equal(base) {
+	if again.DisplayName != "Новое имя" || again.Consent.TextVersion != "2" || !again.CreatedAt.Equal(base) ||
+		again.Tokens.RefreshReuseSeconds == nil || again.Tokens.RefreshReuse() != 0 {
 		t.Fatalf("after update: %+v", again)
 	}
 	wantErr(t, s.UpdateTenant(ctx(), store.Tenant{ID: "nope"}), store.ErrNotFound)
@@ -818,6 +825,47 @@ func testOAuthBatchGateIsAtomic(t *testing.T, s store.Store) {
 	}
 	if wins != 1 {
 		t.Fatalf("%d concurrent rotations won, want 1", wins)
+	}
+}
+
+// testOAuthRotation: a rotation records on the rotated refresh token when
+// it happened and its successor; a failed batch records nothing, and a
+// token revoked otherwise has neither.
+func testOAuthRotation(t *testing.T, s store.Store) {
+	must(t, s.CreateOAuthRecord(ctx(), rec(store.OAuthRefresh, "rt-1", "r1")))
+	must(t, s.CreateOAuthRecord(ctx(), rec(store.OAuthRefresh, "rt-x", "r2")))
+	at := base.Add(1500 * time.Nanosecond).In(time.FixedZone("MSK", 3*60*60))
+	must(t, s.ApplyOAuth(ctx(), store.OAuthBatch{
+		Gate:     &store.OAuthRef{Kind: store.OAuthRefresh, Signature: "rt-1"},
+		Rotation: &store.OAuthRotation{At: at, Successor: "rt-2"},
+		Create:   []store.OAuthRecord{rec(store.OAuthRefresh, "rt-2", "r1")},
+	}))
+	old, err := s.GetOAuthRecord(ctx(), store.OAuthRefresh, "rt-1")
+	wantErr(t, err, store.ErrInactive)
+	if old.Successor != "rt-2" || !old.RotatedAt.Equal(base.Add(time.Microsecond)) || old.RotatedAt.Location() != time.UTC {
+		t.Fatalf("rotated record: successor %q at %v", old.Successor, old.RotatedAt)
+	}
+	set, err := s.GetOAuthRecordSet(ctx(), "rt-1", []store.OAuthKind{store.OAuthRefresh})
+	must(t, err)
+	if r := set[store.OAuthRefresh]; r.Successor != "rt-2" || !r.RotatedAt.Equal(old.RotatedAt) {
+		t.Fatalf("record set: successor %q at %v", r.Successor, r.RotatedAt)
+	}
+	// The successor's own failed rotation leaves no trace.
+	wantErr(t, s.ApplyOAuth(ctx(), store.OAuthBatch{
+		Gate:     &store.OAuthRef{Kind: store.OAuthRefresh, Signature: "rt-2"},
+		Rotation: &store.OAuthRotation{At: at, Successor: "rt-3"},
+		Create:   []store.OAuthRecord{rec(store.OAuthRefresh, "rt-2", "r1")}, // a duplicate
+	}), store.ErrAlreadyExists)
+	for _, sig := range []string{"rt-2"} {
+		r, err := s.GetOAuthRecord(ctx(), store.OAuthRefresh, sig)
+		must(t, err)
+		if r.Successor != "" || !r.RotatedAt.IsZero() {
+			t.Fatalf("%s after a failed rotation: successor %q at %v", sig, r.Successor, r.RotatedAt)
+		}
+	}
+	must(t, s.DeactivateOAuthRequest(ctx(), store.OAuthRefresh, "r2"))
+	if r, _ := s.GetOAuthRecord(ctx(), store.OAuthRefresh, "rt-x"); r.Successor != "" || !r.RotatedAt.IsZero() {
+		t.Fatalf("revoked record: successor %q at %v", r.Successor, r.RotatedAt)
 	}
 }
 

@@ -1,0 +1,102 @@
+package oauth
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+
+	"github.com/ory/fosite"
+	foauth2 "github.com/ory/fosite/handler/oauth2"
+)
+
+// successorStrategy is fosite's HMAC token strategy, except for the tokens
+// a refresh grant issues: those are derived from the refresh token the
+// request presents, under a key of the broker's, so that presenting the
+// same refresh token again — a retry whose answer was lost, or a
+// concurrent duplicate — yields the very same pair, which the reuse
+// interval can hand back without storing any token (docs/oauth.md).
+//
+// A derived token has fosite's format (ory_at_/ory_rt_, a 32-byte key,
+// "." and the HMAC-SHA512/256 of the key under the global secret) and is
+// validated by fosite as any other. Its key is HMAC-SHA512/256 of the kind
+// and the presented token under deriveKey; without the presented refresh
+// token — which the broker never stores, only its signature — nobody, the
+// database included, can compute it.
+type successorStrategy struct {
+	*foauth2.HMACSHAStrategy
+	signKey   []byte // fosite's HMAC key: the first 32 bytes of the global secret
+	deriveKey []byte
+}
+
+var _ foauth2.CoreStrategy = (*successorStrategy)(nil)
+
+// deriveLabel separates the derivation key from every other use of the
+// broker's HMAC secret.
+const deriveLabel = "diarybroker refresh successor v1"
+
+func newSuccessorStrategy(core *foauth2.HMACSHAStrategy, hmacSecret []byte) *successorStrategy {
+	m := hmac.New(sha256.New, hmacSecret)
+	m.Write([]byte(deriveLabel))
+	return &successorStrategy{HMACSHAStrategy: core, signKey: append([]byte(nil), hmacSecret[:32]...), deriveKey: m.Sum(nil)}
+}
+
+// GenerateAccessToken implements foauth2.AccessTokenStrategy.
+func (s *successorStrategy) GenerateAccessToken(ctx context.Context, r fosite.Requester) (string, string, error) {
+	if old := presentedRefresh(r); old != "" {
+		replayExpiry(ctx, r)
+		token, sig := s.derive("at", old)
+		return token, sig, nil
+	}
+	return s.HMACSHAStrategy.GenerateAccessToken(ctx, r)
+}
+
+// GenerateRefreshToken implements foauth2.RefreshTokenStrategy.
+func (s *successorStrategy) GenerateRefreshToken(ctx context.Context, r fosite.Requester) (string, string, error) {
+	if old := presentedRefresh(r); old != "" {
+		token, sig := s.derive("rt", old)
+		return token, sig, nil
+	}
+	return s.HMACSHAStrategy.GenerateRefreshToken(ctx, r)
+}
+
+// presentedRefresh is the refresh token a refresh grant presents, or "".
+func presentedRefresh(r fosite.Requester) string {
+	ar, ok := r.(fosite.AccessRequester)
+	if !ok || !ar.GetGrantTypes().ExactOne("refresh_token") {
+		return ""
+	}
+	return ar.GetRequestForm().Get("refresh_token")
+}
+
+var b64 = base64.URLEncoding.WithPadding(base64.NoPadding)
+
+// derive returns the successor token of kind ("at", "rt") of the refresh
+// token old, and its signature.
+func (s *successorStrategy) derive(kind, old string) (token, signature string) {
+	k := hmac.New(sha512.New512_256, s.deriveKey)
+	k.Write([]byte(kind + "\x00" + old))
+	key := k.Sum(nil)
+	m := hmac.New(sha512.New512_256, s.signKey)
+	m.Write(key)
+	signature = b64.EncodeToString(m.Sum(nil))
+	return "ory_" + kind + "_" + b64.EncodeToString(key) + "." + signature, signature
+}
+
+// replayExpiry gives a replayed rotation (GetRefreshTokenSession let a
+// rotated token through) the expiry times of the pair it hands back, so
+// that expires_in tells when the access token the first answer carried
+// expires.
+func replayExpiry(ctx context.Context, r fosite.Requester) {
+	c := cacheOf(ctx)
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	exp := c.replay
+	c.mu.Unlock()
+	for kind, at := range exp {
+		r.GetSession().SetExpiresAt(kind, at)
+	}
+}
