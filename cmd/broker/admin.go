@@ -196,6 +196,11 @@ type ClientsCreateCmd struct {
 
 // Run creates a client.
 func (c *ClientsCreateCmd) Run(g *Globals) error {
+	for _, u := range c.RedirectURI {
+		if err := oauth.CheckRedirectURI(u); err != nil {
+			return err
+		}
+	}
 	st, err := openStorage(g, c.StoreFlags)
 	if err != nil {
 		return err

@@ -58,3 +58,24 @@ func TestClientsCreateRefusesAPIScopesOnLoginClients(t *testing.T) {
 		}
 	}
 }
+
+// TestClientsCreateRefusesUnusableRedirectURIs: a redirect URI the
+// authorization endpoint would never accept (userinfo, a fragment, a
+// relative one) is refused when the client is registered, with the reason,
+// before the database is touched.
+func TestClientsCreateRefusesUnusableRedirectURIs(t *testing.T) {
+	for _, tc := range []struct{ uri, why string }{
+		{"http://evil@127.0.0.1:8089/callback", "userinfo"},
+		{"https://user:pw@diary.example/cb", "userinfo"},
+		{"https://diary.example/cb#top", "fragment"},
+		{"/cb", "absolute"},
+	} {
+		t.Run(tc.uri, func(t *testing.T) {
+			_, errOut, code := broker(t, []string{"BROKER_DATABASE_URL=postgres://127.0.0.1:1/none", "BROKER_KEK=" + testKEK}, "",
+				"clients", "create", "--tenant", "msk", "--redirect-uri", "https://diary.example/ok", "--redirect-uri", tc.uri)
+			if code == 0 || !strings.Contains(errOut, tc.why) || !strings.Contains(errOut, tc.uri) {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+		})
+	}
+}

@@ -1,9 +1,11 @@
 package oauth
 
 import (
+	"fmt"
 	"net"
 	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/ory/fosite"
 )
@@ -67,4 +69,22 @@ func redirectURIRegistered(c fosite.Client, raw string) bool {
 func isLoopbackRedirect(u *url.URL) bool {
 	ip := net.ParseIP(u.Hostname())
 	return u.Scheme == "http" && u.User == nil && u.Opaque == "" && ip != nil && ip.IsLoopback()
+}
+
+// CheckRedirectURI says why raw cannot be registered as a redirect URI:
+// it must be absolute (RFC 6749 §3.1.2), without a fragment, and without
+// userinfo, which redirectURIRegistered never accepts.
+func CheckRedirectURI(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return fmt.Errorf("oauth: redirect URI %q: %w", raw, err)
+	case u.Scheme == "" || u.Host == "":
+		return fmt.Errorf("oauth: redirect URI %q is not an absolute URL", raw)
+	case u.User != nil:
+		return fmt.Errorf("oauth: redirect URI %q has userinfo (user@host), which is never accepted", raw)
+	case u.Fragment != "" || strings.Contains(raw, "#"):
+		return fmt.Errorf("oauth: redirect URI %q has a fragment", raw)
+	}
+	return nil
 }
