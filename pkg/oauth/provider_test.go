@@ -460,6 +460,35 @@ func testRefreshRotationAndReuse(t *testing.T, h *harness) {
 	}
 }
 
+// TestRefreshReuseIsForItsClient: within the interval, another client of
+// the tenant presenting the rotated token gets invalid_grant and no
+// tokens; the grant is left alone and its own client's retry still gets
+// its pair.
+func TestRefreshReuseIsForItsClient(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	must(t, h.store.CreateClient(ctx, store.Client{ID: "other-diary", TenantID: "demo", SecretHash: oauth.HashSecret("0ther"),
+		RedirectURIs: []string{"http://127.0.0.1:9/cb"}, GrantTypes: []string{"authorization_code", "refresh_token"},
+		ResponseTypes: []string{"code"}, Scopes: []string{"openid", "profile"}}))
+	v := oauth2.GenerateVerifier()
+	tok, err := h.config().Exchange(ctx, h.code(t, v), oauth2.VerifierOption(v))
+	must(t, err)
+	next, err := h.config().TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+	must(t, err)
+	other := h.config()
+	other.ClientID, other.ClientSecret = "other-diary", "0ther"
+	got, err := other.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) || re.ErrorCode != "invalid_grant" {
+		t.Fatalf("another client's presentation: %v %v, want invalid_grant", got, err)
+	}
+	again, err := h.config().TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+	must(t, err)
+	if again.AccessToken != next.AccessToken || again.RefreshToken != next.RefreshToken || !h.introspect(t, next.AccessToken) {
+		t.Fatal("the grant's own client lost its pair")
+	}
+}
+
 // TestRefreshReuseNeedsALiveSuccessor: within the interval a rotated token
 // is handed its pair back only while that pair is the grant's live one:
 // once the successor was rotated in turn, or the grant revoked, the old

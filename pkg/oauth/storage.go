@@ -306,12 +306,15 @@ func (s *storage) CreateRefreshTokenSession(ctx context.Context, sig, _ string, 
 
 // GetRefreshTokenSession implements oauth2.RefreshTokenStorage; a rotated
 // token comes back with fosite.ErrInactiveToken, which makes fosite revoke
-// the whole grant (reuse detection, RFC 6819 §5.2.2.3) — unless it is
-// within its reuse interval (replayable): then it comes back as active,
-// and the rotation that follows hands back the pair the first produced.
+// the whole grant (reuse detection, RFC 6819 §5.2.2.3) — unless, on the
+// token endpoint (the request's cache), it is within its reuse interval
+// (replayable): then it comes back as active, and the rotation that
+// follows hands back the pair the first produced. Introspection and
+// revocation see a rotated token as it is: inactive.
 func (s *storage) GetRefreshTokenSession(ctx context.Context, sig string, session fosite.Session) (fosite.Requester, error) {
 	req, err := s.get(ctx, store.OAuthRefresh, sig, session, fosite.ErrInactiveToken)
-	if !errors.Is(err, fosite.ErrInactiveToken) {
+	c := cacheOf(ctx)
+	if !errors.Is(err, fosite.ErrInactiveToken) || c == nil {
 		return req, err
 	}
 	rec, lerr := s.load(ctx, store.OAuthRefresh, sig)
@@ -325,21 +328,19 @@ func (s *storage) GetRefreshTokenSession(ctx context.Context, sig string, sessio
 	if !ok {
 		return req, err
 	}
-	if c := cacheOf(ctx); c != nil {
-		next, derr := s.decode(ctx, succ.Data, NewSession())
-		if derr != nil {
-			return nil, derr
-		}
-		exp := map[fosite.TokenType]time.Time{}
-		for _, kind := range []fosite.TokenType{fosite.AccessToken, fosite.RefreshToken} {
-			if at := next.GetSession().GetExpiresAt(kind); !at.IsZero() {
-				exp[kind] = at
-			}
-		}
-		c.mu.Lock()
-		c.replay = exp
-		c.mu.Unlock()
+	next, derr := s.decode(ctx, succ.Data, NewSession())
+	if derr != nil {
+		return nil, derr
 	}
+	exp := map[fosite.TokenType]time.Time{}
+	for _, kind := range []fosite.TokenType{fosite.AccessToken, fosite.RefreshToken} {
+		if at := next.GetSession().GetExpiresAt(kind); !at.IsZero() {
+			exp[kind] = at
+		}
+	}
+	c.mu.Lock()
+	c.replay = exp
+	c.mu.Unlock()
 	return req, nil
 }
 
