@@ -84,3 +84,22 @@ func RecordsNamedIn(detail json.RawMessage) []string {
 	}
 	return out
 }
+
+// ValidateAttempt checks what every store requires of an attempt and the
+// event recorded with it: a reference code, strings a store can keep and
+// a detail that is JSON a store can keep (*FieldError otherwise).
+func ValidateAttempt(a Attempt, ev AttemptEvent) error {
+	if a.Ref == "" {
+		return required("ref")
+	}
+	return check(
+		CheckID("ref", a.Ref),
+		CheckID("tenant_id", a.TenantID),
+		CheckID("client_id", a.ClientID),
+		CheckID("esia_oid", a.ESIAOID),
+		CheckText("outcome", a.Outcome, MaxWordLength),
+		CheckText("reason", a.Reason, MaxWordLength),
+		CheckText("step", ev.Step, MaxWordLength),
+		CheckJSON("detail", ev.Detail),
+	)
+}

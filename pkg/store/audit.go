@@ -25,3 +25,15 @@ type Audit interface {
 	// ListAudit returns a tenant's newest entries first.
 	ListAudit(ctx context.Context, tenantID string, limit int) ([]AuditEntry, error)
 }
+
+// ValidateAuditEntry checks what every store requires of an audit entry:
+// strings and a detail a store can keep (*FieldError otherwise).
+func ValidateAuditEntry(e AuditEntry) error {
+	return check(
+		CheckID("tenant_id", e.TenantID),
+		CheckID("actor", e.Actor),
+		CheckText("action", e.Action, MaxWordLength),
+		CheckID("target", e.Target),
+		CheckJSON("detail", e.Detail),
+	)
+}

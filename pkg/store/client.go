@@ -28,3 +28,24 @@ type Clients interface {
 	ListClients(ctx context.Context, tenantID string) ([]Client, error) // "" lists all tenants
 	DeleteClient(ctx context.Context, id string) error
 }
+
+// ValidateClient checks what every store requires of a client: an id, a
+// tenant, and strings a store can keep (*FieldError otherwise).
+func ValidateClient(c Client) error {
+	if c.ID == "" {
+		return required("id")
+	}
+	return check(
+		CheckID("id", c.ID),
+		CheckID("tenant_id", c.TenantID),
+		CheckText("name", c.Name, MaxTextLength),
+		checkList("redirect_uris", c.RedirectURIs, MaxURLLength, maxClientList),
+		checkList("post_logout_redirect_uris", c.PostLogoutRedirectURIs, MaxURLLength, maxClientList),
+		checkList("grant_types", c.GrantTypes, MaxWordLength, maxClientList),
+		checkList("response_types", c.ResponseTypes, MaxWordLength, maxClientList),
+		checkList("scopes", c.Scopes, MaxWordLength, maxClientList),
+	)
+}
+
+// maxClientList bounds a client's lists (redirect URIs, scopes, ...).
+const maxClientList = 100

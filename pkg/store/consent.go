@@ -187,7 +187,8 @@ type ConsentRef struct {
 }
 
 // ValidateConsent checks what every store requires of a consent: an id, a
-// tenant, a record, a known kind and a known status.
+// tenant, a record, a known kind and a known status, and strings a store
+// can keep (*FieldError).
 func ValidateConsent(c Consent) error {
 	if c.ID == "" || c.TenantID == "" || c.PersonID == "" {
 		return fmt.Errorf("%w: consent needs an id, a tenant and a record", ErrInvalid)
@@ -197,7 +198,90 @@ func ValidateConsent(c Consent) error {
 	}
 	switch c.Status {
 	case ConsentGranted, ConsentRevoked, ConsentExpired, ConsentSuperseded:
-		return nil
+	default:
+		return fmt.Errorf("%w: consent status %q", ErrInvalid, c.Status)
 	}
-	return fmt.Errorf("%w: consent status %q", ErrInvalid, c.Status)
+	return check(
+		CheckID("id", c.ID),
+		CheckID("tenant_id", c.TenantID),
+		CheckID("person_id", c.PersonID),
+		CheckID("grantor_oid", c.GrantorOID),
+		CheckID("grantor_record", c.GrantorRecord),
+		CheckID("request_id", c.RequestID),
+		CheckText("text_version", c.TextVersion, MaxWordLength),
+		CheckText("text_hash", c.TextHash, MaxWordLength),
+		CheckText("end_reason", c.EndReason, MaxTextLength),
+	)
+}
+
+// ValidateConsentRequest checks what every store requires of a consent
+// request: an id, a tenant, a record, and strings a store can keep
+// (*FieldError otherwise).
+func ValidateConsentRequest(r ConsentRequest) error {
+	switch {
+	case r.ID == "":
+		return required("id")
+	case r.TenantID == "":
+		return required("tenant_id")
+	case r.PersonID == "":
+		return required("person_id")
+	}
+	err := check(
+		CheckID("id", r.ID),
+		CheckID("tenant_id", r.TenantID),
+		CheckID("person_id", r.PersonID),
+		CheckID("child_oid", r.ChildOID),
+		CheckText("status", string(r.Status), MaxWordLength),
+		checkList("parents", r.Parents, MaxIDLength, maxRequestParents),
+	)
+	if err != nil {
+		return err
+	}
+	for _, d := range r.Declines {
+		if err := ValidateDecline(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// maxRequestParents bounds the parents a request is addressed to.
+const maxRequestParents = 100
+
+// ValidateDecline checks the strings of a decline (*FieldError).
+func ValidateDecline(d Decline) error {
+	return check(CheckID("parent_record", d.ParentRecord), CheckID("grantor_oid", d.GrantorOID))
+}
+
+// ValidateEvidence checks what every store requires of an evidence
+// record: a tenant, a record, and strings a store can keep (*FieldError
+// otherwise). The purpose and the note may span lines.
+func ValidateEvidence(e Evidence) error {
+	switch {
+	case e.TenantID == "":
+		return required("tenant_id")
+	case e.PersonID == "":
+		return required("person_id")
+	}
+	d := e.Details
+	return check(
+		CheckID("tenant_id", e.TenantID),
+		CheckID("person_id", e.PersonID),
+		CheckID("consent_id", e.ConsentID),
+		CheckID("request_id", e.RequestID),
+		CheckText("event", e.Event, MaxWordLength),
+		CheckID("details.grantor_oid", d.GrantorOID),
+		CheckText("details.grantor_name", d.GrantorName, 3*MaxNameLength),
+		CheckText("details.subject_name", d.SubjectName, 3*MaxNameLength),
+		CheckID("details.subject_oid", d.SubjectOID),
+		CheckText("details.operator", d.Operator, MaxTextLength),
+		CheckText("details.operator_address", d.OperatorAddress, MaxTextLength),
+		CheckMultiline("details.purpose", d.Purpose, MaxLongTextLength),
+		checkList("details.data_categories", d.DataCategories, MaxTextLength, maxRequestParents),
+		CheckText("details.text_version", d.TextVersion, MaxWordLength),
+		CheckText("details.text_hash", d.TextHash, MaxWordLength),
+		CheckID("details.esia_session_id", d.ESIASessionID),
+		CheckText("details.channel", d.Channel, MaxWordLength),
+		CheckMultiline("details.note", d.Note, MaxLongTextLength),
+	)
 }

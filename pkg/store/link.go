@@ -53,3 +53,28 @@ type Links interface {
 	UpdateLink(ctx context.Context, l Link) error
 	DeleteLink(ctx context.Context, tenantID, oid, externalID string) error
 }
+
+// ValidateLink checks what every store requires of a link: a tenant, an
+// oid, a record, and strings a store can keep (*FieldError otherwise).
+func ValidateLink(l Link) error {
+	switch {
+	case l.TenantID == "":
+		return required("tenant_id")
+	case l.ESIAOID == "":
+		return required("esia_oid")
+	case l.ExternalID == "":
+		return required("external_id")
+	}
+	return check(
+		CheckID("tenant_id", l.TenantID),
+		CheckID("esia_oid", l.ESIAOID),
+		CheckID("external_id", l.ExternalID),
+		CheckText("role", string(l.Role), MaxWordLength),
+		CheckText("rung", l.Rung, MaxWordLength),
+		CheckText("status", string(l.Status), MaxWordLength),
+		CheckText("reason", l.Reason, MaxTextLength),
+		CheckText("esia_etag", l.ESIAETag, MaxWordLength),
+		CheckText("snils_index", l.SNILSIndex, MaxWordLength),
+		CheckText("birth_date_index", l.BirthDateIndex, MaxWordLength),
+	)
+}

@@ -110,3 +110,47 @@ type OAuthRecords interface {
 	// DeleteExpiredOAuth removes up to limit records that expired before t.
 	DeleteExpiredOAuth(ctx context.Context, before time.Time, limit int) (int, error)
 }
+
+// ValidateOAuthRecord checks what every store requires of an OAuth record:
+// a signature, and strings a store can keep (*FieldError otherwise).
+func ValidateOAuthRecord(r OAuthRecord) error {
+	if r.Signature == "" {
+		return required("signature")
+	}
+	return check(
+		CheckID("signature", r.Signature),
+		CheckText("kind", string(r.Kind), MaxWordLength),
+		CheckID("request_id", r.RequestID),
+		CheckID("client_id", r.ClientID),
+		CheckID("tenant_id", r.TenantID),
+		CheckID("subject", r.Subject),
+	)
+}
+
+// Validate checks what every store requires of a batch: records to create
+// pass ValidateOAuthRecord and the other references name keys a record
+// can have (*FieldError otherwise). A gate whose signature no record can
+// have is ErrNotFound, as for any missing gate.
+func (b OAuthBatch) Validate() error {
+	if b.Gate != nil && !ValidKeys(b.Gate.Signature) {
+		return ErrNotFound
+	}
+	for _, r := range b.Create {
+		if err := ValidateOAuthRecord(r); err != nil {
+			return err
+		}
+	}
+	for _, r := range b.Delete {
+		if err := CheckID("signature", r.Signature); err != nil {
+			return err
+		}
+	}
+	for _, list := range [][]OAuthRequestRef{b.Deactivate, b.DeleteRequests} {
+		for _, r := range list {
+			if err := CheckID("request_id", r.RequestID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

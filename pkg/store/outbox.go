@@ -52,3 +52,22 @@ type Outbox interface {
 	// RetryEvent makes a dead event pending again, due at now.
 	RetryEvent(ctx context.Context, tenantID, id string, now time.Time) error
 }
+
+// ValidateOutboxEvent checks what every store requires of an event: an
+// id, a tenant, and strings and data a store can keep (*FieldError
+// otherwise).
+func ValidateOutboxEvent(e OutboxEvent) error {
+	switch {
+	case e.ID == "":
+		return required("id")
+	case e.TenantID == "":
+		return required("tenant_id")
+	}
+	return check(
+		CheckID("id", e.ID),
+		CheckID("tenant_id", e.TenantID),
+		CheckText("type", e.Type, MaxWordLength),
+		CheckText("last_error", e.LastError, MaxTextLength),
+		CheckJSON("data", e.Data),
+	)
+}

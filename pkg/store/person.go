@@ -127,20 +127,92 @@ type Roster interface {
 }
 
 // ValidatePersons checks what every store requires of a batch of roster
-// records: an external id, a known role, and no id twice.
+// records: an external id, a known role, no id twice, and strings a store
+// can keep (CheckText: valid UTF-8, no control characters, the maximum
+// lengths above). A violation is a *FieldError naming the field as the
+// roster row does.
 func ValidatePersons(ps []Person) error {
 	seen := make(map[string]bool, len(ps))
 	for _, p := range ps {
-		if p.ExternalID == "" {
-			return fmt.Errorf("%w: person external id is empty", ErrInvalid)
-		}
-		if !p.Role.Valid() {
-			return fmt.Errorf("%w: person %q: unknown role %q", ErrInvalid, p.ExternalID, p.Role)
+		if err := ValidatePerson(p); err != nil {
+			return err
 		}
 		if seen[p.ExternalID] {
 			return fmt.Errorf("%w: person %q twice in one batch", ErrInvalid, p.ExternalID)
 		}
 		seen[p.ExternalID] = true
+	}
+	return nil
+}
+
+// ValidatePerson checks one roster record as ValidatePersons does.
+func ValidatePerson(p Person) error {
+	if p.ExternalID == "" {
+		return required("external_id")
+	}
+	if err := check(CheckID("external_id", p.ExternalID), CheckID("tenant_id", p.TenantID)); err != nil {
+		return err
+	}
+	if !p.Role.Valid() {
+		return &FieldError{Field: "role", Problem: "must be student, parent, teacher or staff"}
+	}
+	err := check(
+		CheckText("last_name", p.LastName, MaxNameLength),
+		CheckText("first_name", p.FirstName, MaxNameLength),
+		CheckText("middle_name", p.MiddleName, MaxNameLength),
+		CheckText("snils", p.SNILS, MaxDocumentLength),
+		CheckText("school", p.School, MaxSchoolLength),
+		CheckText("class", p.Class, MaxClassLength),
+		CheckID("index.snils", p.Index.SNILS),
+		CheckID("index.birth_cert", p.Index.BirthCert),
+		CheckID("index.birth_date", p.Index.BirthDate),
+		CheckID("index.name_birth", p.Index.NameBirth),
+		checkList("flags", p.Flags, MaxWordLength, MaxContacts),
+	)
+	if err != nil {
+		return err
+	}
+	if c := p.BirthCert; c != nil {
+		err := check(
+			CheckText("birth_cert.type", c.Type, MaxDocumentLength),
+			CheckText("birth_cert.series", c.Series, MaxDocumentLength),
+			CheckText("birth_cert.number", c.Number, MaxDocumentLength),
+			CheckText("birth_cert.act_no", c.ActNo, MaxDocumentLength),
+		)
+		if err != nil {
+			return err
+		}
+	}
+	if len(p.Contacts) > MaxContacts {
+		return &FieldError{Field: "contacts", Problem: fmt.Sprintf("has more than %d items", MaxContacts)}
+	}
+	for i, c := range p.Contacts {
+		err := check(
+			CheckText(fmt.Sprintf("contacts[%d].type", i), c.Type, MaxWordLength),
+			CheckText(fmt.Sprintf("contacts[%d].value", i), c.Value, MaxContactLength),
+		)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ValidateRelations checks what every store requires of relations: both
+// ends named by valid ids, and a kind a store can keep.
+func ValidateRelations(rs []Relation) error {
+	for _, r := range rs {
+		switch {
+		case r.Parent == "":
+			return required("parent")
+		case r.Student == "":
+			return required("student")
+		}
+		err := check(CheckID("parent", r.Parent), CheckID("student", r.Student),
+			CheckText("kind", r.Kind, MaxWordLength), CheckID("tenant_id", r.TenantID))
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }

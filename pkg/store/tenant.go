@@ -113,3 +113,24 @@ type Tenants interface {
 	UpdateTenant(ctx context.Context, t Tenant) error
 	ListTenants(ctx context.Context) ([]Tenant, error)
 }
+
+// ValidateTenant checks what every store requires of a tenant: an id, and
+// strings a store can keep (*FieldError otherwise). The time zone is
+// checked where a tenant is created (LocationErr), not here: a stored
+// tenant stays readable and writable whatever the zone database says.
+func ValidateTenant(t Tenant) error {
+	if t.ID == "" {
+		return required("id")
+	}
+	return check(
+		CheckID("id", t.ID),
+		CheckText("display_name", t.DisplayName, MaxTextLength),
+		CheckText("operator_name", t.OperatorName, MaxTextLength),
+		CheckText("operator_address", t.OperatorAddress, MaxTextLength),
+		CheckText("time_zone", t.TimeZone, MaxWordLength),
+		CheckText("webhook_url", t.WebhookURL, MaxURLLength),
+		CheckText("webhook_secret", t.WebhookSecret, MaxSecretLength),
+		CheckText("consent.text_version", t.Consent.TextVersion, MaxWordLength),
+		CheckMultiline("consent.purpose", t.Consent.Purpose, MaxLongTextLength),
+	)
+}

@@ -23,6 +23,9 @@ func cloneAttempt(a *store.Attempt, withEvents bool) store.Attempt {
 
 // RecordAttempt implements store.Attempts.
 func (s *Store) RecordAttempt(ctx context.Context, a store.Attempt, ev store.AttemptEvent) error {
+	if err := store.ValidateAttempt(a, ev); err != nil {
+		return err
+	}
 	if a.Ref == "" {
 		return fmt.Errorf("%w: attempt without a reference", store.ErrInvalid)
 	}
@@ -81,6 +84,9 @@ func (s *Store) RecordAttempt(ctx context.Context, a store.Attempt, ev store.Att
 
 // GetAttempt implements store.Attempts.
 func (s *Store) GetAttempt(ctx context.Context, ref string) (store.Attempt, error) {
+	if !store.ValidKeys(ref) {
+		return store.Attempt{}, store.ErrNotFound
+	}
 	defer s.read(ctx)()
 	a, ok := s.attempts[ref]
 	if !ok {
@@ -91,11 +97,17 @@ func (s *Store) GetAttempt(ctx context.Context, ref string) (store.Attempt, erro
 
 // AttemptsByOID implements store.Attempts.
 func (s *Store) AttemptsByOID(ctx context.Context, tenantID, oid string, limit int) ([]store.Attempt, error) {
+	if !store.ValidKeys(tenantID, oid) {
+		return nil, nil
+	}
 	return s.newestAttempts(ctx, limit, func(a *store.Attempt) bool { return a.TenantID == tenantID && a.ESIAOID == oid }), nil
 }
 
 // AttemptsByRecord implements store.Attempts.
 func (s *Store) AttemptsByRecord(ctx context.Context, tenantID, externalID string, limit int) ([]store.Attempt, error) {
+	if !store.ValidKeys(tenantID, externalID) {
+		return nil, nil
+	}
 	return s.newestAttempts(ctx, limit, func(a *store.Attempt) bool {
 		return a.TenantID == tenantID && s.attemptRecords[a.Ref][externalID]
 	}), nil

@@ -10,6 +10,9 @@ import (
 
 // AppendAudit implements store.Audit.
 func (s *Store) AppendAudit(ctx context.Context, e store.AuditEntry) error {
+	if err := store.ValidateAuditEntry(e); err != nil {
+		return err
+	}
 	if e.Action == "" || e.TenantID == "" {
 		return fmt.Errorf("%w: audit entry needs a tenant and an action", store.ErrInvalid)
 	}
@@ -26,6 +29,9 @@ func (s *Store) AppendAudit(ctx context.Context, e store.AuditEntry) error {
 
 // ListAudit implements store.Audit.
 func (s *Store) ListAudit(ctx context.Context, tenantID string, limit int) ([]store.AuditEntry, error) {
+	if !store.ValidKeys(tenantID) {
+		return nil, nil
+	}
 	defer s.read(ctx)()
 	var out []store.AuditEntry
 	for i := len(s.audit) - 1; i >= 0 && (limit <= 0 || len(out) < limit); i-- {

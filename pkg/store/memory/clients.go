@@ -20,6 +20,9 @@ func cloneClient(c store.Client) store.Client {
 
 // CreateClient implements store.Clients.
 func (s *Store) CreateClient(ctx context.Context, c store.Client) error {
+	if err := store.ValidateClient(c); err != nil {
+		return err
+	}
 	if c.ID == "" {
 		return fmt.Errorf("%w: client id is empty", store.ErrInvalid)
 	}
@@ -40,6 +43,9 @@ func (s *Store) CreateClient(ctx context.Context, c store.Client) error {
 
 // GetClient implements store.Clients.
 func (s *Store) GetClient(ctx context.Context, id string) (store.Client, error) {
+	if !store.ValidKeys(id) {
+		return store.Client{}, store.ErrNotFound
+	}
 	defer s.read(ctx)()
 	c, ok := s.clients[id]
 	if !ok {
@@ -50,6 +56,9 @@ func (s *Store) GetClient(ctx context.Context, id string) (store.Client, error) 
 
 // ListClients implements store.Clients.
 func (s *Store) ListClients(ctx context.Context, tenantID string) ([]store.Client, error) {
+	if !store.ValidKeys(tenantID) {
+		return nil, nil
+	}
 	defer s.read(ctx)()
 	var out []store.Client
 	for _, c := range s.clients {
@@ -63,6 +72,9 @@ func (s *Store) ListClients(ctx context.Context, tenantID string) ([]store.Clien
 
 // DeleteClient implements store.Clients.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
+	if !store.ValidKeys(id) {
+		return store.ErrNotFound
+	}
 	defer s.write(ctx)()
 	old, ok := s.clients[id]
 	if !ok {

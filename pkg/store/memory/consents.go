@@ -89,6 +89,9 @@ func (s *Store) CreateConsent(ctx context.Context, c store.Consent) error {
 
 // ConsentsOf implements store.Consents: newest first.
 func (s *Store) ConsentsOf(ctx context.Context, tenantID, personID string) ([]store.Consent, error) {
+	if !store.ValidKeys(tenantID, personID) {
+		return nil, nil
+	}
 	defer s.read(ctx)()
 	var rows []consentRow
 	for _, r := range s.consents {
@@ -113,6 +116,12 @@ func newerConsent(a, b consentRow) bool {
 
 // EndConsent implements store.Consents.
 func (s *Store) EndConsent(ctx context.Context, tenantID, id string, status store.ConsentStatus, reason string, at time.Time) error {
+	if err := store.CheckText("end_reason", reason, store.MaxTextLength); err != nil {
+		return err
+	}
+	if !store.ValidKeys(tenantID, id) {
+		return store.ErrNotFound
+	}
 	switch status {
 	case store.ConsentRevoked, store.ConsentExpired, store.ConsentSuperseded:
 	default:
@@ -206,6 +215,9 @@ func (s *Store) openRequestOf(tenantID, personID string) (requestRow, bool) {
 
 // OpenRequest implements store.Consents. A zero CreatedAt is now.
 func (s *Store) OpenRequest(ctx context.Context, r store.ConsentRequest) (store.ConsentRequest, bool, error) {
+	if err := store.ValidateConsentRequest(r); err != nil {
+		return store.ConsentRequest{}, false, err
+	}
 	if r.Status == "" {
 		r.Status = store.RequestOpen
 	}
@@ -240,6 +252,9 @@ func (s *Store) OpenRequest(ctx context.Context, r store.ConsentRequest) (store.
 
 // OpenRequestOf implements store.Consents.
 func (s *Store) OpenRequestOf(ctx context.Context, tenantID, personID string) (store.ConsentRequest, error) {
+	if !store.ValidKeys(tenantID, personID) {
+		return store.ConsentRequest{}, store.ErrNotFound
+	}
 	defer s.read(ctx)()
 	r, ok := s.openRequestOf(tenantID, personID)
 	if !ok {
@@ -254,6 +269,9 @@ func (s *Store) LockConsents(context.Context, string, string) error { return nil
 
 // GetRequest implements store.Consents.
 func (s *Store) GetRequest(ctx context.Context, tenantID, id string) (store.ConsentRequest, error) {
+	if !store.ValidKeys(tenantID, id) {
+		return store.ConsentRequest{}, store.ErrNotFound
+	}
 	defer s.read(ctx)()
 	r, ok := s.consentRequests[id]
 	if !ok || r.r.TenantID != tenantID {
@@ -264,6 +282,9 @@ func (s *Store) GetRequest(ctx context.Context, tenantID, id string) (store.Cons
 
 // OpenRequestsFor implements store.Consents: oldest first.
 func (s *Store) OpenRequestsFor(ctx context.Context, tenantID, parentRecord string) ([]store.ConsentRequest, error) {
+	if !store.ValidKeys(tenantID, parentRecord) {
+		return nil, nil
+	}
 	defer s.read(ctx)()
 	var rows []requestRow
 	for _, r := range s.consentRequests {
@@ -298,6 +319,12 @@ func sameDecliner(a, b store.Decline) bool {
 // the roster record, or by the ESIA oid when not in the roster). A zero At
 // is now.
 func (s *Store) AddDecline(ctx context.Context, tenantID, id string, d store.Decline) error {
+	if err := store.ValidateDecline(d); err != nil {
+		return err
+	}
+	if !store.ValidKeys(tenantID, id) {
+		return store.ErrNotFound
+	}
 	if d.ParentRecord == "" && d.GrantorOID == "" {
 		return fmt.Errorf("%w: a decline needs the parent's record or ESIA oid", store.ErrInvalid)
 	}
@@ -328,6 +355,9 @@ func (s *Store) AddDecline(ctx context.Context, tenantID, id string, d store.Dec
 
 // CloseRequest implements store.Consents.
 func (s *Store) CloseRequest(ctx context.Context, tenantID, id string, status store.RequestStatus, at time.Time) error {
+	if !store.ValidKeys(tenantID, id) {
+		return store.ErrNotFound
+	}
 	if status != store.RequestGranted && status != store.RequestExpired {
 		return fmt.Errorf("%w: a consent request cannot close as %q", store.ErrInvalid, status)
 	}
@@ -389,6 +419,9 @@ func cloneEvidence(e store.Evidence) store.Evidence {
 // a zero At is now. Evidence is appended with its details: only
 // DestroyEvidence destroys them.
 func (s *Store) AppendEvidence(ctx context.Context, e store.Evidence) error {
+	if err := store.ValidateEvidence(e); err != nil {
+		return err
+	}
 	if e.TenantID == "" || e.PersonID == "" || e.Event == "" {
 		return fmt.Errorf("%w: evidence needs a tenant, a record and an event", store.ErrInvalid)
 	}
@@ -412,6 +445,9 @@ func (s *Store) AppendEvidence(ctx context.Context, e store.Evidence) error {
 
 // EvidenceOf implements store.Consents: oldest first.
 func (s *Store) EvidenceOf(ctx context.Context, tenantID, personID string) ([]store.Evidence, error) {
+	if !store.ValidKeys(tenantID, personID) {
+		return nil, nil
+	}
 	defer s.read(ctx)()
 	var out []store.Evidence
 	for _, e := range s.evidence {
@@ -427,6 +463,9 @@ func (s *Store) EvidenceOf(ctx context.Context, tenantID, personID string) ([]st
 // oids of the record's consents and requests made before before. Records
 // already destroyed are not counted again.
 func (s *Store) DestroyEvidence(ctx context.Context, tenantID, personID string, before time.Time) (int, error) {
+	if !store.ValidKeys(tenantID, personID) {
+		return 0, nil
+	}
 	before = microUTC(before)
 	defer s.write(ctx)()
 	n := 0
@@ -468,6 +507,9 @@ func (s *Store) DestroyEvidence(ctx context.Context, tenantID, personID string, 
 // not destroyed; the record of a destruction (event "destroyed") never
 // counts, so that noting one does not make the record due again.
 func (s *Store) ClaimWithdrawn(ctx context.Context, tenantID string, before time.Time, limit int) ([]store.ConsentRef, error) {
+	if !store.ValidKeys(tenantID) {
+		return nil, nil
+	}
 	before, limit = microUTC(before), rowLimit(limit)
 	defer s.read(ctx)()
 	latest := map[string]consentRow{}

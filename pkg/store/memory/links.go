@@ -11,6 +11,9 @@ import (
 
 // CreateLink implements store.Links.
 func (s *Store) CreateLink(ctx context.Context, l store.Link) error {
+	if err := store.ValidateLink(l); err != nil {
+		return err
+	}
 	if l.ESIAOID == "" || l.ExternalID == "" {
 		return fmt.Errorf("%w: link needs an oid and a record", store.ErrInvalid)
 	}
@@ -52,6 +55,9 @@ func sortLinks(ls []store.Link) {
 
 // LinksByOID implements store.Links.
 func (s *Store) LinksByOID(ctx context.Context, tenantID, oid string) ([]store.Link, error) {
+	if !store.ValidKeys(tenantID, oid) {
+		return nil, nil
+	}
 	defer s.read(ctx)()
 	var out []store.Link
 	for _, l := range s.links[tenantID][oid] {
@@ -63,11 +69,18 @@ func (s *Store) LinksByOID(ctx context.Context, tenantID, oid string) ([]store.L
 
 // LinksByRecord implements store.Links.
 func (s *Store) LinksByRecord(ctx context.Context, tenantID, id string) ([]store.Link, error) {
+	if !store.ValidKeys(tenantID, id) {
+		return nil, nil
+	}
 	return s.LinksByRecords(ctx, tenantID, []string{id})
 }
 
 // LinksByRecords implements store.Links.
 func (s *Store) LinksByRecords(ctx context.Context, tenantID string, ids []string) ([]store.Link, error) {
+	if !store.ValidKeys(tenantID) {
+		return nil, nil
+	}
+	ids = store.ValidKeyList(ids)
 	defer s.read(ctx)()
 	var out []store.Link
 	for _, byRecord := range s.links[tenantID] {
@@ -85,6 +98,9 @@ func (s *Store) LinksByRecords(ctx context.Context, tenantID string, ids []strin
 // UpdateLink implements store.Links: status, reason, rung, role, eTag and
 // the evidence indexes.
 func (s *Store) UpdateLink(ctx context.Context, l store.Link) error {
+	if err := store.ValidateLink(l); err != nil {
+		return err
+	}
 	defer s.write(ctx)()
 	old, ok := s.links[l.TenantID][l.ESIAOID][l.ExternalID]
 	if !ok {
@@ -99,6 +115,9 @@ func (s *Store) UpdateLink(ctx context.Context, l store.Link) error {
 
 // DeleteLink implements store.Links.
 func (s *Store) DeleteLink(ctx context.Context, tenantID, oid, id string) error {
+	if !store.ValidKeys(tenantID, oid, id) {
+		return store.ErrNotFound
+	}
 	defer s.write(ctx)()
 	old, ok := s.links[tenantID][oid][id]
 	if !ok {

@@ -62,6 +62,9 @@ func (s *Store) requestRecords(kind store.OAuthKind, requestID string) []string 
 
 // CreateOAuthRecord implements store.OAuthRecords.
 func (s *Store) CreateOAuthRecord(ctx context.Context, r store.OAuthRecord) error {
+	if err := store.ValidateOAuthRecord(r); err != nil {
+		return err
+	}
 	if r.Kind == "" || r.Signature == "" {
 		return fmt.Errorf("%w: oauth record needs a kind and a signature", store.ErrInvalid)
 	}
@@ -79,6 +82,9 @@ func (s *Store) CreateOAuthRecord(ctx context.Context, r store.OAuthRecord) erro
 
 // GetOAuthRecord implements store.OAuthRecords.
 func (s *Store) GetOAuthRecord(ctx context.Context, kind store.OAuthKind, sig string) (store.OAuthRecord, error) {
+	if !store.ValidKeys(sig) {
+		return store.OAuthRecord{}, store.ErrNotFound
+	}
 	defer s.read(ctx)()
 	r, ok := s.oauth[kind][sig]
 	if !ok {
@@ -92,6 +98,9 @@ func (s *Store) GetOAuthRecord(ctx context.Context, kind store.OAuthKind, sig st
 
 // DeleteOAuthRecord implements store.OAuthRecords.
 func (s *Store) DeleteOAuthRecord(ctx context.Context, kind store.OAuthKind, sig string) error {
+	if !store.ValidKeys(sig) {
+		return store.ErrNotFound
+	}
 	defer s.write(ctx)()
 	old, ok := s.oauth[kind][sig]
 	if !ok {
@@ -112,6 +121,9 @@ func (s *Store) setInactive(ctx context.Context, kind store.OAuthKind, sig strin
 
 // DeactivateOAuthRecord implements store.OAuthRecords.
 func (s *Store) DeactivateOAuthRecord(ctx context.Context, kind store.OAuthKind, sig string) error {
+	if !store.ValidKeys(sig) {
+		return store.ErrNotFound
+	}
 	defer s.write(ctx)()
 	r, ok := s.oauth[kind][sig]
 	if !ok {
@@ -126,6 +138,9 @@ func (s *Store) DeactivateOAuthRecord(ctx context.Context, kind store.OAuthKind,
 
 // DeactivateOAuthRequest implements store.OAuthRecords.
 func (s *Store) DeactivateOAuthRequest(ctx context.Context, kind store.OAuthKind, requestID string) error {
+	if !store.ValidKeys(requestID) {
+		return nil
+	}
 	defer s.write(ctx)()
 	for _, sig := range s.requestRecords(kind, requestID) {
 		if s.oauth[kind][sig].Active {
@@ -137,6 +152,9 @@ func (s *Store) DeactivateOAuthRequest(ctx context.Context, kind store.OAuthKind
 
 // RevokeOAuthSubject implements store.OAuthRecords.
 func (s *Store) RevokeOAuthSubject(ctx context.Context, tenantID, subject string) (int, error) {
+	if !store.ValidKeys(tenantID, subject) {
+		return 0, nil
+	}
 	if subject == "" {
 		return 0, nil
 	}
@@ -175,6 +193,9 @@ func (s *Store) DeleteExpiredOAuth(ctx context.Context, before time.Time, limit 
 
 // GetOAuthRecordSet implements store.OAuthRecords.
 func (s *Store) GetOAuthRecordSet(ctx context.Context, sig string, kinds []store.OAuthKind) (map[store.OAuthKind]store.OAuthRecord, error) {
+	if !store.ValidKeys(sig) {
+		return map[store.OAuthKind]store.OAuthRecord{}, nil
+	}
 	defer s.read(ctx)()
 	out := map[store.OAuthKind]store.OAuthRecord{}
 	for _, k := range kinds {
@@ -187,6 +208,9 @@ func (s *Store) GetOAuthRecordSet(ctx context.Context, sig string, kinds []store
 
 // ApplyOAuth implements store.OAuthRecords under one write lock.
 func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
+	if err := b.Validate(); err != nil {
+		return err
+	}
 	for _, r := range b.Create {
 		if r.Kind == "" || r.Signature == "" {
 			return fmt.Errorf("%w: oauth record needs a kind and a signature", store.ErrInvalid)

@@ -35,6 +35,9 @@ func validEventStatus(st store.EventStatus) bool {
 // with the transaction. An empty status is pending, a zero CreatedAt now,
 // a zero NextAttemptAt CreatedAt (due at once).
 func (s *Store) EnqueueEvent(ctx context.Context, e store.OutboxEvent) error {
+	if err := store.ValidateOutboxEvent(e); err != nil {
+		return err
+	}
 	if e.Status == "" {
 		e.Status = store.EventPending
 	}
@@ -104,6 +107,9 @@ func (s *Store) ClaimEvents(ctx context.Context, now time.Time, lease time.Durat
 // Marking a delivered event again changes nothing; a dead event that was
 // delivered after all becomes delivered.
 func (s *Store) MarkDelivered(ctx context.Context, id string, at time.Time) error {
+	if !store.ValidKeys(id) {
+		return store.ErrNotFound
+	}
 	defer s.write(ctx)()
 	old, ok := s.events[id]
 	if !ok {
@@ -127,6 +133,12 @@ func (s *Store) MarkDelivered(ctx context.Context, id string, at time.Time) erro
 // delivered it meanwhile); a zero next keeps the current schedule (the end
 // of the lease).
 func (s *Store) MarkFailed(ctx context.Context, id string, next time.Time, lastError string, dead bool) error {
+	if err := store.CheckText("last_error", lastError, store.MaxTextLength); err != nil {
+		return err
+	}
+	if !store.ValidKeys(id) {
+		return store.ErrNotFound
+	}
 	defer s.write(ctx)()
 	old, ok := s.events[id]
 	if !ok {
@@ -150,6 +162,9 @@ func (s *Store) MarkFailed(ctx context.Context, id string, next time.Time, lastE
 
 // ListEvents implements store.Outbox: newest first.
 func (s *Store) ListEvents(ctx context.Context, tenantID string, status store.EventStatus, limit int) ([]store.OutboxEvent, error) {
+	if !store.ValidKeys(tenantID) {
+		return nil, nil
+	}
 	if status != "" && !validEventStatus(status) {
 		return nil, fmt.Errorf("%w: outbox event status %q", store.ErrInvalid, status)
 	}
@@ -177,6 +192,9 @@ func (s *Store) ListEvents(ctx context.Context, tenantID string, status store.Ev
 // RetryEvent implements store.Outbox: the event starts over, with no
 // attempts counted; its last error stays for support to see.
 func (s *Store) RetryEvent(ctx context.Context, tenantID, id string, now time.Time) error {
+	if !store.ValidKeys(tenantID, id) {
+		return store.ErrNotFound
+	}
 	defer s.write(ctx)()
 	old, ok := s.events[id]
 	if !ok || old.e.TenantID != tenantID {

@@ -74,6 +74,9 @@ func (s *Store) removePerson(tenantID, id string) {
 // UpsertPersons implements store.Roster. The batch is validated first and
 // applied whole or not at all.
 func (s *Store) UpsertPersons(ctx context.Context, tenantID string, ps []store.Person) error {
+	if err := store.CheckIDs("tenant_id", tenantID); err != nil {
+		return err
+	}
 	if err := store.ValidatePersons(ps); err != nil {
 		return err
 	}
@@ -107,6 +110,10 @@ func (s *Store) LockPersons(ctx context.Context, tenantID string, ids []string) 
 // DeletePersons implements store.Roster. Relations and links of the
 // deleted records go with them.
 func (s *Store) DeletePersons(ctx context.Context, tenantID string, ids []string) error {
+	if !store.ValidKeys(tenantID) {
+		return nil
+	}
+	ids = store.ValidKeyList(ids)
 	defer s.write(ctx)()
 	for _, id := range ids {
 		old, ok := s.persons[tenantID][id]
@@ -133,6 +140,9 @@ func (s *Store) DeletePersons(ctx context.Context, tenantID string, ids []string
 
 // GetPerson implements store.Roster.
 func (s *Store) GetPerson(ctx context.Context, tenantID, id string) (store.Person, error) {
+	if !store.ValidKeys(tenantID, id) {
+		return store.Person{}, store.ErrNotFound
+	}
 	defer s.read(ctx)()
 	p, ok := s.persons[tenantID][id]
 	if !ok {
@@ -143,6 +153,9 @@ func (s *Store) GetPerson(ctx context.Context, tenantID, id string) (store.Perso
 
 // FindPersons implements store.Roster.
 func (s *Store) FindPersons(ctx context.Context, tenantID string, kind store.IndexKind, value string, limit int) ([]store.Person, error) {
+	if !store.ValidKeys(tenantID, value) {
+		return nil, nil
+	}
 	if value == "" {
 		return nil, nil
 	}
@@ -164,6 +177,9 @@ func (s *Store) FindPersons(ctx context.Context, tenantID string, kind store.Ind
 
 // CountPersons implements store.Roster.
 func (s *Store) CountPersons(ctx context.Context, tenantID string) (int, error) {
+	if !store.ValidKeys(tenantID) {
+		return 0, nil
+	}
 	defer s.read(ctx)()
 	return len(s.persons[tenantID]), nil
 }
@@ -175,6 +191,12 @@ func relationKey(r store.Relation) store.Relation {
 
 // UpsertRelations implements store.Roster.
 func (s *Store) UpsertRelations(ctx context.Context, tenantID string, rs []store.Relation) error {
+	if err := store.ValidateRelations(rs); err != nil {
+		return err
+	}
+	if err := store.CheckIDs("tenant_id", tenantID); err != nil {
+		return err
+	}
 	defer s.write(ctx)()
 	for _, r := range rs {
 		if err := s.relationInvalid(tenantID, r); err != nil {
@@ -219,6 +241,12 @@ func (s *Store) relationInvalid(tenantID string, r store.Relation) error {
 
 // DeleteRelations implements store.Roster; the kind is ignored.
 func (s *Store) DeleteRelations(ctx context.Context, tenantID string, rs []store.Relation) error {
+	if err := store.ValidateRelations(rs); err != nil {
+		return err
+	}
+	if !store.ValidKeys(tenantID) {
+		return nil
+	}
 	defer s.write(ctx)()
 	for _, r := range rs {
 		for old := range s.relations[tenantID] {
@@ -233,6 +261,9 @@ func (s *Store) DeleteRelations(ctx context.Context, tenantID string, rs []store
 
 // RelationsOf implements store.Roster.
 func (s *Store) RelationsOf(ctx context.Context, tenantID, id string) ([]store.Relation, error) {
+	if !store.ValidKeys(tenantID, id) {
+		return nil, nil
+	}
 	defer s.read(ctx)()
 	var out []store.Relation
 	for r := range s.relations[tenantID] {

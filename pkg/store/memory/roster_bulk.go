@@ -10,6 +10,12 @@ var _ store.KnownRelations = (*Store)(nil)
 
 // UpsertKnownRelations implements store.KnownRelations.
 func (s *Store) UpsertKnownRelations(ctx context.Context, tenantID string, rs []store.Relation) ([]int, error) {
+	if err := store.ValidateRelations(rs); err != nil {
+		return nil, err
+	}
+	if err := store.CheckIDs("tenant_id", tenantID); err != nil {
+		return nil, err
+	}
 	defer s.write(ctx)()
 	var missing []int
 	known := make([]store.Relation, 0, len(rs))

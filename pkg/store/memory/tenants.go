@@ -10,6 +10,9 @@ import (
 
 // CreateTenant implements store.Tenants.
 func (s *Store) CreateTenant(ctx context.Context, t store.Tenant) error {
+	if err := store.ValidateTenant(t); err != nil {
+		return err
+	}
 	if t.ID == "" {
 		return fmt.Errorf("%w: tenant id is empty", store.ErrInvalid)
 	}
@@ -30,6 +33,9 @@ func (s *Store) CreateTenant(ctx context.Context, t store.Tenant) error {
 
 // GetTenant implements store.Tenants.
 func (s *Store) GetTenant(ctx context.Context, id string) (store.Tenant, error) {
+	if !store.ValidKeys(id) {
+		return store.Tenant{}, store.ErrNotFound
+	}
 	defer s.read(ctx)()
 	t, ok := s.tenants[id]
 	if !ok {
@@ -41,11 +47,17 @@ func (s *Store) GetTenant(ctx context.Context, id string) (store.Tenant, error) 
 // GetTenantForUpdate implements store.Tenants: a memory transaction holds
 // the whole store already.
 func (s *Store) GetTenantForUpdate(ctx context.Context, id string) (store.Tenant, error) {
+	if !store.ValidKeys(id) {
+		return store.Tenant{}, store.ErrNotFound
+	}
 	return s.GetTenant(ctx, id)
 }
 
 // UpdateTenant implements store.Tenants.
 func (s *Store) UpdateTenant(ctx context.Context, t store.Tenant) error {
+	if err := store.ValidateTenant(t); err != nil {
+		return err
+	}
 	defer s.write(ctx)()
 	old, ok := s.tenants[t.ID]
 	if !ok {

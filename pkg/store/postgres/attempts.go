@@ -11,6 +11,9 @@ import (
 // row is upserted, the event appended and the records it names
 // remembered by one statement.
 func (s *Store) RecordAttempt(ctx context.Context, a store.Attempt, ev store.AttemptEvent) error {
+	if err := store.ValidateAttempt(a, ev); err != nil {
+		return err
+	}
 	if a.Ref == "" {
 		return fmt.Errorf("%w: attempt without a reference", store.ErrInvalid)
 	}
@@ -50,6 +53,9 @@ func (s *Store) RecordAttempt(ctx context.Context, a store.Attempt, ev store.Att
 
 // GetAttempt implements store.Attempts.
 func (s *Store) GetAttempt(ctx context.Context, ref string) (store.Attempt, error) {
+	if !store.ValidKeys(ref) {
+		return store.Attempt{}, store.ErrNotFound
+	}
 	var a store.Attempt
 	err := s.q(ctx).QueryRow(ctx, `SELECT ref, tenant_id, client_id, esia_oid, outcome, reason, created_at, updated_at
 		FROM attempts WHERE ref = $1`, ref).Scan(&a.Ref, &a.TenantID, &a.ClientID, &a.ESIAOID, &a.Outcome, &a.Reason, &a.CreatedAt, &a.UpdatedAt)
@@ -79,12 +85,18 @@ func (s *Store) GetAttempt(ctx context.Context, ref string) (store.Attempt, erro
 
 // AttemptsByOID implements store.Attempts.
 func (s *Store) AttemptsByOID(ctx context.Context, tenantID, oid string, limit int) ([]store.Attempt, error) {
+	if !store.ValidKeys(tenantID, oid) {
+		return nil, nil
+	}
 	return s.listAttempts(ctx, "attempts by oid", `SELECT ref, tenant_id, client_id, esia_oid, outcome, reason, created_at, updated_at
 		FROM attempts WHERE tenant_id = $1 AND esia_oid = $2 ORDER BY created_at DESC, ref DESC LIMIT $3`, tenantID, oid, limit)
 }
 
 // AttemptsByRecord implements store.Attempts.
 func (s *Store) AttemptsByRecord(ctx context.Context, tenantID, externalID string, limit int) ([]store.Attempt, error) {
+	if !store.ValidKeys(tenantID, externalID) {
+		return nil, nil
+	}
 	return s.listAttempts(ctx, "attempts by record", `SELECT a.ref, a.tenant_id, a.client_id, a.esia_oid, a.outcome, a.reason, a.created_at, a.updated_at
 		FROM attempt_records r JOIN attempts a ON a.ref = r.ref
 		WHERE r.tenant_id = $1 AND r.external_id = $2 ORDER BY r.created_at DESC, r.ref DESC LIMIT $3`, tenantID, externalID, limit)

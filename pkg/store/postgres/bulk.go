@@ -34,6 +34,9 @@ var personCopyColumns = []string{"tenant_id", "external_id", "role", "school", "
 // database's. A record another writer inserts between the check and the
 // COPY makes the COPY fail; the batch is then upserted whole.
 func (s *Store) CopyPersons(ctx context.Context, tenantID string, ps []store.Person) error {
+	if err := store.CheckIDs("tenant_id", tenantID); err != nil {
+		return err
+	}
 	if err := store.ValidatePersons(ps); err != nil {
 		return err
 	}
@@ -135,6 +138,12 @@ func (src *personSource) Err() error { return src.err }
 // inserts the relations whose records exist with the roles they need and
 // returns the positions of the others.
 func (s *Store) UpsertKnownRelations(ctx context.Context, tenantID string, rs []store.Relation) ([]int, error) {
+	if err := store.ValidateRelations(rs); err != nil {
+		return nil, err
+	}
+	if err := store.CheckIDs("tenant_id", tenantID); err != nil {
+		return nil, err
+	}
 	if len(rs) == 0 {
 		return nil, nil
 	}

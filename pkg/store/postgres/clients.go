@@ -37,6 +37,9 @@ func nonNil(s []string) []string {
 
 // CreateClient implements store.Clients.
 func (s *Store) CreateClient(ctx context.Context, c store.Client) error {
+	if err := store.ValidateClient(c); err != nil {
+		return err
+	}
 	if c.ID == "" {
 		return fmt.Errorf("%w: client id is empty", store.ErrInvalid)
 	}
@@ -51,12 +54,18 @@ func (s *Store) CreateClient(ctx context.Context, c store.Client) error {
 
 // GetClient implements store.Clients.
 func (s *Store) GetClient(ctx context.Context, id string) (store.Client, error) {
+	if !store.ValidKeys(id) {
+		return store.Client{}, store.ErrNotFound
+	}
 	c, err := scanClient(s.q(ctx).QueryRow(ctx, `SELECT `+clientColumns+` FROM clients WHERE id = $1`, id))
 	return c, wrap("get client", err)
 }
 
 // ListClients implements store.Clients.
 func (s *Store) ListClients(ctx context.Context, tenantID string) ([]store.Client, error) {
+	if !store.ValidKeys(tenantID) {
+		return nil, nil
+	}
 	rows, err := s.q(ctx).Query(ctx, `SELECT `+clientColumns+` FROM clients WHERE $1 = '' OR tenant_id = $1 ORDER BY id`, tenantID)
 	if err != nil {
 		return nil, wrap("list clients", err)
@@ -75,6 +84,9 @@ func (s *Store) ListClients(ctx context.Context, tenantID string) ([]store.Clien
 
 // DeleteClient implements store.Clients.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
+	if !store.ValidKeys(id) {
+		return store.ErrNotFound
+	}
 	tag, err := s.q(ctx).Exec(ctx, `DELETE FROM clients WHERE id = $1`, id)
 	if err != nil {
 		return wrap("delete client", err)

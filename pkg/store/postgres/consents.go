@@ -92,6 +92,9 @@ func (s *Store) CreateConsent(ctx context.Context, c store.Consent) error {
 
 // ConsentsOf implements store.Consents: newest first.
 func (s *Store) ConsentsOf(ctx context.Context, tenantID, personID string) ([]store.Consent, error) {
+	if !store.ValidKeys(tenantID, personID) {
+		return nil, nil
+	}
 	out, err := collectConsents(s.q(ctx).Query(ctx, `SELECT `+consentColumns+` FROM consents
 		WHERE tenant_id = $1 AND person_id = $2 ORDER BY granted_at DESC, seq DESC`, tenantID, personID))
 	return out, wrap("consents of", err)
@@ -117,6 +120,12 @@ func (s *Store) changed(ctx context.Context, op, sql string, args ...any) error 
 
 // EndConsent implements store.Consents.
 func (s *Store) EndConsent(ctx context.Context, tenantID, id string, status store.ConsentStatus, reason string, at time.Time) error {
+	if err := store.CheckText("end_reason", reason, store.MaxTextLength); err != nil {
+		return err
+	}
+	if !store.ValidKeys(tenantID, id) {
+		return store.ErrNotFound
+	}
 	switch status {
 	case store.ConsentRevoked, store.ConsentExpired, store.ConsentSuperseded:
 	default:
@@ -210,6 +219,9 @@ func declinesJSON(ds []store.Decline) (string, error) {
 // snapshot, the insert does nothing and sees nothing, and a second
 // statement reads the winner.
 func (s *Store) OpenRequest(ctx context.Context, r store.ConsentRequest) (store.ConsentRequest, bool, error) {
+	if err := store.ValidateConsentRequest(r); err != nil {
+		return store.ConsentRequest{}, false, err
+	}
 	if r.Status == "" {
 		r.Status = store.RequestOpen
 	}
@@ -281,6 +293,9 @@ func scanOpened(rows pgx.Rows) (req store.ConsentRequest, created, found bool, e
 // OpenRequestOf implements store.Consents; the row is locked FOR UPDATE,
 // which the janitor's SKIP LOCKED claim passes by.
 func (s *Store) OpenRequestOf(ctx context.Context, tenantID, personID string) (store.ConsentRequest, error) {
+	if !store.ValidKeys(tenantID, personID) {
+		return store.ConsentRequest{}, store.ErrNotFound
+	}
 	r, err := scanRequest(s.q(ctx).QueryRow(ctx, `SELECT `+requestColumns+` FROM consent_requests
 		WHERE tenant_id = $1 AND person_id = $2 AND status = 'open' FOR UPDATE`, tenantID, personID))
 	return r, wrap("open request of", err)
@@ -291,6 +306,9 @@ func (s *Store) OpenRequestOf(ctx context.Context, tenantID, personID string) (s
 // share locks of foreign-key checks, so links and relations of the record
 // are written meanwhile).
 func (s *Store) LockConsents(ctx context.Context, tenantID, personID string) error {
+	if !store.ValidKeys(tenantID, personID) {
+		return nil
+	}
 	if s.txOf(ctx) == nil {
 		return nil
 	}
@@ -301,6 +319,9 @@ func (s *Store) LockConsents(ctx context.Context, tenantID, personID string) err
 
 // GetRequest implements store.Consents.
 func (s *Store) GetRequest(ctx context.Context, tenantID, id string) (store.ConsentRequest, error) {
+	if !store.ValidKeys(tenantID, id) {
+		return store.ConsentRequest{}, store.ErrNotFound
+	}
 	r, err := scanRequest(s.q(ctx).QueryRow(ctx, `SELECT `+requestColumns+` FROM consent_requests
 		WHERE tenant_id = $1 AND id = $2`, tenantID, id))
 	return r, wrap("get request", err)
@@ -308,6 +329,9 @@ func (s *Store) GetRequest(ctx context.Context, tenantID, id string) (store.Cons
 
 // OpenRequestsFor implements store.Consents: oldest first.
 func (s *Store) OpenRequestsFor(ctx context.Context, tenantID, parentRecord string) ([]store.ConsentRequest, error) {
+	if !store.ValidKeys(tenantID, parentRecord) {
+		return nil, nil
+	}
 	out, err := collectRequests(s.q(ctx).Query(ctx, `SELECT `+requestColumns+` FROM consent_requests
 		WHERE tenant_id = $1 AND status = 'open' AND parents @> ARRAY[$2::text]
 		ORDER BY created_at, seq`, tenantID, parentRecord))
@@ -320,6 +344,12 @@ func (s *Store) OpenRequestsFor(ctx context.Context, tenantID, parentRecord stri
 // is now. Concurrent declines of two parents are both kept: the second
 // update waits for the first's row lock and appends to what it wrote.
 func (s *Store) AddDecline(ctx context.Context, tenantID, id string, d store.Decline) error {
+	if err := store.ValidateDecline(d); err != nil {
+		return err
+	}
+	if !store.ValidKeys(tenantID, id) {
+		return store.ErrNotFound
+	}
 	if d.ParentRecord == "" && d.GrantorOID == "" {
 		return fmt.Errorf("%w: a decline needs the parent's record or ESIA oid", store.ErrInvalid)
 	}
@@ -366,6 +396,9 @@ func (s *Store) AddDecline(ctx context.Context, tenantID, id string, d store.Dec
 
 // CloseRequest implements store.Consents.
 func (s *Store) CloseRequest(ctx context.Context, tenantID, id string, status store.RequestStatus, at time.Time) error {
+	if !store.ValidKeys(tenantID, id) {
+		return store.ErrNotFound
+	}
 	if status != store.RequestGranted && status != store.RequestExpired {
 		return fmt.Errorf("%w: a consent request cannot close as %q", store.ErrInvalid, status)
 	}
@@ -413,6 +446,9 @@ func detailsEmpty(d store.EvidenceDetails) bool {
 // taken from the sequence first); empty details are stored as NULL. A zero
 // At is now.
 func (s *Store) AppendEvidence(ctx context.Context, e store.Evidence) error {
+	if err := store.ValidateEvidence(e); err != nil {
+		return err
+	}
 	if e.TenantID == "" || e.PersonID == "" || e.Event == "" {
 		return fmt.Errorf("%w: evidence needs a tenant, a record and an event", store.ErrInvalid)
 	}
@@ -451,6 +487,9 @@ func (s *Store) AppendEvidence(ctx context.Context, e store.Evidence) error {
 
 // EvidenceOf implements store.Consents: oldest first.
 func (s *Store) EvidenceOf(ctx context.Context, tenantID, personID string) ([]store.Evidence, error) {
+	if !store.ValidKeys(tenantID, personID) {
+		return nil, nil
+	}
 	rows, err := s.q(ctx).Query(ctx, `SELECT id, consent_id, request_id, event, at, details, key_id, destroyed
 		FROM consent_evidence WHERE tenant_id = $1 AND person_id = $2 ORDER BY at, id`, tenantID, personID)
 	if err != nil {
@@ -488,6 +527,9 @@ func (s *Store) EvidenceOf(ctx context.Context, tenantID, personID string) ([]st
 // oids of the record's consents and requests cleared, in one transaction.
 // Records already destroyed are not counted again.
 func (s *Store) DestroyEvidence(ctx context.Context, tenantID, personID string, before time.Time) (int, error) {
+	if !store.ValidKeys(tenantID, personID) {
+		return 0, nil
+	}
 	n := 0
 	err := s.InTx(ctx, func(ctx context.Context) error {
 		tag, err := s.q(ctx).Exec(ctx, `UPDATE consent_evidence SET details = NULL, key_id = '', destroyed = true
@@ -519,6 +561,9 @@ func (s *Store) DestroyEvidence(ctx context.Context, tenantID, personID string, 
 // not empty, not destroyed, and not the record of a destruction (event
 // "destroyed"), so that noting one does not make the record due again.
 func (s *Store) ClaimWithdrawn(ctx context.Context, tenantID string, before time.Time, limit int) ([]store.ConsentRef, error) {
+	if !store.ValidKeys(tenantID) {
+		return nil, nil
+	}
 	rows, err := s.q(ctx).Query(ctx, `SELECT c.tenant_id, c.person_id FROM consents c
 		WHERE c.tenant_id = $1 AND c.status = 'revoked' AND c.ended_at < $2
 		AND NOT EXISTS (SELECT 1 FROM consents n WHERE n.tenant_id = c.tenant_id AND n.person_id = c.person_id

@@ -23,6 +23,9 @@ func scanLink(row pgx.Row) (store.Link, error) {
 
 // CreateLink implements store.Links.
 func (s *Store) CreateLink(ctx context.Context, l store.Link) error {
+	if err := store.ValidateLink(l); err != nil {
+		return err
+	}
 	if l.ESIAOID == "" || l.ExternalID == "" {
 		return fmt.Errorf("%w: link needs an oid and a record", store.ErrInvalid)
 	}
@@ -63,21 +66,34 @@ func (s *Store) listLinks(ctx context.Context, where string, args ...any) ([]sto
 
 // LinksByOID implements store.Links.
 func (s *Store) LinksByOID(ctx context.Context, tenantID, oid string) ([]store.Link, error) {
+	if !store.ValidKeys(tenantID, oid) {
+		return nil, nil
+	}
 	return s.listLinks(ctx, `tenant_id = $1 AND esia_oid = $2`, tenantID, oid)
 }
 
 // LinksByRecord implements store.Links.
 func (s *Store) LinksByRecord(ctx context.Context, tenantID, id string) ([]store.Link, error) {
+	if !store.ValidKeys(tenantID, id) {
+		return nil, nil
+	}
 	return s.listLinks(ctx, `tenant_id = $1 AND external_id = $2`, tenantID, id)
 }
 
 // LinksByRecords implements store.Links.
 func (s *Store) LinksByRecords(ctx context.Context, tenantID string, ids []string) ([]store.Link, error) {
+	if !store.ValidKeys(tenantID) {
+		return nil, nil
+	}
+	ids = store.ValidKeyList(ids)
 	return s.listLinks(ctx, `tenant_id = $1 AND external_id = ANY($2)`, tenantID, ids)
 }
 
 // UpdateLink implements store.Links.
 func (s *Store) UpdateLink(ctx context.Context, l store.Link) error {
+	if err := store.ValidateLink(l); err != nil {
+		return err
+	}
 	tag, err := s.q(ctx).Exec(ctx, `UPDATE links SET role=$4, rung=$5, status=$6, reason=$7, esia_etag=$8,
 			snils_index=$9, birth_date_index=$10, updated_at=$11
 		WHERE tenant_id=$1 AND esia_oid=$2 AND external_id=$3`,
@@ -94,6 +110,9 @@ func (s *Store) UpdateLink(ctx context.Context, l store.Link) error {
 
 // DeleteLink implements store.Links.
 func (s *Store) DeleteLink(ctx context.Context, tenantID, oid, id string) error {
+	if !store.ValidKeys(tenantID, oid, id) {
+		return store.ErrNotFound
+	}
 	tag, err := s.q(ctx).Exec(ctx, `DELETE FROM links WHERE tenant_id=$1 AND esia_oid=$2 AND external_id=$3`, tenantID, oid, id)
 	if err != nil {
 		return wrap("delete link", err)

@@ -21,6 +21,9 @@ func oauthAAD(kind store.OAuthKind, sig string) []byte {
 // the claims given to the diary (names, with the profile scope), so it is
 // sealed like roster personal data.
 func (s *Store) CreateOAuthRecord(ctx context.Context, r store.OAuthRecord) error {
+	if err := store.ValidateOAuthRecord(r); err != nil {
+		return err
+	}
 	if r.Kind == "" || r.Signature == "" {
 		return fmt.Errorf("%w: oauth record needs a kind and a signature", store.ErrInvalid)
 	}
@@ -43,6 +46,9 @@ func (s *Store) CreateOAuthRecord(ctx context.Context, r store.OAuthRecord) erro
 
 // GetOAuthRecord implements store.OAuthRecords.
 func (s *Store) GetOAuthRecord(ctx context.Context, kind store.OAuthKind, sig string) (store.OAuthRecord, error) {
+	if !store.ValidKeys(sig) {
+		return store.OAuthRecord{}, store.ErrNotFound
+	}
 	if s.sealer == nil {
 		return store.OAuthRecord{}, ErrNoSealer
 	}
@@ -70,6 +76,9 @@ func (s *Store) GetOAuthRecord(ctx context.Context, kind store.OAuthKind, sig st
 
 // DeleteOAuthRecord implements store.OAuthRecords.
 func (s *Store) DeleteOAuthRecord(ctx context.Context, kind store.OAuthKind, sig string) error {
+	if !store.ValidKeys(sig) {
+		return store.ErrNotFound
+	}
 	tag, err := s.q(ctx).Exec(ctx, `DELETE FROM oauth_records WHERE kind = $1 AND signature = $2`, string(kind), sig)
 	if err != nil {
 		return wrap("delete oauth record", err)
@@ -84,6 +93,9 @@ func (s *Store) DeleteOAuthRecord(ctx context.Context, kind store.OAuthKind, sig
 // update is atomic: a concurrent second call waits for the first's row
 // lock, then finds the record inactive.
 func (s *Store) DeactivateOAuthRecord(ctx context.Context, kind store.OAuthKind, sig string) error {
+	if !store.ValidKeys(sig) {
+		return store.ErrNotFound
+	}
 	var active bool
 	err := s.q(ctx).QueryRow(ctx, `WITH u AS (
 			UPDATE oauth_records SET active = false WHERE kind = $1 AND signature = $2 AND active RETURNING 1)
@@ -107,6 +119,9 @@ func (s *Store) DeactivateOAuthRecord(ctx context.Context, kind store.OAuthKind,
 
 // DeactivateOAuthRequest implements store.OAuthRecords.
 func (s *Store) DeactivateOAuthRequest(ctx context.Context, kind store.OAuthKind, requestID string) error {
+	if !store.ValidKeys(requestID) {
+		return nil
+	}
 	_, err := s.q(ctx).Exec(ctx, `UPDATE oauth_records SET active = false WHERE kind = $1 AND request_id = $2 AND active`,
 		string(kind), requestID)
 	return wrap("deactivate oauth request", err)
@@ -114,6 +129,9 @@ func (s *Store) DeactivateOAuthRequest(ctx context.Context, kind store.OAuthKind
 
 // RevokeOAuthSubject implements store.OAuthRecords.
 func (s *Store) RevokeOAuthSubject(ctx context.Context, tenantID, subject string) (int, error) {
+	if !store.ValidKeys(tenantID, subject) {
+		return 0, nil
+	}
 	if subject == "" {
 		return 0, nil
 	}
@@ -141,6 +159,9 @@ func (s *Store) DeleteExpiredOAuth(ctx context.Context, before time.Time, limit 
 
 // GetOAuthRecordSet implements store.OAuthRecords in one query.
 func (s *Store) GetOAuthRecordSet(ctx context.Context, sig string, kinds []store.OAuthKind) (map[store.OAuthKind]store.OAuthRecord, error) {
+	if !store.ValidKeys(sig) {
+		return map[store.OAuthKind]store.OAuthRecord{}, nil
+	}
 	if s.sealer == nil {
 		return nil, ErrNoSealer
 	}
@@ -180,6 +201,9 @@ func (s *Store) GetOAuthRecordSet(ctx context.Context, sig string, kinds []store
 // The gate statement divides by the number of rows it deactivated, so an
 // inactive gate aborts the whole batch (division_by_zero).
 func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
+	if err := b.Validate(); err != nil {
+		return err
+	}
 	if b.Empty() {
 		return nil
 	}

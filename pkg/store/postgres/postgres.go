@@ -213,6 +213,12 @@ func mapErr(err error) error {
 			return fmt.Errorf("%w: refers to a missing entity (%s)", store.ErrInvalid, pgErr.ConstraintName)
 		case "23502", "23514", "22001": // not null, check, string too long
 			return fmt.Errorf("%w: %s", store.ErrInvalid, pgErr.ConstraintName)
+		case "22021", "22P05", "54000":
+			// A byte sequence the database cannot hold (NUL, invalid
+			// UTF-8) or a key over the index row limit: the store's
+			// checks (store.CheckText) keep these out; should one slip
+			// through, it is still the caller's bad input.
+			return fmt.Errorf("%w: %s", store.ErrInvalid, pgErr.Code)
 		}
 	}
 	return err

@@ -70,6 +70,9 @@ func nullable(s string) *string {
 // UpsertPersons implements store.Roster in one statement: the batch lands
 // whole or not at all.
 func (s *Store) UpsertPersons(ctx context.Context, tenantID string, ps []store.Person) error {
+	if err := store.CheckIDs("tenant_id", tenantID); err != nil {
+		return err
+	}
 	if err := store.ValidatePersons(ps); err != nil {
 		return err
 	}
@@ -121,6 +124,10 @@ func (s *Store) upsertSealed(ctx context.Context, op, tenantID string, ps []stor
 // waits out (and then blocks) the foreign-key checks of links, consents and
 // relations made to the records.
 func (s *Store) LockPersons(ctx context.Context, tenantID string, ids []string) error {
+	if !store.ValidKeys(tenantID) {
+		return nil
+	}
+	ids = store.ValidKeyList(ids)
 	if s.txOf(ctx) == nil || len(ids) == 0 {
 		return nil
 	}
@@ -130,6 +137,10 @@ func (s *Store) LockPersons(ctx context.Context, tenantID string, ids []string) 
 
 // DeletePersons implements store.Roster; relations and links cascade.
 func (s *Store) DeletePersons(ctx context.Context, tenantID string, ids []string) error {
+	if !store.ValidKeys(tenantID) {
+		return nil
+	}
+	ids = store.ValidKeyList(ids)
 	_, err := s.q(ctx).Exec(ctx, `DELETE FROM roster_persons WHERE tenant_id = $1 AND external_id = ANY($2)`, tenantID, ids)
 	return wrap("delete persons", err)
 }
@@ -158,6 +169,9 @@ func (s *Store) scanPerson(row pgx.Row) (store.Person, error) {
 
 // GetPerson implements store.Roster.
 func (s *Store) GetPerson(ctx context.Context, tenantID, id string) (store.Person, error) {
+	if !store.ValidKeys(tenantID, id) {
+		return store.Person{}, store.ErrNotFound
+	}
 	p, err := s.scanPerson(s.q(ctx).QueryRow(ctx,
 		`SELECT `+personColumns+` FROM roster_persons WHERE tenant_id = $1 AND external_id = $2`, tenantID, id))
 	return p, wrap("get person", err)
@@ -172,6 +186,9 @@ var indexColumn = map[store.IndexKind]string{
 
 // FindPersons implements store.Roster.
 func (s *Store) FindPersons(ctx context.Context, tenantID string, kind store.IndexKind, value string, limit int) ([]store.Person, error) {
+	if !store.ValidKeys(tenantID, value) {
+		return nil, nil
+	}
 	col, ok := indexColumn[kind]
 	if !ok {
 		return nil, fmt.Errorf("%w: unknown index %q", store.ErrInvalid, kind)
@@ -201,6 +218,9 @@ func (s *Store) FindPersons(ctx context.Context, tenantID string, kind store.Ind
 
 // CountPersons implements store.Roster.
 func (s *Store) CountPersons(ctx context.Context, tenantID string) (int, error) {
+	if !store.ValidKeys(tenantID) {
+		return 0, nil
+	}
 	var n int
 	err := s.q(ctx).QueryRow(ctx, `SELECT count(*) FROM roster_persons WHERE tenant_id = $1`, tenantID).Scan(&n)
 	return n, wrap("count persons", err)
@@ -208,6 +228,12 @@ func (s *Store) CountPersons(ctx context.Context, tenantID string) (int, error) 
 
 // UpsertRelations implements store.Roster in one statement.
 func (s *Store) UpsertRelations(ctx context.Context, tenantID string, rs []store.Relation) error {
+	if err := store.ValidateRelations(rs); err != nil {
+		return err
+	}
+	if err := store.CheckIDs("tenant_id", tenantID); err != nil {
+		return err
+	}
 	if len(rs) == 0 {
 		return nil
 	}
@@ -237,6 +263,12 @@ func (s *Store) UpsertRelations(ctx context.Context, tenantID string, rs []store
 
 // DeleteRelations implements store.Roster.
 func (s *Store) DeleteRelations(ctx context.Context, tenantID string, rs []store.Relation) error {
+	if err := store.ValidateRelations(rs); err != nil {
+		return err
+	}
+	if !store.ValidKeys(tenantID) {
+		return nil
+	}
 	if len(rs) == 0 {
 		return nil
 	}
@@ -251,6 +283,9 @@ func (s *Store) DeleteRelations(ctx context.Context, tenantID string, rs []store
 
 // RelationsOf implements store.Roster.
 func (s *Store) RelationsOf(ctx context.Context, tenantID, id string) ([]store.Relation, error) {
+	if !store.ValidKeys(tenantID, id) {
+		return nil, nil
+	}
 	rows, err := s.q(ctx).Query(ctx, `SELECT parent_id, student_id, kind FROM roster_relations
 		WHERE tenant_id = $1 AND (parent_id = $2 OR student_id = $2) ORDER BY parent_id, student_id`, tenantID, id)
 	if err != nil {

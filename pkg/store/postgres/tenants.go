@@ -35,6 +35,9 @@ func scanTenant(row pgx.Row) (store.Tenant, error) {
 
 // CreateTenant implements store.Tenants.
 func (s *Store) CreateTenant(ctx context.Context, t store.Tenant) error {
+	if err := store.ValidateTenant(t); err != nil {
+		return err
+	}
 	if t.ID == "" {
 		return fmt.Errorf("%w: tenant id is empty", store.ErrInvalid)
 	}
@@ -56,18 +59,27 @@ func (s *Store) CreateTenant(ctx context.Context, t store.Tenant) error {
 
 // GetTenant implements store.Tenants.
 func (s *Store) GetTenant(ctx context.Context, id string) (store.Tenant, error) {
+	if !store.ValidKeys(id) {
+		return store.Tenant{}, store.ErrNotFound
+	}
 	t, err := scanTenant(s.q(ctx).QueryRow(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = $1`, id))
 	return t, wrap("get tenant", err)
 }
 
 // GetTenantForUpdate implements store.Tenants with SELECT … FOR UPDATE.
 func (s *Store) GetTenantForUpdate(ctx context.Context, id string) (store.Tenant, error) {
+	if !store.ValidKeys(id) {
+		return store.Tenant{}, store.ErrNotFound
+	}
 	t, err := scanTenant(s.q(ctx).QueryRow(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = $1 FOR UPDATE`, id))
 	return t, wrap("get tenant for update", err)
 }
 
 // UpdateTenant implements store.Tenants.
 func (s *Store) UpdateTenant(ctx context.Context, t store.Tenant) error {
+	if err := store.ValidateTenant(t); err != nil {
+		return err
+	}
 	matching, _ := json.Marshal(t.Matching)
 	consent, _ := json.Marshal(t.Consent)
 	tokens, _ := json.Marshal(t.Tokens)
