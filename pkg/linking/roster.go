@@ -60,6 +60,27 @@ type RowError struct {
 	ExternalID string `json:"external_id,omitempty"`
 	Field      string `json:"field,omitempty"`
 	Message    string `json:"message"`
+
+	// cause is the store's *store.FieldError when the row holds a string
+	// no store keeps (errors.Is(err, store.ErrInvalidField)).
+	cause error
+}
+
+// Unwrap returns the store's refusal behind the error, if any.
+func (e RowError) Unwrap() error { return e.cause }
+
+// fieldRowError is the RowError of a string the store refuses (a
+// *store.FieldError): it names the field and the problem, and the record
+// only when its id is not the bad string.
+func fieldRowError(externalID string, err error) (RowError, bool) {
+	var fe *store.FieldError
+	if !errors.As(err, &fe) {
+		return RowError{}, false
+	}
+	if fe.Field == "external_id" {
+		externalID = ""
+	}
+	return RowError{ExternalID: externalID, Field: fe.Field, Message: fe.Problem, cause: err}, true
 }
 
 func (e RowError) Error() string {
@@ -119,6 +140,10 @@ func (r RosterRow) Person(ix Indexer) (store.Person, error) {
 	}
 	if strings.TrimSpace(r.ExternalID) == "" {
 		return fail("external_id", "is required")
+	}
+	if err := store.CheckID("external_id", r.ExternalID); err != nil {
+		re, _ := fieldRowError("", err)
+		return store.Person{}, re
 	}
 	role := store.Role(r.Role)
 	if !role.Valid() {
@@ -196,6 +221,15 @@ func (r RosterRow) Person(ix Indexer) (store.Person, error) {
 	id := IdentityOfRecord(p)
 	id.Name, id.BirthCert = name, cert
 	p.Index = IndexOf(ix, id)
+	// What the store will refuse is a row error now, naming the field:
+	// NUL and other control characters, invalid UTF-8, over the
+	// documented maximum lengths.
+	if err := store.ValidatePerson(p); err != nil {
+		if re, ok := fieldRowError(r.ExternalID, err); ok {
+			return store.Person{}, re
+		}
+		return fail("", "is not a valid person row")
+	}
 	return p, nil
 }
 
@@ -207,7 +241,14 @@ func (r RosterRow) Relation() (store.Relation, error) {
 	if !relationKinds[r.Kind] {
 		return store.Relation{}, RowError{Field: "kind", Message: "must be mother, father, guardian or other"}
 	}
-	return store.Relation{Parent: r.Parent, Student: r.Student, Kind: r.Kind}, nil
+	rel := store.Relation{Parent: r.Parent, Student: r.Student, Kind: r.Kind}
+	if err := store.ValidateRelations([]store.Relation{rel}); err != nil {
+		if re, ok := fieldRowError("", err); ok {
+			return store.Relation{}, re
+		}
+		return store.Relation{}, RowError{Field: "parent", Message: "is not a valid relation"}
+	}
+	return rel, nil
 }
 
 // ImportReport is what a roster import did.
@@ -720,6 +761,8 @@ func (im *Importer) parse(c *chunk) {
 			switch {
 			case row.Op == "delete" && row.ExternalID == "":
 				it.err = RowError{Field: "external_id", Message: "is required"}
+			case row.Op == "delete" && store.CheckID("external_id", row.ExternalID) != nil:
+				it.err, _ = fieldRowError("", store.CheckID("external_id", row.ExternalID))
 			case row.Op == "delete":
 				it.kind, it.id = itemPersonDelete, row.ExternalID
 			case row.Op != "" && row.Op != "upsert":
@@ -877,7 +920,12 @@ func (run *importRun) writePersons(batch []lined[store.Person]) error {
 				if !errors.Is(err, store.ErrInvalid) {
 					return fmt.Errorf("linking: import: %w", err)
 				}
-				run.addErr(RowError{Line: p.Line, ExternalID: p.V.ExternalID, Message: "rejected by the store"})
+				e, ok := fieldRowError(p.V.ExternalID, err)
+				if !ok {
+					e = RowError{ExternalID: p.V.ExternalID, Message: "rejected by the store"}
+				}
+				e.Line = p.Line
+				run.addErr(e)
 				continue
 			}
 		}
