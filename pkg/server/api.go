@@ -60,16 +60,17 @@ func callerOf(c echo.Context) *oauth.APICaller {
 // routesAPI mounts /api/v1 (api/openapi.yaml).
 func (s *Server) routesAPI(e *echo.Echo) {
 	api := e.Group("/api/v1")
-	roster := api.Group("/roster", s.requireScope(oauth.ScopeRoster))
+	// checkAPIParams runs after the caller is known and before any query.
+	roster := api.Group("/roster", s.requireScope(oauth.ScopeRoster), checkAPIParams)
 	roster.POST("", s.rosterImport)
 	roster.PUT("/persons/:id", s.rosterPutPerson)
 	roster.DELETE("/persons/:id", s.rosterDeletePerson)
 	roster.GET("/persons/:id/links", s.rosterLinks)
 	roster.DELETE("/persons/:id/links", s.rosterUnlink)
 
-	api.GET("/consents", s.consentsAPI, s.requireScope(oauth.ScopeConsentRead))
+	api.GET("/consents", s.consentsAPI, s.requireScope(oauth.ScopeConsentRead), checkAPIParams)
 
-	sup := api.Group("/support", s.requireScope(oauth.ScopeSupport))
+	sup := api.Group("/support", s.requireScope(oauth.ScopeSupport), checkAPIParams)
 	sup.GET("/attempts/:ref", s.supportAttempt)
 	sup.GET("/persons", s.supportPersons)
 	sup.POST("/persons/:id/links/suspend", s.supportSuspend)

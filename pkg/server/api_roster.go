@@ -72,6 +72,9 @@ func (s *Server) rosterPutPerson(c echo.Context) error {
 	if err != nil {
 		return problem(c, http.StatusBadRequest, "Bad Request", err.Error())
 	}
+	if err := store.CheckID("external_id", row.ExternalID); err != nil {
+		return fieldProblem(c, err)
+	}
 	if row.ExternalID == "" {
 		row.ExternalID = c.Param("id")
 	}
@@ -80,6 +83,10 @@ func (s *Server) rosterPutPerson(c echo.Context) error {
 	}
 	p, err := row.Person(s.c.PII)
 	var re linking.RowError
+	if errors.Is(err, store.ErrInvalidField) {
+		// A string no store keeps (NUL, control characters, too long).
+		return fieldProblem(c, err)
+	}
 	if errors.As(err, &re) {
 		return c.JSON(http.StatusUnprocessableEntity, map[string]any{"type": "about:blank", "title": "Unprocessable Entity",
 			"status": http.StatusUnprocessableEntity, "detail": re.Error(), "field": re.Field})

@@ -13,6 +13,8 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/diarybroker/broker/pkg/store"
 )
 
 // Server is the broker's HTTP server.
@@ -177,6 +179,15 @@ func (s *Server) handleError(err error, c echo.Context) {
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
 		code = he.Code
+	}
+	// A string no store keeps that a handler did not check first is still
+	// the client's bad input, not the server's failure.
+	if errors.Is(err, store.ErrInvalidField) {
+		if isAPIPath(c.Request().URL.Path) {
+			_ = fieldProblem(c, err)
+			return
+		}
+		code = http.StatusBadRequest
 	}
 	if code >= 500 {
 		s.c.Logger.ErrorContext(c.Request().Context(), "request failed", "route", c.Path(),
