@@ -88,8 +88,7 @@ func (s *Server) rosterPutPerson(c echo.Context) error {
 		return fieldProblem(c, err)
 	}
 	if errors.As(err, &re) {
-		return c.JSON(http.StatusUnprocessableEntity, map[string]any{"type": "about:blank", "title": "Unprocessable Entity",
-			"status": http.StatusUnprocessableEntity, "detail": re.Error(), "field": re.Field})
+		return problemWith(c, http.StatusUnprocessableEntity, "Unprocessable Entity", re.Error(), map[string]any{"field": re.Field})
 	}
 	if err != nil {
 		return err
