@@ -124,6 +124,7 @@ func ValidateOAuthRecord(r OAuthRecord) error {
 		CheckID("client_id", r.ClientID),
 		CheckID("tenant_id", r.TenantID),
 		CheckID("subject", r.Subject),
+		CheckID("successor", r.Successor),
 	)
 }
 
@@ -134,6 +135,11 @@ func ValidateOAuthRecord(r OAuthRecord) error {
 func (b OAuthBatch) Validate() error {
 	if b.Gate != nil && !ValidKeys(b.Gate.Signature) {
 		return ErrNotFound
+	}
+	if b.Rotation != nil {
+		if err := CheckID("successor", b.Rotation.Successor); err != nil {
+			return err
+		}
 	}
 	for _, r := range b.Create {
 		if err := ValidateOAuthRecord(r); err != nil {
