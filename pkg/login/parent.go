@@ -2,7 +2,6 @@ package login
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/url"
 
@@ -25,30 +24,31 @@ type ParentLogin struct {
 }
 
 // BeginParent starts a parent's ESIA login for the parent's page of a
-// tenant, asking ESIA for the kid scopes.
-func (s *Service) BeginParent(ctx context.Context, tenantID string, extra url.Values) (string, string, error) {
+// tenant, asking ESIA for the kid scopes; the login is bound to the
+// browser as Begin's is.
+func (s *Service) BeginParent(ctx context.Context, tenantID string, extra url.Values) (Started, error) {
 	if s.cfg.ParentESIA == nil {
-		return "", "", fmt.Errorf("login: the parent's page is not configured")
+		return Started{}, fmt.Errorf("login: the parent's page is not configured")
 	}
 	if _, err := s.cfg.Tenants.GetTenant(ctx, tenantID); err != nil {
-		return "", "", fmt.Errorf("login: tenant: %w", err)
+		return Started{}, fmt.Errorf("login: tenant: %w", err)
 	}
 	state, err := esia.NewState()
 	if err != nil {
-		return "", "", fmt.Errorf("login: %w", err)
+		return Started{}, fmt.Errorf("login: %w", err)
 	}
 	p := Pending{Ref: NewRef(), Purpose: PurposeParent, Request: oauth.AuthorizeRequest{TenantID: tenantID}, StartedAt: s.cfg.Now().UTC()}
-	b, _ := json.Marshal(p)
-	if err := s.cfg.Sessions.Put(ctx, pendingKey(state), b, s.cfg.PendingTTL); err != nil {
-		return "", "", fmt.Errorf("login: keep pending login: %w", err)
+	bind, err := s.keepPending(ctx, state, p)
+	if err != nil {
+		return Started{}, err
 	}
 	u, err := s.cfg.ParentESIA.AuthURL(ctx, state, extra)
 	if err != nil {
-		return "", "", fmt.Errorf("login: esia url: %w", err)
+		return Started{}, fmt.Errorf("login: esia url: %w", err)
 	}
 	s.record(ctx, store.Attempt{Ref: p.Ref, TenantID: tenantID, ClientID: "parent-page", Outcome: "in_progress"}, "authorize",
 		map[string]any{"purpose": PurposeParent})
-	return u, p.Ref, nil
+	return Started{URL: u, Ref: p.Ref, Binding: bind}, nil
 }
 
 // parentCallback finishes a parent's login: the parent's records in the

@@ -1,6 +1,7 @@
 package login
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -102,6 +103,20 @@ type Pending struct {
 	StartedAt time.Time              `json:"started_at"`
 	// Purpose is "" for a diary's login, PurposeParent for the parent's page.
 	Purpose string `json:"purpose,omitempty"`
+	// Browser is the SHA-256 of the binding cookie's value (Binding): only
+	// the browser that began the login finishes it.
+	Browser string `json:"browser"`
+}
+
+// Started is a login sent to ESIA.
+type Started struct {
+	// URL is ESIA's authorization URL to send the person to.
+	URL string
+	// Ref is the attempt's reference code; it is set with an error too
+	// when the attempt was recorded (ESIA known to be down).
+	Ref string
+	// Binding is the cookie the browser must carry back to the callback.
+	Binding Binding
 }
 
 // PurposeParent marks a login for the parent's page (/parent).
@@ -114,15 +129,42 @@ var ErrUnknownState = errors.New("login: unknown or expired login state")
 
 func pendingKey(state string) string { return "login:" + state }
 
+// maxState bounds the state the callback looks up: the broker's ESIA
+// states are UUIDs (esia.NewState), anything longer is not one of them.
+const maxState = 64
+
+// keepPending stores a pending login under state, with its binding.
+func (s *Service) keepPending(ctx context.Context, state string, p Pending) (Binding, error) {
+	bind, hash, err := newBinding(state, s.cfg.PendingTTL)
+	if err != nil {
+		return Binding{}, fmt.Errorf("login: %w", err)
+	}
+	p.Browser = hash
+	// Without HTML escaping, a parameter's worst case is two bytes a byte
+	// (a quote), not six (\u003c): the stored login stays within a few KiB
+	// (the limits of oauth.AuthorizeRequest's parameters).
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(p); err != nil {
+		return Binding{}, fmt.Errorf("login: %w", err)
+	}
+	if err := s.cfg.Sessions.Put(ctx, pendingKey(state), bytes.TrimSpace(buf.Bytes()), s.cfg.PendingTTL); err != nil {
+		return Binding{}, fmt.Errorf("login: keep pending login: %w", err)
+	}
+	return bind, nil
+}
+
 // Begin stores the validated diary request and returns the ESIA URL to
-// send the person to, and the attempt's reference code. extra is passed to
-// ESIA as is (the dev server's simulator parameters).
+// send the person to, the attempt's reference code and the browser's
+// binding cookie. extra is passed to ESIA as is (the dev server's
+// simulator parameters).
 //
 // While ESIA is known to be down (ESIA implements Availability and says
 // so), the person is not sent to ESIA's login page only to fail on the way
 // back: Begin records the attempt as esia_unavailable and returns the
 // reference code with an error matching esia.ErrUnavailable (see Explain).
-func (s *Service) Begin(ctx context.Context, req *oauth.AuthorizeRequest, extra url.Values) (string, string, error) {
+func (s *Service) Begin(ctx context.Context, req *oauth.AuthorizeRequest, extra url.Values) (Started, error) {
 	ref := NewRef()
 	if up, ok := s.cfg.ESIA.(Availability); ok {
 		if err := up.Available(); err != nil {
@@ -131,28 +173,24 @@ func (s *Service) Begin(ctx context.Context, req *oauth.AuthorizeRequest, extra 
 			detail["role"], detail["scopes"] = req.Role, req.Scopes
 			s.record(ctx, store.Attempt{Ref: ref, TenantID: req.TenantID, ClientID: req.ClientID, Outcome: reason, Reason: reason},
 				"authorize", detail)
-			return "", ref, fmt.Errorf("login: %w", err)
+			return Started{Ref: ref}, fmt.Errorf("login: %w", err)
 		}
 	}
 	state, err := esia.NewState()
 	if err != nil {
-		return "", "", fmt.Errorf("login: %w", err)
+		return Started{}, fmt.Errorf("login: %w", err)
 	}
-	p := Pending{Ref: ref, Request: *req, StartedAt: s.cfg.Now().UTC()}
-	b, err := json.Marshal(p)
+	bind, err := s.keepPending(ctx, state, Pending{Ref: ref, Request: *req, StartedAt: s.cfg.Now().UTC()})
 	if err != nil {
-		return "", "", fmt.Errorf("login: %w", err)
-	}
-	if err := s.cfg.Sessions.Put(ctx, pendingKey(state), b, s.cfg.PendingTTL); err != nil {
-		return "", "", fmt.Errorf("login: keep pending login: %w", err)
+		return Started{}, err
 	}
 	u, err := s.cfg.ESIA.AuthURL(ctx, state, extra)
 	if err != nil {
-		return "", "", fmt.Errorf("login: esia url: %w", err)
+		return Started{}, fmt.Errorf("login: esia url: %w", err)
 	}
-	s.record(ctx, store.Attempt{Ref: p.Ref, TenantID: req.TenantID, ClientID: req.ClientID, Outcome: "in_progress"},
+	s.record(ctx, store.Attempt{Ref: ref, TenantID: req.TenantID, ClientID: req.ClientID, Outcome: "in_progress"},
 		"authorize", map[string]any{"role": req.Role, "scopes": req.Scopes})
-	return u, p.Ref, nil
+	return Started{URL: u, Ref: ref, Binding: bind}, nil
 }
 
 // Result is the end of a login: either Claims for the diary, or a Reason
@@ -174,23 +212,31 @@ type Result struct {
 }
 
 // Callback finishes a login on ESIA's redirect (the query of
-// /esia/callback). It returns ErrUnknownState when the state is not a
-// pending login; any other failure is a Result with a Reason.
-func (s *Service) Callback(ctx context.Context, q url.Values) (*Result, error) {
+// /esia/callback); binding is the value of the browser's cookie named
+// BindingName(state), "" when it has none. It returns ErrUnknownState when
+// the state is not a pending login; any other failure is a Result with a
+// Reason.
+//
+// A browser without the login's binding gets ReasonOtherBrowser, and the
+// pending login is left as it was: the browser that began it can still
+// finish it, and a callback URL passed to someone else finishes nothing.
+func (s *Service) Callback(ctx context.Context, q url.Values, binding string) (*Result, error) {
 	state := q.Get("state")
-	if state == "" {
+	if state == "" || len(state) > maxState {
 		return nil, ErrUnknownState
 	}
-	b, err := s.cfg.Sessions.Take(ctx, pendingKey(state))
-	if errors.Is(err, sessions.ErrNotFound) {
-		return nil, ErrUnknownState
-	}
+	p, err := s.pending(ctx, state, s.cfg.Sessions.Get)
 	if err != nil {
-		return nil, fmt.Errorf("login: pending login: %w", err)
+		return nil, err
 	}
-	var p Pending
-	if err := json.Unmarshal(b, &p); err != nil {
-		return nil, fmt.Errorf("login: pending login: %w", err)
+	if !p.boundTo(binding) {
+		s.cfg.Logger.WarnContext(ctx, "esia callback in a browser that did not begin the login", "ref", p.Ref,
+			"purpose", p.Purpose, "cookie", binding != "")
+		return &Result{Pending: p, Reason: ReasonOtherBrowser, Message: otherBrowser}, nil
+	}
+	// Of two callbacks racing with the right cookie, one takes the login.
+	if p, err = s.pending(ctx, state, s.cfg.Sessions.Take); err != nil {
+		return nil, err
 	}
 	res := &Result{Pending: p}
 	a := store.Attempt{Ref: p.Ref, TenantID: p.Request.TenantID, ClientID: p.Request.ClientID}
@@ -294,6 +340,22 @@ func (s *Service) Callback(ctx context.Context, q url.Values) (*Result, error) {
 	s.record(ctx, a, "link", detail)
 	res.Claims = &claims
 	return res, nil
+}
+
+// pending reads (get) or takes (Take) the pending login behind state.
+func (s *Service) pending(ctx context.Context, state string, read func(context.Context, string) ([]byte, error)) (Pending, error) {
+	b, err := read(ctx, pendingKey(state))
+	if errors.Is(err, sessions.ErrNotFound) {
+		return Pending{}, ErrUnknownState
+	}
+	if err != nil {
+		return Pending{}, fmt.Errorf("login: pending login: %w", err)
+	}
+	var p Pending
+	if err := json.Unmarshal(b, &p); err != nil {
+		return Pending{}, fmt.Errorf("login: pending login: %w", err)
+	}
+	return p, nil
 }
 
 // RoleOption is one choice of the role picker.

@@ -57,6 +57,9 @@ type BuildOptions struct {
 	Logger *slog.Logger
 	// LogOutput receives the JSON logs (default os.Stderr).
 	LogOutput io.Writer
+	// WrapSessions, when set, wraps the sessions store every component
+	// uses (tests record what is stored).
+	WrapSessions func(sessions.Store) sessions.Store
 }
 
 // NewLogger returns the broker's logger for the settings.
@@ -197,6 +200,9 @@ func Build(ctx context.Context, s Settings, o BuildOptions) (_ *Components, err 
 		c.Ready["redis"] = r.Ping
 	} else {
 		c.Sessions = sessions.NewMemory(c.Now)
+	}
+	if o.WrapSessions != nil {
+		c.Sessions = o.WrapSessions(c.Sessions)
 	}
 
 	if s.Dev {

@@ -54,6 +54,13 @@ type broker struct {
 // adjusted by edit (called after the address and issuer are known).
 func startBroker(t testing.TB, dev bool, edit func(*server.Settings)) *broker {
 	t.Helper()
+	return startBrokerWith(t, dev, edit, server.BuildOptions{})
+}
+
+// startBrokerWith is startBroker with build options (the clock and the
+// logger are the harness's own).
+func startBrokerWith(t testing.TB, dev bool, edit func(*server.Settings), opts server.BuildOptions) *broker {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +76,8 @@ func startBroker(t testing.TB, dev bool, edit func(*server.Settings)) *broker {
 	b := &broker{URL: s.Issuer, clock: &clock{}, logs: &bytes.Buffer{}}
 	logger := slog.New(slog.NewJSONHandler(&lockedWriter{w: b.logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
-	comp, err := server.Build(ctx, s, server.BuildOptions{Now: b.clock.Now, Logger: logger})
+	opts.Now, opts.Logger = b.clock.Now, logger
+	comp, err := server.Build(ctx, s, opts)
 	if err != nil {
 		cancel()
 		t.Fatalf("build: %v", err)

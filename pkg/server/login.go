@@ -43,23 +43,59 @@ func (s *Server) authorize(c echo.Context) error {
 			}
 		}
 	}
-	target, ref, err := s.c.Login.Begin(ctx, req, extra)
+	st, err := s.c.Login.Begin(ctx, req, extra)
 	if err != nil {
 		// ESIA known to be down (its circuit breaker is open), or the
 		// request to ESIA could not be made: the page at once.
 		reason, m := login.Explain(err)
 		s.c.Metrics.Logins.WithLabelValues(reason).Inc()
-		s.c.Logger.ErrorContext(ctx, "login could not start", "ref", ref, "reason", reason, "error", err)
-		back, _ := s.c.OAuth.ErrorRedirect(req, reason, ref)
-		return errorPage(c, http.StatusServiceUnavailable, m.Title, m.Text, login.FormatRef(ref), back)
+		s.c.Logger.ErrorContext(ctx, "login could not start", "ref", st.Ref, "reason", reason, "error", err)
+		back, _ := s.c.OAuth.ErrorRedirect(req, reason, st.Ref)
+		return errorPage(c, http.StatusServiceUnavailable, m.Title, m.Text, login.FormatRef(st.Ref), back)
 	}
-	return c.Redirect(http.StatusFound, target)
+	s.setBinding(c, st.Binding)
+	return c.Redirect(http.StatusFound, st.URL)
+}
+
+// setBinding gives the browser the cookie that binds its pending login
+// (login.Binding): sent back only to ESIA's callback, only with top-level
+// navigations from other sites (SameSite=Lax lets ESIA's redirect carry
+// it), never readable by scripts.
+func (s *Server) setBinding(c echo.Context, b login.Binding) {
+	c.SetCookie(&http.Cookie{Name: b.Name, Value: b.Value, Path: s.callbackPath(), MaxAge: int(b.TTL.Seconds()),
+		HttpOnly: true, Secure: s.https(), SameSite: http.SameSiteLaxMode})
+}
+
+// clearBinding expires the binding cookie of a login that is over.
+func (s *Server) clearBinding(c echo.Context, name string) {
+	c.SetCookie(&http.Cookie{Name: name, Value: "", Path: s.callbackPath(), MaxAge: -1,
+		HttpOnly: true, Secure: s.https(), SameSite: http.SameSiteLaxMode})
+}
+
+// callbackPath is the path of ESIA's redirect_uri, where the binding
+// cookie is sent.
+func (s *Server) callbackPath() string {
+	if u, err := url.Parse(s.c.Settings.ESIA.RedirectURL); err == nil && u.Path != "" {
+		return u.Path
+	}
+	return "/esia/callback"
 }
 
 // esiaCallback is GET /esia/callback: ESIA sends the person back here.
 func (s *Server) esiaCallback(c echo.Context) error {
 	ctx := c.Request().Context()
-	res, err := s.c.Login.Callback(ctx, c.QueryParams())
+	var binding string
+	name := login.BindingName(c.QueryParam("state"))
+	if ck, err := c.Cookie(name); err == nil {
+		binding = ck.Value
+	}
+	res, err := s.c.Login.Callback(ctx, c.QueryParams(), binding)
+	if err == nil && res.Reason == login.ReasonOtherBrowser {
+		return s.otherBrowser(c, res)
+	}
+	if err == nil || binding != "" {
+		s.clearBinding(c, name) // the login is over, or gone
+	}
 	if errors.Is(err, login.ErrUnknownState) {
 		s.c.Metrics.Logins.WithLabelValues("unknown_state").Inc()
 		return errorPage(c, http.StatusBadRequest, "Сеанс входа устарел",
@@ -87,6 +123,22 @@ func (s *Server) esiaCallback(c echo.Context) error {
 		return s.chooseRole(c, res)
 	}
 	return s.proceed(c, res)
+}
+
+// otherBrowser is the page for ESIA's answer reaching a browser that did
+// not begin the login: no code, nothing consumed (the login waits for its
+// own browser), and a way back — to the diary named by the pending
+// request, with error=access_denied and the reference code, or to the
+// parent's page.
+func (s *Server) otherBrowser(c echo.Context, res *login.Result) error {
+	s.c.Metrics.Logins.WithLabelValues(res.Reason).Inc()
+	var back string
+	if res.Pending.Purpose == login.PurposeParent {
+		back = "/parent?tenant=" + url.QueryEscape(res.Pending.Request.TenantID)
+	} else {
+		back, _ = s.c.OAuth.ErrorRedirect(&res.Pending.Request, res.Reason, res.Pending.Ref)
+	}
+	return errorPage(c, http.StatusBadRequest, res.Message.Title, res.Message.Text, login.FormatRef(res.Pending.Ref), back)
 }
 
 // issue completes the diary's authorization request with the claims.

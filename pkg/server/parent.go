@@ -90,11 +90,12 @@ func (s *Server) parentPage(c echo.Context) error {
 				}
 			}
 		}
-		target, _, err := s.c.Login.BeginParent(ctx, t.ID, extra)
+		st, err := s.c.Login.BeginParent(ctx, t.ID, extra)
 		if err != nil {
 			return err
 		}
-		return c.Redirect(http.StatusFound, target)
+		s.setBinding(c, st.Binding)
+		return c.Redirect(http.StatusFound, st.URL)
 	}
 	children, err := s.c.Consent.Children(ctx, t, parentOf(pl))
 	if err != nil {
