@@ -11,20 +11,29 @@ import (
 )
 
 // AuthorizeRequest is a validated downstream authorization request, waiting
-// for the person to log in through ESIA.
+// for the person to log in through ESIA. It holds only the parameters the
+// broker uses, each bounded (authorizeParams), so that what is kept while
+// the person is at ESIA stays small whatever the request carried; the
+// fosite request is rebuilt from them to finish (CompleteAuthorize).
 type AuthorizeRequest struct {
-	ClientID    string
-	TenantID    string
-	RedirectURI string
-	State       string
-	Nonce       string
-	Role        string // the diary's role parameter, "" when absent
+	ClientID     string `json:"client_id"`
+	TenantID     string `json:"tenant_id"`
+	ResponseType string `json:"response_type"`
+	RedirectURI  string `json:"redirect_uri"`
+	State        string `json:"state,omitempty"`
+	Nonce        string `json:"nonce,omitempty"`
+	Role         string `json:"role,omitempty"` // the diary's role parameter, "" when absent
 	// LinkPersonID is the link_person_id parameter: the diary's record of
 	// its logged-in user, when linking is started from inside the diary.
-	LinkPersonID string
-	Scopes       []string // requested scopes
-	// RawQuery is the original query, kept to finish the request later.
-	RawQuery string
+	LinkPersonID string   `json:"link_person_id,omitempty"`
+	Scopes       []string `json:"scopes"` // requested scopes
+	// CodeChallenge and CodeChallengeMethod are the request's PKCE (S256).
+	CodeChallenge       string `json:"code_challenge"`
+	CodeChallengeMethod string `json:"code_challenge_method"`
+	// Prompt and MaxAge are OpenID Connect's, which fosite checks when the
+	// code is issued.
+	Prompt string `json:"prompt,omitempty"`
+	MaxAge string `json:"max_age,omitempty"`
 }
 
 // AuthorizeError is a failed authorization request. When Redirectable is
@@ -47,12 +56,20 @@ func (e *AuthorizeError) Unwrap() error { return e.Err }
 // fosite would only check at the end: PKCE S256 present, nonce long enough,
 // and the role parameter.
 func (p *Provider) ParseAuthorize(ctx context.Context, r *http.Request) (*AuthorizeRequest, error) {
+	bad := checkAuthorizeQuery(r.URL.RawQuery)
+	if bad != nil && (bad.name == "" || bad.name == "client_id" || bad.name == "redirect_uri") {
+		// Not a client and redirect URI fosite could validate: a page.
+		return nil, &AuthorizeError{Err: bad.err}
+	}
 	ar, err := p.fosite.NewAuthorizeRequest(ctx, r)
 	if ar != nil && ar.GetClient() != nil && !redirectURIRegistered(ar.GetClient(), ar.GetRequestForm().Get("redirect_uri")) {
 		// Whatever else is wrong, a redirect URI the client did not
 		// register gets a page (RFC 6749 §4.1.2.1), even where fosite's
 		// looser matching accepted it (redirect.go).
 		return nil, &AuthorizeError{Err: fosite.ErrInvalidRequest.WithHint("The 'redirect_uri' parameter does not match any of the OAuth 2.0 Client's pre-registered redirect urls.")}
+	}
+	if bad != nil {
+		return nil, p.authorizeError(withoutBadState(ar, bad), bad.err)
 	}
 	if err != nil {
 		return nil, p.authorizeError(ar, err)
@@ -73,10 +90,21 @@ func (p *Provider) ParseAuthorize(ctx context.Context, r *http.Request) (*Author
 		return nil, p.authorizeError(ar, fosite.ErrServerError.WithDebug("unexpected client type"))
 	}
 	return &AuthorizeRequest{
-		ClientID: c.ID, TenantID: c.TenantID, RedirectURI: ar.GetRedirectURI().String(),
+		ClientID: c.ID, TenantID: c.TenantID, ResponseType: form.Get("response_type"), RedirectURI: ar.GetRedirectURI().String(),
 		State: ar.GetState(), Nonce: form.Get("nonce"), Role: form.Get("role"), LinkPersonID: form.Get("link_person_id"),
-		Scopes: ar.GetRequestedScopes(), RawQuery: r.URL.RawQuery,
+		Scopes:        ar.GetRequestedScopes(),
+		CodeChallenge: form.Get("code_challenge"), CodeChallengeMethod: form.Get("code_challenge_method"),
+		Prompt: form.Get("prompt"), MaxAge: form.Get("max_age"),
 	}, nil
+}
+
+// withoutBadState drops a refused state from what the error redirect
+// echoes: the diary gets its error without the oversized or garbled value.
+func withoutBadState(ar fosite.AuthorizeRequester, bad *paramError) fosite.AuthorizeRequester {
+	if r, ok := ar.(*fosite.AuthorizeRequest); ok && bad.name == "state" {
+		r.State = ""
+	}
+	return ar
 }
 
 func (p *Provider) authorizeError(ar fosite.AuthorizeRequester, err error) *AuthorizeError {
@@ -85,9 +113,9 @@ func (p *Provider) authorizeError(ar fosite.AuthorizeRequester, err error) *Auth
 	return &AuthorizeError{Redirectable: redirectable, Err: rfc, ar: ar}
 }
 
-// reparse rebuilds the fosite request from the kept query.
-func (p *Provider) reparse(ctx context.Context, rawQuery string) (fosite.AuthorizeRequester, error) {
-	r, err := http.NewRequestWithContext(ctx, http.MethodGet, p.cfg.Issuer+"/oauth2/auth?"+rawQuery, nil)
+// reparse rebuilds the fosite request from the kept parameters.
+func (p *Provider) reparse(ctx context.Context, req *AuthorizeRequest) (fosite.AuthorizeRequester, error) {
+	r, err := http.NewRequestWithContext(ctx, http.MethodGet, p.cfg.Issuer+"/oauth2/auth?"+req.form().Encode(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +126,7 @@ func (p *Provider) reparse(ctx context.Context, rawQuery string) (fosite.Authori
 // the code for the claims and redirects to the diary. authTime is when the
 // person authenticated at ESIA.
 func (p *Provider) CompleteAuthorize(ctx context.Context, w http.ResponseWriter, req *AuthorizeRequest, claims Claims, authTime time.Time) error {
-	ar, err := p.reparse(ctx, req.RawQuery)
+	ar, err := p.reparse(ctx, req)
 	if err != nil {
 		return fmt.Errorf("oauth: complete authorization: %w", err)
 	}

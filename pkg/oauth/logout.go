@@ -26,12 +26,21 @@ var ErrLogoutHint = errors.New("oauth: id_token_hint is not an ID token of this 
 // ID token the broker signed (an expired one is fine: people log out after
 // their token expired); the post_logout_redirect_uri must be registered
 // for its client, exactly. Without a valid hint the person is logged out
-// all the same but not redirected anywhere.
+// all the same but not redirected anywhere. A state that is not clean
+// text within MaxState is not carried back either: the person is logged
+// out and not redirected (the diary's request is broken).
 func (p *Provider) ParseLogout(ctx context.Context, r *http.Request) (*LogoutRequest, error) {
 	q := r.URL.Query()
 	out := &LogoutRequest{State: q.Get("state")}
 	hint := q.Get("id_token_hint")
 	clientID := q.Get("client_id")
+	if len(out.State) > MaxState || !cleanText(out.State) {
+		out.State = ""
+		return out, nil
+	}
+	if len(hint) > MaxIDTokenHint {
+		return out, ErrLogoutHint
+	}
 	if hint != "" {
 		set, err := p.cfg.Signing.PublicSet(ctx)
 		if err != nil {

@@ -41,14 +41,21 @@ func (s *Server) logout(c echo.Context) error {
 }
 
 // endESIASession sends the browser to ESIA's logout, which comes back to
-// /esia/logout and from there to p.Target (or the «Вы вышли» page).
+// /esia/logout and from there to p.Target (or the «Вы вышли» page). Only a
+// logout going back to a diary — a registered URI, known from a valid
+// id_token_hint — is kept while the person is at ESIA; anyone else's
+// logout stores nothing.
 func (s *Server) endESIASession(c echo.Context, status int, p pendingLogout) error {
-	id := randomID()
-	b, _ := json.Marshal(p)
-	if err := s.c.Sessions.Put(c.Request().Context(), "logout:"+id, b, 10*time.Minute); err != nil {
-		return err
+	back := s.c.Settings.Issuer + "/esia/logout"
+	if p.Target != "" {
+		id := randomID()
+		b, _ := json.Marshal(p)
+		if err := s.c.Sessions.Put(c.Request().Context(), "logout:"+id, b, 10*time.Minute); err != nil {
+			return err
+		}
+		back += "?l=" + url.QueryEscape(id)
 	}
-	target, err := s.c.ESIA.LogoutURL(s.c.Settings.Issuer + "/esia/logout?l=" + url.QueryEscape(id))
+	target, err := s.c.ESIA.LogoutURL(back)
 	if err != nil {
 		return err
 	}
@@ -57,12 +64,14 @@ func (s *Server) endESIASession(c echo.Context, status int, p pendingLogout) err
 
 // logoutReturn is GET /esia/logout: back from ESIA, on to the diary.
 func (s *Server) logoutReturn(c echo.Context) error {
-	raw, err := s.c.Sessions.Take(c.Request().Context(), "logout:"+c.QueryParam("l"))
 	var p pendingLogout
-	if err == nil {
-		_ = json.Unmarshal(raw, &p)
-	} else if !errors.Is(err, sessions.ErrNotFound) {
-		return err
+	if l := c.QueryParam("l"); l != "" && len(l) <= 64 {
+		raw, err := s.c.Sessions.Take(c.Request().Context(), "logout:"+l)
+		if err == nil {
+			_ = json.Unmarshal(raw, &p)
+		} else if !errors.Is(err, sessions.ErrNotFound) {
+			return err
+		}
 	}
 	if p.Target == "" {
 		return render(c, http.StatusOK, "error", Page{Title: "Вы вышли",
