@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"strings"
@@ -62,7 +63,10 @@ func codeFor(tb testing.TB, client *http.Client, d *diary, oid string) string {
 func benchClient() *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 256
-	return &http.Client{Transport: tr, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+	// A browser's cookie jar: the broker binds each login to the browser
+	// that began it with a cookie of its own (parallel logins share it).
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Transport: tr, Jar: jar, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
 		if strings.HasPrefix(req.URL.String(), diaryRedirect) {
 			return http.ErrUseLastResponse
 		}
