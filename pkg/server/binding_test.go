@@ -142,26 +142,40 @@ func TestParallelLoginsInOneBrowser(t *testing.T) {
 }
 
 // TestBindingCookie: the binding cookie is HttpOnly, SameSite=Lax, sent
-// only to the callback, and lives as long as the pending login.
+// only to the callback, lives as long as the pending login, and is Secure
+// when the issuer is https.
 func TestBindingCookie(t *testing.T) {
-	b := startBroker(t, true, nil)
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Get(newDiary(b).authURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	var found bool
-	for _, c := range resp.Cookies() {
-		if !strings.HasPrefix(c.Name, login.BindingCookiePrefix) {
-			continue
-		}
-		found = true
-		if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/esia/callback" || c.MaxAge != 15*60 || len(c.Value) < 40 {
-			t.Fatalf("binding cookie %+v", c)
-		}
-	}
-	if !found {
-		t.Fatalf("no binding cookie in %q", resp.Header.Values("Set-Cookie"))
+	for _, secure := range []bool{false, true} {
+		t.Run(map[bool]string{false: "http", true: "https"}[secure], func(t *testing.T) {
+			var edit func(*server.Settings)
+			if secure {
+				// The same listener, announced as https (as behind a TLS proxy).
+				edit = func(s *server.Settings) { s.Issuer = strings.Replace(s.Issuer, "http://", "https://", 1) }
+			}
+			b := startBroker(t, true, edit)
+			b.URL = strings.Replace(b.URL, "https://", "http://", 1)
+			client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			d := newDiary(b)
+			d.cfg.Endpoint.AuthURL = b.URL + "/oauth2/auth"
+			resp, err := client.Get(d.authURL())
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			var found bool
+			for _, c := range resp.Cookies() {
+				if !strings.HasPrefix(c.Name, login.BindingCookiePrefix) {
+					continue
+				}
+				found = true
+				if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/esia/callback" || c.MaxAge != 15*60 ||
+					len(c.Value) < 40 || c.Secure != secure {
+					t.Fatalf("binding cookie %+v", c)
+				}
+			}
+			if !found {
+				t.Fatalf("%d: no binding cookie in %q", resp.StatusCode, resp.Header.Values("Set-Cookie"))
+			}
+		})
 	}
 }
