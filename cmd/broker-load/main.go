@@ -14,13 +14,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"html"
-	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"os"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -31,10 +28,10 @@ import (
 )
 
 type config struct {
-	target, mode, clientID, secret, redirect, person string
-	concurrency                                      int
-	duration                                         time.Duration
-	codes                                            int
+	target, mode, clientID, secret, redirect, person, role string
+	concurrency                                            int
+	duration                                               time.Duration
+	codes                                                  int
 }
 
 func main() {
@@ -48,6 +45,7 @@ func main() {
 	flag.StringVar(&c.secret, "secret", "demo-secret", "client secret")
 	flag.StringVar(&c.redirect, "redirect", "http://127.0.0.1:8089/callback", "registered redirect URI (never contacted)")
 	flag.StringVar(&c.person, "person", "1000100001", "ESIA fixture person (oid) to log in as")
+	flag.StringVar(&c.role, "role", "", "the role to choose when the login offers several (default: the first offered)")
 	flag.Parse()
 	if err := run(c); err != nil {
 		fmt.Fprintln(os.Stderr, "broker-load:", err)
@@ -55,18 +53,24 @@ func main() {
 	}
 }
 
-func run(c config) error {
+// newLoader makes the diary's client of the broker at c.target.
+func newLoader(c config) *loader {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 4*c.concurrency, 4*c.concurrency
 	base := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, base)
 	cfg := &oauth2.Config{ClientID: c.clientID, ClientSecret: c.secret, RedirectURL: c.redirect, Scopes: []string{"openid", "profile"},
 		Endpoint: oauth2.Endpoint{AuthURL: c.target + "/oauth2/auth", TokenURL: c.target + "/oauth2/token", AuthStyle: oauth2.AuthStyleInHeader}}
-	l := &loader{c: c, cfg: cfg, tr: tr, ctx: ctx}
+	return &loader{c: c, cfg: cfg, tr: tr, ctx: ctx}
+}
+
+func run(c config) error {
+	l := newLoader(c)
+	cfg, ctx := l.cfg, l.ctx
 	switch c.mode {
 	case "login":
 		return l.timed(func() error {
-			code, verifier, err := l.code()
+			code, verifier, err := l.code(l.c.person)
 			if err != nil {
 				return err
 			}
@@ -86,17 +90,16 @@ type loader struct {
 	cfg *oauth2.Config
 	tr  *http.Transport
 	ctx context.Context
+	// trace, when set, is told the action of every form a login submits.
+	trace func(action string)
 }
 
-var (
-	requestField = regexp.MustCompile(`name="request" value="([^"]+)"`)
-	formAction   = regexp.MustCompile(`<form method="post" action="([^"]+)"`)
-)
-
-// code runs the browser part of one login and returns the code and the
-// PKCE verifier. In dev mode sim_person skips the simulator's page; under
-// serve the page's form is submitted, as a person would.
-func (l *loader) code() (string, string, error) {
+// code runs the browser part of one login as the fixture person (an ESIA
+// oid) and returns the code and the PKCE verifier. In dev mode sim_person
+// skips the simulator's page; under serve the page's form is submitted, as
+// a person would, and so is every page of the broker's the login shows
+// (consent, the role picker, a notice).
+func (l *loader) code(person string) (string, string, error) {
 	jar, _ := cookiejar.New(nil)
 	client := &http.Client{Transport: l.tr, Jar: jar, Timeout: 30 * time.Second,
 		CheckRedirect: func(req *http.Request, _ []*http.Request) error {
@@ -106,29 +109,13 @@ func (l *loader) code() (string, string, error) {
 			return nil
 		}}
 	verifier := oauth2.GenerateVerifier()
-	u := l.cfg.AuthCodeURL(rand.Text(), oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("sim_person", l.c.person))
+	u := l.cfg.AuthCodeURL(rand.Text(), oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("sim_person", person))
 	resp, err := client.Get(u)
 	if err != nil {
 		return "", "", err
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode == http.StatusOK {
-		req, act := requestField.FindSubmatch(body), formAction.FindSubmatch(body)
-		if req == nil || act == nil {
-			return "", "", fmt.Errorf("login stopped on a page (status 200)")
-		}
-		resp, err = client.PostForm(html.UnescapeString(string(act[1])), url.Values{"request": {html.UnescapeString(string(req[1]))}, "person": {l.c.person}})
-		if err != nil {
-			return "", "", err
-		}
-		resp.Body.Close()
-	}
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil || loc.Query().Get("code") == "" {
-		return "", "", fmt.Errorf("login did not reach the diary (status %d)", resp.StatusCode)
-	}
-	return loc.Query().Get("code"), verifier, nil
+	code, err := l.walk(client, resp, person)
+	return code, verifier, err
 }
 
 // timed runs op from c workers for the duration and reports.
@@ -174,7 +161,7 @@ func (l *loader) exchange() error {
 		go func() {
 			defer wg.Done()
 			for made.Add(1) <= int64(l.c.codes) {
-				code, v, err := l.code()
+				code, v, err := l.code(l.c.person)
 				if err != nil {
 					select {
 					case errc <- err:
@@ -215,7 +202,7 @@ func (l *loader) refresh() error {
 	grants := make([]*oauth2.Token, l.c.concurrency)
 	fmt.Fprintf(os.Stderr, "making %d grants…\n", l.c.concurrency)
 	for i := range grants {
-		code, v, err := l.code()
+		code, v, err := l.code(l.c.person)
 		if err != nil {
 			return err
 		}

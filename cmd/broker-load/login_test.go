@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/diarybroker/broker/pkg/server"
+)
+
+// devBroker serves `broker dev` (memory store, the simulator inside, the
+// demo roster) on 127.0.0.1 and returns its base URL.
+func devBroker(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := server.DefaultSettings()
+	s.Dev, s.Addr, s.Issuer, s.RateLimit = true, ln.Addr().String(), "http://"+ln.Addr().String(), 0
+	comp, err := server.Build(context.Background(), s, server.BuildOptions{LogOutput: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(comp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	t.Cleanup(func() { _ = hs.Close(); _ = comp.Close() })
+	return s.Issuer
+}
+
+// TestLoginAnswersEveryPage logs in people whose first login shows the
+// broker's pages — the consent page, for a teacher who is also a parent
+// consent for each record and the role picker — and checks that a whole
+// login completes with a code the token endpoint exchanges, the first time
+// and again (no pages then, or only the role picker).
+func TestLoginAnswersEveryPage(t *testing.T) {
+	base := devBroker(t)
+	for _, tc := range []struct {
+		name, person, role string
+		first, again       []string // the forms submitted
+	}{
+		{"teacher: consent", "1000100001", "", []string{"/consent"}, nil},
+		{"parent of two: consent", "1000100002", "", []string{"/consent"}, nil},
+		{"teacher and parent: role picker, consent", "1000100011", "", []string{"/login/role", "/consent"}, []string{"/login/role"}},
+		{"teacher and parent choosing parent", "1000100031", "parent", []string{"/login/role", "/consent"}, []string{"/login/role"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := config{target: base, clientID: server.DevClientID, secret: server.DevClientSecret,
+				redirect: server.DevExternalRedirect, person: tc.person, role: tc.role, concurrency: 1}
+			l := newLoader(c)
+			var forms []string
+			l.trace = func(action string) { forms = append(forms, strings.TrimPrefix(action, base)) }
+			for _, pass := range []struct {
+				name  string
+				forms []string
+			}{{"first login", tc.first}, {"second login", tc.again}} {
+				forms = nil
+				code, verifier, err := l.code(tc.person)
+				if err != nil {
+					t.Fatalf("%s: %v", pass.name, err)
+				}
+				tok, err := l.cfg.Exchange(l.ctx, code, oauth2.VerifierOption(verifier))
+				if err != nil || tok.RefreshToken == "" {
+					t.Fatalf("%s: exchange: %v (refresh token %q)", pass.name, err, tok.RefreshToken)
+				}
+				if strings.Join(forms, " ") != strings.Join(pass.forms, " ") {
+					t.Fatalf("%s submitted %q, want %q", pass.name, forms, pass.forms)
+				}
+			}
+		})
+	}
+}
+
+// TestLoginReportsWhatItSaw: a login that cannot go on names the page the
+// person was left on.
+func TestLoginReportsWhatItSaw(t *testing.T) {
+	base := devBroker(t)
+	c := config{target: base, clientID: server.DevClientID, secret: server.DevClientSecret,
+		redirect: server.DevExternalRedirect, concurrency: 1}
+	l := newLoader(c)
+	// 1000100015 is in no roster: the broker's failure page.
+	_, _, err := l.code("1000100015")
+	if err == nil || err.Error() != "page 403 not_found" {
+		t.Fatalf("got %v, want the failure page's reason (page 403 not_found)", err)
+	}
+}
