@@ -28,23 +28,24 @@ import (
 )
 
 type config struct {
-	target, mode, clientID, secret, redirect, person, role string
-	concurrency                                            int
-	duration                                               time.Duration
-	codes                                                  int
+	target, mode, clientID, secret, redirect, person, role, persons string
+	concurrency                                                     int
+	duration                                                        time.Duration
+	codes                                                           int
 }
 
 func main() {
 	var c config
 	flag.StringVar(&c.target, "target", "http://127.0.0.1:8080", "broker base URL (its issuer)")
-	flag.StringVar(&c.mode, "mode", "refresh", "login (whole login + exchange), exchange (codes made beforehand), refresh")
+	flag.StringVar(&c.mode, "mode", "refresh", "login (whole login + exchange), exchange (codes made beforehand), refresh; for scripts/chaos.sh: mixed, first-logins, refresh-race")
 	flag.IntVar(&c.concurrency, "c", 100, "concurrent clients")
 	flag.DurationVar(&c.duration, "d", 20*time.Second, "how long to run (login, refresh)")
-	flag.IntVar(&c.codes, "n", 5000, "exchange: how many codes to make and exchange")
+	flag.IntVar(&c.codes, "n", 5000, "exchange: how many codes to make and exchange; refresh-race: how many races")
 	flag.StringVar(&c.clientID, "client", "demo-diary", "client id")
 	flag.StringVar(&c.secret, "secret", "demo-secret", "client secret")
 	flag.StringVar(&c.redirect, "redirect", "http://127.0.0.1:8089/callback", "registered redirect URI (never contacted)")
 	flag.StringVar(&c.person, "person", "1000100001", "ESIA fixture person (oid) to log in as")
+	flag.StringVar(&c.persons, "persons", "", "mixed, first-logins, refresh-race: the fixture persons (oids, ranges a-b, comma-separated)")
 	flag.StringVar(&c.role, "role", "", "the role to choose when the login offers several (default: the first offered)")
 	flag.Parse()
 	if err := run(c); err != nil {
@@ -81,6 +82,8 @@ func run(c config) error {
 		return l.exchange()
 	case "refresh":
 		return l.refresh()
+	case "mixed", "first-logins", "refresh-race":
+		return l.chaos()
 	}
 	return fmt.Errorf("unknown mode %q", c.mode)
 }
