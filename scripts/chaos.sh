@@ -38,7 +38,7 @@ cleanup() {
   local name
   for name in "${!PID[@]}"; do kill -KILL "${PID[$name]}" 2>/dev/null || true; done
   if [ -f "$WORK/pg/PG_VERSION" ]; then "${AS_PG[@]}" "$PGBIN/pg_ctl" -D "$WORK/pg" -m immediate stop >/dev/null 2>&1 || true; fi
-  wait 2>/dev/null || true
+  { wait; } 2>/dev/null || true
   if [ "$KEEP" = 1 ]; then echo "chaos: logs kept in $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
@@ -49,7 +49,8 @@ freeport() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1"
 now_ms() { date +%s%3N; }
 # wait_for CMD… — poll CMD (quietly) for up to 30 s.
 wait_for() { local i; for i in $(seq 1 150); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done; return 1; }
-alive() { kill -0 "${PID[$1]}" 2>/dev/null; }
+# reap NAME — wait for a process that was told to end (without the shell's "Killed").
+reap() { { wait "${PID[$1]}"; } 2>/dev/null || true; }
 
 log "building"
 go build -o "$WORK/broker" ./cmd/broker
@@ -135,26 +136,28 @@ load() { # load MODE PERSONS [ARGS…] — the driver, its JSON summary on stdou
 # may have heal_NAME (run at HEAL_AT s).
 fault_baseline() { :; }
 fault_kill() { kill -KILL "${PID[replica1]}"; }
-heal_kill() { wait "${PID[replica1]}" 2>/dev/null || true; replica_start 1; }
+heal_kill() { reap replica1; replica_start 1; }
 fault_term() { kill -TERM "${PID[replica2]}"; }
-heal_term() { wait "${PID[replica2]}" 2>/dev/null || true; replica_start 2; }
+heal_term() { reap replica2; replica_start 2; }
 fault_pgrestart() { "${AS_PG[@]}" "$PGBIN/pg_ctl" -D "$WORK/pg" -m fast -w -t 60 stop >/dev/null; pg_start; }
-fault_redis() { kill -KILL "${PID[redis]}"; wait "${PID[redis]}" 2>/dev/null || true; }
+fault_redis() { kill -KILL "${PID[redis]}"; reap redis; }
 heal_redis() { redis_start; }
-fault_esiakill() { kill -KILL "${PID[sim]}"; wait "${PID[sim]}" 2>/dev/null || true; }
+fault_esiakill() { kill -KILL "${PID[sim]}"; reap sim; }
 heal_esiakill() { # a new simulator, a new key: the operator reloads the replicas' trust
   sim_start
   local i; for i in 0 1 2; do kill -HUP "${PID[replica$i]}"; done
 }
-fault_esia503() { curl -fsS -X POST "$SIM/sim/faults" -d '{"status":503}' >/dev/null; }
+fault_esia503() { # the broker's calls (token, person): the login page itself still works
+  local e; for e in te prns; do curl -fsS -X POST "$SIM/sim/faults" -d "{\"endpoint\":\"$e\",\"status\":503}" >/dev/null; done
+}
 heal_esia503() { curl -fsS -X DELETE "$SIM/sim/faults" >/dev/null; }
 fault_esiaslow() { curl -fsS -X PUT "$SIM/sim/latency" -d '{"latency":"3s"}' >/dev/null; }
 heal_esiaslow() { curl -fsS -X PUT "$SIM/sim/latency" -d '{"latency":"0s"}' >/dev/null; }
 
 ROWS=(); VIOLATIONS=0; NEXT_PERSON=1
-persons_slice() { # persons_slice N — the next N fixture persons, never logged in before
+take_persons() { # take_persons N — PERSONS: the next N fixture persons, never logged in before
   local from=$((2000000000 + NEXT_PERSON)); NEXT_PERSON=$((NEXT_PERSON + $1))
-  echo "$from-$((from + $1 - 1))"
+  PERSONS="$from-$((from + $1 - 1))"
 }
 
 integrity() { # prints "ok" or the violated checks; counts them in VIOLATIONS
@@ -167,7 +170,8 @@ integrity() { # prints "ok" or the violated checks; counts them in VIOLATIONS
 row() { # row SCENARIO SUMMARY_JSON FAULT_START_MS
   local name=$1 s=$2 start=$3 rec failures
   if [ -z "$s" ]; then s='{"attempted":0,"ok":0,"failed":0,"errors":{"load driver failed":1},"last_failure_ms":0}'; fi
-  failures="$(jq -r '[.errors | to_entries | sort_by(-.value)[] | "\(.value)× \(.key)"] | join("; ")' <<<"$s")"
+  failures="$(jq -r '[.errors | to_entries | sort_by(-.value)[] | "\(.value)× \(.key)"]
+    + (if .winners then ["winners per race: \(.winners | map(tostring) | join(","))"] else [] end) | join("; ")' <<<"$s")"
   rec="$(jq -r --argjson t "$start" 'if .last_failure_ms == 0 or $t == 0 then "—" else "\(((.last_failure_ms - $t) / 100 | round) / 10) s" end' <<<"$s")"
   ROWS+=("| $name | $(jq -r .attempted <<<"$s") | $(jq -r .ok <<<"$s") | $(jq -r .failed <<<"$s")${failures:+ ($failures)} | $rec | $(integrity) |")
   log "done: ${ROWS[-1]}"
@@ -176,7 +180,8 @@ row() { # row SCENARIO SUMMARY_JSON FAULT_START_MS
 scenario() { # scenario TITLE NAME HEAL_AT — mixed load with a fault
   local title=$1 name=$2 heal_at=$3 out="$WORK/load.$2.json" t0 start=0
   log "scenario: $title"
-  load mixed "$(persons_slice 30)" -d "${SECONDS_PER}s" >"$out" & local driver=$!
+  take_persons 30
+  load mixed "$PERSONS" -d "${SECONDS_PER}s" >"$out" & local driver=$!
   PID[driver]=$driver; t0=$(date +%s)
   sleep "$FAULT_AT"
   if [ "$name" != baseline ]; then start=$(now_ms); fi
@@ -195,14 +200,15 @@ scenario "replica SIGTERM (restarted 5 s later)" term $((FAULT_AT + 5))
 scenario "PostgreSQL restart (fast shutdown)" pgrestart ""
 scenario "Redis down 10 s, back empty" redis $((FAULT_AT + 10))
 scenario "ESIA killed 10 s, back with a new key (SIGHUP)" esiakill $((FAULT_AT + 10))
-scenario "ESIA answering 503 for 10 s" esia503 $((FAULT_AT + 10))
+scenario "ESIA's token and person endpoints answering 503 for 10 s" esia503 $((FAULT_AT + 10))
 scenario "ESIA slow (3 s a request) for 10 s" esiaslow $((FAULT_AT + 10))
 
 log "scenario: concurrent first logins of the same people"
-row "concurrent first logins ($WORKERS at once, 10 people)" "$(load first-logins "$(persons_slice 10)")" 0
+take_persons 10
+row "concurrent first logins ($WORKERS at once, 10 people)" "$(load first-logins "$PERSONS")" 0
 log "scenario: one refresh token raced"
 row "one refresh token sent by $WORKERS at once (10 races; the losers' invalid_grant is ok)" \
-  "$(load refresh-race "$(persons_slice 1)" -n 10 | jq -c '.errors += (if (.multiple_winners // 0) > 0 then {"races with more than one winner": .multiple_winners} else {} end)')" 0
+  "$(take_persons 1; load refresh-race "$PERSONS" -n 10 | jq -c '.errors += (if (.multiple_winners // 0) > 0 then {"races with more than one winner": .multiple_winners} else {} end)')" 0
 
 # --- webhooks: every event delivered once the outbox drains.
 log "waiting for the outbox to drain"
@@ -211,9 +217,12 @@ UNDELIVERED="$(sql -c "SELECT count(*) FROM outbox_events WHERE status <> 'deliv
 EVENTS="$(sql -c "SELECT count(*) FROM outbox_events")"
 if [ "$UNDELIVERED" = 0 ]; then HOOKS=ok; else HOOKS="VIOLATED: $UNDELIVERED undelivered"; VIOLATIONS=$((VIOLATIONS + 1)); fi
 ROWS+=("| webhook delivery after the campaign | $EVENTS events | $((EVENTS - UNDELIVERED)) delivered | $UNDELIVERED | — | $HOOKS |")
+TOTALS="$(sql -F ' ' -c "SELECT (SELECT count(*) FROM links), (SELECT count(*) FROM consents WHERE status = 'granted'), (SELECT count(DISTINCT request_id) FROM oauth_records WHERE kind = 'refresh')")"
+read -r N_LINKS N_CONSENTS N_GRANTS <<<"$TOTALS"
 
 echo
-echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), WORKERS=$WORKERS SECONDS_PER=$SECONDS_PER"
+echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), WORKERS=$WORKERS SECONDS_PER=$SECONDS_PER FAULT_AT=$FAULT_AT"
+echo "at the end: $N_LINKS links, $N_CONSENTS granted consents, $N_GRANTS grants with refresh tokens, $EVENTS webhook events"
 echo
 echo "| scenario | attempted | ok | failed (what they saw) | recovery | integrity |"
 echo "|---|---|---|---|---|---|"

@@ -38,8 +38,10 @@ type summary struct {
 	Errors       map[string]int `json:"errors"`
 	FirstFailure int64          `json:"first_failure_ms"`
 	LastFailure  int64          `json:"last_failure_ms"`
-	// Winners, in refresh-race, counts the races more than one sender won.
-	MultipleWinners int `json:"multiple_winners,omitempty"`
+	// MultipleWinners, in refresh-race, counts the races more than one
+	// sender won; Winners lists how many won each race.
+	MultipleWinners int   `json:"multiple_winners,omitempty"`
+	Winners         []int `json:"winners,omitempty"`
 }
 
 type tally struct {
@@ -240,11 +242,12 @@ func (l *loader) refreshRace(person string, t *tally) {
 		}
 		close(start)
 		wg.Wait()
+		t.mu.Lock()
+		t.s.Winners = append(t.s.Winners, int(won.Load()))
 		if won.Load() > 1 {
-			t.mu.Lock()
 			t.s.MultipleWinners++
-			t.mu.Unlock()
 		}
+		t.mu.Unlock()
 	}
 }
 

@@ -115,6 +115,9 @@ func (l *loader) walk(client *http.Client, resp *http.Response, person string) (
 		}
 		next, err := answer(resp.Request.URL, resp.StatusCode, body, person, l.c.role)
 		if err != nil {
+			if t, perr := url.Parse(l.c.target); perr == nil && resp.Request.URL.Host != t.Host {
+				return "", fmt.Errorf("ESIA's %w", err) // the person never got back to the broker
+			}
 			return "", err
 		}
 		if l.trace != nil {
