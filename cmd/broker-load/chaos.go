@@ -38,10 +38,9 @@ type summary struct {
 	Errors       map[string]int `json:"errors"`
 	FirstFailure int64          `json:"first_failure_ms"`
 	LastFailure  int64          `json:"last_failure_ms"`
-	// MultipleWinners, in refresh-race, counts the races more than one
-	// sender won; Winners lists how many won each race.
-	MultipleWinners int   `json:"multiple_winners,omitempty"`
-	Winners         []int `json:"winners,omitempty"`
+	// Winners, in refresh-race, lists how many senders got tokens in each
+	// race.
+	Winners []int `json:"winners,omitempty"`
 }
 
 type tally struct {
@@ -210,8 +209,10 @@ func (l *loader) firstLogins(persons []string, t *tally) {
 	}
 }
 
-// refreshRace: the losers' invalid_grant is the right answer and is counted
-// as such (ok); a race with more than one winner is counted apart.
+// refreshRace: every sender gets either the rotation's pair (with a reuse
+// interval, all of them the same pair) or invalid_grant, and both are
+// counted ok; a race whose winners got different refresh tokens is a
+// failure, since only one of them can be the grant's.
 func (l *loader) refreshRace(person string, t *tally) {
 	for i := 0; i < l.c.codes; i++ {
 		tok, err := l.login(person)
@@ -220,18 +221,21 @@ func (l *loader) refreshRace(person string, t *tally) {
 			continue
 		}
 		var wg sync.WaitGroup
-		var won atomic.Int32
+		var mu sync.Mutex
+		got := map[string]int{} // refresh token → winners who got it
 		start := make(chan struct{})
 		for w := 0; w < l.c.concurrency; w++ {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				<-start
-				_, err := l.refreshOnce(tok.RefreshToken)
+				rt, err := l.refreshOnce(tok.RefreshToken)
 				var te *tokenError
 				switch {
 				case err == nil:
-					won.Add(1)
+					mu.Lock()
+					got[rt]++
+					mu.Unlock()
 					t.add(nil)
 				case errors.As(err, &te) && te.status == http.StatusBadRequest && te.code == "invalid_grant":
 					t.add(nil)
@@ -242,10 +246,15 @@ func (l *loader) refreshRace(person string, t *tally) {
 		}
 		close(start)
 		wg.Wait()
+		won := 0
+		for _, n := range got {
+			won += n
+		}
 		t.mu.Lock()
-		t.s.Winners = append(t.s.Winners, int(won.Load()))
-		if won.Load() > 1 {
-			t.s.MultipleWinners++
+		t.s.Winners = append(t.s.Winners, won)
+		if len(got) > 1 {
+			t.s.Failed++
+			t.s.Errors[fmt.Sprintf("race answered %d different refresh tokens", len(got))]++
 		}
 		t.mu.Unlock()
 	}
