@@ -29,6 +29,9 @@ for tool in jq psql redis-server curl python3; do
 done
 [ -x "$PGBIN/initdb" ] || { echo "chaos: no PostgreSQL binaries (set PGBIN)" >&2; exit 2; }
 
+# The shell reports every process the campaign kills ("line N: PID Killed …"):
+# that is the point here, not news.
+exec 2> >(grep --line-buffered -Ev '^[^ ]+: line [0-9]+: +[0-9]+ (Killed|Terminated) ' >&2)
 WORK="$(mktemp -d /tmp/broker-chaos.XXXXXX)"; chmod 755 "$WORK"
 declare -A PID=()   # name → pid of every process this script started
 AS_PG=()            # PostgreSQL refuses to run as root: as postgres then
