@@ -46,6 +46,9 @@ type summary struct {
 type tally struct {
 	mu sync.Mutex
 	s  summary
+	// host is the broker's, so that a failure to reach another host
+	// (ESIA's login page) is named as such.
+	host string
 }
 
 func (t *tally) add(err error) {
@@ -58,7 +61,7 @@ func (t *tally) add(err error) {
 	}
 	now := time.Now().UnixMilli()
 	t.s.Failed++
-	t.s.Errors[classify(err)]++
+	t.s.Errors[classify(err, t.host)]++
 	if t.s.FirstFailure == 0 {
 		t.s.FirstFailure = now
 	}
@@ -66,8 +69,9 @@ func (t *tally) add(err error) {
 }
 
 // classify shortens an error to what a person or a diary saw, without URLs
-// or tokens: the operation's failure class.
-func classify(err error) string {
+// or tokens: the operation's failure class. A connection failure to another
+// host than brokerHost is ESIA's.
+func classify(err error, brokerHost string) string {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
 		return fmt.Sprintf("token %d %s", re.Response.StatusCode, re.ErrorCode)
@@ -78,17 +82,21 @@ func classify(err error) string {
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
+		where := ""
+		if u, perr := url.Parse(ue.URL); perr == nil && brokerHost != "" && u.Host != brokerHost {
+			where = "ESIA's "
+		}
 		if ue.Timeout() {
-			return "timeout"
+			return where + "timeout"
 		}
 		var se *os.SyscallError
 		if errors.As(ue.Err, &se) {
-			return "connection: " + se.Err.Error()
+			return where + "connection: " + se.Err.Error()
 		}
 		if strings.Contains(ue.Err.Error(), "EOF") {
-			return "connection: EOF"
+			return where + "connection: EOF"
 		}
-		return "connection: " + ue.Err.Error()
+		return where + "connection: " + ue.Err.Error()
 	}
 	msg := err.Error()
 	if len(msg) > 60 {
@@ -141,6 +149,9 @@ func (l *loader) chaos() error {
 		return err
 	}
 	t := &tally{s: summary{Mode: l.c.mode, Errors: map[string]int{}}}
+	if u, err := url.Parse(l.c.target); err == nil {
+		t.host = u.Host
+	}
 	switch l.c.mode {
 	case "mixed":
 		l.mixed(persons, t)

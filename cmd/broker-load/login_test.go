@@ -5,7 +5,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -92,5 +95,28 @@ func TestLoginReportsWhatItSaw(t *testing.T) {
 	_, _, err := l.code("1000100015")
 	if err == nil || err.Error() != "page 403 not_found" {
 		t.Fatalf("got %v, want the failure page's reason (page 403 not_found)", err)
+	}
+}
+
+// TestClassify: what the campaign's table says a failure was.
+func TestClassify(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"the broker refuses the connection",
+			&url.Error{Op: "Get", URL: "http://127.0.0.1:8080/oauth2/auth?x=1", Err: &os.SyscallError{Syscall: "connect", Err: syscall.ECONNREFUSED}},
+			"connection: connection refused"},
+		{"ESIA refuses it",
+			&url.Error{Op: "Get", URL: "http://127.0.0.1:8090/aas/oauth2/v2/ac", Err: &os.SyscallError{Syscall: "connect", Err: syscall.ECONNREFUSED}},
+			"ESIA's connection: connection refused"},
+		{"the token endpoint refuses a refresh", &tokenError{400, "invalid_grant"}, "token 400 invalid_grant"},
+		{"a failure page", seen(503, []byte(`<a href="https://d/cb?error=access_denied&amp;error_description=esia_unavailable">`)), "page 503 esia_unavailable"},
+		{"a page without a reason", seen(500, []byte(`<h1>Вход не удался</h1>`)), "page 500 «Вход не удался»"},
+	} {
+		if got := classify(tc.err, "127.0.0.1:8080"); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }
