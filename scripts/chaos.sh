@@ -13,7 +13,9 @@
 #   scenario | attempted | ok | failed (what they saw) | recovery | integrity
 #
 # recovery: from the fault's start to the end of the last failed operation
-# ("—": nothing failed). Exit status 1 on any integrity violation.
+# ("—": nothing failed); when failures outlast the scenario's load, to the
+# end of the last failing probe after it. Exit status 1 on any integrity
+# violation.
 #
 # Usage: scripts/chaos.sh        (WORKERS=10 SECONDS_PER=20 FAULT_AT=5 KEEP=0)
 #   WORKERS      concurrent diaries of the load driver
@@ -33,6 +35,7 @@ done
 # that is the point here, not news.
 exec 2> >(grep --line-buffered -Ev '^[^ ]+: line [0-9]+: +[0-9]+ (Killed|Terminated) ' >&2)
 WORK="$(mktemp -d /tmp/broker-chaos.XXXXXX)"; chmod 755 "$WORK"
+if [ "$KEEP" = 1 ]; then echo "chaos: logs in $WORK (kept)" >&2; fi
 declare -A PID=()   # name → pid of every process this script started
 AS_PG=()            # PostgreSQL refuses to run as root: as postgres then
 if [ "$(id -u)" = 0 ]; then AS_PG=(runuser -u postgres --); fi
@@ -170,12 +173,16 @@ integrity() { # prints "ok" or the violated checks; counts them in VIOLATIONS
   if [ -z "$bad" ]; then echo ok; else echo "VIOLATED: $bad"; VIOLATIONS=$((VIOLATIONS + 1)); fi
 }
 
-row() { # row SCENARIO SUMMARY_JSON FAULT_START_MS
-  local name=$1 s=$2 start=$3 rec failures
+row() { # row SCENARIO SUMMARY_JSON FAULT_START_MS [LATE_MS]
+  local name=$1 s=$2 start=$3 late=${4:-0} rec failures
   if [ -z "$s" ]; then s='{"attempted":0,"ok":0,"failed":0,"errors":{"load driver failed":1},"last_failure_ms":0}'; fi
   failures="$(jq -r '[.errors | to_entries | sort_by(-.value)[] | "\(.value)× \(.key)"]
     + (if .winners then ["winners per race: \(.winners | map(tostring) | join(","))"] else [] end) | join("; ")' <<<"$s")"
-  rec="$(jq -r --argjson t "$start" 'if .last_failure_ms == 0 or $t == 0 then "—" else "\(((.last_failure_ms - $t) / 100 | round) / 10) s" end' <<<"$s")"
+  rec="$(jq -r --argjson t "$start" --argjson late "$late" '
+    if $t == 0 then "—"
+    elif $late > 0 then "\((($late - $t) / 100 | round) / 10) s (after the load)"
+    elif .last_failure_ms == 0 then "—"
+    else "\(((.last_failure_ms - $t) / 100 | round) / 10) s" end' <<<"$s")"
   ROWS+=("| $name | $(jq -r .attempted <<<"$s") | $(jq -r .ok <<<"$s") | $(jq -r .failed <<<"$s")${failures:+ ($failures)} | $rec | $(integrity) |")
   log "done: ${ROWS[-1]}"
 }
@@ -194,7 +201,24 @@ scenario() { # scenario TITLE NAME HEAL_AT — mixed load with a fault
     "heal_$name"
   fi
   wait "$driver" || true; unset 'PID[driver]'
-  row "$title" "$(cat "$out")" "$start"
+  settle
+  row "$title" "$(cat "$out")" "$start" "$LATE_MS"
+}
+
+# settle — after a scenario's load, probe (3 diaries, 1 s) until a probe sees
+# no failure, up to 90 s, so that no scenario inherits the last one's state
+# (an open circuit breaker). LATE_MS: when the last failing probe ended, 0
+# when the first probe was clean.
+settle() {
+  local deadline=$(($(date +%s) + 90)) p
+  LATE_MS=0
+  while :; do
+    p="$(load mixed "$PERSONS" -c 3 -d 1s)" || p=""
+    if [ -n "$p" ] && [ "$(jq .failed <<<"$p")" = 0 ] && [ "$(jq .ok <<<"$p")" != 0 ]; then return; fi
+    LATE_MS=$(now_ms)
+    if [ "$(date +%s)" -ge "$deadline" ]; then log "not settled after 90 s"; return; fi
+    sleep 1
+  done
 }
 
 scenario "baseline, no fault" baseline ""
