@@ -1,8 +1,13 @@
 package esia
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 )
@@ -10,7 +15,10 @@ import (
 // Defaults of the circuit breaker (Config.BreakerFailures, BreakerCooldown).
 const (
 	DefaultBreakerFailures = 5
-	DefaultBreakerCooldown = 30 * time.Second
+	// DefaultBreakerCooldown is short because no person waits for a probe
+	// (the breaker sends its own, see Config.BreakerCooldown): it bounds how
+	// long logins stay refused after ESIA answers again.
+	DefaultBreakerCooldown = 3 * time.Second
 )
 
 // ErrCircuitOpen is the cause of the error a call to ESIA fails with,
@@ -29,8 +37,8 @@ const (
 	breakerClosed breakerState = iota
 	// breakerOpen fails every call fast until the cool-down is over.
 	breakerOpen
-	// breakerHalfOpen lets one probe call through; its outcome closes the
-	// breaker again or reopens it.
+	// breakerHalfOpen fails every call fast while the breaker's own probe
+	// asks ESIA; the probe's answer closes the breaker or opens it again.
 	breakerHalfOpen
 )
 
@@ -70,66 +78,65 @@ func outcomeOf(err error) callOutcome {
 }
 
 // breaker is the circuit breaker of one Config: after `failures`
-// consecutive calls that found ESIA down it opens, fails calls fast for the
-// cool-down, then lets a single probe through. It counts logical calls: a
-// GET and its one retry are one call.
+// consecutive calls that found ESIA down it opens and fails calls fast.
+// The cool-down counts from the failure that opened it, or from the start
+// of the last failed probe; the first call or Available after it starts a
+// probe of the breaker's own in the background — no person's call is ever
+// the probe — and the probe's answer closes the breaker or opens it for
+// another cool-down. It counts logical calls: a GET and its one retry are one call.
 type breaker struct {
 	mu        sync.Mutex
 	state     breakerState
 	failures  int       // consecutive outcomeDown while closed
 	openUntil time.Time // end of the cool-down while open
-	probing   bool      // the half-open probe is under way
+	openedAt  time.Time // when it left closed, for the log line that closes it
+	probedAt  time.Time // when the probe under way started
 	// gen changes whenever the state does; the outcome of a call let
 	// through under an older generation is ignored, so that the late
 	// answers of calls started before the breaker opened cannot close it.
 	gen uint64
+	// probes counts probes under way, for tests (WaitProbe).
+	probes sync.WaitGroup
 }
 
-// ticket is what allow hands a call, and record takes back.
-type ticket struct {
-	gen   uint64
-	probe bool
+// transition is a change of state, logged once the lock is released.
+type transition struct {
+	to       breakerState
+	endpoint string // the call label whose outcome changed the state
+	cause    string
+	failures int
+	retryAt  time.Time
+	downFor  time.Duration
 }
 
 // allow decides whether a call may go to ESIA now. When it may not, it
-// returns the time the cool-down ends (zero while a probe is under way).
-func (b *breaker) allow(now time.Time) (ticket, time.Time, bool) {
+// returns the time the cool-down ends (zero while a probe is under way), and
+// whether the caller must start a probe (the cool-down just ended).
+func (b *breaker) allow(now time.Time) (gen uint64, until time.Time, probe *transition, ok bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch b.state {
 	case breakerOpen:
 		if now.Before(b.openUntil) {
-			return ticket{}, b.openUntil, false
+			return 0, b.openUntil, nil, false
 		}
 		b.setState(breakerHalfOpen)
-		fallthrough
+		b.probedAt = now
+		b.probes.Add(1)
+		return 0, time.Time{}, &transition{to: breakerHalfOpen, endpoint: probeLabel}, false
 	case breakerHalfOpen:
-		if b.probing {
-			return ticket{}, time.Time{}, false
-		}
-		b.probing = true
-		return ticket{gen: b.gen, probe: true}, time.Time{}, true
+		return 0, time.Time{}, nil, false
 	}
-	return ticket{gen: b.gen}, time.Time{}, true
+	return b.gen, time.Time{}, nil, true
 }
 
-// record takes the outcome of a call allowed with t.
-func (b *breaker) record(t ticket, o callOutcome, now time.Time, limit int, cooldown time.Duration) {
+// record takes the outcome of a call allowed under gen, and returns the
+// transition it caused, if any.
+func (b *breaker) record(gen uint64, o callOutcome, now time.Time, limit int, cooldown time.Duration) *transition {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if t.gen != b.gen {
-		return
-	}
-	if t.probe {
-		b.probing = false
-		switch o {
-		case outcomeUp:
-			b.setState(breakerClosed)
-		case outcomeDown:
-			b.open(now, cooldown)
-		}
-		// outcomeNone: still half-open, the next call probes.
-		return
+	if gen != b.gen || b.state != breakerClosed {
+		return nil
 	}
 	switch o {
 	case outcomeUp:
@@ -137,9 +144,31 @@ func (b *breaker) record(t ticket, o callOutcome, now time.Time, limit int, cool
 	case outcomeDown:
 		b.failures++
 		if b.failures >= limit {
+			n := b.failures
 			b.open(now, cooldown)
+			b.openedAt = now
+			return &transition{to: breakerOpen, failures: n, retryAt: b.openUntil}
 		}
 	}
+	return nil
+}
+
+// probed takes the outcome of the breaker's probe and returns the
+// transition: closed when ESIA answered, open otherwise until a cool-down
+// after the probe started (so that a probe ESIA left hanging does not
+// stretch the time between probes).
+func (b *breaker) probed(o callOutcome, now time.Time, cooldown time.Duration) *transition {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.state != breakerHalfOpen {
+		return nil
+	}
+	if o == outcomeUp {
+		b.setState(breakerClosed)
+		return &transition{to: breakerClosed, endpoint: probeLabel, downFor: now.Sub(b.openedAt)}
+	}
+	b.open(b.probedAt, cooldown)
+	return &transition{to: breakerOpen, endpoint: probeLabel, retryAt: b.openUntil}
 }
 
 func (b *breaker) open(now time.Time, cooldown time.Duration) {
@@ -151,15 +180,6 @@ func (b *breaker) setState(s breakerState) {
 	b.state = s
 	b.gen++
 	b.failures = 0
-	b.probing = false
-}
-
-// openAt reports whether the breaker refuses calls at now without changing
-// its state, and until when.
-func (b *breaker) openAt(now time.Time) (time.Time, bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.openUntil, b.state == breakerOpen && now.Before(b.openUntil)
 }
 
 // snapshot returns the state, for tests.
@@ -201,22 +221,79 @@ func (c *Config) breakerCooldown() time.Duration {
 	return DefaultBreakerCooldown
 }
 
-// Available reports, without calling ESIA, whether calls go through now: nil,
-// or while the circuit breaker is open an error matching ErrUnavailable and
-// ErrCircuitOpen. It never takes the probe call of a half-open breaker (once
-// the cool-down is over it returns nil and the next real call probes), so a
-// login can check it before sending a person to ESIA's login page.
+// probeLabel is the Observe endpoint label of the breaker's probe.
+const probeLabel = "probe"
+
+// probeTimeout bounds the probe: the cool-down (a probe ESIA leaves hanging
+// fails in time for the next one), at least a second, at most Timeout.
+func (c *Config) probeTimeout() time.Duration {
+	return min(max(c.breakerCooldown(), time.Second), c.timeout())
+}
+
+// Available reports, without waiting for ESIA, whether calls go through
+// now: nil, or while the circuit breaker is open or probing an error
+// matching ErrUnavailable and ErrCircuitOpen. Once the cool-down is over it
+// starts the breaker's probe in the background (as a refused call does) and
+// still answers with the error: calls resume when the probe finds ESIA
+// answering. A login checks it before sending a person to ESIA's login page.
 func (c *Config) Available() error {
 	limit := c.breakerFailures()
 	if limit == 0 {
 		return nil
 	}
-	until, open := c.breakerState().openAt(c.now())
-	if !open {
+	_, until, probe, ok := c.breakerState().allow(c.now())
+	if ok {
 		return nil
 	}
-	return &Error{Description: fmt.Sprintf("ESIA is unavailable (circuit breaker open after %d calls in a row failed); calls resume at %s",
-		limit, until.Format(time.RFC3339)), Retryable: true, cause: ErrCircuitOpen}
+	return c.refusal(limit, until, probe)
+}
+
+// refusal starts the probe when allow asked for it, and returns the error
+// of a refused call.
+func (c *Config) refusal(limit int, until time.Time, probe *transition) error {
+	if probe != nil {
+		c.logTransition(probe)
+		go c.probe()
+	}
+	desc := fmt.Sprintf("ESIA is unavailable (circuit breaker open after %d calls in a row failed); calls resume ", limit)
+	if until.IsZero() {
+		desc += "once a probe finds ESIA answering"
+	} else {
+		desc += "at the earliest at " + until.Format(time.RFC3339)
+	}
+	return &Error{Description: desc, Retryable: true, cause: ErrCircuitOpen}
+}
+
+// probe asks ESIA's token endpoint with an empty form. A working ESIA
+// answers at once with an error of the request (ESIA-007014, a missing
+// parameter), which proves it up; a 5xx, ESIA-007007/007008, a time-out or
+// no connection proves it still down. The probe carries no secret, code or
+// personal data, and is sent once per cool-down at most while ESIA is down.
+func (c *Config) probe() {
+	b := c.breakerState()
+	defer b.probes.Done() // after the log line: WaitProbe sees it written
+	_, err := c.attempt(context.Background(), call{label: probeLabel, timeout: c.probeTimeout(),
+		newRequest: func(ctx context.Context) (*http.Request, error) {
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint(PathToken), strings.NewReader(""))
+			if err != nil {
+				return nil, err
+			}
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Accept", "application/json")
+			return req, nil
+		}})
+	o := outcomeOf(err)
+	if o == outcomeNone {
+		o = outcomeDown
+	}
+	if t := b.probed(o, c.now(), c.breakerCooldown()); t != nil {
+		t.cause = causeOf(err)
+		var e *Error
+		if o == outcomeUp && errors.As(err, &e) {
+			t.cause = fmt.Sprintf("ESIA answered the probe (HTTP %d)", e.HTTPStatus)
+		}
+		c.logTransition(t)
+	}
 }
 
 // guard runs call under the circuit breaker: it fails fast while the
@@ -227,20 +304,69 @@ func (c *Config) guard(label string, call func() ([]byte, error)) ([]byte, error
 		return call()
 	}
 	b := c.breakerState()
-	t, until, ok := b.allow(c.now())
+	gen, until, probe, ok := b.allow(c.now())
 	if !ok {
 		if c.Observe != nil {
 			c.Observe(label, "circuit_open", 0)
 		}
-		desc := fmt.Sprintf("ESIA is unavailable (circuit breaker open after %d calls in a row failed); calls resume ", limit)
-		if until.IsZero() {
-			desc += "after the probe call under way"
-		} else {
-			desc += "at " + until.Format(time.RFC3339)
-		}
-		return nil, &Error{Description: desc, Retryable: true, cause: ErrCircuitOpen}
+		return nil, c.refusal(limit, until, probe)
 	}
 	body, err := call()
-	b.record(t, outcomeOf(err), c.now(), limit, c.breakerCooldown())
+	if t := b.record(gen, outcomeOf(err), c.now(), limit, c.breakerCooldown()); t != nil {
+		t.endpoint, t.cause = label, causeOf(err)
+		c.logTransition(t)
+	}
 	return body, err
+}
+
+// logTransition writes the one log line of a change of the breaker's state:
+// WARN when it opens, INFO when it probes or closes. Refused calls log
+// nothing: the line that opened the breaker says why they are refused.
+func (c *Config) logTransition(t *transition) {
+	log := c.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	attrs := []any{"esia_host", c.host(), "endpoint", t.endpoint}
+	switch t.to {
+	case breakerOpen:
+		attrs = append(attrs, "cause", t.cause, "retry_at", t.retryAt)
+		if t.failures > 0 {
+			attrs = append(attrs, "failures", t.failures)
+		}
+		log.Warn("esia circuit breaker open: calls to ESIA fail fast", attrs...)
+	case breakerHalfOpen:
+		log.Info("esia circuit breaker half-open: probing ESIA", attrs...)
+	case breakerClosed:
+		attrs = append(attrs, "cause", t.cause, "down_for", t.downFor.String())
+		log.Info("esia circuit breaker closed: ESIA answers again", attrs...)
+	}
+}
+
+// host is BaseURL's host, for log lines.
+func (c *Config) host() string {
+	if u, err := url.Parse(c.BaseURL); err == nil {
+		return u.Host
+	}
+	return ""
+}
+
+// causeOf describes a call's outcome for the breaker's log line without
+// the request URL (a REST path names the person's oid).
+func causeOf(err error) string {
+	if err == nil {
+		return "ESIA answered"
+	}
+	var e *Error
+	if !errors.As(err, &e) {
+		return err.Error()
+	}
+	s := e.Error()
+	var ue *url.Error
+	if errors.As(e.cause, &ue) {
+		s += ": " + ue.Err.Error()
+	} else if e.cause != nil {
+		s += ": " + e.cause.Error()
+	}
+	return s
 }

@@ -11,19 +11,26 @@ import (
 
 // TestBreaker drives the state machine step by step on an injected clock:
 // each step lets one call ask the breaker at t0+at and, when let through,
-// reports its outcome (or holds it to report in a later step).
+// reports its outcome (or holds it to report in a later step), or finishes
+// the breaker's probe with an outcome.
 func TestBreaker(t *testing.T) {
-	const limit, cooldown = 3, 30 * time.Second
+	const limit, cooldown = 3, 3 * time.Second
 	type step struct {
 		at      time.Duration
 		outcome callOutcome
 		hold    bool // keep the ticket, report it in a later step with report
 		report  int  // 1-based index of a held step whose outcome is reported now (no new call)
+		probed  bool // no new call: the probe under way finishes with outcome
 		allowed bool
+		probe   bool   // the refused call starts the probe
 		state   string // "" leaves the state unchecked
 	}
 	up, down, none := outcomeUp, outcomeDown, outcomeNone
 	const closed, open, halfOpen = "closed", "open", "half-open"
+	opened := []step{
+		{outcome: down, allowed: true}, {outcome: down, allowed: true},
+		{outcome: down, allowed: true, state: open},
+	}
 	tests := []struct {
 		name  string
 		steps []step
@@ -54,27 +61,35 @@ func TestBreaker(t *testing.T) {
 			{outcome: none, allowed: true, state: closed},
 			{outcome: down, allowed: true, state: open},
 		}},
-		{"after the cool-down one probe; its success closes", []step{
-			{outcome: down, allowed: true}, {outcome: down, allowed: true},
-			{outcome: down, allowed: true, state: open},
-			{at: cooldown, outcome: up, hold: true, allowed: true, state: halfOpen},
-			{at: cooldown, allowed: false, state: halfOpen}, // a second call while the probe runs
-			{at: cooldown + time.Second, report: 4, state: closed},
-			{at: cooldown + time.Second, outcome: up, allowed: true, state: closed},
-		}},
-		{"a failed probe reopens for another cool-down", []step{
-			{outcome: down, allowed: true}, {outcome: down, allowed: true},
-			{outcome: down, allowed: true, state: open},
-			{at: cooldown + time.Second, outcome: down, allowed: true, state: open},
-			{at: 2*cooldown + time.Second - time.Nanosecond, allowed: false, state: open},
-			{at: 2*cooldown + time.Second, outcome: up, allowed: true, state: closed},
-		}},
-		{"a cancelled probe lets the next call probe", []step{
-			{outcome: down, allowed: true}, {outcome: down, allowed: true},
-			{outcome: down, allowed: true, state: open},
-			{at: cooldown, outcome: none, allowed: true, state: halfOpen},
-			{at: cooldown, outcome: down, allowed: true, state: open},
-		}},
+		{"the first call after the cool-down starts the probe, is refused; the probe's success closes", append(opened[:3:3],
+			step{at: cooldown, allowed: false, probe: true, state: halfOpen},
+			step{at: cooldown, allowed: false, state: halfOpen}, // a second call while the probe runs: no second probe
+			step{at: cooldown + time.Second, probed: true, outcome: up, state: closed},
+			step{at: cooldown + time.Second, outcome: up, allowed: true, state: closed},
+		)},
+		{"refusals do not stretch the cool-down", append(opened[:3:3],
+			step{at: time.Second, allowed: false, state: open},
+			step{at: 2 * time.Second, allowed: false, state: open},
+			step{at: cooldown - time.Nanosecond, allowed: false, state: open},
+			step{at: cooldown, allowed: false, probe: true, state: halfOpen},
+		)},
+		{"a failed probe reopens until a cool-down after it started", append(opened[:3:3],
+			step{at: cooldown + time.Second, allowed: false, probe: true, state: halfOpen},
+			step{at: cooldown + 2*time.Second, probed: true, outcome: down, state: open}, // it took 1 s
+			step{at: 2*cooldown + time.Second - time.Nanosecond, allowed: false, state: open},
+			step{at: 2*cooldown + time.Second, allowed: false, probe: true, state: halfOpen},
+			step{at: 2*cooldown + 2*time.Second, probed: true, outcome: up, state: closed},
+			step{at: 2*cooldown + 2*time.Second, outcome: up, allowed: true, state: closed},
+		)},
+		{"a probe that outlived the cool-down lets the next call probe at once", append(opened[:3:3],
+			step{at: cooldown, allowed: false, probe: true, state: halfOpen},
+			step{at: 2*cooldown + time.Second, probed: true, outcome: down, state: open},
+			step{at: 2*cooldown + time.Second, allowed: false, probe: true, state: halfOpen},
+		)},
+		{"a probe without an answer in time counts as down", append(opened[:3:3],
+			step{at: cooldown, allowed: false, probe: true, state: halfOpen},
+			step{at: cooldown, probed: true, outcome: down, state: open},
+		)},
 		{"late answers of calls started before it opened are ignored", []step{
 			{outcome: up, hold: true, allowed: true, state: closed},
 			{outcome: down, hold: true, allowed: true, state: closed},
@@ -90,38 +105,35 @@ func TestBreaker(t *testing.T) {
 			{outcome: down, hold: true, allowed: true},
 			{outcome: down, allowed: true}, {outcome: down, allowed: true},
 			{outcome: down, allowed: true, state: open},
-			{at: cooldown, outcome: up, allowed: true, state: closed},
+			{at: cooldown, allowed: false, probe: true, state: halfOpen},
+			{at: cooldown, probed: true, outcome: up, state: closed},
 			{at: cooldown, report: 1, state: closed},
 			{at: cooldown, report: 2, state: closed},
 			{at: cooldown, report: 3, state: closed},
 			{at: cooldown, outcome: up, allowed: true, state: closed},
-		}},
-		{"a failure from before the probe does not reopen it", []step{
-			{outcome: down, hold: true, allowed: true},
-			{outcome: down, allowed: true}, {outcome: down, allowed: true},
-			{outcome: down, allowed: true, state: open},
-			{at: cooldown, outcome: up, allowed: true, state: closed},
-			{at: cooldown, report: 1, state: closed},
 		}},
 	}
 	t0 := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var b breaker
-			held := map[int]ticket{}
+			held := map[int]uint64{}
 			for i, s := range tc.steps {
 				now := t0.Add(s.at)
-				if s.report > 0 {
+				switch {
+				case s.report > 0:
 					b.record(held[s.report], tc.steps[s.report-1].outcome, now, limit, cooldown)
-				} else {
-					tk, _, ok := b.allow(now)
-					if ok != s.allowed {
-						t.Fatalf("step %d: allowed = %v, want %v", i+1, ok, s.allowed)
+				case s.probed:
+					b.probed(s.outcome, now, cooldown)
+				default:
+					gen, _, probe, ok := b.allow(now)
+					if ok != s.allowed || (probe != nil) != s.probe {
+						t.Fatalf("step %d: allowed = %v, probe = %v, want %v, %v", i+1, ok, probe != nil, s.allowed, s.probe)
 					}
 					if ok && s.hold {
-						held[i+1] = tk
+						held[i+1] = gen
 					} else if ok {
-						b.record(tk, s.outcome, now, limit, cooldown)
+						b.record(gen, s.outcome, now, limit, cooldown)
 					}
 				}
 				if got, _ := b.snapshot(); s.state != "" && got.String() != s.state {

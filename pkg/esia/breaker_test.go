@@ -1,8 +1,12 @@
 package esia_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -22,6 +26,7 @@ type flakyESIA struct {
 	status int
 	body   string
 	hits   atomic.Int32
+	probes atomic.Int32 // empty POSTs to the token endpoint: the breaker's probes
 }
 
 func (f *flakyESIA) set(status int, body string) {
@@ -31,7 +36,11 @@ func (f *flakyESIA) set(status int, body string) {
 }
 
 func (f *flakyESIA) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.hits.Add(1)
+	if r.Method == http.MethodPost && r.URL.Path == esia.PathToken && r.ContentLength == 0 {
+		f.probes.Add(1)
+	} else {
+		f.hits.Add(1)
+	}
 	f.mu.Lock()
 	status, body := f.status, f.body
 	f.mu.Unlock()
@@ -61,7 +70,7 @@ func breakerWorld(t *testing.T) (*esia.Config, *flakyESIA, *clock, func() []stri
 		BaseURL: srv.URL, ClientID: clientID, CertificateHash: hash64, RedirectURL: redirect,
 		Scopes: []string{"openid", "fullname"}, Signer: &recordingSigner{},
 		Issuer: "http://esia-portal1.test.gosuslugi.ru/", Keys: esia.NewKeySet(cert(t, k.esia.Certificate())),
-		Now: clk.Now, Timeout: 50 * time.Millisecond,
+		Now: clk.Now, Timeout: time.Second, Logger: slog.New(slog.DiscardHandler),
 		Observe: func(endpoint, code string, _ time.Duration) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -89,6 +98,9 @@ func TestBreakerOpensOnOutage(t *testing.T) {
 	for _, o := range outages {
 		t.Run(o.name, func(t *testing.T) {
 			cfg, f, clk, observed := breakerWorld(t)
+			if o.status == 0 {
+				cfg.Timeout = 150 * time.Millisecond
+			}
 			ctx := context.Background()
 			f.set(o.status, o.body)
 			if err := cfg.Available(); err != nil {
@@ -132,29 +144,186 @@ func TestBreakerOpensOnOutage(t *testing.T) {
 				t.Fatalf("AuthURL while open: %v", err)
 			}
 
-			// After the cool-down one probe goes through; ESIA is back.
-			clk.Advance(esia.DefaultBreakerCooldown - time.Second)
+			// After the cool-down the first call starts the breaker's own
+			// probe and is still refused; ESIA is still down: open again.
+			clk.Advance(esia.DefaultBreakerCooldown - time.Millisecond)
 			if _, err := cfg.Person(ctx, fakeToken); !errors.Is(err, esia.ErrCircuitOpen) {
 				t.Fatalf("before the cool-down ends: %v", err)
 			}
+			clk.Advance(time.Millisecond)
+			if err := cfg.Available(); !errors.Is(err, esia.ErrCircuitOpen) {
+				t.Fatalf("Available when the probe starts: %v", err)
+			}
+			esia.WaitProbe(cfg)
+			if _, err := cfg.Person(ctx, fakeToken); !errors.Is(err, esia.ErrCircuitOpen) {
+				t.Fatalf("after a failed probe: %v", err)
+			}
+			// ESIA is back: the next probe, a cool-down after the failed
+			// one, closes the breaker; no person's call was a probe.
 			f.set(200, `{"firstName":"Иван"}`)
-			clk.Advance(time.Second)
-			// Available says yes without taking the probe: the next call is it.
-			hits = f.hits.Load()
+			clk.Advance(esia.DefaultBreakerCooldown)
+			if err := cfg.Available(); !errors.Is(err, esia.ErrCircuitOpen) {
+				t.Fatalf("Available when the probe starts: %v", err)
+			}
+			esia.WaitProbe(cfg)
+			if f.hits.Load() != hits || f.probes.Load() != 2 {
+				t.Fatalf("%d calls and %d probes reached ESIA while the breaker was open", f.hits.Load()-hits, f.probes.Load())
+			}
 			if err := cfg.Available(); err != nil {
-				t.Fatalf("Available after the cool-down: %v", err)
-			}
-			if f.hits.Load() != hits {
-				t.Fatal("Available called ESIA")
-			}
-			if _, err := cfg.Person(ctx, fakeToken); err != nil {
-				t.Fatalf("probe: %v", err)
+				t.Fatalf("Available after the probe: %v", err)
 			}
 			if _, err := cfg.Person(ctx, fakeToken); err != nil {
 				t.Fatalf("after the probe: %v", err)
 			}
+			if got := observed(); !slices.Contains(got, "probe 5xx") && !slices.Contains(got, "probe ESIA-007008") && !slices.Contains(got, "probe timeout") {
+				t.Errorf("the failed probe was not observed: %v", got)
+			}
 		})
 	}
+}
+
+// TestBreakerRecovery: with the default settings and a login every quarter
+// of a second, ESIA's recovery — after an outage of any length — lets the
+// logins through within 5 s (the cool-down counts from the last failed
+// probe, and the breaker probes on its own, so no person waits for the
+// probe), while during the outage only the probes reach ESIA, one per
+// cool-down at most.
+func TestBreakerRecovery(t *testing.T) {
+	const step = 250 * time.Millisecond
+	outages := []struct {
+		name   string
+		status int
+		body   string
+	}{
+		{"5xx", 502, `<html>bad gateway</html>`},
+		{"ESIA-007008", 400, `{"error":"temporarily_unavailable","error_description":"ESIA-007008: overloaded"}`},
+		{"time-out", 0, ""},
+	}
+	for _, o := range outages {
+		for _, downFor := range []time.Duration{time.Second, 4 * time.Second, 20 * time.Second, 61*time.Second + 300*time.Millisecond} {
+			if o.status == 0 && downFor > time.Minute {
+				continue // each probe waits the time-out in real time
+			}
+			t.Run(fmt.Sprintf("%s/%v", o.name, downFor), func(t *testing.T) {
+				cfg, f, clk, _ := breakerWorld(t)
+				// breakerWorld's second is long enough for an answer on a
+				// loaded machine (a probe that missed it would stretch the
+				// recovery by a cool-down); the calls ESIA leaves hanging
+				// need a shorter one.
+				if o.status == 0 {
+					cfg.Timeout = 150 * time.Millisecond
+				}
+				ctx := context.Background()
+				f.set(o.status, o.body)
+				for range esia.DefaultBreakerFailures {
+					_, _ = cfg.Person(ctx, fakeToken)
+				}
+				if err := cfg.Available(); !errors.Is(err, esia.ErrCircuitOpen) {
+					t.Fatalf("the breaker did not open: %v", err)
+				}
+				hits := f.hits.Load()
+				var elapsed time.Duration
+				for ; elapsed < downFor; elapsed += step {
+					clk.Advance(step)
+					if _, err := cfg.Person(ctx, fakeToken); !errors.Is(err, esia.ErrCircuitOpen) {
+						t.Fatalf("at %v of the outage: %v", elapsed, err)
+					}
+					esia.WaitProbe(cfg)
+				}
+				if f.hits.Load() != hits {
+					t.Fatalf("%d calls of persons reached ESIA during the outage", f.hits.Load()-hits)
+				}
+				if max := int32(downFor/esia.DefaultBreakerCooldown) + 1; f.probes.Load() > max {
+					t.Fatalf("%d probes in %v, more than one per cool-down", f.probes.Load(), downFor)
+				}
+				f.set(200, `{"firstName":"Иван"}`)
+				var back time.Duration
+				for {
+					clk.Advance(step)
+					back += step
+					if _, err := cfg.Person(ctx, fakeToken); err == nil {
+						break
+					} else if !errors.Is(err, esia.ErrCircuitOpen) {
+						t.Fatalf("%v after ESIA came back: %v", back, err)
+					}
+					esia.WaitProbe(cfg)
+					if back > time.Minute {
+						t.Fatal("the breaker never closed")
+					}
+				}
+				if back > 5*time.Second {
+					t.Fatalf("logins went through %v after ESIA answered again, want at most 5 s", back)
+				}
+			})
+		}
+	}
+}
+
+// TestBreakerLogsTransitions: one log line per change of state — WARN when
+// it opens (with the endpoint and the cause), INFO when it probes and when
+// it closes — and none for the calls it refuses.
+func TestBreakerLogsTransitions(t *testing.T) {
+	cfg, f, clk, _ := breakerWorld(t)
+	var buf bytes.Buffer
+	var mu sync.Mutex
+	cfg.Logger = slog.New(slog.NewJSONHandler(lockedBuffer{&mu, &buf}, nil))
+	ctx := context.Background()
+	f.set(503, `<html>down</html>`)
+	for range esia.DefaultBreakerFailures + 10 {
+		_, _ = cfg.Person(ctx, fakeToken)
+	}
+	clk.Advance(esia.DefaultBreakerCooldown)
+	for range 10 {
+		_, _ = cfg.Person(ctx, fakeToken)
+	}
+	esia.WaitProbe(cfg)
+	f.set(200, `{"firstName":"Иван"}`)
+	clk.Advance(esia.DefaultBreakerCooldown)
+	_ = cfg.Available()
+	esia.WaitProbe(cfg)
+	for range 10 {
+		if _, err := cfg.Person(ctx, fakeToken); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	mu.Lock()
+	lines := bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n"))
+	mu.Unlock()
+	want := []struct{ level, msg, endpoint, cause string }{
+		{"WARN", "open", "person", "unexpected HTTP status 503 (HTTP 503)"},
+		{"INFO", "half-open", "probe", ""},
+		{"WARN", "open", "probe", "(HTTP 503)"},
+		{"INFO", "half-open", "probe", ""},
+		{"INFO", "closed", "probe", "ESIA answered"},
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("%d log lines, want %d:\n%s", len(lines), len(want), bytes.Join(lines, []byte("\n")))
+	}
+	host := strings.TrimPrefix(cfg.BaseURL, "http://")
+	for i, w := range want {
+		var l map[string]any
+		if err := json.Unmarshal(lines[i], &l); err != nil {
+			t.Fatalf("line %d: %v", i+1, err)
+		}
+		msg, _ := l["msg"].(string)
+		cause, _ := l["cause"].(string)
+		if l["level"] != w.level || !strings.Contains(msg, "circuit breaker "+w.msg+":") || l["endpoint"] != w.endpoint ||
+			l["esia_host"] != host || !strings.Contains(cause, w.cause) {
+			t.Errorf("line %d: %s, want %+v", i+1, lines[i], w)
+		}
+	}
+}
+
+type lockedBuffer struct {
+	mu *sync.Mutex
+	b  *bytes.Buffer
+}
+
+func (l lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
 }
 
 func TestBreakerIgnoresUserErrors(t *testing.T) {
@@ -206,12 +375,24 @@ func TestBreakerSettings(t *testing.T) {
 			t.Fatalf("after 59 s: %v", err)
 		}
 		clk.Advance(time.Second)
-		if _, err := cfg.Person(context.Background(), fakeToken); errors.Is(err, esia.ErrCircuitOpen) || !errors.Is(err, esia.ErrUnavailable) {
-			t.Fatalf("probe after 60 s: %v", err)
+		if f.probes.Load() != 0 {
+			t.Fatal("probed before the cool-down ended")
 		}
-		// The failed probe reopened it.
+		if _, err := cfg.Person(context.Background(), fakeToken); !errors.Is(err, esia.ErrCircuitOpen) {
+			t.Fatalf("the call that starts the probe after 60 s: %v", err)
+		}
+		esia.WaitProbe(cfg)
+		if f.probes.Load() != 1 {
+			t.Fatalf("%d probes after 60 s", f.probes.Load())
+		}
+		// The failed probe reopened it for another minute.
+		clk.Advance(59 * time.Second)
 		if _, err := cfg.Person(context.Background(), fakeToken); !errors.Is(err, esia.ErrCircuitOpen) {
 			t.Fatalf("after a failed probe: %v", err)
+		}
+		esia.WaitProbe(cfg)
+		if f.probes.Load() != 1 {
+			t.Fatalf("%d probes within a minute of the failed one", f.probes.Load())
 		}
 	})
 	t.Run("off", func(t *testing.T) {

@@ -3,6 +3,7 @@ package esia
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -84,7 +85,8 @@ type Config struct {
 	Timeout time.Duration
 	// Observe, when set, is called once per HTTP call with a fixed endpoint
 	// label ("token", "refresh", "person", "person_docs", "person_ctts",
-	// "person_addrs", "kids", "kids_docs", "element"), the outcome (an ESIA code such as
+	// "person_addrs", "kids", "kids_docs", "element", and "probe" for the
+	// circuit breaker's own probe), the outcome (an ESIA code such as
 	// "ESIA-007011", or "2xx", "4xx", "5xx", "timeout", "network", or
 	// "circuit_open" for a call the circuit breaker refused without an HTTP
 	// call) and the duration. Labels never carry personal data or oids.
@@ -98,11 +100,20 @@ type Config struct {
 	// HTTP call, is never refused. Zero means DefaultBreakerFailures; a
 	// negative value turns the breaker off.
 	BreakerFailures int
-	// BreakerCooldown is how long an open breaker refuses calls before it
-	// lets one probe call through: the probe's success closes the breaker,
-	// its failure opens it for another cool-down. Zero means
-	// DefaultBreakerCooldown. The time is read from Now.
+	// BreakerCooldown is how long an open breaker refuses calls, counted
+	// from the failure that opened it or from the start of its last failed
+	// probe. The
+	// first call or Available after it starts a probe of the breaker's own
+	// (an empty POST to the token endpoint, bounded by the cool-down, at
+	// least 1 s, at most Timeout) while calls keep failing fast; an answer
+	// of ESIA closes the breaker, anything else opens it for another
+	// cool-down. Zero means DefaultBreakerCooldown. The time is read from
+	// Now.
 	BreakerCooldown time.Duration
+	// Logger receives one line per change of the breaker's state (WARN when
+	// it opens, INFO when it probes and when it closes); nil means
+	// slog.Default().
+	Logger *slog.Logger
 
 	// breaker is made at the first call (see breakerState); a pointer, so
 	// that a Config can be copied.

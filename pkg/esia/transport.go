@@ -17,6 +17,8 @@ const maxBody = 1 << 20
 type call struct {
 	label string // Observe endpoint label
 	retry bool   // GET: retried once on 5xx or time-out
+	// timeout, when set, bounds the attempt instead of Config.Timeout.
+	timeout time.Duration
 	// newRequest builds the request afresh for each attempt.
 	newRequest func(ctx context.Context) (*http.Request, error)
 }
@@ -39,7 +41,11 @@ func (c *Config) do(ctx context.Context, cl call) ([]byte, error) {
 }
 
 func (c *Config) attempt(ctx context.Context, cl call) (body []byte, err error) {
-	actx, cancel := context.WithTimeout(ctx, c.timeout())
+	limit := c.timeout()
+	if cl.timeout > 0 {
+		limit = cl.timeout
+	}
+	actx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	req, err := cl.newRequest(actx)
 	if err != nil {

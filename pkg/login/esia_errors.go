@@ -34,8 +34,9 @@ var misconfigured = []error{
 // sends the person to ESIA.
 type Availability interface {
 	// Available returns nil, or, while calls to ESIA fail fast, an error
-	// matching esia.ErrUnavailable. It must not take the probe call of a
-	// half-open breaker: once the cool-down is over it returns nil.
+	// matching esia.ErrUnavailable. It must not wait for ESIA: a breaker
+	// whose cool-down is over starts its probe in the background and
+	// answers with the error until the probe finds ESIA answering.
 	Available() error
 }
 

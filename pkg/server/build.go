@@ -270,7 +270,7 @@ func (c *Components) buildESIA() error {
 		BaseURL: strings.TrimRight(s.BaseURL, "/"), ClientID: s.ClientID, CertificateHash: gost.CertificateHash(der),
 		RedirectURL: s.RedirectURL, Scopes: s.Scopes, Signer: signer, SecretPadding: s.SecretPadding,
 		Issuer: s.Issuer, Keys: keys, HTTPClient: hc, Now: c.Now, Timeout: s.Timeout, Observe: c.Metrics.ObserveESIA,
-		BreakerFailures: s.BreakerFailures, BreakerCooldown: s.BreakerCooldown,
+		BreakerFailures: s.BreakerFailures, BreakerCooldown: s.BreakerCooldown, Logger: c.Logger,
 	}
 	return nil
 }

@@ -80,6 +80,7 @@ func (c *Components) buildDevESIA(ctx context.Context) error {
 		RedirectURL: s.ESIA.RedirectURL, Scopes: s.ESIA.Scopes, Signer: esia.GOSTSigner{Key: key},
 		Issuer: sim.Issuer(), Keys: keys, HTTPClient: hc, Now: c.Now, Timeout: s.ESIA.Timeout,
 		Observe: c.Metrics.ObserveESIA, BreakerFailures: s.ESIA.BreakerFailures, BreakerCooldown: s.ESIA.BreakerCooldown,
+		Logger: c.Logger,
 	}
 	return nil
 }

@@ -5,16 +5,26 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"sync"
+	"time"
 )
 
 // esiaHTTPClient is the client for ESIA calls: ESIA's Russian roots added
 // to the system pool, and a client TLS certificate for a gateway that asks
-// for one, when configured.
+// for one, when configured. The connection and the TLS handshake are
+// bounded by ConnectTimeout, so that a host that does not answer fails a
+// call in seconds; the whole call is bounded by Timeout (esia.Config).
 func esiaHTTPClient(s ESIASettings) (*http.Client, error) {
+	connect := s.ConnectTimeout
+	if connect <= 0 {
+		connect = DefaultESIAConnectTimeout
+	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = (&net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}).DialContext
+	tr.TLSHandshakeTimeout = connect
 	tr.MaxIdleConnsPerHost = 64
 	tlsConfig, err := clientTLS("esia", s.CAFile, s.ClientCert, s.ClientKey)
 	if err != nil {

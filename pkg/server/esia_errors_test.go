@@ -14,6 +14,7 @@ import (
 
 	"github.com/diarybroker/broker/pkg/esia"
 	"github.com/diarybroker/broker/pkg/esia/esiasim"
+	"github.com/diarybroker/broker/pkg/server"
 )
 
 // oidUnconfirmedAdult is the simulator's fixture whose every login ends in
@@ -187,4 +188,84 @@ func TestBeginWhileESIAIsDown(t *testing.T) {
 	if m := newBrowser(t).get(b.URL + "/metrics").Body; !strings.Contains(m, fmt.Sprintf(`broker_logins_total{outcome="esia_unavailable"} %d`, esia.DefaultBreakerFailures+1)) {
 		t.Error("the refused login is not counted")
 	}
+}
+
+// TestESIADownPageStatus: «Госуслуги недоступны» is a 503 wherever it is
+// shown — on the callback when ESIA's token endpoint fails or does not
+// answer (a diary's login and the parent's page), and on /oauth2/auth while
+// the circuit breaker is open — so that monitoring of 5xx sees an outage;
+// the other failures stay 403. The breaker writes one WARN line when it
+// opens, and the refused logins write no ERROR line each.
+func TestESIADownPageStatus(t *testing.T) {
+	b := startBroker(t, true, func(s *server.Settings) { s.ESIA.Timeout = 300 * time.Millisecond })
+	sim := b.comp.Simulator
+	parentLogin := func(t *testing.T) outcome {
+		return newBrowser(t).get(b.URL + "/parent?tenant=" + server.DevTenant + "&sim_person=" + oidParent)
+	}
+	diaryLogin := func(oid string) func(t *testing.T) outcome {
+		return func(t *testing.T) outcome { return loginAs(t, b, newDiary(b), oid) }
+	}
+	tests := []struct {
+		name   string
+		fault  *esiasim.Fault
+		login  func(t *testing.T) outcome
+		status int
+		title  string
+	}{
+		{"token endpoint 5xx", &esiasim.Fault{Endpoint: esiasim.EndpointToken, Status: 503, Times: 1}, diaryLogin(oidTeacher), 503, "Госуслуги недоступны"},
+		{"token endpoint time-out", &esiasim.Fault{Endpoint: esiasim.EndpointToken, Hang: true, Times: 1}, diaryLogin(oidTeacher), 503, "Госуслуги недоступны"},
+		{"token endpoint ESIA-007008", &esiasim.Fault{Endpoint: esiasim.EndpointToken, Code: "ESIA-007008", Times: 1}, diaryLogin(oidTeacher), 503, "Госуслуги недоступны"},
+		{"parent's page, token endpoint 5xx", &esiasim.Fault{Endpoint: esiasim.EndpointToken, Status: 503, Times: 1}, parentLogin, 503, "Госуслуги недоступны"},
+		{"no diary record", nil, diaryLogin(oidNotInRoster), 403, "Ваш дневник не найден"},
+		{"user refused at ESIA", nil, diaryLogin(oidRefuses), 403, "Вход отменён"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.fault != nil {
+				sim.InjectFault(*tc.fault)
+				t.Cleanup(sim.ClearFaults)
+			}
+			o := tc.login(t)
+			if o.Redirect != nil || o.Status != tc.status || !strings.Contains(o.Body, "<h1>"+tc.title+"</h1>") {
+				t.Fatalf("page: %d %v %.600s", o.Status, o.Redirect, o.Body)
+			}
+		})
+	}
+
+	t.Run("breaker open", func(t *testing.T) {
+		sim.InjectFault(esiasim.Fault{Endpoint: esiasim.EndpointToken, Status: 503})
+		t.Cleanup(sim.ClearFaults)
+		for i := 0; b.comp.ESIA.Available() == nil; i++ {
+			if i > esia.DefaultBreakerFailures {
+				t.Fatal("the breaker did not open")
+			}
+			if o := loginAs(t, b, newDiary(b), oidTeacher); o.Status != 503 {
+				t.Fatalf("login %d: %d", i+1, o.Status)
+			}
+		}
+		for range 5 {
+			if o := newBrowser(t).get(newDiary(b).authURL()); o.Status != 503 || !strings.Contains(o.Body, "<h1>Госуслуги недоступны</h1>") {
+				t.Fatalf("/oauth2/auth while the breaker is open: %d %.600s", o.Status, o.Body)
+			}
+		}
+		var opened, errorLines int
+		for _, line := range strings.Split(strings.TrimSpace(b.logs.String()), "\n") {
+			var l struct{ Level, Msg, Endpoint, Cause string }
+			if err := json.Unmarshal([]byte(line), &l); err != nil {
+				t.Fatalf("log line %q: %v", line, err)
+			}
+			switch {
+			case strings.HasPrefix(l.Msg, "esia circuit breaker open"):
+				opened++
+				if l.Level != "WARN" || l.Endpoint != "token" || !strings.Contains(l.Cause, "503") {
+					t.Errorf("breaker line: %s", line)
+				}
+			case l.Level == "ERROR":
+				errorLines++
+			}
+		}
+		if opened != 1 || errorLines != 0 {
+			t.Errorf("%d lines of the breaker opening (want 1) and %d ERROR lines (want 0):\n%s", opened, errorLines, b.logs.String())
+		}
+	})
 }

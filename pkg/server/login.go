@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/diarybroker/broker/pkg/esia"
 	"github.com/diarybroker/broker/pkg/login"
 	"github.com/diarybroker/broker/pkg/oauth"
 )
@@ -49,7 +50,13 @@ func (s *Server) authorize(c echo.Context) error {
 		// request to ESIA could not be made: the page at once.
 		reason, m := login.Explain(err)
 		s.c.Metrics.Logins.WithLabelValues(reason).Inc()
-		s.c.Logger.ErrorContext(ctx, "login could not start", "ref", st.Ref, "reason", reason, "error", err)
+		if errors.Is(err, esia.ErrCircuitOpen) {
+			// The breaker logged once why it refuses; a line per person would
+			// bury it.
+			s.c.Logger.DebugContext(ctx, "login refused: ESIA circuit breaker open", "ref", st.Ref)
+		} else {
+			s.c.Logger.ErrorContext(ctx, "login could not start", "ref", st.Ref, "reason", reason, "error", err)
+		}
 		back, _ := s.c.OAuth.ErrorRedirect(req, reason, st.Ref)
 		return errorPage(c, http.StatusServiceUnavailable, m.Title, m.Text, login.FormatRef(st.Ref), back)
 	}
@@ -110,14 +117,14 @@ func (s *Server) esiaCallback(c echo.Context) error {
 	ref := login.FormatRef(res.Pending.Ref)
 	if res.Pending.Purpose == login.PurposeParent {
 		if res.Reason != "" {
-			return errorPage(c, http.StatusForbidden, res.Message.Title, res.Message.Text, ref, "")
+			return errorPage(c, failureStatus(res), res.Message.Title, res.Message.Text, ref, "")
 		}
 		return s.startParentSession(c, res.Parent)
 	}
 	if res.Reason != "" {
 		s.c.Metrics.Logins.WithLabelValues(res.Reason).Inc()
 		back, _ := s.c.OAuth.ErrorRedirect(&res.Pending.Request, res.Reason, res.Pending.Ref)
-		return errorPage(c, http.StatusForbidden, res.Message.Title, res.Message.Text, ref, back)
+		return errorPage(c, failureStatus(res), res.Message.Title, res.Message.Text, ref, back)
 	}
 	if len(res.Options) > 0 {
 		return s.chooseRole(c, res)
@@ -139,6 +146,16 @@ func (s *Server) otherBrowser(c echo.Context, res *login.Result) error {
 		back, _ = s.c.OAuth.ErrorRedirect(&res.Pending.Request, res.Reason, res.Pending.Ref)
 	}
 	return errorPage(c, http.StatusBadRequest, res.Message.Title, res.Message.Text, login.FormatRef(res.Pending.Ref), back)
+}
+
+// failureStatus is the status of the page of a login that failed with a
+// reason: 503 for «Госуслуги недоступны» (ESIA down, so that monitoring of
+// 5xx sees an outage), 403 otherwise.
+func failureStatus(res *login.Result) int {
+	if res.Reason == login.ReasonESIAUnavailable && res.Message.Title == login.MessageFor(login.ReasonESIAUnavailable).Title {
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusForbidden
 }
 
 // issue completes the diary's authorization request with the claims.

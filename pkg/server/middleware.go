@@ -37,7 +37,13 @@ func requestLogger(log *slog.Logger, m *Metrics) echo.MiddlewareFunc {
 			m.HTTPRequests.WithLabelValues(route, c.Request().Method, strconv.Itoa(status)).Inc()
 			m.HTTPDuration.WithLabelValues(route).Observe(d.Seconds())
 			level := slog.LevelInfo
-			if status >= 500 {
+			switch {
+			case status == http.StatusServiceUnavailable:
+				// A service the broker needs is down (ESIA, PostgreSQL,
+				// Redis): the failure is logged once where it is found (the
+				// ESIA circuit breaker's line), not as an error per request.
+				level = slog.LevelWarn
+			case status >= 500:
 				level = slog.LevelError
 			}
 			if route == "/healthz" || route == "/readyz" || route == "/metrics" {

@@ -113,8 +113,13 @@ type ESIASettings struct {
 	RedirectURL string `yaml:"redirect_url"`
 	// SecretPadding sends client_secret as padded base64url.
 	SecretPadding bool `yaml:"secret_padding"`
-	// Timeout bounds each ESIA call.
+	// Timeout bounds each ESIA call, from the request to the last byte of
+	// the answer.
 	Timeout time.Duration `yaml:"timeout"`
+	// ConnectTimeout bounds the TCP connection and the TLS handshake of a
+	// call (within Timeout): a host that does not answer fails the call in
+	// seconds, while a slow answer still has Timeout.
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`
 	// CAFile adds ESIA's TLS roots (Russian CAs) to the trust store.
 	CAFile string `yaml:"ca_file"`
 	// ClientCert and ClientKey are a client TLS certificate and key (PEM)
@@ -124,10 +129,14 @@ type ESIASettings struct {
 	// BreakerFailures is how many calls in a row must find ESIA down before
 	// the circuit breaker opens (0: default 5; negative: off).
 	BreakerFailures int `yaml:"breaker_failures"`
-	// BreakerCooldown is how long the open breaker fails calls fast before
-	// it lets a probe through (0: default 30s).
+	// BreakerCooldown is how long the open breaker fails calls fast, from
+	// the failure that opened it or its last failed probe, before it probes
+	// ESIA itself (0: default 3s).
 	BreakerCooldown time.Duration `yaml:"breaker_cooldown"`
 }
+
+// DefaultESIAConnectTimeout is esia.connect_timeout's default.
+const DefaultESIAConnectTimeout = 3 * time.Second
 
 // DefaultESIAScopes are the scopes a school system asks ESIA for (ESIA.md).
 var DefaultESIAScopes = []string{"openid", "fullname", "birthdate", "gender", "snils", "birth_cert_doc", "id_doc"}
@@ -157,8 +166,9 @@ func DefaultSettings() Settings {
 		LogLevel:              "info",
 		LogFormat:             "json",
 		ESIA: ESIASettings{
-			Scopes:  DefaultESIAScopes,
-			Timeout: 10 * time.Second,
+			Scopes:         DefaultESIAScopes,
+			Timeout:        10 * time.Second,
+			ConnectTimeout: DefaultESIAConnectTimeout,
 		},
 	}
 }

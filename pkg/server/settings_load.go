@@ -102,6 +102,7 @@ var EnvVars = []envVar{
 	{"BROKER_ESIA_REDIRECT_URL", "registered redirect_uri; default <issuer>/esia/callback", str(func(s *Settings) *string { return &s.ESIA.RedirectURL })},
 	{"BROKER_ESIA_SECRET_PADDING", "send client_secret as padded base64url (false)", boolean(func(s *Settings) *bool { return &s.ESIA.SecretPadding })},
 	{"BROKER_ESIA_TIMEOUT", "time-out of each ESIA call (10s)", dur(func(s *Settings) *time.Duration { return &s.ESIA.Timeout })},
+	{"BROKER_ESIA_CONNECT_TIMEOUT", "time-out of the connection and TLS handshake of an ESIA call (3s)", dur(func(s *Settings) *time.Duration { return &s.ESIA.ConnectTimeout })},
 	{"BROKER_ESIA_CA_FILE", "extra TLS roots for ESIA (Russian CAs), PEM", str(func(s *Settings) *string { return &s.ESIA.CAFile })},
 	{"BROKER_ESIA_CLIENT_CERT", "client TLS certificate for ESIA or its gateway, PEM", str(func(s *Settings) *string { return &s.ESIA.ClientCert })},
 	{"BROKER_ESIA_CLIENT_KEY", "client TLS key for ESIA or its gateway, PEM", str(func(s *Settings) *string { return &s.ESIA.ClientKey })},
@@ -110,7 +111,7 @@ var EnvVars = []envVar{
 		s.ESIA.BreakerFailures = n
 		return err
 	}},
-	{"BROKER_ESIA_BREAKER_COOLDOWN", "how long the open breaker fails ESIA calls fast (30s)", dur(func(s *Settings) *time.Duration { return &s.ESIA.BreakerCooldown })},
+	{"BROKER_ESIA_BREAKER_COOLDOWN", "how long the open breaker fails ESIA calls fast before it probes ESIA (3s)", dur(func(s *Settings) *time.Duration { return &s.ESIA.BreakerCooldown })},
 	{"BROKER_SIGNING_ALG", "ID token algorithm: ES256 or RS256", str(func(s *Settings) *string { return &s.SigningAlg })},
 	{"BROKER_ACCESS_TOKEN_LIFESPAN", "access token lifetime (1h)", dur(func(s *Settings) *time.Duration { return &s.AccessTokenLifespan })},
 	{"BROKER_REFRESH_TOKEN_LIFESPAN", "refresh token lifetime (720h)", dur(func(s *Settings) *time.Duration { return &s.RefreshTokenLifespan })},
