@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/diarybroker/broker/pkg/store"
@@ -35,6 +37,9 @@ type Deliverer struct {
 	// Observe, when set, is called per attempt with the event type and
 	// outcome (delivered, failed, dead).
 	Observe func(eventType, outcome string)
+
+	// failures logs failed deliveries, rate-limited per endpoint.
+	failures failureLog
 }
 
 // Payload is the JSON body of a webhook.
@@ -86,27 +91,28 @@ func (d *Deliverer) RunOnce(ctx context.Context) (delivered, failed int, err err
 func (d *Deliverer) deliver(ctx context.Context, e store.OutboxEvent) bool {
 	t, err := d.Tenants.GetTenant(ctx, e.TenantID)
 	if err != nil {
-		return d.fail(ctx, e, "tenant unavailable")
+		return d.fail(ctx, e, "", 0, "tenant unavailable")
 	}
 	if t.WebhookURL == "" {
-		return d.fail(ctx, e, "no webhook URL configured")
+		return d.fail(ctx, e, "", 0, "no webhook URL configured")
 	}
 	body, _ := json.Marshal(Payload{ID: e.ID, Type: e.Type, Tenant: e.TenantID, CreatedAt: e.CreatedAt, Data: e.Data})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.WebhookURL, bytes.NewReader(body))
 	if err != nil {
-		return d.fail(ctx, e, "bad webhook URL")
+		return d.fail(ctx, e, "", 0, "bad webhook URL")
 	}
+	host := req.URL.Host
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "diary-broker-webhooks/1")
 	req.Header.Set(Header, Sign([]byte(t.WebhookSecret), d.now(), body))
 	resp, err := d.client().Do(req)
 	if err != nil {
-		return d.fail(ctx, e, "no answer: "+shortErr(err))
+		return d.fail(ctx, e, host, 0, "no answer: "+shortErr(err))
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return d.fail(ctx, e, fmt.Sprintf("HTTP %d", resp.StatusCode))
+		return d.fail(ctx, e, host, resp.StatusCode, fmt.Sprintf("HTTP %d", resp.StatusCode))
 	}
 	if err := d.Outbox.MarkDelivered(ctx, e.ID, d.now()); err != nil {
 		d.log().ErrorContext(ctx, "marking a webhook delivered failed", "event", e.ID, "error", err)
@@ -115,7 +121,9 @@ func (d *Deliverer) deliver(ctx context.Context, e store.OutboxEvent) bool {
 	return true
 }
 
-func (d *Deliverer) fail(ctx context.Context, e store.OutboxEvent, why string) bool {
+// fail records a failed delivery to host (empty when none was tried) and
+// logs it (see failureLog); status is the endpoint's HTTP status, if any.
+func (d *Deliverer) fail(ctx context.Context, e store.OutboxEvent, host string, status int, why string) bool {
 	failures := e.Attempts + 1
 	max := d.MaxAttempts
 	if max <= 0 {
@@ -129,6 +137,8 @@ func (d *Deliverer) fail(ctx context.Context, e store.OutboxEvent, why string) b
 	if err := d.Outbox.MarkFailed(ctx, e.ID, d.now().Add(backoff(failures)), why, dead); err != nil {
 		d.log().ErrorContext(ctx, "marking a webhook failed failed", "event", e.ID, "error", err)
 	}
+	d.failures.log(ctx, d.log(), d.now(), failure{tenant: e.TenantID, host: host, eventType: e.Type, status: status,
+		why: why, attempt: failures, dead: dead})
 	outcome := "failed"
 	if dead {
 		outcome = "dead"
@@ -158,8 +168,13 @@ func (d *Deliverer) observe(typ, outcome string) {
 	}
 }
 
-// shortErr keeps a transport error short and free of URLs' query strings.
+// shortErr keeps a transport error short and free of the URL (whose path
+// or query may carry a secret): net/http's *url.Error names it.
 func shortErr(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
 	s := err.Error()
 	if len(s) > 120 {
 		s = s[:120]
