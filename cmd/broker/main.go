@@ -50,7 +50,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := k.Run(&Globals{Ctx: ctx, Config: cli.Config}); err != nil {
-		fmt.Fprintln(os.Stderr, "broker:", err)
+		if !errors.As(err, new(*loggedError)) {
+			fmt.Fprintln(os.Stderr, "broker:", err)
+		}
 		os.Exit(exitCode(err))
 	}
 }

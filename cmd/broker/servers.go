@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -65,10 +66,36 @@ func (c *ServeCmd) Run(g *Globals) error {
 	})
 }
 
-// run builds the components, listens, and serves until ctx ends. SIGHUP
-// reloads ESIA's certificates.
+// run builds the components, listens, and serves until ctx ends; it calls
+// ready once PostgreSQL, Redis and ESIA's trust answer (it waits for
+// PostgreSQL before building, for the rest while serving /healthz and a
+// 503 /readyz, and logs what it waits for). Every library logs through the
+// JSON logger, and so does a failure that ends the server. SIGHUP reloads
+// ESIA's certificates.
 func run(ctx context.Context, s server.Settings, ready func(*server.Components)) error {
-	comp, err := server.Build(ctx, s, server.BuildOptions{})
+	if err := s.Resolve(); err != nil {
+		return err
+	}
+	logger := server.NewLogger(s, nil)
+	server.RouteLibraryLogs(logger)
+	if err := serve(ctx, s, logger, ready); err != nil {
+		logger.Error("broker stopped", "error", err)
+		return &loggedError{err}
+	}
+	return nil
+}
+
+// loggedError is an error already in the JSON log: main does not print it
+// again as text.
+type loggedError struct{ error }
+
+func (e *loggedError) Unwrap() error { return e.error }
+
+func serve(ctx context.Context, s server.Settings, logger *slog.Logger, ready func(*server.Components)) error {
+	if err := server.WaitForDatabase(ctx, s, logger, time.Second); err != nil {
+		return err
+	}
+	comp, err := server.Build(ctx, s, server.BuildOptions{Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -103,7 +130,11 @@ func run(ctx context.Context, s server.Settings, ready func(*server.Components))
 		}
 	}()
 	go comp.RunBackground(ctx, time.Minute, reload)
-	ready(comp)
+	go func() {
+		if comp.WaitReady(ctx, time.Second) == nil {
+			ready(comp)
+		}
+	}()
 	if ml == nil {
 		return srv.Serve(ctx, l)
 	}

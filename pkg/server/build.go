@@ -45,7 +45,8 @@ type Components struct {
 	// ESIAParent is ESIA asked with the kid scopes too (the parent's page).
 	ESIAParent *esia.Config
 	Metrics    *Metrics
-	// Ready checks the services a replica needs (PostgreSQL, Redis).
+	// Ready checks the services a replica needs (PostgreSQL, Redis, ESIA's
+	// trust).
 	Ready map[string]func(context.Context) error
 
 	closers []func() error
@@ -211,6 +212,13 @@ func Build(ctx context.Context, s Settings, o BuildOptions) (_ *Components, err 
 		}
 	} else if err := c.buildESIA(); err != nil {
 		return nil, err
+	} else {
+		c.Ready["esia_trust"] = func(context.Context) error {
+			if len(c.ESIA.Keys.Certificates()) == 0 {
+				return errors.New("no ESIA certificate loaded")
+			}
+			return nil
+		}
 	}
 
 	c.OAuth, err = oauth.New(oauth.Config{

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -28,7 +29,9 @@ type Server struct {
 func New(c *Components) (*Server, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.Logger.SetOutput(discard{})
+	// echo's own logger (gommon) writes text of its own: into slog instead.
+	e.Logger.SetHeader("echo ${level}")
+	e.Logger.SetOutput(slog.NewLogLogger(c.Logger.Handler(), slog.LevelWarn).Writer())
 	s := &Server{c: c, echo: e}
 	var trust []echo.TrustOption
 	for _, cidr := range c.Settings.TrustedProxies {
@@ -99,16 +102,12 @@ func New(c *Components) (*Server, error) {
 	return s, nil
 }
 
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
-
 // Handler returns the HTTP handler.
 func (s *Server) Handler() http.Handler { return s.echo }
 
 // Serve answers on l until ctx is done, then shuts down gracefully.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
-	return serveUntilDone(ctx, l, s.echo)
+	return serveUntilDone(ctx, l, s.echo, s.c.Logger)
 }
 
 // MetricsHandler answers GET /metrics (Prometheus) and nothing else: the
@@ -125,14 +124,16 @@ func (s *Server) metricsHandler() http.Handler {
 
 // ServeMetrics answers MetricsHandler on l until ctx is done.
 func (s *Server) ServeMetrics(ctx context.Context, l net.Listener) error {
-	return serveUntilDone(ctx, l, s.MetricsHandler())
+	return serveUntilDone(ctx, l, s.MetricsHandler(), s.c.Logger)
 }
 
 // serveUntilDone answers h on l until ctx is done, then shuts down
-// gracefully.
-func serveUntilDone(ctx context.Context, l net.Listener, h http.Handler) error {
+// gracefully. net/http's own complaints (TLS handshakes, panics, bad
+// requests) go to log, not to the standard logger's text.
+func serveUntilDone(ctx context.Context, l net.Listener, h http.Handler, log *slog.Logger) error {
 	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
-		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(l) }()
 	select {
