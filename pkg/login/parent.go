@@ -46,7 +46,7 @@ func (s *Service) BeginParent(ctx context.Context, tenantID string, extra url.Va
 	if err != nil {
 		return Started{}, fmt.Errorf("login: esia url: %w", err)
 	}
-	s.record(ctx, store.Attempt{Ref: p.Ref, TenantID: tenantID, ClientID: "parent-page", Outcome: "in_progress"}, "authorize",
+	s.record(ctx, store.Attempt{Ref: p.Ref, TenantID: tenantID, ClientID: "parent-page", Outcome: store.OutcomeInProgress}, "authorize",
 		map[string]any{"purpose": PurposeParent})
 	return Started{URL: u, Ref: p.Ref, Binding: bind}, nil
 }

@@ -188,7 +188,7 @@ func (s *Service) Begin(ctx context.Context, req *oauth.AuthorizeRequest, extra 
 	if err != nil {
 		return Started{}, fmt.Errorf("login: esia url: %w", err)
 	}
-	s.record(ctx, store.Attempt{Ref: ref, TenantID: req.TenantID, ClientID: req.ClientID, Outcome: "in_progress"},
+	s.record(ctx, store.Attempt{Ref: ref, TenantID: req.TenantID, ClientID: req.ClientID, Outcome: store.OutcomeInProgress},
 		"authorize", map[string]any{"role": req.Role, "scopes": req.Scopes})
 	return Started{URL: u, Ref: ref, Binding: bind}, nil
 }

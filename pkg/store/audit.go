@@ -8,7 +8,9 @@ import (
 
 // AuditEntry records one access to personal data or one change made by
 // staff or a diary's API client: who (client id), in which tenant, did what
-// to what. Entries are append-only; no store method changes or removes one.
+// to what. Entries are append-only: no store method changes one, and only
+// the destruction of an attempt past its retention removes the entries of
+// its reading (Retention.DestroyAttempts).
 type AuditEntry struct {
 	ID       int64
 	At       time.Time

@@ -32,6 +32,7 @@ type Store interface {
 	Audit
 	Consents
 	Outbox
+	Retention
 	Transactor
 
 	// Ping reports whether the backing database answers.

@@ -17,6 +17,7 @@ type Tenant struct {
 	Matching        MatchingPolicy
 	Consent         ConsentPolicy
 	Tokens          TokenPolicy
+	Retention       RetentionPolicy
 	WebhookURL      string
 	WebhookSecret   string // HMAC key for X-Broker-Signature; never logged
 	CreatedAt       time.Time
@@ -78,6 +79,50 @@ func DefaultConsentPolicy() ConsentPolicy {
 		Purpose: "ведение электронного дневника и электронного журнала успеваемости"}
 }
 
+// RetentionPolicy is how long a tenant keeps what the broker stores only
+// for a while (0: the broker's default, see DefaultRetention). The
+// retention janitor (pkg/retention) destroys what is older.
+type RetentionPolicy struct {
+	// AttemptDays is how long login attempts — the reference codes support
+	// resolves — are kept, with their events and the audit entries of their
+	// reading (365).
+	AttemptDays int `json:"attempt_days"`
+	// OutboxDays is how long a delivered webhook event is kept after its
+	// delivery (30).
+	OutboxDays int `json:"outbox_days"`
+	// OutboxFailedDays is how long a webhook event that exhausted its
+	// retries (dead) is kept for support after its last attempt (90).
+	OutboxFailedDays int `json:"outbox_failed_days"`
+}
+
+// DefaultRetention is the retention of a tenant that set none.
+func DefaultRetention() RetentionPolicy {
+	return RetentionPolicy{AttemptDays: 365, OutboxDays: 30, OutboxFailedDays: 90}
+}
+
+// Effective returns p with every unset (0) period replaced by its default.
+func (p RetentionPolicy) Effective() RetentionPolicy {
+	d := DefaultRetention()
+	if p.AttemptDays > 0 {
+		d.AttemptDays = p.AttemptDays
+	}
+	if p.OutboxDays > 0 {
+		d.OutboxDays = p.OutboxDays
+	}
+	if p.OutboxFailedDays > 0 {
+		d.OutboxFailedDays = p.OutboxFailedDays
+	}
+	return d
+}
+
+// Validate refuses a negative period.
+func (p RetentionPolicy) Validate() error {
+	if p.AttemptDays < 0 || p.OutboxDays < 0 || p.OutboxFailedDays < 0 {
+		return fmt.Errorf("%w: retention periods must be 0 (the default) or more days", ErrInvalid)
+	}
+	return nil
+}
+
 // LocationErr returns the tenant's time zone, or an error when it is not a
 // known IANA zone (checked when a tenant is created).
 func (t Tenant) LocationErr() (*time.Location, error) {
@@ -114,8 +159,9 @@ type Tenants interface {
 	ListTenants(ctx context.Context) ([]Tenant, error)
 }
 
-// ValidateTenant checks what every store requires of a tenant: an id, and
-// strings a store can keep (*FieldError otherwise). The time zone is
+// ValidateTenant checks what every store requires of a tenant: an id,
+// strings a store can keep (*FieldError otherwise) and no negative
+// retention period (ErrInvalid). The time zone is
 // checked where a tenant is created (LocationErr), not here: a stored
 // tenant stays readable and writable whatever the zone database says.
 func ValidateTenant(t Tenant) error {
@@ -132,5 +178,6 @@ func ValidateTenant(t Tenant) error {
 		CheckText("webhook_secret", t.WebhookSecret, MaxSecretLength),
 		CheckText("consent.text_version", t.Consent.TextVersion, MaxWordLength),
 		CheckMultiline("consent.purpose", t.Consent.Purpose, MaxLongTextLength),
+		t.Retention.Validate(),
 	)
 }

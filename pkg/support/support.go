@@ -87,7 +87,7 @@ func (s *Service) Attempt(ctx context.Context, c Caller, ref string) (*AttemptVi
 			v.Advice = advise(ev.Detail)
 		}
 	}
-	if err := s.audit(ctx, c, "read_attempt", a.Ref, map[string]any{"outcome": a.Outcome}); err != nil {
+	if err := s.audit(ctx, c, store.AuditReadAttempt, a.Ref, map[string]any{"outcome": a.Outcome}); err != nil {
 		return nil, err
 	}
 	return v, nil

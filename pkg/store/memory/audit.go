@@ -20,10 +20,11 @@ func (s *Store) AppendAudit(ctx context.Context, e store.AuditEntry) error {
 	if e.At.IsZero() {
 		e.At = s.now().UTC()
 	}
-	e.ID = int64(len(s.audit) + 1)
+	s.auditSeq++
+	e.ID = s.auditSeq
 	e.Detail = append(json.RawMessage(nil), e.Detail...)
 	s.audit = append(s.audit, e)
-	s.onUndo(ctx, func() { s.audit = s.audit[:len(s.audit)-1] })
+	s.onUndo(ctx, func() { s.audit, s.auditSeq = s.audit[:len(s.audit)-1], s.auditSeq-1 })
 	return nil
 }
 

@@ -30,6 +30,7 @@ type Store struct {
 	keys      map[string]store.Key
 	oauth     map[store.OAuthKind]map[string]store.OAuthRecord
 	audit     []store.AuditEntry
+	auditSeq  int64 // the last audit entry's ID; never reused, as entries may be destroyed
 	// oauthByRequest indexes oauth by request id: kind → request → signatures.
 	oauthByRequest map[store.OAuthKind]map[string]map[string]bool
 	// attemptRecords are the roster records each attempt named: ref → ids.
