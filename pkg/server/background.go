@@ -8,7 +8,7 @@ import (
 // RunBackground does the broker's scheduled work until ctx ends: it removes
 // expired OAuth records (batches claimed with FOR UPDATE SKIP LOCKED, so
 // every replica may run it), prunes signing keys past their publication
-// period, and re-reads ESIA's certificates so that a rotated one is picked
+// period, runs the consent workflow's and the retention janitors, and re-reads ESIA's certificates so that a rotated one is picked
 // up without a restart. reload, when not nil, triggers an immediate
 // certificate re-read (SIGHUP).
 func (c *Components) RunBackground(ctx context.Context, every time.Duration, reload <-chan struct{}) {
@@ -37,7 +37,9 @@ func (c *Components) RunBackground(ctx context.Context, every time.Duration, rel
 }
 
 // Sweep removes expired OAuth records and retired signing keys whose
-// publication period is over; it returns how many records it removed.
+// publication period is over, expires consents and requests, and runs the
+// retention janitor (abandoned logins, attempts and webhook events past
+// their tenant's retention); it returns how many rows it handled.
 func (c *Components) Sweep(ctx context.Context) int {
 	total := 0
 	for {
@@ -59,7 +61,25 @@ func (c *Components) Sweep(ctx context.Context) int {
 	} else {
 		total += n
 	}
-	return total
+	return total + c.RunRetention(ctx)
+}
+
+// RunRetention runs the retention janitor once, counts what it handled in
+// the metrics and logs it (counts only), and returns the rows handled.
+func (c *Components) RunRetention(ctx context.Context) int {
+	r, err := c.Retention.Run(ctx)
+	if err != nil {
+		c.Logger.ErrorContext(ctx, "retention janitor failed", "error", err)
+	}
+	c.Metrics.Abandoned.Add(float64(r.Abandoned))
+	for kind, n := range r.Destroyed() {
+		c.Metrics.Destroyed.WithLabelValues(kind).Add(float64(n))
+	}
+	if r.Total() > 0 {
+		c.Logger.InfoContext(ctx, "retention janitor", "abandoned", r.Abandoned, "attempts", r.Attempts,
+			"audit_entries", r.AuditEntries, "outbox_delivered", r.OutboxDelivered, "outbox_dead", r.OutboxDead)
+	}
+	return r.Total()
 }
 
 // DeliverWebhooks sends the due outbox events (all of them, in batches).

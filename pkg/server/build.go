@@ -18,6 +18,7 @@ import (
 	"github.com/diarybroker/broker/pkg/linking"
 	"github.com/diarybroker/broker/pkg/login"
 	"github.com/diarybroker/broker/pkg/oauth"
+	"github.com/diarybroker/broker/pkg/retention"
 	"github.com/diarybroker/broker/pkg/sessions"
 	"github.com/diarybroker/broker/pkg/store"
 	"github.com/diarybroker/broker/pkg/store/memory"
@@ -42,6 +43,7 @@ type Components struct {
 	Login     *login.Service
 	Consent   *consent.Service
 	Webhooks  *webhook.Deliverer
+	Retention *retention.Janitor
 	// ESIAParent is ESIA asked with the kid scopes too (the parent's page).
 	ESIAParent *esia.Config
 	Metrics    *Metrics
@@ -237,6 +239,7 @@ func Build(ctx context.Context, s Settings, o BuildOptions) (_ *Components, err 
 	c.Consent = &consent.Service{Store: c.Store, Tokens: c.OAuth, Subjects: c.Subjects, Now: c.Now}
 	c.Webhooks = &webhook.Deliverer{Outbox: c.Store, Tenants: c.Store, Now: c.Now, Logger: c.Logger,
 		Observe: func(typ, outcome string) { c.Metrics.Webhooks.WithLabelValues(typ, outcome).Inc() }}
+	c.Retention = &retention.Janitor{Store: c.Store, PendingTTL: s.LoginTimeout, Now: c.Now}
 	c.Login = login.New(login.Config{
 		Events:     c.Consent,
 		ParentESIA: c.ESIAParent,

@@ -18,6 +18,11 @@ type Metrics struct {
 	ESIADuration *prometheus.HistogramVec
 	RateLimited  *prometheus.CounterVec
 	Webhooks     *prometheus.CounterVec
+	// Destroyed counts the rows the retention janitor destroyed, by kind
+	// (attempt, audit_entry, outbox_delivered, outbox_dead).
+	Destroyed *prometheus.CounterVec
+	// Abandoned counts the attempts marked abandoned after the login time-out.
+	Abandoned prometheus.Counter
 }
 
 // NewMetrics registers the metrics on a fresh registry.
@@ -47,8 +52,14 @@ func NewMetrics() *Metrics {
 		Webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "broker_webhook_deliveries_total", Help: "Webhook delivery attempts by event type and outcome (delivered, failed, dead).",
 		}, []string{"type", "outcome"}),
+		Destroyed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "broker_retention_destroyed_total", Help: "Rows destroyed past their tenant's retention, by kind (attempt, audit_entry, outbox_delivered, outbox_dead).",
+		}, []string{"kind"}),
+		Abandoned: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "broker_attempts_abandoned_total", Help: "Login attempts still in progress after the login time-out, marked abandoned.",
+		}),
 	}
-	m.Registry.MustRegister(m.Webhooks, m.HTTPRequests, m.HTTPDuration, m.Logins, m.ESIACalls, m.ESIADuration, m.RateLimited,
+	m.Registry.MustRegister(m.Webhooks, m.Destroyed, m.Abandoned, m.HTTPRequests, m.HTTPDuration, m.Logins, m.ESIACalls, m.ESIADuration, m.RateLimited,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

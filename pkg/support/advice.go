@@ -33,6 +33,12 @@ var suspensions = map[string]string{
 	linking.SuspendByDiary:          "её приостановил дневник",
 }
 
+// adviceAbandoned explains an attempt the broker marked abandoned: the
+// person went to ESIA and did not come back within the login time-out.
+const adviceAbandoned = "Вход не завершён: человек ушёл на Госуслуги и не вернулся за отведённое время " +
+	"(закрыл страницу, не подтвердил вход или отказался). Дневник ничего не получил; попросите войти ещё раз. " +
+	"Если вход обрывается снова, узнайте, на каком шаге Госуслуг это происходит."
+
 // advise turns the matching step's explanation into what the school should
 // check: for the most similar candidate, each field that differs.
 func advise(detail json.RawMessage) []string {

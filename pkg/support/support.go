@@ -87,6 +87,9 @@ func (s *Service) Attempt(ctx context.Context, c Caller, ref string) (*AttemptVi
 			v.Advice = advise(ev.Detail)
 		}
 	}
+	if a.Outcome == store.OutcomeAbandoned {
+		v.Advice = append(v.Advice, adviceAbandoned)
+	}
 	if err := s.audit(ctx, c, store.AuditReadAttempt, a.Ref, map[string]any{"outcome": a.Outcome}); err != nil {
 		return nil, err
 	}
