@@ -108,7 +108,7 @@ func (c *MigrateStatusCmd) Run(g *Globals) error {
 type TenantsCmd struct {
 	Create TenantsCreateCmd `cmd:"" help:"Create a tenant."`
 	List   TenantsListCmd   `cmd:"" help:"List tenants."`
-	Update TenantsUpdateCmd `cmd:"" help:"Change a tenant's consent policy and token settings (only the settings given)."`
+	Update TenantsUpdateCmd `cmd:"" help:"Change a tenant's consent policy, token settings and retention (only the settings given)."`
 }
 
 // TenantsCreateCmd is `broker tenants create ID`.

@@ -1,6 +1,6 @@
 // Command broker is the ESIA account-linking and consent broker: its
 // servers (dev, serve, esia-sim) and its operator commands (migrate,
-// tenants, clients, roster, keys, gost). Run `broker --help`.
+// tenants, clients, roster, keys, janitor, gost). Run `broker --help`.
 package main
 
 import (
@@ -29,6 +29,7 @@ type CLI struct {
 	Roster   RosterCmd   `cmd:"" help:"Load diary rosters."`
 	Keys     KeysCmd     `cmd:"" help:"Rotate the broker's keys."`
 	Consents ConsentsCmd `cmd:"" help:"Export consents and their evidence."`
+	Janitor  JanitorCmd  `cmd:"" help:"Run the retention janitor once (for cron; the servers run it every minute)."`
 	Gost     GostCmd     `cmd:"" help:"Sign, verify and hash with GOST, to check ESIA keys before going live."`
 	Version  VersionCmd  `cmd:"" help:"Print the version."`
 }

@@ -12,10 +12,11 @@ import (
 )
 
 // TenantsUpdateCmd is `broker tenants update TENANT`: it changes a
-// tenant's consent policy and token settings. Only the flags given change;
-// the rest stays.
+// tenant's consent policy, token settings and retention. Only the flags
+// given change; the rest stays.
 type TenantsUpdateCmd struct {
 	StoreFlags
+	RetentionFlags
 	ID            string         `arg:"" help:"Tenant id."`
 	TextVersion   *string        `name:"consent-text-version" help:"Version of the consent text; a new one asks everyone again at their next login." placeholder:"V"`
 	TermDays      *int           `name:"consent-term-days" help:"How long a consent lasts (0: until withdrawn)." placeholder:"DAYS"`
@@ -108,6 +109,7 @@ func (c *TenantsUpdateCmd) Run(g *Globals) error {
 	}
 	var before, after store.ConsentPolicy
 	var tokensBefore, tokensAfter store.TokenPolicy
+	var retentionBefore, retentionAfter store.RetentionPolicy
 	err = st.Store.InTx(g.Ctx, func(ctx context.Context) error {
 		// Held until the commit: a concurrent update waits, and then
 		// applies its change to this one's result.
@@ -118,14 +120,17 @@ func (c *TenantsUpdateCmd) Run(g *Globals) error {
 		before = consent.Policy(t) // older tenants may not store every setting
 		after, tokensBefore = before, t.Tokens
 		tokensAfter = tokensBefore
+		retentionBefore = t.Retention
+		retentionAfter = retentionBefore
 		consentGiven, tokensGiven := c.apply(&after), c.applyTokens(&tokensAfter)
-		if !consentGiven && !tokensGiven {
-			return errors.New("nothing to update: give at least one consent or token setting (see --help)")
+		retentionGiven := c.RetentionFlags.apply(&retentionAfter)
+		if !consentGiven && !tokensGiven && !retentionGiven {
+			return errors.New("nothing to update: give at least one consent, token or retention setting (see --help)")
 		}
-		if err := checkConsentPolicy(after); err != nil {
+		if err := errors.Join(checkConsentPolicy(after), checkRetention(retentionAfter)); err != nil {
 			return err
 		}
-		t.Consent, t.Tokens = after, tokensAfter
+		t.Consent, t.Tokens, t.Retention = after, tokensAfter, retentionAfter
 		if err := st.Store.UpdateTenant(ctx, t); err != nil {
 			return err
 		}
@@ -139,15 +144,25 @@ func (c *TenantsUpdateCmd) Run(g *Globals) error {
 				return err
 			}
 		}
-		if !tokensGiven {
+		if tokensGiven {
+			detail, err := json.Marshal(map[string]store.TokenPolicy{"before": tokensBefore, "after": tokensAfter})
+			if err != nil {
+				return err
+			}
+			if err := st.Store.AppendAudit(ctx, store.AuditEntry{TenantID: t.ID, Actor: "broker-cli",
+				Action: "update_token_policy", Target: t.ID, Detail: detail}); err != nil {
+				return err
+			}
+		}
+		if !retentionGiven {
 			return nil
 		}
-		detail, err := json.Marshal(map[string]store.TokenPolicy{"before": tokensBefore, "after": tokensAfter})
+		detail, err := json.Marshal(map[string]store.RetentionPolicy{"before": retentionBefore, "after": retentionAfter})
 		if err != nil {
 			return err
 		}
 		return st.Store.AppendAudit(ctx, store.AuditEntry{TenantID: t.ID, Actor: "broker-cli",
-			Action: "update_token_policy", Target: t.ID, Detail: detail})
+			Action: "update_retention", Target: t.ID, Detail: detail})
 	})
 	if err != nil {
 		return err
@@ -157,6 +172,7 @@ func (c *TenantsUpdateCmd) Run(g *Globals) error {
 		after.TextVersion, after.TermDays, after.RequestDays, after.DestroyAfterDay)
 	fmt.Printf("self-consent from %d, an own confirmed account from %d\npurpose: %s\n", after.AdultAge, after.OwnAccountAge, after.Purpose)
 	fmt.Printf("refresh token reuse interval %s (0s: off)\n", tokensAfter.RefreshReuse())
+	printRetention(retentionAfter)
 	if after.TextVersion != before.TextVersion {
 		fmt.Printf("the consent text changed (%s → %s): everyone is asked to consent again at their next login\n", before.TextVersion, after.TextVersion)
 	}
