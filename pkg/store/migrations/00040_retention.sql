@@ -9,12 +9,14 @@ ALTER TABLE tenants
     ADD COLUMN outbox_failed_retention_days integer NOT NULL DEFAULT 0 CHECK (outbox_failed_retention_days >= 0);
 
 -- The audit log stays append-only, with one exception: an entry of support
--- reading an attempt goes once the attempt itself is gone (destroyed after
--- the tenant's attempt retention, in the same transaction).
+-- reading an attempt goes with the attempt when the retention janitor
+-- destroys it — in a transaction that says so (broker.retention, set
+-- locally by DestroyAttempts) and once the attempt itself is gone.
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'DELETE' AND OLD.action = 'read_attempt'
+        AND current_setting('broker.retention', true) = 'destroy_attempts'
         AND NOT EXISTS (SELECT 1 FROM attempts WHERE ref = OLD.target) THEN
         RETURN OLD;
     END IF;

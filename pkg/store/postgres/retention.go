@@ -28,10 +28,11 @@ func (s *Store) AbandonAttempts(ctx context.Context, before, at time.Time, limit
 	return refs, wrap("abandon attempts", err)
 }
 
-// DestroyAttempts implements store.Retention in two statements of one
-// transaction: the attempts go first (their events and named records by
-// ON DELETE CASCADE), then the audit entries of their reading, which the
-// audit log's trigger lets go only once their attempt is gone.
+// DestroyAttempts implements store.Retention in one transaction: the
+// attempts go first (their events and named records by ON DELETE
+// CASCADE), then the audit entries of their reading, which the audit log's
+// trigger lets go only once their attempt is gone and only in a
+// transaction marked (broker.retention) as destroying attempts.
 func (s *Store) DestroyAttempts(ctx context.Context, tenantID string, before time.Time, limit int) ([]string, int, error) {
 	var refs []string
 	audit := 0
@@ -42,6 +43,11 @@ func (s *Store) DestroyAttempts(ctx context.Context, tenantID string, before tim
 			DELETE FROM attempts a USING due WHERE a.ref = due.ref RETURNING a.ref`,
 			tenantID, before, rowLimit(limit))
 		if refs, err = collectStrings(rows, err); err != nil || len(refs) == 0 {
+			return err
+		}
+		// The trigger that keeps audit_log append-only lets these entries
+		// go only in a transaction that says it destroys attempts.
+		if _, err := s.q(ctx).Exec(ctx, `SELECT set_config('broker.retention', 'destroy_attempts', true)`); err != nil {
 			return err
 		}
 		tag, err := s.q(ctx).Exec(ctx, `DELETE FROM audit_log WHERE tenant_id = $1 AND action = $2 AND target = ANY($3)`,

@@ -14,8 +14,8 @@ func TestRetentionConformance(t *testing.T) {
 }
 
 // TestAuditStaysAppendOnly: the audit log's trigger lets an entry of an
-// attempt's reading go only once the attempt is gone; every other change
-// is refused.
+// attempt's reading go only once the attempt is gone and in a transaction
+// that says it destroys attempts; every other change is refused.
 func TestAuditStaysAppendOnly(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
@@ -32,20 +32,40 @@ func TestAuditStaysAppendOnly(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	const destroying = `SELECT set_config('broker.retention', 'destroy_attempts', true)`
 	tests := []struct {
 		name, sql string
+		marked    bool // in a transaction marked as destroying attempts
 		allowed   bool
 	}{
-		{"update", `UPDATE audit_log SET actor = 'x'`, false},
-		{"delete the reading of an attempt that exists", `DELETE FROM audit_log WHERE target = 'A1'`, false},
-		{"delete another action", `DELETE FROM audit_log WHERE action = 'unlink'`, false},
-		{"delete the reading of an attempt that is gone", `DELETE FROM audit_log WHERE action = 'read_attempt' AND target = 'GONE'`, true},
+		{"update", `UPDATE audit_log SET actor = 'x'`, true, false},
+		{"delete the reading of an attempt that exists", `DELETE FROM audit_log WHERE target = 'A1'`, true, false},
+		{"delete another action", `DELETE FROM audit_log WHERE action = 'unlink'`, true, false},
+		{"delete the reading of an attempt that is gone, unmarked", `DELETE FROM audit_log WHERE action = 'read_attempt' AND target = 'GONE'`, false, false},
+		{"delete the reading of an attempt that is gone", `DELETE FROM audit_log WHERE action = 'read_attempt' AND target = 'GONE'`, true, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := s.Pool().Exec(ctx, tc.sql)
+			tx, err := s.Pool().Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.marked {
+				if _, err := tx.Exec(ctx, destroying); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, err = tx.Exec(ctx, tc.sql)
 			if (err == nil) != tc.allowed {
 				t.Fatalf("%s: error %v, allowed %v", tc.sql, err, tc.allowed)
+			}
+			if err == nil {
+				err = tx.Commit(ctx)
+			} else {
+				err = tx.Rollback(ctx)
+			}
+			if err != nil {
+				t.Fatal(err)
 			}
 		})
 	}
