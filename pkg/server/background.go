@@ -8,9 +8,13 @@ import (
 // RunBackground does the broker's scheduled work until ctx ends: it removes
 // expired OAuth records (batches claimed with FOR UPDATE SKIP LOCKED, so
 // every replica may run it), prunes signing keys past their publication
-// period, runs the consent workflow's and the retention janitors, and re-reads ESIA's certificates so that a rotated one is picked
-// up without a restart. reload, when not nil, triggers an immediate
-// certificate re-read (SIGHUP).
+// period, runs the consent workflow's janitor, and re-reads ESIA's
+// certificates so that a rotated one is picked up without a restart.
+// reload, when not nil, triggers an immediate certificate re-read
+// (SIGHUP). The retention janitor runs as often, on a goroutine of its
+// own: a first run over a large backlog takes a minute or more (about
+// 5,000 rows a second), which must not hold up webhook delivery or token
+// expiry.
 func (c *Components) RunBackground(ctx context.Context, every time.Duration, reload <-chan struct{}) {
 	if every <= 0 {
 		every = time.Minute
@@ -19,6 +23,7 @@ func (c *Components) RunBackground(ctx context.Context, every time.Duration, rel
 	defer tick.Stop()
 	hooks := time.NewTicker(every / 12)
 	defer hooks.Stop()
+	go c.runRetention(ctx, every)
 	for {
 		select {
 		case <-ctx.Done():
@@ -37,9 +42,8 @@ func (c *Components) RunBackground(ctx context.Context, every time.Duration, rel
 }
 
 // Sweep removes expired OAuth records and retired signing keys whose
-// publication period is over, expires consents and requests, and runs the
-// retention janitor (abandoned logins, attempts and webhook events past
-// their tenant's retention); it returns how many rows it handled.
+// publication period is over, and expires consents and requests; it
+// returns how many rows it handled.
 func (c *Components) Sweep(ctx context.Context) int {
 	total := 0
 	for {
@@ -61,11 +65,27 @@ func (c *Components) Sweep(ctx context.Context) int {
 	} else {
 		total += n
 	}
-	return total + c.RunRetention(ctx)
+	return total
 }
 
-// RunRetention runs the retention janitor once, counts what it handled in
-// the metrics and logs it (counts only), and returns the rows handled.
+// runRetention runs the retention janitor every period until ctx ends.
+func (c *Components) runRetention(ctx context.Context, every time.Duration) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			c.RunRetention(ctx)
+		}
+	}
+}
+
+// RunRetention runs the retention janitor once — abandoned logins,
+// attempts and webhook events past their tenant's retention —, counts
+// what it handled in the metrics and logs it (counts only), and returns
+// the rows handled.
 func (c *Components) RunRetention(ctx context.Context) int {
 	r, err := c.Retention.Run(ctx)
 	if err != nil {

@@ -59,12 +59,12 @@ func TestJanitorAbandonsAndDestroysAttempts(t *testing.T) {
 	}
 
 	b.clock.Advance(14 * time.Minute) // within the login time-out (15 min)
-	b.comp.Sweep(ctx)
+	b.comp.RunRetention(ctx)
 	if code, outcome, _ := attempt(sup, left); code != 200 || outcome != "in_progress" {
 		t.Fatalf("within the time-out: %d %q", code, outcome)
 	}
 	b.clock.Advance(2 * time.Minute)
-	b.comp.Sweep(ctx)
+	b.comp.RunRetention(ctx)
 	code, outcome, advice := attempt(sup, left)
 	if code != 200 || outcome != "abandoned" || !strings.Contains(strings.Join(advice, " "), "не вернулся") {
 		t.Fatalf("after the time-out: %d %q %v", code, outcome, advice)
@@ -72,14 +72,14 @@ func TestJanitorAbandonsAndDestroysAttempts(t *testing.T) {
 	metric(t, b, `broker_attempts_abandoned_total 1`)
 
 	b.clock.Advance(364 * 24 * time.Hour) // not yet a year since the logins
-	b.comp.Sweep(ctx)
+	b.comp.RunRetention(ctx)
 	sup = apiToken(t, b, server.DevAPIClientID, server.DevAPIClientSecret, "support")
 	if code, _, _ := attempt(sup, failed); code != 200 {
 		t.Fatalf("within the retention: %d", code)
 	}
 	b.clock.Advance(2 * 24 * time.Hour)
-	if n := b.comp.Sweep(ctx); n < 2 {
-		t.Fatalf("swept %d rows, want the two attempts and their audit entries", n)
+	if n := b.comp.RunRetention(ctx); n != 6 {
+		t.Fatalf("destroyed %d rows, want the two attempts and their four audit entries", n)
 	}
 	sup = apiToken(t, b, server.DevAPIClientID, server.DevAPIClientSecret, "support")
 	for _, ref := range []string{left, failed} {
