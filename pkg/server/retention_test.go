@@ -9,6 +9,7 @@ import (
 
 	"github.com/diarybroker/broker/pkg/login"
 	"github.com/diarybroker/broker/pkg/server"
+	"github.com/diarybroker/broker/pkg/store"
 )
 
 // TestJanitorAbandonsAndDestroysAttempts: with the clock injected, a login
@@ -105,5 +106,33 @@ func metric(t *testing.T, b *broker, line string) {
 	t.Helper()
 	if m := newBrowser(t).get(b.URL + "/metrics").Body; !strings.Contains(m, line+"\n") {
 		t.Fatalf("metrics lack %q", line)
+	}
+}
+
+// TestRunBackgroundRunsTheJanitor: the servers' background loop runs the
+// retention janitor on its own (a short period here; the login time-out
+// passes on the injected clock).
+func TestRunBackgroundRunsTheJanitor(t *testing.T) {
+	b := startBroker(t, true, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := b.comp.Store.RecordAttempt(ctx, store.Attempt{Ref: "LEFTATESIA", TenantID: server.DevTenant, Outcome: store.OutcomeInProgress},
+		store.AttemptEvent{Step: "authorize", At: b.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	b.clock.Advance(16 * time.Minute)
+	go b.comp.RunBackground(ctx, 20*time.Millisecond, nil)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		a, err := b.comp.Store.GetAttempt(ctx, "LEFTATESIA")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Outcome == store.OutcomeAbandoned {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still %q after 10 s of background runs", a.Outcome)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
