@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/ory/fosite"
@@ -88,6 +89,14 @@ func (p *Provider) ParseAuthorize(ctx context.Context, r *http.Request) (*Author
 	c, ok := ar.GetClient().(*Client)
 	if !ok {
 		return nil, p.authorizeError(ar, fosite.ErrServerError.WithDebug("unexpected client type"))
+	}
+	// A person's token is never an API credential: a login client made
+	// before clients create refused API scopes on it may still hold them,
+	// but a login never asks for them (/api/v1 refuses such tokens too).
+	for _, s := range ar.GetRequestedScopes() {
+		if slices.Contains(APIScopes, s) {
+			return nil, p.authorizeError(ar, fosite.ErrInvalidScope.WithHintf("The scope %q is for API clients (client_credentials), not for a login.", s))
+		}
 	}
 	return &AuthorizeRequest{
 		ClientID: c.ID, TenantID: c.TenantID, ResponseType: form.Get("response_type"), RedirectURI: ar.GetRedirectURI().String(),

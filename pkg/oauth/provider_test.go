@@ -237,7 +237,13 @@ func TestAuthorizeRejections(t *testing.T) {
 		{"short nonce", base.AuthCodeURL("state-12345678", oauth2.S256ChallengeOption(v), oidc.Nonce("n")), false, "insufficient_entropy"},
 		{"unknown role", base.AuthCodeURL("state-12345678", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("role", "pilot")), false, "invalid_request"},
 		{"unknown scope", strings.Replace(base.AuthCodeURL("state-12345678", oauth2.S256ChallengeOption(v)), "scope=openid", "scope=openid+admin", 1), false, "invalid_scope"},
+		// A login client from before clients create refused API scopes on
+		// login clients, holding roster: a login never grants it.
+		{"api scope on a legacy login client", strings.NewReplacer("client_id=diary", "client_id=legacy", "scope=openid", "scope=openid+roster").Replace(base.AuthCodeURL("state-12345678", oauth2.S256ChallengeOption(v))), false, "invalid_scope"},
 	}
+	must(t, h.store.CreateClient(context.Background(), store.Client{ID: "legacy", TenantID: "demo", SecretHash: oauth.HashSecret("s3cret"),
+		RedirectURIs: []string{"http://127.0.0.1:9/cb"}, GrantTypes: []string{"authorization_code", "refresh_token"},
+		ResponseTypes: []string{"code"}, Scopes: []string{"openid", "profile", "roster"}}))
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, err := noRedirect.Get(tc.url)
