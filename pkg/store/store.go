@@ -17,6 +17,12 @@ var (
 	// ErrInvalid means the entity breaks a rule of the store (empty id,
 	// relation to an unknown person, ...). The message says which.
 	ErrInvalid = errors.New("store: invalid")
+	// ErrUnavailable means the backing database could not be reached or
+	// dropped the connection (refused, reset, restarting, failed over, out
+	// of connections): nothing is wrong with the request, and the same call
+	// may succeed later. Callers answer "try again later", never "no such
+	// entity" or "wrong credentials".
+	ErrUnavailable = errors.New("store: database unavailable")
 )
 
 // Store is everything the broker keeps durably. Components take the narrow

@@ -101,7 +101,7 @@ func (c *queryCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchE
 // Ping implements store.Store.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.pool.Ping(ctx); err != nil {
-		return fmt.Errorf("postgres: ping: %w", err)
+		return fmt.Errorf("postgres: ping: %w", mapErr(err))
 	}
 	return nil
 }
@@ -167,7 +167,7 @@ func (s *Store) BeginTx(ctx context.Context) (context.Context, error) {
 	}
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: begin: %w", err)
+		return nil, fmt.Errorf("postgres: begin: %w", mapErr(err))
 	}
 	return context.WithValue(ctx, txKey{}, &txState{store: s, tx: tx}), nil
 }
@@ -196,13 +196,17 @@ func (s *Store) RollbackTx(ctx context.Context) error {
 	return nil
 }
 
-// mapErr turns PostgreSQL errors into the store's sentinel errors.
+// mapErr turns PostgreSQL errors into the store's sentinel errors; an
+// outage (see unavailable) keeps its cause behind store.ErrUnavailable.
 func mapErr(err error) error {
 	if err == nil {
 		return nil
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.ErrNotFound
+	}
+	if unavailable(err) {
+		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {

@@ -174,3 +174,40 @@ func NewPool(t testing.TB) *pgxpool.Pool {
 	t.Cleanup(pool.Close)
 	return pool
 }
+
+// Cut makes the database of databaseURL unreachable, as a restart or a
+// network partition does for the broker: new connections are refused
+// (ALLOW_CONNECTIONS false) and the open ones terminated
+// (pg_terminate_backend). The returned function lets connections in again;
+// the database is dropped at cleanup either way.
+func Cut(t testing.TB, databaseURL string) (restore func()) {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(databaseURL)
+	if err != nil {
+		t.Fatalf("pgtest: cut: %v", err)
+	}
+	name := cfg.Database
+	for _, r := range name {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '_' {
+			t.Fatalf("pgtest: cut: %q is not a database of NewDatabase", name)
+		}
+	}
+	admin(t, "ALTER DATABASE "+name+" ALLOW_CONNECTIONS false")
+	admin(t, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '"+name+"'")
+	return func() { admin(t, "ALTER DATABASE "+name+" ALLOW_CONNECTIONS true") }
+}
+
+// admin runs one statement on the server's maintenance database.
+func admin(t testing.TB, sql string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, ServerURL())
+	if err != nil {
+		testenv.Unavailable(t, "PostgreSQL", err)
+	}
+	defer c.Close(context.Background())
+	if _, err := c.Exec(ctx, sql); err != nil {
+		t.Fatalf("pgtest: %s: %v", sql, err)
+	}
+}
