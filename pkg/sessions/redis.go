@@ -98,23 +98,29 @@ func (r *Redis) Close() error { return r.client.Close() }
 // Put implements Store.
 func (r *Redis) Put(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	if err := r.client.Set(ctx, r.prefix+key, value, ttl).Err(); err != nil {
-		return fmt.Errorf("sessions: put: %w", err)
+		return unavailable("put", err)
 	}
 	return nil
 }
 
-func notFound(err error) error {
+// failed is a read's error: ErrNotFound for a missing key, else unavailable.
+func failed(op string, err error) error {
 	if errors.Is(err, redis.Nil) {
-		return ErrNotFound
+		return fmt.Errorf("sessions: %s: %w", op, ErrNotFound)
 	}
-	return err
+	return unavailable(op, err)
+}
+
+// unavailable is any other error of Redis: the store could not be used.
+func unavailable(op string, err error) error {
+	return fmt.Errorf("sessions: %s: %w: %w", op, ErrUnavailable, err)
 }
 
 // Get implements Store.
 func (r *Redis) Get(ctx context.Context, key string) ([]byte, error) {
 	v, err := r.client.Get(ctx, r.prefix+key).Bytes()
 	if err != nil {
-		return nil, fmt.Errorf("sessions: get: %w", notFound(err))
+		return nil, failed("get", err)
 	}
 	return v, nil
 }
@@ -123,7 +129,7 @@ func (r *Redis) Get(ctx context.Context, key string) ([]byte, error) {
 func (r *Redis) Take(ctx context.Context, key string) ([]byte, error) {
 	v, err := r.client.GetDel(ctx, r.prefix+key).Bytes()
 	if err != nil {
-		return nil, fmt.Errorf("sessions: take: %w", notFound(err))
+		return nil, failed("take", err)
 	}
 	return v, nil
 }
@@ -131,7 +137,7 @@ func (r *Redis) Take(ctx context.Context, key string) ([]byte, error) {
 // Delete implements Store.
 func (r *Redis) Delete(ctx context.Context, key string) error {
 	if err := r.client.Del(ctx, r.prefix+key).Err(); err != nil {
-		return fmt.Errorf("sessions: delete: %w", err)
+		return unavailable("delete", err)
 	}
 	return nil
 }
@@ -147,7 +153,7 @@ return n`)
 func (r *Redis) Hit(ctx context.Context, key string, window time.Duration) (int64, error) {
 	n, err := hitScript.Run(ctx, r.client, []string{r.prefix + key}, window.Milliseconds()).Int64()
 	if err != nil {
-		return 0, fmt.Errorf("sessions: hit: %w", err)
+		return 0, unavailable("hit", err)
 	}
 	return n, nil
 }
@@ -155,7 +161,7 @@ func (r *Redis) Hit(ctx context.Context, key string, window time.Duration) (int6
 // Ping implements Store.
 func (r *Redis) Ping(ctx context.Context) error {
 	if err := r.client.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("sessions: ping: %w", err)
+		return unavailable("ping", err)
 	}
 	return nil
 }

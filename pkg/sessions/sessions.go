@@ -14,6 +14,11 @@ import (
 // ErrNotFound means the key is absent or expired.
 var ErrNotFound = errors.New("sessions: not found")
 
+// ErrUnavailable means the store could not be used (Redis refused the
+// connection, timed out, is loading or failing over). Every error of a
+// Store other than ErrNotFound matches it, with the cause behind it.
+var ErrUnavailable = errors.New("sessions: session store unavailable")
+
 // Store is the ephemeral key-value store of login state. Values are opaque
 // bytes; every value has a time to live.
 type Store interface {
