@@ -13,6 +13,8 @@ import (
 // ServeToken is POST /oauth2/token: authorization_code, refresh_token and
 // client_credentials.
 func (p *Provider) ServeToken(w http.ResponseWriter, r *http.Request) {
+	w, r, done := p.guard(w, r, "/oauth2/token")
+	defer done()
 	ctx := withRequestCache(r.Context())
 	sess := NewSession()
 	ar, err := p.fosite.NewAccessRequest(ctx, r, sess)
@@ -82,6 +84,8 @@ func (p *Provider) revokeGrant(r *http.Request, requestID string) {
 
 // ServeRevoke is POST /oauth2/revoke (RFC 7009).
 func (p *Provider) ServeRevoke(w http.ResponseWriter, r *http.Request) {
+	w, r, done := p.guard(w, r, "/oauth2/revoke")
+	defer done()
 	ctx := r.Context()
 	err := p.fosite.NewRevocationRequest(ctx, r)
 	p.fosite.WriteRevocationResponse(ctx, w, err)
@@ -92,6 +96,8 @@ func (p *Provider) ServeRevoke(w http.ResponseWriter, r *http.Request) {
 // Authorization header or a form body, never in the query; every answer is
 // no-store (RFC 6750 §5.3, OpenID Connect Core §5.3.2).
 func (p *Provider) ServeUserinfo(w http.ResponseWriter, r *http.Request) {
+	w, r, done := p.guard(w, r, "/userinfo")
+	defer done()
 	ctx := r.Context()
 	noStore(w)
 	token, err := bearerToken(r, true)

@@ -19,6 +19,8 @@ import (
 // answers about any token, so the client is authenticated here with
 // fosite's client authentication and the token introspected after.
 func (p *Provider) ServeIntrospect(w http.ResponseWriter, r *http.Request) {
+	w, r, done := p.guard(w, r, "/oauth2/introspect")
+	defer done()
 	ctx := r.Context()
 	noStore(w)
 	if r.Method != http.MethodPost {

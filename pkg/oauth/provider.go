@@ -33,6 +33,9 @@ type Config struct {
 	// ClientCacheTTL is how long a replica trusts a client it looked up
 	// (default 10 s; a deleted client may work that long on a replica).
 	ClientCacheTTL time.Duration
+	// StorageFailed, when set, is called when an endpoint (its path, e.g.
+	// "/oauth2/token") answered 503 or 500 because the store failed.
+	StorageFailed func(endpoint string, err *StorageError)
 
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -113,8 +116,8 @@ func New(cfg Config) (*Provider, error) {
 		DisableRefreshTokenValidation: true,
 	}
 	st := &storage{
-		st:         cfg.Store,
-		clients:    newClientCache(cfg.Store, cfg.ClientCacheTTL, cfg.Now),
+		st:         checkedStore{cfg.Store},
+		clients:    newClientCache(checkedStore{cfg.Store}, cfg.ClientCacheTTL, cfg.Now),
 		now:        cfg.Now,
 		codeTTL:    cfg.AuthorizeCodeLifespan,
 		refreshTTL: cfg.RefreshTokenLifespan,

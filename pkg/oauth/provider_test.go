@@ -71,7 +71,7 @@ func newPostgresStore(t *testing.T) store.Store {
 	return pg.WithSealer(pii)
 }
 
-func newHarnessOn(t *testing.T, st store.Store) *harness {
+func newHarnessOn(t *testing.T, st store.Store, edit ...func(*oauth.Config)) *harness {
 	t.Helper()
 	ctx := context.Background()
 	kek, err := keyring.NewKEK(bytes.Repeat([]byte{1}, 32))
@@ -89,8 +89,12 @@ func newHarnessOn(t *testing.T, st store.Store) *harness {
 	mux := http.NewServeMux()
 	h.srv = httptest.NewServer(mux)
 	t.Cleanup(h.srv.Close)
-	h.provider, err = oauth.New(oauth.Config{Issuer: h.srv.URL, Store: st, Signing: signing, HMACSecret: bytes.Repeat([]byte{2}, 32),
-		Now: h.clock.Now})
+	cfg := oauth.Config{Issuer: h.srv.URL, Store: st, Signing: signing, HMACSecret: bytes.Repeat([]byte{2}, 32),
+		Now: h.clock.Now}
+	for _, e := range edit {
+		e(&cfg)
+	}
+	h.provider, err = oauth.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
