@@ -49,7 +49,7 @@ func (c *collection) UnmarshalJSON(b []byte) error {
 func decodeCollection(body []byte) (*collection, error) {
 	var c collection
 	if err := strictUnmarshal(body, &c); err != nil {
-		return nil, errors.New("answer is not an ESIA collection")
+		return nil, invalidAnswer("answer is not an ESIA collection")
 	}
 	return &c, nil
 }

@@ -118,7 +118,7 @@ func (c *Config) requestToken(ctx context.Context, label string, grant func(url.
 	}
 	var tr tokenResponse
 	if err := json.Unmarshal(raw, &tr); err != nil {
-		return nil, errors.New("answer is not token JSON")
+		return nil, invalidAnswer("answer is not token JSON")
 	}
 	if tr.State != state {
 		return nil, ErrStateMismatch

@@ -3,7 +3,6 @@ package esia
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/diarybroker/broker/pkg/store"
@@ -86,7 +85,7 @@ func (c *Config) Kids(ctx context.Context, tok *Token) ([]Kid, error) {
 func decodeKid(raw []byte) (*kidJSON, error) {
 	var kj kidJSON
 	if !isJSONObject(raw) || json.Unmarshal(raw, &kj) != nil {
-		return nil, errors.New("kid element malformed")
+		return nil, invalidAnswer("kid element malformed")
 	}
 	return &kj, nil
 }

@@ -3,7 +3,6 @@ package esia
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/diarybroker/broker/pkg/store"
@@ -201,11 +200,11 @@ func grantedAny(id *Identity, scopes []string) bool {
 // decodePerson decodes the person JSON without resolving collections.
 func decodePerson(body []byte) (*personJSON, error) {
 	if !isJSONObject(body) {
-		return nil, errors.New("answer is not a person object")
+		return nil, invalidAnswer("answer is not a person object")
 	}
 	var pj personJSON
 	if err := json.Unmarshal(body, &pj); err != nil {
-		return nil, errors.New("answer is not a person object")
+		return nil, invalidAnswer("answer is not a person object")
 	}
 	return &pj, nil
 }
@@ -228,14 +227,14 @@ func (pj *personJSON) toPerson(docs, ctts, addrs [][]byte) (*Person, error) {
 	for _, raw := range ctts {
 		var cj contactJSON
 		if err := json.Unmarshal(raw, &cj); err != nil {
-			return nil, errors.New("contact element malformed")
+			return nil, invalidAnswer("contact element malformed")
 		}
 		p.Contacts = append(p.Contacts, Contact{ID: string(cj.ID), Type: cj.Type, Value: cj.Value, VrfStu: cj.VrfStu, ETag: cj.ETag})
 	}
 	for _, raw := range addrs {
 		var aj addressJSON
 		if err := json.Unmarshal(raw, &aj); err != nil {
-			return nil, errors.New("address element malformed")
+			return nil, invalidAnswer("address element malformed")
 		}
 		p.Addresses = append(p.Addresses, Address{
 			ID: string(aj.ID), Type: aj.Type, AddressStr: aj.AddressStr, ZipCode: string(aj.ZipCode),
@@ -253,7 +252,7 @@ func decodeDocuments(raws [][]byte) ([]Document, error) {
 	for _, raw := range raws {
 		var dj documentJSON
 		if err := json.Unmarshal(raw, &dj); err != nil {
-			return nil, errors.New("document element malformed")
+			return nil, invalidAnswer("document element malformed")
 		}
 		issued, err := parseDate(dj.IssueDate, "document issue date")
 		if err != nil {
@@ -280,7 +279,7 @@ func parseDate(s, field string) (store.Date, error) {
 	}
 	d, err := store.ParseDate(s)
 	if err != nil {
-		return store.Date{}, fmt.Errorf("%s is not a date", field)
+		return store.Date{}, invalidAnswer(field + " is not a date")
 	}
 	return d, nil
 }

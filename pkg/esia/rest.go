@@ -61,14 +61,14 @@ func checkToken(tok *Token) error {
 func (c *Config) elementPath(raw, prefix string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "", errors.New("element is not a URL")
+		return "", invalidAnswer("element is not a URL")
 	}
 	p := u.Path
 	if base, err := c.base(); err == nil && base.Path != "" && strings.HasPrefix(p, base.Path+"/rs/") {
 		p = strings.TrimPrefix(p, base.Path)
 	}
 	if !strings.HasPrefix(p, prefix) || path.Clean(p) != p {
-		return "", errors.New("element URL outside the person's resources")
+		return "", invalidAnswer("element URL outside the person's resources")
 	}
 	return p, nil
 }
@@ -93,7 +93,7 @@ func (c *Config) resolve(ctx context.Context, tok *Token, coll *collection, pref
 		return nil, nil
 	}
 	if len(coll.links) > maxLinkedElements {
-		return nil, fmt.Errorf("collection links %d elements, more than %d", len(coll.links), maxLinkedElements)
+		return nil, invalidAnswer(fmt.Sprintf("collection links %d elements, more than %d", len(coll.links), maxLinkedElements))
 	}
 	out := append([][]byte(nil), coll.objects...)
 	for _, link := range coll.links {
@@ -106,7 +106,7 @@ func (c *Config) resolve(ctx context.Context, tok *Token, coll *collection, pref
 			return nil, err
 		}
 		if !isJSONObject(body) {
-			return nil, errors.New("linked element is not a JSON object")
+			return nil, invalidAnswer("linked element is not a JSON object")
 		}
 		out = append(out, body)
 	}
