@@ -43,7 +43,9 @@ type Availability interface {
 // Explain returns the reason for the diary and the page text for an error of
 // ESIA (callback, token exchange, REST read) or of reaching it. Everything
 // not recognised as the person's refusal, an unconfirmed account, a
-// misconfiguration or an invalid token is esia_unavailable.
+// misconfiguration, an invalid token or an answer that is not the protocol
+// (esia_invalid_answer) is esia_unavailable. Failures of the broker's own
+// stores are not ESIA's: see Classify.
 func Explain(err error) (string, Message) {
 	var te *esia.TokenError
 	switch {
@@ -58,6 +60,9 @@ func Explain(err error) (string, Message) {
 		if errors.Is(err, m) {
 			return ReasonESIAMisconfigured, MessageFor(ReasonESIAMisconfigured)
 		}
+	}
+	if errors.Is(err, esia.ErrInvalidAnswer) {
+		return ReasonESIAInvalidAnswer, MessageFor(ReasonESIAInvalidAnswer)
 	}
 	m := MessageFor(ReasonESIAUnavailable)
 	if !errors.Is(err, esia.ErrUnavailable) && !errors.Is(err, esia.ErrInternal) && !errors.Is(err, context.DeadlineExceeded) {

@@ -25,7 +25,9 @@ type ParentLogin struct {
 
 // BeginParent starts a parent's ESIA login for the parent's page of a
 // tenant, asking ESIA for the kid scopes; the login is bound to the
-// browser as Begin's is.
+// browser as Begin's is. When the pending login cannot be kept, the
+// attempt is recorded and Started carries its reference code with an error
+// matching sessions.ErrUnavailable.
 func (s *Service) BeginParent(ctx context.Context, tenantID string, extra url.Values) (Started, error) {
 	if s.cfg.ParentESIA == nil {
 		return Started{}, fmt.Errorf("login: the parent's page is not configured")
@@ -40,7 +42,7 @@ func (s *Service) BeginParent(ctx context.Context, tenantID string, extra url.Va
 	p := Pending{Ref: NewRef(), Purpose: PurposeParent, Request: oauth.AuthorizeRequest{TenantID: tenantID}, StartedAt: s.cfg.Now().UTC()}
 	bind, err := s.keepPending(ctx, state, p)
 	if err != nil {
-		return Started{}, err
+		return s.notKept(ctx, store.Attempt{Ref: p.Ref, TenantID: tenantID, ClientID: "parent-page"}, map[string]any{"purpose": PurposeParent}, err)
 	}
 	u, err := s.cfg.ParentESIA.AuthURL(ctx, state, extra)
 	if err != nil {
@@ -74,11 +76,11 @@ func (s *Service) parentCallback(ctx context.Context, res *Result, q url.Values)
 	}
 	tenant, err := s.cfg.Tenants.GetTenant(ctx, p.Request.TenantID)
 	if err != nil {
-		return nil, fmt.Errorf("login: tenant: %w", err)
+		return s.storeFailed(ctx, res, a, "tenant", fmt.Errorf("login: tenant: %w", err))
 	}
 	match, err := s.cfg.Ladder.Match(ctx, tenant, linkingPerson(tok.Identity.OID, person), store.RoleParent)
 	if err != nil {
-		return nil, fmt.Errorf("login: %w", err)
+		return s.storeFailed(ctx, res, a, "link", fmt.Errorf("login: %w", err))
 	}
 	detail := map[string]any{"outcome": match.Outcome, "rung": match.Rung, "reason": match.Reason, "kids": len(kids), "candidates": match.Candidates}
 	if match.Outcome != linking.OutcomeLinked {
@@ -90,7 +92,7 @@ func (s *Service) parentCallback(ctx context.Context, res *Result, q url.Values)
 	}
 	created, err := s.cfg.Ladder.Link(ctx, tenant.ID, linkingPerson(tok.Identity.OID, person), match)
 	if err != nil {
-		return nil, fmt.Errorf("login: %w", err)
+		return s.storeFailed(ctx, res, a, "link", fmt.Errorf("login: %w", err))
 	}
 	for _, l := range created {
 		s.linkEvent(ctx, "link.created", l)

@@ -22,6 +22,15 @@ const (
 	// signing key, tampered, expired, wrong issuer or audience) or its
 	// answer did not echo the state: a security failure, the login stops.
 	ReasonESIATokenInvalid = "esia_token_invalid"
+	// ReasonESIAInvalidAnswer: ESIA answered with a success status but not
+	// with what the protocol says (esia.ErrInvalidAnswer): a gateway's
+	// maintenance page, a truncated document.
+	ReasonESIAInvalidAnswer = "esia_invalid_answer"
+	// ReasonSessionStoreUnavailable: the store of pending logins (Redis)
+	// could not be used. Not ESIA's fault, nor the person's.
+	ReasonSessionStoreUnavailable = "session_store_unavailable"
+	// ReasonDatabaseUnavailable: the broker's database could not be used.
+	ReasonDatabaseUnavailable = "database_unavailable"
 )
 
 // messages are what the person reads on the error page for each reason.
@@ -67,6 +76,21 @@ var messages = map[string]Message{
 		Title: "Вход через Госуслуги настроен с ошибкой",
 		Text: "Подключение электронного дневника к Госуслугам сейчас настроено неправильно, поэтому войти не получилось. " +
 			"Вы здесь ничего не сделали не так. Попробуйте войти позже; если ошибка повторится, сообщите код обращения в школу или в службу поддержки дневника.",
+	},
+	ReasonESIAInvalidAnswer: {
+		Title: "Госуслуги прислали непонятный ответ",
+		Text: "Госуслуги ответили, но не так, как должны: обычно это временный сбой или технические работы на их стороне. " +
+			"Попробуйте войти через несколько минут; если ошибка повторится, сообщите код обращения в службу поддержки дневника.",
+	},
+	ReasonSessionStoreUnavailable: {
+		Title: "Сервис временно недоступен",
+		Text: "Сервис входа в электронный дневник временно не работает из-за технического сбоя на нашей стороне — Госуслуги и ваш дневник тут ни при чём. " +
+			"Попробуйте войти через несколько минут; если ошибка повторится, сообщите код обращения в службу поддержки дневника.",
+	},
+	ReasonDatabaseUnavailable: {
+		Title: "Сервис временно недоступен",
+		Text: "Сервис входа в электронный дневник временно не может прочитать или сохранить данные из-за технического сбоя на нашей стороне — Госуслуги и ваш дневник тут ни при чём. " +
+			"Попробуйте войти через несколько минут; если ошибка повторится, сообщите код обращения в службу поддержки дневника.",
 	},
 	ReasonESIATokenInvalid: {
 		Title: "Ответ Госуслуг не прошёл проверку",

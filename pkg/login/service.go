@@ -150,7 +150,7 @@ func (s *Service) keepPending(ctx context.Context, state string, p Pending) (Bin
 		return Binding{}, fmt.Errorf("login: %w", err)
 	}
 	if err := s.cfg.Sessions.Put(ctx, pendingKey(state), bytes.TrimSpace(buf.Bytes()), s.cfg.PendingTTL); err != nil {
-		return Binding{}, fmt.Errorf("login: keep pending login: %w", err)
+		return Binding{}, sessionsFailed("keep pending login", err)
 	}
 	return bind, nil
 }
@@ -182,7 +182,7 @@ func (s *Service) Begin(ctx context.Context, req *oauth.AuthorizeRequest, extra 
 	}
 	bind, err := s.keepPending(ctx, state, Pending{Ref: ref, Request: *req, StartedAt: s.cfg.Now().UTC()})
 	if err != nil {
-		return Started{}, err
+		return s.notKept(ctx, store.Attempt{Ref: ref, TenantID: req.TenantID, ClientID: req.ClientID}, map[string]any{"role": req.Role}, err)
 	}
 	u, err := s.cfg.ESIA.AuthURL(ctx, state, extra)
 	if err != nil {
@@ -215,7 +215,10 @@ type Result struct {
 // /esia/callback); binding is the value of the browser's cookie named
 // BindingName(state), "" when it has none. It returns ErrUnknownState when
 // the state is not a pending login; any other failure is a Result with a
-// Reason.
+// Reason — a store that could not be used included
+// (session_store_unavailable, database_unavailable; with a new reference
+// code when the pending login itself was out of reach) — or an error the
+// broker did not expect.
 //
 // A browser without the login's binding gets ReasonOtherBrowser, and the
 // pending login is left as it was: the browser that began it can still
@@ -227,7 +230,7 @@ func (s *Service) Callback(ctx context.Context, q url.Values, binding string) (*
 	}
 	p, err := s.pending(ctx, state, s.cfg.Sessions.Get)
 	if err != nil {
-		return nil, err
+		return s.pendingFailed(ctx, err)
 	}
 	if !p.boundTo(binding) {
 		s.cfg.Logger.WarnContext(ctx, "esia callback in a browser that did not begin the login", "ref", p.Ref,
@@ -236,7 +239,7 @@ func (s *Service) Callback(ctx context.Context, q url.Values, binding string) (*
 	}
 	// Of two callbacks racing with the right cookie, one takes the login.
 	if p, err = s.pending(ctx, state, s.cfg.Sessions.Take); err != nil {
-		return nil, err
+		return s.pendingFailed(ctx, err)
 	}
 	res := &Result{Pending: p}
 	a := store.Attempt{Ref: p.Ref, TenantID: p.Request.TenantID, ClientID: p.Request.ClientID}
@@ -261,7 +264,7 @@ func (s *Service) Callback(ctx context.Context, q url.Values, binding string) (*
 
 	tenant, err := s.cfg.Tenants.GetTenant(ctx, p.Request.TenantID)
 	if err != nil {
-		return nil, fmt.Errorf("login: tenant: %w", err)
+		return s.storeFailed(ctx, res, a, "tenant", fmt.Errorf("login: tenant: %w", err))
 	}
 	lp := linkingPerson(tok.Identity.OID, person)
 	var match linking.Result
@@ -272,7 +275,7 @@ func (s *Service) Callback(ctx context.Context, q url.Values, binding string) (*
 		match, err = s.cfg.Ladder.Match(ctx, tenant, lp, "")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("login: %w", err)
+		return s.storeFailed(ctx, res, a, "link", fmt.Errorf("login: %w", err))
 	}
 	detail := map[string]any{"outcome": match.Outcome, "rung": match.Rung, "reason": match.Reason,
 		"role": p.Request.Role, "candidates": match.Candidates}
@@ -308,7 +311,7 @@ func (s *Service) Callback(ctx context.Context, q url.Values, binding string) (*
 	}
 	created, err := s.cfg.Ladder.Link(ctx, tenant.ID, lp, match)
 	if err != nil {
-		return nil, fmt.Errorf("login: %w", err)
+		return s.storeFailed(ctx, res, a, "link", fmt.Errorf("login: %w", err))
 	}
 	for _, l := range created {
 		s.linkEvent(ctx, "link.created", l)
@@ -325,7 +328,7 @@ func (s *Service) Callback(ctx context.Context, q url.Values, binding string) (*
 		for _, role := range roles {
 			c, err := s.claims(ctx, tenant, tok.Identity, person, match.Records, firstOfRole(chosen, role))
 			if err != nil {
-				return nil, err
+				return s.storeFailed(ctx, res, a, "claims", err)
 			}
 			res.Options = append(res.Options, RoleOption{Role: string(role), Title: roleTitles[role], Claims: c})
 		}
@@ -335,7 +338,7 @@ func (s *Service) Callback(ctx context.Context, q url.Values, binding string) (*
 	}
 	claims, err := s.claims(ctx, tenant, tok.Identity, person, match.Records, chosen[0])
 	if err != nil {
-		return nil, err
+		return s.storeFailed(ctx, res, a, "claims", err)
 	}
 	s.record(ctx, a, "link", detail)
 	res.Claims = &claims
@@ -349,7 +352,7 @@ func (s *Service) pending(ctx context.Context, state string, read func(context.C
 		return Pending{}, ErrUnknownState
 	}
 	if err != nil {
-		return Pending{}, fmt.Errorf("login: pending login: %w", err)
+		return Pending{}, sessionsFailed("pending login", err)
 	}
 	var p Pending
 	if err := json.Unmarshal(b, &p); err != nil {
