@@ -228,6 +228,11 @@ func Build(ctx context.Context, s Settings, o BuildOptions) (_ *Components, err 
 		AccessTokenLifespan: s.AccessTokenLifespan, RefreshTokenLifespan: s.RefreshTokenLifespan,
 		AuthorizeCodeLifespan: s.AuthorizeCodeLifespan, IDTokenLifespan: s.IDTokenLifespan,
 		Now: c.Now, Logger: c.Logger,
+		StorageFailed: func(endpoint string, se *oauth.StorageError) {
+			if se.Unavailable() {
+				c.Metrics.StoreUnavailable.WithLabelValues("database", endpoint).Inc()
+			}
+		},
 	})
 	if err != nil {
 		return nil, err

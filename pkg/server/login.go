@@ -21,6 +21,10 @@ var simParams = []string{"sim_person", "sim_error", "sim_token_error"}
 func (s *Server) authorize(c echo.Context) error {
 	ctx := c.Request().Context()
 	req, err := s.c.OAuth.ParseAuthorize(ctx, c.Request())
+	if se := oauth.StorageFailure(err); se != nil {
+		// The client could not be looked up: not an invalid request.
+		return s.authorizeStorageFailed(c, se)
+	}
 	if err != nil {
 		ae, ok := oauth.IsAuthorizeError(err)
 		if ok && ae.Redirectable {
@@ -46,10 +50,14 @@ func (s *Server) authorize(c echo.Context) error {
 	}
 	st, err := s.c.Login.Begin(ctx, req, extra)
 	if err != nil {
-		// ESIA known to be down (its circuit breaker is open), or the
-		// request to ESIA could not be made: the page at once.
-		reason, m := login.Explain(err)
+		// ESIA known to be down (its circuit breaker is open), the
+		// pending login could not be kept, or the request to ESIA could
+		// not be made: the page at once.
+		reason, m := login.Classify(err)
 		s.c.Metrics.Logins.WithLabelValues(reason).Inc()
+		if login.StoreUnavailable(reason) {
+			s.storeUnavailable(c, reason)
+		}
 		if errors.Is(err, esia.ErrCircuitOpen) {
 			// The breaker logged once why it refuses; a line per person would
 			// bury it.
@@ -109,22 +117,20 @@ func (s *Server) esiaCallback(c echo.Context) error {
 			"Вход занял слишком много времени или эта страница была открыта повторно. Вернитесь в электронный дневник и войдите заново.", "", "")
 	}
 	if err != nil {
+		ref := login.NewRef() // the person's code for the ERROR line
 		s.c.Metrics.Logins.WithLabelValues("error").Inc()
-		s.c.Logger.ErrorContext(ctx, "login failed", "error", err)
+		s.c.Logger.ErrorContext(ctx, "login failed", "ref", ref, "error", err)
 		return errorPage(c, http.StatusInternalServerError, "Вход не удался",
-			"Во время входа произошла ошибка. Вернитесь в электронный дневник и попробуйте ещё раз.", "", "")
+			"Во время входа произошла ошибка. Вернитесь в электронный дневник и попробуйте ещё раз.", login.FormatRef(ref), "")
 	}
-	ref := login.FormatRef(res.Pending.Ref)
 	if res.Pending.Purpose == login.PurposeParent {
 		if res.Reason != "" {
-			return errorPage(c, failureStatus(res), res.Message.Title, res.Message.Text, ref, "")
+			return s.loginFailed(c, res)
 		}
 		return s.startParentSession(c, res.Parent)
 	}
 	if res.Reason != "" {
-		s.c.Metrics.Logins.WithLabelValues(res.Reason).Inc()
-		back, _ := s.c.OAuth.ErrorRedirect(&res.Pending.Request, res.Reason, res.Pending.Ref)
-		return errorPage(c, failureStatus(res), res.Message.Title, res.Message.Text, ref, back)
+		return s.loginFailed(c, res)
 	}
 	if len(res.Options) > 0 {
 		return s.chooseRole(c, res)
@@ -163,6 +169,11 @@ func (s *Server) issue(c echo.Context, res *login.Result) error {
 	ctx := c.Request().Context()
 	ref := login.FormatRef(res.Pending.Ref)
 	if err := s.c.OAuth.CompleteAuthorize(ctx, c.Response(), &res.Pending.Request, *res.Claims, res.AuthTime); err != nil {
+		if reason := login.StoreFailure(err); reason != "" {
+			s.c.Logger.ErrorContext(ctx, "issuing the code failed", "ref", res.Pending.Ref, "reason", reason, "error", err)
+			res.Reason, res.Message = reason, login.MessageFor(reason)
+			return s.loginFailed(c, res)
+		}
 		s.c.Metrics.Logins.WithLabelValues("error").Inc()
 		s.c.Logger.ErrorContext(ctx, "issuing the code failed", "ref", res.Pending.Ref, "error", err)
 		back, _ := s.c.OAuth.ErrorRedirect(&res.Pending.Request, "server_error", res.Pending.Ref)

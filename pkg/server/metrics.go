@@ -23,6 +23,9 @@ type Metrics struct {
 	Destroyed *prometheus.CounterVec
 	// Abandoned counts the attempts marked abandoned after the login time-out.
 	Abandoned prometheus.Counter
+	// StoreUnavailable counts requests a store outage stopped, by store
+	// (database, session_store) and route.
+	StoreUnavailable *prometheus.CounterVec
 }
 
 // NewMetrics registers the metrics on a fresh registry.
@@ -37,7 +40,7 @@ func NewMetrics() *Metrics {
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"route"}),
 		Logins: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "broker_logins_total", Help: "Finished logins by outcome (linked, not_found, ambiguous, conflict, user_refused, esia_unavailable, ...).",
+			Name: "broker_logins_total", Help: "Finished logins by outcome (linked, not_found, ambiguous, conflict, user_refused, esia_unavailable, esia_invalid_answer, session_store_unavailable, database_unavailable, ...).",
 		}, []string{"outcome"}),
 		ESIACalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "broker_esia_calls_total", Help: "Calls to ESIA by endpoint and outcome (ESIA code, 2xx/4xx/5xx, timeout, network).",
@@ -58,8 +61,11 @@ func NewMetrics() *Metrics {
 		Abandoned: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "broker_attempts_abandoned_total", Help: "Login attempts still in progress after the login time-out, marked abandoned.",
 		}),
+		StoreUnavailable: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "broker_store_unavailable_total", Help: "Requests answered 503 because a store could not be used, by store (database, session_store) and route.",
+		}, []string{"store", "route"}),
 	}
-	m.Registry.MustRegister(m.Webhooks, m.Destroyed, m.Abandoned, m.HTTPRequests, m.HTTPDuration, m.Logins, m.ESIACalls, m.ESIADuration, m.RateLimited,
+	m.Registry.MustRegister(m.StoreUnavailable, m.Webhooks, m.Destroyed, m.Abandoned, m.HTTPRequests, m.HTTPDuration, m.Logins, m.ESIACalls, m.ESIADuration, m.RateLimited,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -73,6 +73,9 @@ func (s *Server) parentPage(c echo.Context) error {
 	ctx := c.Request().Context()
 	tenantID := c.QueryParam("tenant")
 	t, err := s.c.Store.GetTenant(ctx, tenantID)
+	if login.StoreFailure(err) != "" {
+		return err
+	}
 	if err != nil {
 		return errorPage(c, http.StatusNotFound, "Дневник не найден",
 			"Откройте страницу согласий по ссылке из электронного дневника.", "", "")
@@ -129,6 +132,9 @@ func (s *Server) parentPage(c echo.Context) error {
 func (s *Server) parentDecision(c echo.Context) error {
 	ctx := c.Request().Context()
 	t, err := s.c.Store.GetTenant(ctx, c.FormValue("tenant"))
+	if login.StoreFailure(err) != "" {
+		return err
+	}
 	if err != nil {
 		return errorPage(c, http.StatusNotFound, "Дневник не найден", "Откройте страницу согласий по ссылке из электронного дневника.", "", "")
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/diarybroker/broker/pkg/login"
 	"github.com/diarybroker/broker/pkg/store"
 )
 
@@ -173,7 +174,7 @@ func (s *Server) ready(c echo.Context) error {
 // handleError answers errors that handlers returned: problem JSON for APIs,
 // a Russian page for people. Internal details are logged, never shown.
 func (s *Server) handleError(err error, c echo.Context) {
-	if c.Response().Committed {
+	if c.Response().Committed || s.handleStoreFailure(err, c) {
 		return
 	}
 	code := http.StatusInternalServerError
@@ -190,9 +191,11 @@ func (s *Server) handleError(err error, c echo.Context) {
 		}
 		code = http.StatusBadRequest
 	}
+	ref := ""
 	if code >= 500 {
+		ref = login.NewRef() // shown on the page, so that support finds this line
 		s.c.Logger.ErrorContext(c.Request().Context(), "request failed", "route", c.Path(),
-			"request_id", c.Response().Header().Get(echo.HeaderXRequestID), "error", err)
+			"request_id", c.Response().Header().Get(echo.HeaderXRequestID), "ref", ref, "error", err)
 	}
 	if isAPIPath(c.Request().URL.Path) {
 		_ = problem(c, code, http.StatusText(code), "")
@@ -207,7 +210,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	case http.StatusRequestEntityTooLarge:
 		title, text = "Слишком большой запрос", "Запрос слишком большой."
 	}
-	_ = errorPage(c, code, title, text, "", "")
+	_ = errorPage(c, code, title, text, login.FormatRef(ref), "")
 }
 
 // problem writes an RFC 9457 problem document.
