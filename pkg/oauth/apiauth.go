@@ -31,12 +31,19 @@ var (
 // access token (never a refresh token) in the Authorization header, issued
 // by the client_credentials grant to an API client (IsAPIClient, as the
 // client is now), with the scope. A token in the query is ErrTokenMethod.
+// A token that could not be read because the store failed is a
+// *StorageError, not ErrInvalidToken.
 func (p *Provider) AuthenticateAPI(ctx context.Context, r *http.Request, scope string) (*APICaller, error) {
 	token, err := bearerToken(r, false)
 	if err != nil {
 		return nil, err
 	}
+	ctx, note := withFailureNote(ctx)
 	tu, ar, err := p.fosite.IntrospectToken(ctx, token, fosite.AccessToken, NewSession())
+	if se := note.failure(); se != nil {
+		// The token could not be read: not an invalid token.
+		return nil, se
+	}
 	if err != nil || tu != fosite.AccessToken {
 		return nil, ErrInvalidToken
 	}

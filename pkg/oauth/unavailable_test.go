@@ -295,3 +295,19 @@ func TestTokenEndpointOnAnUnreachableDatabase(t *testing.T) {
 		t.Fatalf("code after the database came back: %v", err)
 	}
 }
+
+// TestAPITokenOnAFailingStore: an API call whose bearer token cannot be
+// read because the database is unavailable is a storage failure, not
+// ErrInvalidToken (which the API answers 401).
+func TestAPITokenOnAFailingStore(t *testing.T) {
+	fs := &faultyStore{Store: memory.New(nil)}
+	h := newHarnessOn(t, fs)
+	g := h.grants(t)
+	fs.failWith(fmt.Errorf("%w: connection refused", store.ErrUnavailable))
+	r := httptest.NewRequest(http.MethodGet, "/api/v1/roster", nil)
+	r.Header.Set("Authorization", "Bearer "+g.tok.AccessToken)
+	_, err := h.provider.AuthenticateAPI(context.Background(), r, oauth.ScopeOpenID)
+	if se := oauth.StorageFailure(err); se == nil || !se.Unavailable() || errors.Is(err, oauth.ErrInvalidToken) {
+		t.Fatalf("AuthenticateAPI: %v, want an unavailable storage failure", err)
+	}
+}

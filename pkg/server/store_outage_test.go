@@ -143,7 +143,14 @@ func TestDatabaseDownIsNotAWrongClient(t *testing.T) {
 	if held.Redirect == nil || held.Redirect.Query().Get("code") == "" {
 		t.Fatalf("login before the outage: %d %.300s", held.Status, held.Body)
 	}
+	api := apiToken(t, b, server.DevAPIClientID, server.DevAPIClientSecret, "roster")
 	restore := pgtest.Cut(t, db)
+
+	// The API: its bearer token cannot be read — a 503 problem, not a 401.
+	if r := call(t, http.MethodGet, b.URL+"/api/v1/roster/persons/t-0001/links", api, "", ""); r.Status != http.StatusServiceUnavailable ||
+		!strings.Contains(r.Body, "database_unavailable") {
+		t.Fatalf("API: %d %s", r.Status, r.Body)
+	}
 
 	cfg := *d.cfg
 	cfg.Endpoint.AuthStyle = oauth2.AuthStyleInHeader // one request (auto-detection retries a failure)
@@ -186,7 +193,8 @@ func TestDatabaseDownIsNotAWrongClient(t *testing.T) {
 		`broker_logins_total{outcome="database_unavailable"} 2`,
 		`broker_store_unavailable_total{route="/oauth2/token",store="database"} 2`,
 		`broker_store_unavailable_total{route="/esia/callback",store="database"} 1`,
-		`broker_store_unavailable_total{route="/oauth2/auth",store="database"} 1`)
+		`broker_store_unavailable_total{route="/oauth2/auth",store="database"} 1`,
+		`broker_store_unavailable_total{route="/api/v1/roster/persons/:id/links",store="database"} 1`)
 
 	restore()
 	if _, err := d.cfg.Exchange(ctx, held.Redirect.Query().Get("code"), oauth2.VerifierOption(d.verifier)); err != nil {
