@@ -94,6 +94,11 @@ func (s *Server) parentPage(c echo.Context) error {
 			}
 		}
 		st, err := s.c.Login.BeginParent(ctx, t.ID, extra)
+		if reason := login.StoreFailure(err); reason != "" && st.Ref != "" {
+			s.c.Logger.ErrorContext(ctx, "login could not start", "ref", st.Ref, "reason", reason, "error", err)
+			return s.loginFailed(c, &login.Result{Pending: login.Pending{Ref: st.Ref, Purpose: login.PurposeParent},
+				Reason: reason, Message: login.MessageFor(reason)})
+		}
 		if err != nil {
 			return err
 		}

@@ -117,7 +117,14 @@ func TestRedisDownIsNotAnESIAOutage(t *testing.T) {
 	if a, err := b.comp.Store.GetAttempt(ctx, ref2); err != nil || a.Reason != "session_store_unavailable" {
 		t.Fatalf("callback attempt %s: %+v %v", ref2, a, err)
 	}
+	// The parent's page: the same, recorded for the parent's page.
+	o = newBrowser(t).get(b.URL + "/parent?tenant=" + server.DevTenant)
+	ref3 := unavailablePage(t, o)
+	if a, err := b.comp.Store.GetAttempt(ctx, ref3); err != nil || a.Reason != "session_store_unavailable" || a.TenantID != server.DevTenant {
+		t.Fatalf("parent's page attempt %s: %+v %v", ref3, a, err)
+	}
 	wantMetrics(t, metricsOf(t, b),
+		`broker_store_unavailable_total{route="/parent",store="session_store"} 1`,
 		`broker_logins_total{outcome="session_store_unavailable"} 2`,
 		`broker_store_unavailable_total{route="/oauth2/auth",store="session_store"} 1`,
 		`broker_store_unavailable_total{route="/esia/callback",store="session_store"} 1`)
