@@ -119,8 +119,3 @@ func (s checkedStore) DeactivateOAuthRecord(ctx context.Context, kind store.OAut
 func (s checkedStore) DeactivateOAuthRequest(ctx context.Context, kind store.OAuthKind, requestID string) error {
 	return noteFailure(ctx, "deactivate oauth records", s.Store.DeactivateOAuthRequest(ctx, kind, requestID))
 }
-
-func (s checkedStore) RevokeOAuthSubject(ctx context.Context, tenantID, subject string) (int, error) {
-	n, err := s.Store.RevokeOAuthSubject(ctx, tenantID, subject)
-	return n, noteFailure(ctx, "revoke subject", err)
-}
