@@ -63,6 +63,11 @@ func (p *Provider) ParseAuthorize(ctx context.Context, r *http.Request) (*Author
 		return nil, &AuthorizeError{Err: bad.err}
 	}
 	ar, err := p.fosite.NewAuthorizeRequest(ctx, r)
+	if StorageFailure(err) != nil {
+		// The client could not be looked up: a failure of the store, not
+		// of the request (the server shows its own page).
+		return nil, p.authorizeError(nil, err)
+	}
 	if ar != nil && ar.GetClient() != nil && !redirectURIRegistered(ar.GetClient(), ar.GetRequestForm().Get("redirect_uri")) {
 		// Whatever else is wrong, a redirect URI the client did not
 		// register gets a page (RFC 6749 §4.1.2.1), even where fosite's

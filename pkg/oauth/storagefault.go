@@ -119,3 +119,8 @@ func (s checkedStore) DeactivateOAuthRecord(ctx context.Context, kind store.OAut
 func (s checkedStore) DeactivateOAuthRequest(ctx context.Context, kind store.OAuthKind, requestID string) error {
 	return noteFailure(ctx, "deactivate oauth records", s.Store.DeactivateOAuthRequest(ctx, kind, requestID))
 }
+
+func (s checkedStore) GetTenant(ctx context.Context, id string) (store.Tenant, error) {
+	t, err := s.Store.GetTenant(ctx, id)
+	return t, noteFailure(ctx, "get tenant", err)
+}

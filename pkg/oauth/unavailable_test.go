@@ -81,6 +81,13 @@ func (f *faultyStore) CreateOAuthRecord(ctx context.Context, r store.OAuthRecord
 	return f.Store.CreateOAuthRecord(ctx, r)
 }
 
+func (f *faultyStore) GetTenant(ctx context.Context, id string) (store.Tenant, error) {
+	if err := f.fault(); err != nil {
+		return store.Tenant{}, fmt.Errorf("postgres: get tenant: %w", err)
+	}
+	return f.Store.GetTenant(ctx, id)
+}
+
 func (f *faultyStore) DeactivateOAuthRequest(ctx context.Context, kind store.OAuthKind, requestID string) error {
 	if err := f.fault(); err != nil {
 		return fmt.Errorf("postgres: deactivate oauth request: %w", err)
