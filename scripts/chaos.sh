@@ -255,6 +255,6 @@ echo "| scenario | attempted | ok | failed (what they saw) | recovery | integrit
 echo "|---|---|---|---|---|---|"
 printf '%s\n' "${ROWS[@]}"
 if [ "$VIOLATIONS" -gt 0 ]; then
-  echo; echo "chaos: $VIOLATIONS scenario(s) left the database inconsistent" >&2
+  echo; echo "chaos: $VIOLATIONS scenario(s) left the database inconsistent"
   exit 1
 fi
