@@ -97,7 +97,10 @@ func TestAPIAcceptsOnlyAPIClientTokens(t *testing.T) {
 			addLegacyLoginClient(t, b)
 			links := b.URL + "/api/v1/roster/persons/t-0001/links"
 			person := loginThrough(t, b, server.DevClientID, server.DevClientSecret, "openid")
-			legacyPerson := loginThrough(t, b, legacyLoginClient, "legacy-secret", "openid", "roster")
+			// A login never grants an API scope any more (invalid_scope at
+			// /oauth2/auth, TestAuthorizeRejections); the legacy client's
+			// person token is refused at the API all the same.
+			legacyPerson := loginThrough(t, b, legacyLoginClient, "legacy-secret", "openid")
 			legacyCC := apiToken(t, b, legacyLoginClient, "legacy-secret", "roster")
 			api := apiToken(t, b, server.DevAPIClientID, server.DevAPIClientSecret, "roster")
 			tests := []struct {
@@ -107,7 +110,7 @@ func TestAPIAcceptsOnlyAPIClientTokens(t *testing.T) {
 			}{
 				{"API client's token", "Bearer " + api, "", 200, ""},
 				{"a person's refresh token", "Bearer " + person.RefreshToken, "", 401, `Bearer error="invalid_token"`},
-				{"a person's token from a login client with the roster scope", "Bearer " + legacyPerson.AccessToken, "", 403, ""},
+				{"a person's token from a login client holding the roster scope", "Bearer " + legacyPerson.AccessToken, "", 403, ""},
 				{"its refresh token", "Bearer " + legacyPerson.RefreshToken, "", 401, `Bearer error="invalid_token"`},
 				{"a login client's client_credentials token", "Bearer " + legacyCC, "", 403, ""},
 				{"API client's token in the query", "", "?access_token=" + url.QueryEscape(api), 400, `Bearer error="invalid_request"`},
