@@ -66,6 +66,13 @@ func (p *Provider) writeAccessError(w http.ResponseWriter, r *http.Request, ar f
 	if rfc.CodeField >= 500 {
 		p.log.ErrorContext(ctx, "token endpoint failed", "error", rfc.ErrorField, "debug", rfc.GetDescription()+" "+rfc.DebugField)
 	}
+	if rfc.ErrorField == fosite.ErrInvalidClient.ErrorField {
+		// RFC 6749 §5.2: a client that authenticated with the
+		// Authorization header is told the scheme it must use.
+		if _, _, basic := r.BasicAuth(); basic {
+			w.Header().Set("WWW-Authenticate", `Basic realm="`+p.cfg.Issuer+`", charset="UTF-8"`)
+		}
+	}
 	p.fosite.WriteAccessError(ctx, w, ar, err)
 }
 

@@ -649,3 +649,47 @@ func (h *harness) introspectAny(t *testing.T) bool {
 	must(t, err)
 	return n > 0
 }
+
+// TestInvalidClientChallenge: a client that failed to authenticate with
+// the Authorization header is answered 401 with a Basic challenge
+// (RFC 6749 §5.2); one that sent its secret in the form gets no challenge.
+func TestInvalidClientChallenge(t *testing.T) {
+	h := newHarness(t)
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {"roster"}}
+	tests := []struct {
+		name      string
+		basic     bool
+		secret    string
+		status    int
+		challenge bool
+	}{
+		{"basic, wrong secret", true, "wrong", http.StatusUnauthorized, true},
+		{"post, wrong secret", false, "wrong", http.StatusUnauthorized, false},
+		{"basic, right secret", true, "apisecret", http.StatusOK, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := url.Values{}
+			for k, v := range form {
+				f[k] = v
+			}
+			if !tc.basic {
+				f.Set("client_id", "api")
+				f.Set("client_secret", tc.secret)
+			}
+			req, err := http.NewRequest(http.MethodPost, h.srv.URL+"/oauth2/token", strings.NewReader(f.Encode()))
+			must(t, err)
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if tc.basic {
+				req.SetBasicAuth("api", tc.secret)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			must(t, err)
+			resp.Body.Close()
+			challenge := resp.Header.Get("WWW-Authenticate")
+			if resp.StatusCode != tc.status || (challenge != "") != tc.challenge || (tc.challenge && !strings.HasPrefix(challenge, "Basic realm=")) {
+				t.Fatalf("status %d, WWW-Authenticate %q", resp.StatusCode, challenge)
+			}
+		})
+	}
+}
