@@ -39,6 +39,8 @@ type Store interface {
 	Consents
 	Outbox
 	Retention
+	Staff
+	Console
 	Transactor
 
 	// Ping reports whether the backing database answers.

@@ -41,6 +41,8 @@ type Store struct {
 	evidence        []store.Evidence      // append-only; ID is the position + 1
 	events          map[string]eventRow   // id → outbox event
 	seq             int64                 // insertion order of consents, requests and events
+
+	staff map[string]store.StaffGrant // id → staff grant
 }
 
 var _ store.Store = (*Store)(nil)
@@ -69,6 +71,7 @@ func New(now func() time.Time) *Store {
 		consents:        map[string]consentRow{},
 		consentRequests: map[string]requestRow{},
 		events:          map[string]eventRow{},
+		staff:           map[string]store.StaffGrant{},
 	}
 }
 

@@ -44,6 +44,8 @@ func Run(t *testing.T, newStore NewStore) {
 		{"OAuthBatchGateIsAtomic", testOAuthBatchGateIsAtomic},
 		{"OAuthRotation", testOAuthRotation},
 		{"Audit", testAudit},
+		{"StaffGrants", testStaffGrants},
+		{"ConsoleScopes", testConsoleScopes},
 		{"TxRollback", testTxRollback},
 		{"TxCommit", testTxCommit},
 	}
