@@ -27,6 +27,7 @@ type CLI struct {
 	Tenants  TenantsCmd  `cmd:"" help:"Manage tenants (diary deployments)."`
 	Clients  ClientsCmd  `cmd:"" help:"Manage OAuth clients of tenants."`
 	Roster   RosterCmd   `cmd:"" help:"Load diary rosters."`
+	Staff    StaffCmd    `cmd:"" help:"Manage who may sign in to the support console (/support) and what they see."`
 	Keys     KeysCmd     `cmd:"" help:"Rotate the broker's keys."`
 	Consents ConsentsCmd `cmd:"" help:"Export consents and their evidence."`
 	Janitor  JanitorCmd  `cmd:"" help:"Run the retention janitor once (for cron; the servers run it every minute)."`
