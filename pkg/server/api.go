@@ -78,6 +78,11 @@ func (s *Server) routesAPI(e *echo.Echo) {
 	sup.DELETE("/persons/:id/links", s.supportUnlink)
 	sup.GET("/webhooks", s.supportWebhooks)
 	sup.POST("/webhooks/:id/retry", s.supportRetryWebhook)
+
+	staff := api.Group("/staff", s.requireScope(oauth.ScopeAdmin))
+	staff.GET("", s.staffList)
+	staff.POST("", s.staffGrant)
+	staff.DELETE("/:id", s.staffRevoke)
 }
 
 func (s *Server) supportService() *support.Service {
