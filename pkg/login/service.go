@@ -201,6 +201,9 @@ type Result struct {
 	Person PersonInfo
 	// Parent is set by a parent's login (PurposeParent).
 	Parent *ParentLogin
+	// Staff is set by a staff member's sign-in to the support console
+	// (PurposeSupport).
+	Staff  *StaffLogin `json:"-"`
 	Claims *oauth.Claims
 	// Options are set instead of Claims when the person has records of
 	// several roles and the diary did not pass role: the role picker.
@@ -244,8 +247,11 @@ func (s *Service) Callback(ctx context.Context, q url.Values, binding string) (*
 	res := &Result{Pending: p}
 	a := store.Attempt{Ref: p.Ref, TenantID: p.Request.TenantID, ClientID: p.Request.ClientID}
 
-	if p.Purpose == PurposeParent {
+	switch p.Purpose {
+	case PurposeParent:
 		return s.parentCallback(ctx, res, q)
+	case PurposeSupport:
+		return s.supportCallback(ctx, res, q)
 	}
 	if q.Get("error") != "" || q.Get("code") == "" {
 		return s.callbackError(ctx, res, a, q), nil

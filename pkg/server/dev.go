@@ -120,6 +120,9 @@ func (c *Components) seedDev(ctx context.Context) error {
 			return fmt.Errorf("dev: client %s: %w", cl.ID, err)
 		}
 	}
+	if err := c.seedDevStaff(ctx); err != nil {
+		return err
+	}
 	var roster io.Reader = bytes.NewReader(demoRoster)
 	if s.RosterFile != "" {
 		f, err := os.Open(s.RosterFile)

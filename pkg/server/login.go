@@ -123,6 +123,9 @@ func (s *Server) esiaCallback(c echo.Context) error {
 		return errorPage(c, http.StatusInternalServerError, "Вход не удался",
 			"Во время входа произошла ошибка. Вернитесь в электронный дневник и попробуйте ещё раз.", login.FormatRef(ref), "")
 	}
+	if res.Pending.Purpose == login.PurposeSupport {
+		return s.supportSignedIn(c, res)
+	}
 	if res.Pending.Purpose == login.PurposeParent {
 		if res.Reason != "" {
 			return s.loginFailed(c, res)

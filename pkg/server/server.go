@@ -77,6 +77,9 @@ func New(c *Components) (*Server, error) {
 	e.GET("/parent", s.parentPage, limitPage, s.csrf())
 	e.POST("/parent/consent", s.parentDecision, limitPage, s.csrf())
 	e.POST("/parent/logout", s.parentLogout, s.csrf())
+	e.GET("/support", s.supportHome, limitPage, s.csrf())
+	e.POST("/support/search", s.supportSearch, limitPage, s.csrf())
+	e.POST("/support/logout", s.supportLogout, s.csrf())
 	e.GET("/oauth2/logout", s.logout, limitPage)
 	e.GET("/esia/logout", s.logoutReturn)
 

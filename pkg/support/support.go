@@ -78,6 +78,16 @@ func (s *Service) Attempt(ctx context.Context, c Caller, ref string) (*AttemptVi
 	if err != nil {
 		return nil, fmt.Errorf("support: attempt: %w", err)
 	}
+	v := ViewOfAttempt(a)
+	if err := s.audit(ctx, c, store.AuditReadAttempt, a.Ref, map[string]any{"outcome": a.Outcome}); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// ViewOfAttempt is the attempt as support sees it: its steps, the
+// explanation of its matching step and the advice for the school.
+func ViewOfAttempt(a store.Attempt) *AttemptView {
 	v := &AttemptView{Ref: login.FormatRef(a.Ref), Tenant: a.TenantID, Client: a.ClientID, ESIAOID: a.ESIAOID,
 		Outcome: a.Outcome, Reason: a.Reason, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
 	for _, ev := range a.Events {
@@ -90,10 +100,7 @@ func (s *Service) Attempt(ctx context.Context, c Caller, ref string) (*AttemptVi
 	if a.Outcome == store.OutcomeAbandoned {
 		v.Advice = append(v.Advice, adviceAbandoned)
 	}
-	if err := s.audit(ctx, c, store.AuditReadAttempt, a.Ref, map[string]any{"outcome": a.Outcome}); err != nil {
-		return nil, err
-	}
-	return v, nil
+	return v
 }
 
 // PersonQuery searches the roster: by SNILS, or by last name, first name

@@ -378,6 +378,8 @@ func TestDemoRosterLadder(t *testing.T) {
 		"1000100034": notFound,
 		"1000100035": notFound,
 		"1000100036": notFound,
+		"1000100037": notFound, // support staff, not in the roster (dev: tenant_support of demo)
+		"1000100038": notFound, // deputy head, not in the roster (dev: school_admin of МБОУ СОШ № 1)
 	}
 	withNames := map[string]want{
 		"1000100007": conflict, // the name matches, the SNILS contradicts
