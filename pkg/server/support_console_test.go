@@ -128,7 +128,9 @@ func TestSupportConsoleScopes(t *testing.T) {
 	}
 }
 
-func htmlEscaped(s string) string { return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s) }
+func htmlEscaped(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
 
 // TestSupportConsoleSession: the console's session — no-store, the strict
 // CSP and a masked name on its pages; CSRF on the search and on «Выйти»; a
