@@ -2,7 +2,6 @@ package login
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/url"
 
@@ -29,25 +28,25 @@ type StaffLogin struct {
 }
 
 // BeginSupport starts a staff member's ESIA sign-in to the support
-// console. It belongs to no tenant: the grants found at the callback say
-// where the person may look.
-func (s *Service) BeginSupport(ctx context.Context, extra url.Values) (string, string, error) {
+// console, bound to the browser as Begin's is. It belongs to no tenant: the
+// grants found at the callback say where the person may look.
+func (s *Service) BeginSupport(ctx context.Context, extra url.Values) (Started, error) {
 	state, err := esia.NewState()
 	if err != nil {
-		return "", "", fmt.Errorf("login: %w", err)
+		return Started{}, fmt.Errorf("login: %w", err)
 	}
 	p := Pending{Ref: NewRef(), Purpose: PurposeSupport, Request: oauth.AuthorizeRequest{}, StartedAt: s.cfg.Now().UTC()}
-	b, _ := json.Marshal(p)
-	if err := s.cfg.Sessions.Put(ctx, pendingKey(state), b, s.cfg.PendingTTL); err != nil {
-		return "", "", fmt.Errorf("login: keep pending login: %w", err)
+	bind, err := s.keepPending(ctx, state, p)
+	if err != nil {
+		return Started{}, err
 	}
 	u, err := s.cfg.ESIA.AuthURL(ctx, state, extra)
 	if err != nil {
-		return "", "", fmt.Errorf("login: esia url: %w", err)
+		return Started{}, fmt.Errorf("login: esia url: %w", err)
 	}
 	s.record(ctx, store.Attempt{Ref: p.Ref, ClientID: supportClient, Outcome: "in_progress"}, "authorize",
 		map[string]any{"purpose": PurposeSupport})
-	return u, p.Ref, nil
+	return Started{URL: u, Ref: p.Ref, Binding: bind}, nil
 }
 
 // supportCallback finishes a staff member's sign-in: who they are at ESIA.

@@ -24,7 +24,7 @@ var DevStaff = []struct {
 func (c *Components) seedDevStaff(ctx context.Context) error {
 	g := &support.Grants{Store: c.Store, Index: c.PII, Now: c.Now}
 	for _, s := range DevStaff {
-		if _, err := g.Grant(ctx, support.GrantRequest{TenantID: DevTenant, SNILS: s.SNILS, Role: s.Role, Schools: s.Schools, By: "broker-dev"}); err != nil {
+		if _, err := g.Seed(ctx, support.GrantRequest{TenantID: DevTenant, SNILS: s.SNILS, Role: s.Role, Schools: s.Schools, By: "broker-dev"}); err != nil {
 			return fmt.Errorf("dev: staff grant: %w", err)
 		}
 	}

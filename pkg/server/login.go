@@ -145,13 +145,16 @@ func (s *Server) esiaCallback(c echo.Context) error {
 // not begin the login: no code, nothing consumed (the login waits for its
 // own browser), and a way back — to the diary named by the pending
 // request, with error=access_denied and the reference code, or to the
-// parent's page.
+// parent's page or the support console.
 func (s *Server) otherBrowser(c echo.Context, res *login.Result) error {
 	s.c.Metrics.Logins.WithLabelValues(res.Reason).Inc()
 	var back string
-	if res.Pending.Purpose == login.PurposeParent {
+	switch res.Pending.Purpose {
+	case login.PurposeParent:
 		back = "/parent?tenant=" + url.QueryEscape(res.Pending.Request.TenantID)
-	} else {
+	case login.PurposeSupport:
+		back = "/support"
+	default:
 		back, _ = s.c.OAuth.ErrorRedirect(&res.Pending.Request, res.Reason, res.Pending.Ref)
 	}
 	return errorPage(c, http.StatusBadRequest, res.Message.Title, res.Message.Text, login.FormatRef(res.Pending.Ref), back)

@@ -87,7 +87,7 @@ func (s *Server) supportSignedIn(c echo.Context, res *login.Result) error {
 	ctx := c.Request().Context()
 	ref := login.FormatRef(res.Pending.Ref)
 	if res.Reason != "" {
-		return errorPage(c, http.StatusForbidden, res.Message.Title, res.Message.Text, ref, "")
+		return errorPage(c, failureStatus(res), res.Message.Title, res.Message.Text, ref, "/support")
 	}
 	st := res.Staff
 	grants, err := s.staffGrants().SignIn(ctx, st.OID, st.SNILS)
@@ -149,11 +149,12 @@ func (s *Server) supportHome(c echo.Context) error {
 				}
 			}
 		}
-		target, _, err := s.c.Login.BeginSupport(c.Request().Context(), extra)
+		st, err := s.c.Login.BeginSupport(c.Request().Context(), extra)
 		if err != nil {
 			return err
 		}
-		return c.Redirect(http.StatusFound, target)
+		s.setBinding(c, st.Binding)
+		return c.Redirect(http.StatusFound, st.URL)
 	}
 	if len(grants) == 0 {
 		return noSupportAccess(c, "")

@@ -232,3 +232,35 @@ func TestSupportConsoleSession(t *testing.T) {
 		}
 	})
 }
+
+// TestSupportCallbackInAnotherBrowser: ESIA's answer to a staff sign-in
+// opened in another browser signs no one in there (the «Сеанс входа
+// устарел» page, no console cookie, /support starts a sign-in) and leaves
+// the sign-in to the browser that began it.
+func TestSupportCallbackInAnotherBrowser(t *testing.T) {
+	eachBackend(t, server.BuildOptions{}, func(t *testing.T, b *broker) {
+		staff := newBrowser(t)
+		staff.stopAt = b.URL + "/esia/callback"
+		o := staff.get(b.URL + "/support?sim_person=" + oidTenantSupport)
+		if o.Redirect == nil || o.Redirect.Path != "/esia/callback" {
+			t.Fatalf("no redirect to the callback: %d %.300s", o.Status, o.Body)
+		}
+		callback := o.Redirect.String()
+		staff.stopAt = ""
+
+		other := newBrowser(t)
+		page := other.get(callback)
+		otherBrowserPage(t, page)
+		if strings.Contains(page.Body, "Консоль поддержки</h1>") || !strings.Contains(page.Body, `href="/support"`) {
+			t.Fatalf("callback in another browser: %.600s", page.Body)
+		}
+		other.stopAt = b.URL + "/esia-sim/"
+		if o := other.get(b.URL + "/support"); o.Redirect == nil || !strings.Contains(o.Redirect.Path, "/esia-sim/") {
+			t.Fatalf("the other browser got a session: %d %.300s", o.Status, o.Body)
+		}
+		home := staff.get(callback)
+		if home.Status != http.StatusOK || !strings.Contains(home.Body, "Консоль поддержки") || !strings.Contains(home.Body, "Г*** С*** И***") {
+			t.Fatalf("the browser that began it: %d %.600s", home.Status, home.Body)
+		}
+	})
+}

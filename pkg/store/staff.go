@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 )
 
 // StaffRole is what a staff grant lets its holder see in the support
@@ -36,12 +34,11 @@ func (r StaffRole) Valid() bool {
 	return false
 }
 
-// Limits of a staff grant's strings, checked by ValidateStaffGrant.
+// Limits of a staff grant beyond those of fields.go: a school is as long
+// as the roster's school field may be (MaxSchoolLength), ids as any id
+// (MaxIDLength).
 const (
-	MaxStaffSchools     = 100 // schools of one school_admin grant
-	MaxStaffSchoolLen   = 256 // characters of a school's name, as the roster spells it
-	MaxStaffIDLen       = 64  // grant id, tenant id, ESIA oid, granted_by
-	MaxStaffSNILSMasked = 32
+	MaxStaffSchools = 100 // schools of one school_admin grant
 )
 
 // StaffGrant lets one person — known by the blind index of their SNILS,
@@ -158,10 +155,19 @@ type Console interface {
 
 // ValidateStaffGrant checks what every store requires of a grant: a role
 // and a scope it can have, a 64-hex-digit SNILS blind index, and strings
-// that are valid UTF-8 without control characters, within the Max* limits.
-// It returns the grant with its schools trimmed, sorted and without
-// repeats.
+// as fields.go has them (valid UTF-8, no control characters, ids within
+// MaxIDLength, schools within MaxSchoolLength, at most MaxStaffSchools of
+// them); a refused string is a *FieldError naming the field. It returns
+// the grant with its schools trimmed, sorted and without repeats.
 func ValidateStaffGrant(g StaffGrant) (StaffGrant, error) {
+	if err := check(CheckID("id", g.ID), CheckID("tenant", g.TenantID), CheckID("esia_oid", g.ESIAOID),
+		CheckID("granted_by", g.GrantedBy), CheckText("snils_masked", g.SNILSMasked, MaxDocumentLength),
+		checkList("schools", g.Schools, MaxSchoolLength, MaxStaffSchools)); err != nil {
+		return g, err
+	}
+	if g.ID == "" {
+		return g, required("id")
+	}
 	if !g.Role.Valid() {
 		return g, fmt.Errorf("%w: unknown staff role %q", ErrInvalid, g.Role)
 	}
@@ -176,47 +182,15 @@ func ValidateStaffGrant(g StaffGrant) (StaffGrant, error) {
 	if err := g.Scope().Validate(); err != nil {
 		return g, err
 	}
-	if g.ID == "" {
-		return g, fmt.Errorf("%w: staff grant id is empty", ErrInvalid)
-	}
 	if len(g.SNILSIndex) != 64 || strings.Trim(g.SNILSIndex, "0123456789abcdef") != "" {
-		return g, fmt.Errorf("%w: staff grant SNILS index is not a blind index", ErrInvalid)
-	}
-	if len(g.Schools) > MaxStaffSchools {
-		return g, fmt.Errorf("%w: more than %d schools in one grant", ErrInvalid, MaxStaffSchools)
-	}
-	fields := []struct {
-		name, value string
-		max         int
-	}{
-		{"id", g.ID, MaxStaffIDLen}, {"tenant", g.TenantID, MaxStaffIDLen}, {"esia_oid", g.ESIAOID, MaxStaffIDLen},
-		{"granted_by", g.GrantedBy, MaxStaffIDLen}, {"snils_masked", g.SNILSMasked, MaxStaffSNILSMasked},
-	}
-	for _, s := range g.Schools {
-		fields = append(fields, struct {
-			name, value string
-			max         int
-		}{"school", s, MaxStaffSchoolLen})
-	}
-	for _, f := range fields {
-		if err := checkStaffString(f.value, f.max); err != nil {
-			return g, fmt.Errorf("%w: staff grant %s %v", ErrInvalid, f.name, err)
-		}
+		return g, &FieldError{Field: "snils_index", Problem: "is not a blind index"}
 	}
 	return g, nil
 }
 
-// checkStaffString refuses invalid UTF-8, control characters (NUL among
-// them) and strings longer than max characters.
-func checkStaffString(s string, max int) error {
-	if !utf8.ValidString(s) {
-		return errors.New("is not valid UTF-8")
-	}
-	if utf8.RuneCountInString(s) > max {
-		return fmt.Errorf("is longer than %d characters", max)
-	}
-	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
-		return errors.New("has a control character")
-	}
-	return nil
+// ValidScope reports whether sc is a scope a grant can give and its
+// strings could be stored (ValidKeys); the console's queries answer any
+// other as ErrNotFound without asking the database.
+func ValidScope(sc Scope) bool {
+	return sc.Validate() == nil && ValidKeys(sc.TenantID) && checkList("schools", sc.Schools, MaxSchoolLength, MaxStaffSchools) == nil
 }

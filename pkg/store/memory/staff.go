@@ -45,12 +45,15 @@ func (s *Store) PutStaffGrant(ctx context.Context, g store.StaffGrant) (store.St
 
 // ListStaffGrants implements store.Staff.
 func (s *Store) ListStaffGrants(ctx context.Context, tenantID string) ([]store.StaffGrant, error) {
+	if !store.ValidKeys(tenantID) {
+		return nil, nil
+	}
 	return s.staffWhere(ctx, func(g store.StaffGrant) bool { return tenantID == "" || g.TenantID == tenantID }), nil
 }
 
 // StaffGrantsBySNILS implements store.Staff.
 func (s *Store) StaffGrantsBySNILS(ctx context.Context, snilsIndex string) ([]store.StaffGrant, error) {
-	if snilsIndex == "" {
+	if snilsIndex == "" || !store.ValidKeys(snilsIndex) {
 		return nil, nil
 	}
 	return s.staffWhere(ctx, func(g store.StaffGrant) bool { return g.SNILSIndex == snilsIndex }), nil
@@ -78,6 +81,9 @@ func (s *Store) staffWhere(ctx context.Context, keep func(store.StaffGrant) bool
 
 // DeleteStaffGrant implements store.Staff.
 func (s *Store) DeleteStaffGrant(ctx context.Context, tenantID, id string) error {
+	if !store.ValidKeys(tenantID, id) {
+		return store.ErrNotFound
+	}
 	defer s.write(ctx)()
 	g, ok := s.staff[id]
 	if !ok || g.TenantID != tenantID {
@@ -92,6 +98,12 @@ func (s *Store) DeleteStaffGrant(ctx context.Context, tenantID, id string) error
 func (s *Store) BindStaffGrant(ctx context.Context, id, oid string) (store.StaffGrant, error) {
 	if oid == "" {
 		return store.StaffGrant{}, fmt.Errorf("%w: empty ESIA oid", store.ErrInvalid)
+	}
+	if err := store.CheckID("esia_oid", oid); err != nil {
+		return store.StaffGrant{}, err
+	}
+	if !store.ValidKeys(id) {
+		return store.StaffGrant{}, store.ErrNotFound
 	}
 	defer s.write(ctx)()
 	g, ok := s.staff[id]
@@ -113,7 +125,7 @@ func (s *Store) BindStaffGrant(ctx context.Context, id, oid string) (store.Staff
 
 // AttemptInScope implements store.Console.
 func (s *Store) AttemptInScope(ctx context.Context, sc store.Scope, ref string) (store.Attempt, error) {
-	if sc.Validate() != nil {
+	if !store.ValidScope(sc) || !store.ValidKeys(ref) {
 		return store.Attempt{}, store.ErrNotFound
 	}
 	defer s.read(ctx)()
@@ -138,7 +150,7 @@ func (s *Store) AttemptInScope(ctx context.Context, sc store.Scope, ref string) 
 
 // PersonInScope implements store.Console.
 func (s *Store) PersonInScope(ctx context.Context, sc store.Scope, tenantID, externalID string) (store.Person, error) {
-	if sc.Validate() != nil {
+	if !store.ValidScope(sc) || !store.ValidKeys(tenantID, externalID) {
 		return store.Person{}, store.ErrNotFound
 	}
 	defer s.read(ctx)()

@@ -56,13 +56,16 @@ func (s *Store) PutStaffGrant(ctx context.Context, g store.StaffGrant) (store.St
 
 // ListStaffGrants implements store.Staff.
 func (s *Store) ListStaffGrants(ctx context.Context, tenantID string) ([]store.StaffGrant, error) {
+	if !store.ValidKeys(tenantID) {
+		return nil, nil
+	}
 	return s.listGrants(ctx, "list staff grants", `SELECT `+staffColumns+` FROM staff_grants
 		WHERE $1 = '' OR tenant_id = $1 ORDER BY coalesce(tenant_id, ''), created_at, id`, tenantID)
 }
 
 // StaffGrantsBySNILS implements store.Staff.
 func (s *Store) StaffGrantsBySNILS(ctx context.Context, snilsIndex string) ([]store.StaffGrant, error) {
-	if snilsIndex == "" {
+	if snilsIndex == "" || !store.ValidKeys(snilsIndex) {
 		return nil, nil
 	}
 	return s.listGrants(ctx, "staff grants by snils", `SELECT `+staffColumns+` FROM staff_grants
@@ -88,6 +91,9 @@ func (s *Store) listGrants(ctx context.Context, op, query string, args ...any) (
 
 // DeleteStaffGrant implements store.Staff.
 func (s *Store) DeleteStaffGrant(ctx context.Context, tenantID, id string) error {
+	if !store.ValidKeys(tenantID, id) {
+		return store.ErrNotFound
+	}
 	tag, err := s.q(ctx).Exec(ctx, `DELETE FROM staff_grants WHERE id = $1 AND coalesce(tenant_id, '') = $2`, id, tenantID)
 	if err != nil {
 		return wrap("delete staff grant", err)
@@ -104,6 +110,12 @@ func (s *Store) DeleteStaffGrant(ctx context.Context, tenantID, id string) error
 func (s *Store) BindStaffGrant(ctx context.Context, id, oid string) (store.StaffGrant, error) {
 	if oid == "" {
 		return store.StaffGrant{}, fmt.Errorf("%w: empty ESIA oid", store.ErrInvalid)
+	}
+	if err := store.CheckID("esia_oid", oid); err != nil {
+		return store.StaffGrant{}, err
+	}
+	if !store.ValidKeys(id) {
+		return store.StaffGrant{}, store.ErrNotFound
 	}
 	g, err := scanGrant(s.q(ctx).QueryRow(ctx, `UPDATE staff_grants
 		SET esia_oid = $2, updated_at = CASE WHEN esia_oid = '' THEN $3 ELSE updated_at END
@@ -134,7 +146,7 @@ const attemptScope = `($2 = 'operator' OR a.tenant_id = $3) AND ($2 <> 'school_a
 // AttemptInScope implements store.Console: the scope is a condition of the
 // query, so an attempt outside it is not read at all.
 func (s *Store) AttemptInScope(ctx context.Context, sc store.Scope, ref string) (store.Attempt, error) {
-	if sc.Validate() != nil {
+	if !store.ValidScope(sc) || !store.ValidKeys(ref) {
 		return store.Attempt{}, store.ErrNotFound
 	}
 	var found string
@@ -148,7 +160,7 @@ func (s *Store) AttemptInScope(ctx context.Context, sc store.Scope, ref string) 
 
 // PersonInScope implements store.Console.
 func (s *Store) PersonInScope(ctx context.Context, sc store.Scope, tenantID, externalID string) (store.Person, error) {
-	if sc.Validate() != nil {
+	if !store.ValidScope(sc) || !store.ValidKeys(tenantID, externalID) {
 		return store.Person{}, store.ErrNotFound
 	}
 	p, err := s.scanPerson(s.q(ctx).QueryRow(ctx, `SELECT `+personColumns+` FROM roster_persons

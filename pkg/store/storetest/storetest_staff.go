@@ -45,7 +45,7 @@ func testStaffGrants(t *testing.T, s store.Store) {
 		mkGrant("x6", "nope", store.StaffTenantSupport, 'c'),               // unknown tenant
 		mkGrant("x7", "t1", store.StaffSchoolAdmin, 'c', "школа\x00"),
 		mkGrant("x8", "t1", store.StaffSchoolAdmin, 'c', "\xff\xfe"),
-		mkGrant("x9", "t1", store.StaffSchoolAdmin, 'c', strings.Repeat("ш", store.MaxStaffSchoolLen+1)),
+		mkGrant("x9", "t1", store.StaffSchoolAdmin, 'c', strings.Repeat("ш", store.MaxSchoolLength+1)),
 		mkGrant("", "t1", store.StaffTenantSupport, 'c'),
 		{ID: "x10", TenantID: "t1", Role: store.StaffTenantSupport, SNILSIndex: "104-527-893 44"}, // a SNILS, not an index
 	}
@@ -53,6 +53,28 @@ func testStaffGrants(t *testing.T, s store.Store) {
 		if _, err := s.PutStaffGrant(ctx(), g); !errors.Is(err, store.ErrInvalid) {
 			t.Errorf("put %+v: error = %v, want ErrInvalid", g, err)
 		}
+	}
+	// Strings no store keeps are a *FieldError naming the field, never
+	// quoting the value.
+	for _, g := range []store.StaffGrant{invalid[6], invalid[7], invalid[8], invalid[9]} {
+		_, err := s.PutStaffGrant(ctx(), g)
+		var fe *store.FieldError
+		if !errors.Is(err, store.ErrInvalidField) || !errors.As(err, &fe) || strings.Contains(err.Error(), "школа") {
+			t.Errorf("put %q: error = %v, want a FieldError", g.Schools, err)
+		}
+	}
+	// Keys no grant can have find nothing, without a database error.
+	wantErr(t, s.DeleteStaffGrant(ctx(), "t1", "g\x00"), store.ErrNotFound)
+	wantErr(t, s.DeleteStaffGrant(ctx(), "\xff", "g1"), store.ErrNotFound)
+	_, err = s.BindStaffGrant(ctx(), "g\x00", "1000100001")
+	wantErr(t, err, store.ErrNotFound)
+	_, err = s.BindStaffGrant(ctx(), "g1", "1000\x00")
+	wantErr(t, err, store.ErrInvalidField)
+	if none, err := s.StaffGrantsBySNILS(ctx(), "\x00"); err != nil || len(none) != 0 {
+		t.Fatalf("by a NUL index: %+v, %v", none, err)
+	}
+	if none, err := s.ListStaffGrants(ctx(), "\xff\xfe"); err != nil || len(none) != 0 {
+		t.Fatalf("list of an impossible tenant: %+v, %v", none, err)
 	}
 
 	got, err := s.StaffGrantsBySNILS(ctx(), ixSNILS('a'))
@@ -174,6 +196,15 @@ func testConsoleScopes(t *testing.T, s store.Store) {
 		{"an unknown role sees nothing", store.Scope{Role: "boss", TenantID: "t1"}, nil, nil},
 		{"tenant_support without a tenant sees nothing", store.Scope{Role: store.StaffTenantSupport}, nil, nil},
 	}
+	// Keys and scopes no store keeps find nothing, without a database error.
+	_, err := s.AttemptInScope(ctx(), operator, "AAAAA\x00AAAA")
+	wantErr(t, err, store.ErrNotFound)
+	_, err = s.AttemptInScope(ctx(), store.Scope{Role: store.StaffSchoolAdmin, TenantID: "t1", Schools: []string{"\xff"}}, "AAAAAAAAA1")
+	wantErr(t, err, store.ErrNotFound)
+	_, err = s.PersonInScope(ctx(), operator, "t1", "p-a\x00")
+	wantErr(t, err, store.ErrNotFound)
+	_, err = s.PersonInScope(ctx(), store.Scope{Role: store.StaffTenantSupport, TenantID: "t1\x00"}, "t1", "p-a")
+	wantErr(t, err, store.ErrNotFound)
 	for _, tc := range scopes {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, a := range append(attempts, struct {
