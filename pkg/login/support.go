@@ -28,7 +28,9 @@ type StaffLogin struct {
 }
 
 // BeginSupport starts a staff member's ESIA sign-in to the support
-// console, bound to the browser as Begin's is. It belongs to no tenant: the
+// console, bound to the browser as Begin's is (and, like BeginParent's,
+// recorded with its reference code when the pending login cannot be
+// kept). It belongs to no tenant: the
 // grants found at the callback say where the person may look.
 func (s *Service) BeginSupport(ctx context.Context, extra url.Values) (Started, error) {
 	state, err := esia.NewState()
@@ -38,13 +40,13 @@ func (s *Service) BeginSupport(ctx context.Context, extra url.Values) (Started, 
 	p := Pending{Ref: NewRef(), Purpose: PurposeSupport, Request: oauth.AuthorizeRequest{}, StartedAt: s.cfg.Now().UTC()}
 	bind, err := s.keepPending(ctx, state, p)
 	if err != nil {
-		return Started{}, err
+		return s.notKept(ctx, store.Attempt{Ref: p.Ref, ClientID: supportClient}, map[string]any{"purpose": PurposeSupport}, err)
 	}
 	u, err := s.cfg.ESIA.AuthURL(ctx, state, extra)
 	if err != nil {
 		return Started{}, fmt.Errorf("login: esia url: %w", err)
 	}
-	s.record(ctx, store.Attempt{Ref: p.Ref, ClientID: supportClient, Outcome: "in_progress"}, "authorize",
+	s.record(ctx, store.Attempt{Ref: p.Ref, ClientID: supportClient, Outcome: store.OutcomeInProgress}, "authorize",
 		map[string]any{"purpose": PurposeSupport})
 	return Started{URL: u, Ref: p.Ref, Binding: bind}, nil
 }

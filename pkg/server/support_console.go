@@ -87,7 +87,7 @@ func (s *Server) supportSignedIn(c echo.Context, res *login.Result) error {
 	ctx := c.Request().Context()
 	ref := login.FormatRef(res.Pending.Ref)
 	if res.Reason != "" {
-		return errorPage(c, failureStatus(res), res.Message.Title, res.Message.Text, ref, "/support")
+		return s.loginFailed(c, res)
 	}
 	st := res.Staff
 	grants, err := s.staffGrants().SignIn(ctx, st.OID, st.SNILS)
@@ -149,7 +149,13 @@ func (s *Server) supportHome(c echo.Context) error {
 				}
 			}
 		}
-		st, err := s.c.Login.BeginSupport(c.Request().Context(), extra)
+		ctx := c.Request().Context()
+		st, err := s.c.Login.BeginSupport(ctx, extra)
+		if reason := login.StoreFailure(err); reason != "" && st.Ref != "" {
+			s.c.Logger.ErrorContext(ctx, "login could not start", "ref", st.Ref, "reason", reason, "error", err)
+			return s.loginFailed(c, &login.Result{Pending: login.Pending{Ref: st.Ref, Purpose: login.PurposeSupport},
+				Reason: reason, Message: login.MessageFor(reason)})
+		}
 		if err != nil {
 			return err
 		}

@@ -119,6 +119,14 @@ func TestSupportConsoleScopes(t *testing.T) {
 		}
 	})
 
+	t.Run("an unconfirmed account: refused with a reference code", func(t *testing.T) {
+		_, page := signInSupport(t, b, "1000100005") // Волкова Дарья, unconfirmed
+		if page.Status != http.StatusForbidden || !strings.Contains(page.Body, "Нужна подтверждённая учётная запись") ||
+			!strings.Contains(page.Body, "Код обращения") || strings.Contains(page.Body, "/support/search") {
+			t.Fatalf("unconfirmed: %d %.800s", page.Status, page.Body)
+		}
+	})
+
 	logs := b.logs.String()
 	for _, secret := range []string{"Григорьева", "Светлана", "Романов", "Константин", "Смирнова", "140-321-598", "14032159813",
 		"151-642-709", "15164270949", "132-057-694", "Павлов", "104-517-893"} {
