@@ -88,6 +88,16 @@ func (j *Janitor) Run(ctx context.Context) (Report, error) {
 			errs = append(errs, fmt.Errorf("retention: tenant %s: %w", t.ID, err))
 		}
 	}
+	// Attempts of no tenant — the support console's sign-ins — are kept
+	// for the default attempt period.
+	err = j.batches(ctx, &r.Attempts, func(limit int) (int, error) {
+		refs, audit, err := j.Store.DestroyAttempts(ctx, "", t0.AddDate(0, 0, -store.DefaultRetention().AttemptDays), limit)
+		r.AuditEntries += audit
+		return len(refs), err
+	})
+	if err != nil {
+		errs = append(errs, fmt.Errorf("retention: attempts of no tenant: %w", err))
+	}
 	return r, errors.Join(errs...)
 }
 
