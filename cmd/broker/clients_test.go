@@ -9,18 +9,7 @@ import (
 // (client_credentials) clients only; a login client asking for one is
 // refused and nothing is stored.
 func TestClientsCreateRefusesAPIScopesOnLoginClients(t *testing.T) {
-	_, env := operatorDB(t)
-	run := func(args ...string) (string, int) {
-		t.Helper()
-		out, errOut, code := broker(t, env, "", args...)
-		return out + errOut, code
-	}
-	if out, code := run("migrate", "up"); code != 0 {
-		t.Fatalf("migrate: %s", out)
-	}
-	if out, code := run("tenants", "create", "msk", "--name", "Дневник Москвы"); code != 0 {
-		t.Fatalf("tenants create: %s", out)
-	}
+	_, run := pgCLI(t)
 	login := []string{"clients", "create", "--tenant", "msk", "--redirect-uri", "https://diary.example/cb"}
 	tests := []struct {
 		name string

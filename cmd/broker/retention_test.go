@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/diarybroker/broker/pkg/store"
-	"github.com/diarybroker/broker/pkg/store/postgres"
 )
 
 // TestTenantsUpdateRetention changes a tenant's retention on PostgreSQL:
@@ -17,25 +16,9 @@ import (
 // leaves the tenant as it was, and every change leaves an audit entry with
 // the periods before and after.
 func TestTenantsUpdateRetention(t *testing.T) {
-	db, env := operatorDB(t)
-	run := func(args ...string) (string, int) {
-		t.Helper()
-		out, errOut, code := broker(t, env, "", args...)
-		return out + errOut, code
-	}
-	if out, code := run("migrate", "up"); code != 0 {
-		t.Fatalf("migrate: %s", out)
-	}
-	if out, code := run("tenants", "create", "msk", "--name", "Дневник Москвы"); code != 0 {
-		t.Fatalf("tenants create: %s", out)
-	}
+	db, run := pgCLI(t)
 	ctx := context.Background()
-	pool, err := postgres.Connect(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	st := postgres.New(pool, nil)
+	st := pgStore(t, db)
 	created, err := st.GetTenant(ctx, "msk")
 	if err != nil {
 		t.Fatal(err)
@@ -117,12 +100,7 @@ func TestJanitorCommand(t *testing.T) {
 	run("tenants", "create", "spb", "--name", "Дневник Петербурга")
 	run("tenants", "update", "spb", "--attempt-retention-days", "30", "--outbox-failed-retention-days", "10")
 	ctx := context.Background()
-	pool, err := postgres.Connect(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	st := postgres.New(pool, nil)
+	st := pgStore(t, db)
 	now := time.Now()
 	attempts := []struct {
 		ref, tenant, outcome string

@@ -9,32 +9,15 @@ import (
 	"time"
 
 	"github.com/diarybroker/broker/pkg/store"
-	"github.com/diarybroker/broker/pkg/store/postgres"
 )
 
 // TestTenantsUpdate changes a tenant's consent policy on PostgreSQL: only
 // the settings given change, a refused change leaves the tenant as it was,
 // and every change leaves an audit entry with the policy before and after.
 func TestTenantsUpdate(t *testing.T) {
-	db, env := operatorDB(t)
-	run := func(args ...string) (string, int) {
-		t.Helper()
-		out, errOut, code := broker(t, env, "", args...)
-		return out + errOut, code
-	}
-	if out, code := run("migrate", "up"); code != 0 {
-		t.Fatalf("migrate: %s", out)
-	}
-	if out, code := run("tenants", "create", "msk", "--name", "Дневник Москвы", "--operator", "ГБУ «Оператор»"); code != 0 {
-		t.Fatalf("tenants create: %s", out)
-	}
+	db, run := pgCLI(t, "--operator", "ГБУ «Оператор»")
 	ctx := context.Background()
-	pool, err := postgres.Connect(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	st := postgres.New(pool, nil)
+	st := pgStore(t, db)
 	created, err := st.GetTenant(ctx, "msk")
 	if err != nil {
 		t.Fatal(err)
