@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -40,15 +41,7 @@ func (s *Server) authorize(c echo.Context) error {
 		}
 		return errorPage(c, http.StatusBadRequest, "Неверный запрос на вход", text, "", "")
 	}
-	extra := url.Values{}
-	if s.c.Settings.Dev {
-		for _, k := range simParams {
-			if v := c.QueryParam(k); v != "" {
-				extra.Set(k, v)
-			}
-		}
-	}
-	st, err := s.c.Login.Begin(ctx, req, extra)
+	st, err := s.c.Login.Begin(ctx, req, s.simExtra(c))
 	if err != nil {
 		// ESIA known to be down (its circuit breaker is open), the
 		// pending login could not be kept, or the request to ESIA could
@@ -67,6 +60,40 @@ func (s *Server) authorize(c echo.Context) error {
 		}
 		back, _ := s.c.OAuth.ErrorRedirect(req, reason, st.Ref)
 		return errorPage(c, http.StatusServiceUnavailable, m.Title, m.Text, login.FormatRef(st.Ref), back)
+	}
+	s.setBinding(c, st.Binding)
+	return c.Redirect(http.StatusFound, st.URL)
+}
+
+// simExtra is the simulator's parameters of the request in dev mode, and
+// nothing otherwise.
+func (s *Server) simExtra(c echo.Context) url.Values {
+	extra := url.Values{}
+	if s.c.Settings.Dev {
+		for _, k := range simParams {
+			if v := c.QueryParam(k); v != "" {
+				extra.Set(k, v)
+			}
+		}
+	}
+	return extra
+}
+
+// beginSignIn sends the browser of the parent's page or the support
+// console (purpose) to ESIA: begin keeps the pending login, given the
+// simulator's parameters in dev mode, and the browser gets its binding
+// cookie. A pending login that could not be kept gets loginFailed's page
+// with its reference code.
+func (s *Server) beginSignIn(c echo.Context, purpose string, begin func(context.Context, url.Values) (login.Started, error)) error {
+	ctx := c.Request().Context()
+	st, err := begin(ctx, s.simExtra(c))
+	if reason := login.StoreFailure(err); reason != "" && st.Ref != "" {
+		s.c.Logger.ErrorContext(ctx, "login could not start", "ref", st.Ref, "reason", reason, "error", err)
+		return s.loginFailed(c, &login.Result{Pending: login.Pending{Ref: st.Ref, Purpose: purpose},
+			Reason: reason, Message: login.MessageFor(reason)})
+	}
+	if err != nil {
+		return err
 	}
 	s.setBinding(c, st.Binding)
 	return c.Redirect(http.StatusFound, st.URL)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -85,25 +86,9 @@ func (s *Server) parentPage(c echo.Context) error {
 		return err
 	}
 	if pl == nil {
-		extra := url.Values{}
-		if s.c.Settings.Dev {
-			for _, k := range simParams {
-				if v := c.QueryParam(k); v != "" {
-					extra.Set(k, v)
-				}
-			}
-		}
-		st, err := s.c.Login.BeginParent(ctx, t.ID, extra)
-		if reason := login.StoreFailure(err); reason != "" && st.Ref != "" {
-			s.c.Logger.ErrorContext(ctx, "login could not start", "ref", st.Ref, "reason", reason, "error", err)
-			return s.loginFailed(c, &login.Result{Pending: login.Pending{Ref: st.Ref, Purpose: login.PurposeParent},
-				Reason: reason, Message: login.MessageFor(reason)})
-		}
-		if err != nil {
-			return err
-		}
-		s.setBinding(c, st.Binding)
-		return c.Redirect(http.StatusFound, st.URL)
+		return s.beginSignIn(c, login.PurposeParent, func(ctx context.Context, extra url.Values) (login.Started, error) {
+			return s.c.Login.BeginParent(ctx, t.ID, extra)
+		})
 	}
 	children, err := s.c.Consent.Children(ctx, t, parentOf(pl))
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -141,26 +140,7 @@ func (s *Server) supportHome(c echo.Context) error {
 		return err
 	}
 	if ss == nil {
-		extra := url.Values{}
-		if s.c.Settings.Dev {
-			for _, k := range simParams {
-				if v := c.QueryParam(k); v != "" {
-					extra.Set(k, v)
-				}
-			}
-		}
-		ctx := c.Request().Context()
-		st, err := s.c.Login.BeginSupport(ctx, extra)
-		if reason := login.StoreFailure(err); reason != "" && st.Ref != "" {
-			s.c.Logger.ErrorContext(ctx, "login could not start", "ref", st.Ref, "reason", reason, "error", err)
-			return s.loginFailed(c, &login.Result{Pending: login.Pending{Ref: st.Ref, Purpose: login.PurposeSupport},
-				Reason: reason, Message: login.MessageFor(reason)})
-		}
-		if err != nil {
-			return err
-		}
-		s.setBinding(c, st.Binding)
-		return c.Redirect(http.StatusFound, st.URL)
+		return s.beginSignIn(c, login.PurposeSupport, s.c.Login.BeginSupport)
 	}
 	if len(grants) == 0 {
 		return noSupportAccess(c, "")
