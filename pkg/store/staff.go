@@ -188,6 +188,23 @@ func ValidateStaffGrant(g StaffGrant) (StaffGrant, error) {
 	return g, nil
 }
 
+// CheckStaffBind checks what every store requires of Staff.BindStaffGrant's
+// arguments: an ESIA oid (ErrInvalid when empty) that a store can keep
+// (*FieldError otherwise), and an id a grant can have — ErrNotFound for
+// any other, without asking the storage.
+func CheckStaffBind(id, oid string) error {
+	if oid == "" {
+		return fmt.Errorf("%w: empty ESIA oid", ErrInvalid)
+	}
+	if err := CheckID("esia_oid", oid); err != nil {
+		return err
+	}
+	if !ValidKeys(id) {
+		return ErrNotFound
+	}
+	return nil
+}
+
 // ValidScope reports whether sc is a scope a grant can give and its
 // strings could be stored (ValidKeys); the console's queries answer any
 // other as ErrNotFound without asking the database.

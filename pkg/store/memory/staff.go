@@ -96,14 +96,8 @@ func (s *Store) DeleteStaffGrant(ctx context.Context, tenantID, id string) error
 
 // BindStaffGrant implements store.Staff.
 func (s *Store) BindStaffGrant(ctx context.Context, id, oid string) (store.StaffGrant, error) {
-	if oid == "" {
-		return store.StaffGrant{}, fmt.Errorf("%w: empty ESIA oid", store.ErrInvalid)
-	}
-	if err := store.CheckID("esia_oid", oid); err != nil {
+	if err := store.CheckStaffBind(id, oid); err != nil {
 		return store.StaffGrant{}, err
-	}
-	if !store.ValidKeys(id) {
-		return store.StaffGrant{}, store.ErrNotFound
 	}
 	defer s.write(ctx)()
 	g, ok := s.staff[id]

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
@@ -108,14 +107,8 @@ func (s *Store) DeleteStaffGrant(ctx context.Context, tenantID, id string) error
 // grant, atomically — of two first sign-ins with different accounts one
 // wins and the other gets ErrStaffBound.
 func (s *Store) BindStaffGrant(ctx context.Context, id, oid string) (store.StaffGrant, error) {
-	if oid == "" {
-		return store.StaffGrant{}, fmt.Errorf("%w: empty ESIA oid", store.ErrInvalid)
-	}
-	if err := store.CheckID("esia_oid", oid); err != nil {
+	if err := store.CheckStaffBind(id, oid); err != nil {
 		return store.StaffGrant{}, err
-	}
-	if !store.ValidKeys(id) {
-		return store.StaffGrant{}, store.ErrNotFound
 	}
 	g, err := scanGrant(s.q(ctx).QueryRow(ctx, `UPDATE staff_grants
 		SET esia_oid = $2, updated_at = CASE WHEN esia_oid = '' THEN $3 ELSE updated_at END
