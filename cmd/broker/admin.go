@@ -22,18 +22,37 @@ type StoreFlags struct {
 	DatabaseURL *string `name:"database-url" help:"PostgreSQL URL (BROKER_DATABASE_URL)." placeholder:"URL"`
 }
 
-func openStorage(g *Globals, f StoreFlags) (*server.Storage, error) {
+// operatorSettings loads the settings of an operator command: the
+// database is --database-url when given, and one is required.
+func operatorSettings(g *Globals, f StoreFlags) (server.Settings, error) {
 	s, err := server.LoadSettings(g.Config, nil)
 	if err != nil {
-		return nil, err
+		return s, err
 	}
 	if f.DatabaseURL != nil {
 		s.DatabaseURL = *f.DatabaseURL
 	}
 	if s.DatabaseURL == "" {
-		return nil, fmt.Errorf("BROKER_DATABASE_URL (or --database-url) is required")
+		return s, fmt.Errorf("BROKER_DATABASE_URL (or --database-url) is required")
 	}
-	return server.OpenStorage(g.Ctx, s, false, nil, nil)
+	return s, nil
+}
+
+// openStorage opens the storage of an operator command.
+func openStorage(g *Globals, f StoreFlags) (*server.Storage, error) {
+	st, _, err := openStorageSettings(g, f)
+	return st, err
+}
+
+// openStorageSettings opens the storage of an operator command and answers
+// the settings it was opened with, for commands that need more of them.
+func openStorageSettings(g *Globals, f StoreFlags) (*server.Storage, server.Settings, error) {
+	s, err := operatorSettings(g, f)
+	if err != nil {
+		return nil, s, err
+	}
+	st, err := server.OpenStorage(g.Ctx, s, false, nil, nil)
+	return st, s, err
 }
 
 // MigrateCmd is `broker migrate`.
@@ -48,15 +67,9 @@ type MigrateUpCmd struct{ StoreFlags }
 
 // withPool runs fn on a pool for the configured database.
 func withPool(g *Globals, f StoreFlags, fn func(pool *pgxpool.Pool) error) error {
-	s, err := server.LoadSettings(g.Config, nil)
+	s, err := operatorSettings(g, f)
 	if err != nil {
 		return err
-	}
-	if f.DatabaseURL != nil {
-		s.DatabaseURL = *f.DatabaseURL
-	}
-	if s.DatabaseURL == "" {
-		return fmt.Errorf("BROKER_DATABASE_URL (or --database-url) is required")
 	}
 	pool, err := postgres.Connect(g.Ctx, s.DatabaseURL)
 	if err != nil {

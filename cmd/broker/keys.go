@@ -100,15 +100,11 @@ func reseal(g *Globals, st *server.Storage, f ResealFlags) error {
 
 // Run rotates a key.
 func (c *KeysRotateCmd) Run(g *Globals) error {
-	st, err := openStorage(g, c.StoreFlags)
+	st, s, err := openStorageSettings(g, c.StoreFlags)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	s, err := server.LoadSettings(g.Config, nil)
-	if err != nil {
-		return err
-	}
 	switch c.Kind {
 	case "signing":
 		signing, err := keyring.OpenSigning(g.Ctx, st.Store, st.KEK, s.SigningAlg, nil)

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/diarybroker/broker/pkg/retention"
-	"github.com/diarybroker/broker/pkg/server"
 	"github.com/diarybroker/broker/pkg/store"
 )
 
@@ -56,15 +55,11 @@ type JanitorCmd struct {
 // Run abandons the attempts past the login time-out and destroys what is
 // past each tenant's retention, then prints what it did.
 func (c *JanitorCmd) Run(g *Globals) error {
-	st, err := openStorage(g, c.StoreFlags)
+	st, s, err := openStorageSettings(g, c.StoreFlags)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	s, err := server.LoadSettings(g.Config, nil)
-	if err != nil {
-		return err
-	}
 	ttl := s.LoginTimeout
 	if c.LoginTimeout != nil {
 		ttl = *c.LoginTimeout
