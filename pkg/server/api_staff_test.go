@@ -6,9 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/diarybroker/broker/pkg/oauth"
 	"github.com/diarybroker/broker/pkg/server"
-	"github.com/diarybroker/broker/pkg/store"
 )
 
 // TestStaffAPI: /api/v1/staff with the admin scope grants, lists and
@@ -18,15 +16,7 @@ import (
 func TestStaffAPI(t *testing.T) {
 	b := startBroker(t, true, nil)
 	ctx := context.Background()
-	tn := server.DemoTenant()
-	tn.ID = "other"
-	if err := b.comp.Store.CreateTenant(ctx, tn); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.comp.Store.CreateClient(ctx, store.Client{ID: "other-api", TenantID: "other", SecretHash: oauth.HashSecret("other-secret"),
-		GrantTypes: []string{"client_credentials"}, Scopes: []string{"admin", "support"}}); err != nil {
-		t.Fatal(err)
-	}
+	secondTenantClient(t, b, "admin", "support")
 	demo := apiToken(t, b, server.DevAPIClientID, server.DevAPIClientSecret, "admin")
 	other := apiToken(t, b, "other-api", "other-secret", "admin")
 	supportOnly := apiToken(t, b, server.DevAPIClientID, server.DevAPIClientSecret, "support")

@@ -59,8 +59,17 @@ func call(t testing.TB, method, u, token, contentType, body string) apiResp {
 	return apiResp{resp.StatusCode, string(b)}
 }
 
-// secondTenant adds tenant "other" with an API client.
+// secondTenant adds tenant "other" with an API client and answers that
+// client's token for roster and support.
 func secondTenant(t testing.TB, b *broker) string {
+	secondTenantClient(t, b, "roster", "support")
+	return apiToken(t, b, "other-api", "other-secret", "roster", "support")
+}
+
+// secondTenantClient adds tenant "other" with the API client "other-api"
+// (secret "other-secret") allowed scopes.
+func secondTenantClient(t testing.TB, b *broker, scopes ...string) {
+	t.Helper()
 	ctx := context.Background()
 	tn := server.DemoTenant()
 	tn.ID = "other"
@@ -68,10 +77,9 @@ func secondTenant(t testing.TB, b *broker) string {
 		t.Fatal(err)
 	}
 	if err := b.comp.Store.CreateClient(ctx, store.Client{ID: "other-api", TenantID: "other", SecretHash: oauth.HashSecret("other-secret"),
-		GrantTypes: []string{"client_credentials"}, Scopes: []string{"roster", "support"}}); err != nil {
+		GrantTypes: []string{"client_credentials"}, Scopes: scopes}); err != nil {
 		t.Fatal(err)
 	}
-	return apiToken(t, b, "other-api", "other-secret", "roster", "support")
 }
 
 func TestAPIAuthentication(t *testing.T) {
