@@ -58,17 +58,9 @@ func (s *Service) BeginParent(ctx context.Context, tenantID string, extra url.Va
 func (s *Service) parentCallback(ctx context.Context, res *Result, q url.Values) (*Result, error) {
 	p := res.Pending
 	a := store.Attempt{Ref: p.Ref, TenantID: p.Request.TenantID, ClientID: "parent-page"}
-	if q.Get("error") != "" || q.Get("code") == "" {
-		return s.callbackError(ctx, res, a, q), nil
-	}
-	tok, err := s.cfg.ParentESIA.Exchange(ctx, q.Get("code"))
-	if err != nil {
-		return s.esiaFailure(ctx, res, a, "esia_token", err), nil
-	}
-	a.ESIAOID = tok.Identity.OID
-	person, err := s.cfg.ParentESIA.Person(ctx, tok)
-	if err != nil {
-		return s.esiaFailure(ctx, res, a, "esia_person", err), nil
+	tok, person, failed := s.esiaAccount(ctx, s.cfg.ParentESIA, res, &a, q)
+	if failed != nil {
+		return failed, nil
 	}
 	kids, err := s.cfg.ParentESIA.Kids(ctx, tok)
 	if err != nil {

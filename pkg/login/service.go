@@ -253,17 +253,9 @@ func (s *Service) Callback(ctx context.Context, q url.Values, binding string) (*
 	case PurposeSupport:
 		return s.supportCallback(ctx, res, q)
 	}
-	if q.Get("error") != "" || q.Get("code") == "" {
-		return s.callbackError(ctx, res, a, q), nil
-	}
-	tok, err := s.cfg.ESIA.Exchange(ctx, q.Get("code"))
-	if err != nil {
-		return s.esiaFailure(ctx, res, a, "esia_token", err), nil
-	}
-	a.ESIAOID = tok.Identity.OID
-	person, err := s.cfg.ESIA.Person(ctx, tok)
-	if err != nil {
-		return s.esiaFailure(ctx, res, a, "esia_person", err), nil
+	tok, person, failed := s.esiaAccount(ctx, s.cfg.ESIA, res, &a, q)
+	if failed != nil {
+		return failed, nil
 	}
 	s.record(ctx, a, "esia", map[string]any{"level": tok.Identity.Level, "trusted": tok.Identity.Trusted,
 		"amr": tok.Identity.AMR, "has_snils": person.SNILS != "", "documents": documentTypes(person)})
@@ -415,6 +407,26 @@ func (s *Service) Chose(ctx context.Context, res *Result, role string) (*oauth.C
 
 // ErrNoSuchRole reports a role picker answer that was not offered.
 var ErrNoSuchRole = errors.New("login: the chosen role was not offered")
+
+// esiaAccount takes the first steps of every callback: ESIA's answer q is
+// an error or a code, the code is exchanged at up for a token (a.ESIAOID is
+// then the account's), and the token for the person. When a step fails it
+// answers the finished result instead.
+func (s *Service) esiaAccount(ctx context.Context, up Upstream, res *Result, a *store.Attempt, q url.Values) (*esia.Token, *esia.Person, *Result) {
+	if q.Get("error") != "" || q.Get("code") == "" {
+		return nil, nil, s.callbackError(ctx, res, *a, q)
+	}
+	tok, err := up.Exchange(ctx, q.Get("code"))
+	if err != nil {
+		return nil, nil, s.esiaFailure(ctx, res, *a, "esia_token", err)
+	}
+	a.ESIAOID = tok.Identity.OID
+	person, err := up.Person(ctx, tok)
+	if err != nil {
+		return nil, nil, s.esiaFailure(ctx, res, *a, "esia_person", err)
+	}
+	return tok, person, nil
+}
 
 // callbackError records ESIA's error redirect to the callback, or a
 // callback without a code, counts it (Config.Observe) and turns it into a

@@ -57,17 +57,9 @@ func (s *Service) BeginSupport(ctx context.Context, extra url.Values) (Started, 
 func (s *Service) supportCallback(ctx context.Context, res *Result, q url.Values) (*Result, error) {
 	p := res.Pending
 	a := store.Attempt{Ref: p.Ref, ClientID: supportClient}
-	if q.Get("error") != "" || q.Get("code") == "" {
-		return s.callbackError(ctx, res, a, q), nil
-	}
-	tok, err := s.cfg.ESIA.Exchange(ctx, q.Get("code"))
-	if err != nil {
-		return s.esiaFailure(ctx, res, a, "esia_token", err), nil
-	}
-	a.ESIAOID = tok.Identity.OID
-	person, err := s.cfg.ESIA.Person(ctx, tok)
-	if err != nil {
-		return s.esiaFailure(ctx, res, a, "esia_person", err), nil
+	tok, person, failed := s.esiaAccount(ctx, s.cfg.ESIA, res, &a, q)
+	if failed != nil {
+		return failed, nil
 	}
 	trusted := tok.Identity.Trusted || person.Trusted
 	s.record(ctx, a, "esia", map[string]any{"level": tok.Identity.Level, "trusted": trusted, "has_snils": person.SNILS != ""})
