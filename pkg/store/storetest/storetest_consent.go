@@ -25,10 +25,7 @@ type ConsentStore interface {
 // RunConsent runs the conformance tests of store.Consents and store.Outbox
 // against stores made by newStore, which must implement both.
 func RunConsent(t *testing.T, newStore NewStore) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s ConsentStore)
-	}{
+	tests := []consentTest{
 		{"Consents", testConsents},
 		{"OneGrantedConsent", testOneGrantedConsent},
 		{"ConsentTimes", testConsentTimes},
@@ -54,6 +51,18 @@ func RunConsent(t *testing.T, newStore NewStore) {
 		{"ConsentTxRollback", testConsentTxRollback},
 		{"ConsentTxCommit", testConsentTxCommit},
 	}
+	runConsentStore(t, newStore, tests)
+}
+
+// consentTest is a conformance test of a ConsentStore.
+type consentTest struct {
+	name string
+	fn   func(t *testing.T, s ConsentStore)
+}
+
+// runConsentStore runs each test as a subtest on a store of its own made by
+// newStore, which must be a ConsentStore.
+func runConsentStore(t *testing.T, newStore NewStore, tests []consentTest) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newStore(t)

@@ -18,10 +18,7 @@ import (
 // webhook events past their tenant's retention — and of the retention
 // settings of tenants, against stores made by newStore.
 func RunRetention(t *testing.T, newStore NewStore) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s ConsentStore)
-	}{
+	tests := []consentTest{
 		{"TenantRetention", testTenantRetention},
 		{"AbandonAttempts", testAbandonAttempts},
 		{"DestroyAttempts", testDestroyAttempts},
@@ -29,16 +26,7 @@ func RunRetention(t *testing.T, newStore NewStore) {
 		{"RetentionConcurrent", testRetentionConcurrent},
 		{"RetentionTxRollback", testRetentionTxRollback},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			s := newStore(t)
-			cs, ok := s.(ConsentStore)
-			if !ok {
-				t.Fatalf("%T does not implement store.Outbox", s)
-			}
-			tc.fn(t, cs)
-		})
-	}
+	runConsentStore(t, newStore, tests)
 }
 
 // testTenantRetention: the three periods round-trip per tenant, 0 stands
