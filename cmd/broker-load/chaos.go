@@ -98,11 +98,11 @@ func classify(err error, brokerHost string) string {
 		}
 		return where + "connection: " + ue.Err.Error()
 	}
-	msg := err.Error()
-	if len(msg) > 60 {
-		msg = msg[:60]
+	msg := []rune(err.Error()) // cut whole letters: the pages are Russian
+	if len(msg) > 80 {
+		msg = msg[:80]
 	}
-	return msg
+	return string(msg)
 }
 
 // tokenError is a refresh the token endpoint refused.

@@ -114,6 +114,7 @@ func TestClassify(t *testing.T) {
 		{"the token endpoint refuses a refresh", &tokenError{400, "invalid_grant"}, "token 400 invalid_grant"},
 		{"a failure page", seen(503, []byte(`<a href="https://d/cb?error=access_denied&amp;error_description=esia_unavailable">`)), "page 503 esia_unavailable"},
 		{"a page without a reason", seen(500, []byte(`<h1>Вход не удался</h1>`)), "page 500 «Вход не удался»"},
+		{"a long heading, whole letters", seen(503, []byte(`<h1>Сервис временно недоступен</h1>`)), "page 503 «Сервис временно недоступен»"},
 	} {
 		if got := classify(tc.err, "127.0.0.1:8080"); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
