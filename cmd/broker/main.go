@@ -43,12 +43,21 @@ type Globals struct {
 
 func main() {
 	var cli CLI
-	k := kong.Parse(&cli,
+	parser, err := kong.New(&cli,
 		kong.Name("broker"),
 		kong.Description("ESIA account-linking and consent broker for school diaries."),
-		kong.UsageOnError(),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
 	)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "broker:", err)
+		os.Exit(2)
+	}
+	k, err := parser.Parse(os.Args[1:])
+	if err != nil {
+		// One line that says what is wrong, not the whole usage.
+		fmt.Fprintln(os.Stderr, "broker: error: "+explainParseError(err))
+		os.Exit(80)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := k.Run(&Globals{Ctx: ctx, Config: cli.Config}); err != nil {
