@@ -265,9 +265,48 @@ func TestGostCommands(t *testing.T) {
 	}
 }
 
+// TestVersion: broker version prints the version, the commit and the build
+// time — from -ldflags when the release build sets them, else from the Go
+// build information and the binary's time.
 func TestVersion(t *testing.T) {
-	out, _, code := broker(t, nil, "", "version")
-	if code != 0 || !strings.HasPrefix(out, "broker ") {
-		t.Fatalf("version: %d %q", code, out)
+	stamped := filepath.Join(t.TempDir(), "broker")
+	ldflags := "-X main.version=v1.2.0 -X main.commit=0123456789abcdef -X main.buildTime=2026-12-07T04:00:00Z"
+	if out, err := exec.Command("go", "build", "-ldflags", ldflags, "-o", stamped, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out, err := exec.Command(stamped, "version").Output()
+	if want := "broker v1.2.0\ncommit 0123456789abcdef\nbuilt 2026-12-07T04:00:00Z\n"; err != nil || string(out) != want {
+		t.Fatalf("stamped version = %q (%v), want %q", out, err, want)
+	}
+
+	plain, _, code := broker(t, nil, "", "version")
+	lines := strings.Split(strings.TrimSpace(plain), "\n")
+	if code != 0 || len(lines) != 3 || !strings.HasPrefix(lines[0], "broker ") || !strings.HasPrefix(lines[1], "commit ") || !strings.HasPrefix(lines[2], "built ") {
+		t.Fatalf("version: %d %q", code, plain)
+	}
+	if _, err := time.Parse(time.RFC3339, strings.TrimPrefix(lines[2], "built ")); err != nil {
+		t.Fatalf("build time %q: %v", lines[2], err)
+	}
+}
+
+// TestUnknownFlagSuggests: a mistyped flag gets one line naming the flag
+// meant and the command's --help, not the whole usage.
+func TestUnknownFlagSuggests(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"dev", "--adress", "127.0.0.1:1"}, "broker: error: unknown flag --adress, did you mean --addr? (see broker dev --help)"},
+		{[]string{"serve", "--databse-url", "x"}, `broker: error: unknown flag --databse-url, did you mean "--database-url"? (see broker serve --help)`},
+		{[]string{"tenants", "update", "demo", "--purpse", "x"}, `broker: error: unknown flag --purpse, did you mean "--purpose"? (see broker tenants update --help)`},
+		{[]string{"dev", "--zzzz"}, "broker: error: unknown flag --zzzz (see broker dev --help)"},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			_, stderr, code := broker(t, nil, "", tc.args...)
+			if code != 80 || strings.TrimSpace(stderr) != tc.want {
+				t.Fatalf("exit %d, stderr %q, want %q", code, stderr, tc.want)
+			}
+		})
 	}
 }
