@@ -93,6 +93,10 @@ func parentPage(t *testing.T, b *broker, oid string) (*browser, outcome) {
 	if o.Status != 200 || !strings.Contains(o.Body, "Согласия для родителей") {
 		t.Fatalf("parent page: %d %.400s", o.Status, o.Body)
 	}
+	// The text a parent consents to stands above the buttons that give it.
+	if text, button := strings.Index(o.Body, "Текст согласия"), strings.Index(o.Body, `name="decision"`); button >= 0 && (text < 0 || text > button) {
+		t.Fatalf("the consent text (at %d) is not above the decision buttons (at %d)", text, button)
+	}
 	return br, o
 }
 
