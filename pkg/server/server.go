@@ -59,10 +59,14 @@ func New(c *Components) (*Server, error) {
 	limitAPI := rateLimit(c.Sessions, c.Settings.RateLimit, c.Metrics, c.Logger, true)
 	p := c.OAuth
 
-	e.GET("/.well-known/openid-configuration", func(ec echo.Context) error {
+	discovery := func(ec echo.Context) error {
 		ec.Response().Header().Set("Cache-Control", "public, max-age=300")
 		return ec.JSON(http.StatusOK, p.Discovery(ec.Request().Context()))
-	})
+	}
+	e.GET("/.well-known/openid-configuration", discovery)
+	// RFC 8414: OAuth 2.0 clients (not OpenID Connect ones) look here; the
+	// same metadata, whose issuer has no path, so no path is inserted.
+	e.GET("/.well-known/oauth-authorization-server", discovery)
 	e.GET("/.well-known/jwks.json", echo.WrapHandler(http.HandlerFunc(p.ServeJWKS)))
 	e.GET("/oauth2/auth", s.authorize, limitPage)
 	e.POST("/oauth2/token", echo.WrapHandler(http.HandlerFunc(p.ServeToken)), limitAPI)
