@@ -18,10 +18,8 @@ import (
 // URL query is refused (RFC 9700 §4.3.2); a request without any token gets
 // the bare challenge (RFC 6750 §3.1).
 func TestOnlyAccessTokensInTheHeaderAreBearerCredentials(t *testing.T) {
-	for name, mk := range map[string]func(t *testing.T) *harness{
-		"memory":   newHarness,
-		"postgres": func(t *testing.T) *harness { return newHarnessOn(t, newPostgresStore(t)) },
-	} {
+	for _, be := range backends {
+		name, mk := be.name, be.mk
 		t.Run(name, func(t *testing.T) {
 			h := mk(t)
 			twoTenants(t, h)

@@ -96,10 +96,8 @@ func (h *harness) introspectAs(t *testing.T, auth, clientID, secret, token strin
 // the answer an unknown token gets. Only client authentication (Basic or
 // post) is a credential.
 func TestIntrospectionAnswersOnlyAboutTheCallersTokens(t *testing.T) {
-	for name, mk := range map[string]func(t *testing.T) *harness{
-		"memory":   newHarness,
-		"postgres": func(t *testing.T) *harness { return newHarnessOn(t, newPostgresStore(t)) },
-	} {
+	for _, be := range backends {
+		name, mk := be.name, be.mk
 		t.Run(name, func(t *testing.T) {
 			h := mk(t)
 			twoTenants(t, h)

@@ -59,6 +59,16 @@ func (c *clock) Advance(d time.Duration) {
 
 func newHarness(t *testing.T) *harness { return newHarnessOn(t, memory.New(nil)) }
 
+// backends are the stores the provider's tests run on where storage is
+// the point: memory and PostgreSQL.
+var backends = []struct {
+	name string
+	mk   func(t *testing.T) *harness
+}{
+	{"memory", newHarness},
+	{"postgres", func(t *testing.T) *harness { return newHarnessOn(t, newPostgresStore(t)) }},
+}
+
 // newPostgresStore is the PostgreSQL store on a fresh database.
 func newPostgresStore(t *testing.T) store.Store {
 	pool := pgtest.NewPool(t)
@@ -287,8 +297,9 @@ func TestCodeIsSingleUseAndReuseRevokes(t *testing.T) {
 }
 
 func TestConcurrentCodeExchangeHasOneWinner(t *testing.T) {
-	t.Run("memory", func(t *testing.T) { testConcurrentCodeExchange(t, newHarness(t)) })
-	t.Run("postgres", func(t *testing.T) { testConcurrentCodeExchange(t, newHarnessOn(t, newPostgresStore(t))) })
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) { testConcurrentCodeExchange(t, be.mk(t)) })
+	}
 }
 
 func testConcurrentCodeExchange(t *testing.T, h *harness) {
@@ -324,8 +335,9 @@ func testConcurrentCodeExchange(t *testing.T, h *harness) {
 }
 
 func TestRefreshRotationAndReuse(t *testing.T) {
-	t.Run("memory", func(t *testing.T) { testRefreshRotationAndReuse(t, newHarness(t)) })
-	t.Run("postgres", func(t *testing.T) { testRefreshRotationAndReuse(t, newHarnessOn(t, newPostgresStore(t))) })
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) { testRefreshRotationAndReuse(t, be.mk(t)) })
+	}
 }
 
 // TestConcurrentRefreshIsIdempotent: N presentations of one refresh token
@@ -334,13 +346,7 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 // interval off, one wins and the reuse revokes the grant, as before.
 func TestConcurrentRefreshIsIdempotent(t *testing.T) {
 	off := 0
-	for _, backend := range []struct {
-		name string
-		mk   func(t *testing.T) *harness
-	}{
-		{"memory", newHarness},
-		{"postgres", func(t *testing.T) *harness { return newHarnessOn(t, newPostgresStore(t)) }},
-	} {
+	for _, backend := range backends {
 		for _, tc := range []struct {
 			name     string
 			interval *int
