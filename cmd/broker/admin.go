@@ -204,6 +204,8 @@ type ClientsCreateCmd struct {
 	Grant       []string `help:"Grant type: authorization_code, refresh_token, client_credentials (repeatable)." default:"authorization_code,refresh_token"`
 	Scope       []string `help:"Allowed scope (repeatable); default openid, profile, offline_access for login clients. API scopes (roster, consent:read, support, admin) only without the authorization_code grant."`
 	Public      bool     `help:"A public client (no secret; PKCE only)."`
+	PKCE        string   `name:"pkce" help:"PKCE policy: required (default), or optional for a confidential OIDC client, which must then send an ID token nonce (docs/oauth.md)." default:"required"`
+	IDTokenAlg  string   `name:"id-token-alg" help:"ID token signature (id_token_signed_response_alg): ES256 or RS256; default: the broker's signing_alg."`
 	JSON        bool     `help:"Print the result as JSON."`
 }
 
@@ -238,7 +240,10 @@ func (c *ClientsCreateCmd) Run(g *Globals) error {
 		id = c.Tenant + "-" + strings.ToLower(newSecret()[:10])
 	}
 	cl := store.Client{ID: id, TenantID: c.Tenant, Name: c.Name, Public: c.Public, RedirectURIs: c.RedirectURI,
-		GrantTypes: c.Grant, ResponseTypes: []string{"code"}, Scopes: scopes}
+		GrantTypes: c.Grant, ResponseTypes: []string{"code"}, Scopes: scopes, PKCE: c.PKCE, IDTokenAlg: c.IDTokenAlg}
+	if err := store.ValidateClient(cl); err != nil {
+		return err
+	}
 	// A person's token must never be an API credential (docs/oauth.md).
 	if err := oauth.CheckClientScopes(cl); err != nil {
 		return fmt.Errorf("%w; make a separate API client for them: --grant client_credentials --scope …", err)

@@ -54,8 +54,9 @@ func (e *AuthorizeError) Unwrap() error { return e.Err }
 
 // ParseAuthorize validates GET /oauth2/auth: client, exact redirect URI,
 // response type, scopes, state, and, before anyone is sent to ESIA, what
-// fosite would only check at the end: PKCE S256 present, nonce long enough,
-// and the role parameter.
+// fosite would only check at the end: PKCE S256 present (or, for a client
+// whose PKCE is optional, a nonce), nonce long enough, and the role
+// parameter.
 func (p *Provider) ParseAuthorize(ctx context.Context, r *http.Request) (*AuthorizeRequest, error) {
 	bad := checkAuthorizeQuery(r.URL.RawQuery)
 	if bad != nil && (bad.name == "" || bad.name == "client_id" || bad.name == "redirect_uri") {
@@ -81,7 +82,17 @@ func (p *Provider) ParseAuthorize(ctx context.Context, r *http.Request) (*Author
 		return nil, p.authorizeError(ar, err)
 	}
 	form := ar.GetRequestForm()
+	c, ok := ar.GetClient().(*Client)
+	if !ok {
+		return nil, p.authorizeError(ar, fosite.ErrServerError.WithDebug("unexpected client type"))
+	}
 	switch {
+	case form.Get("code_challenge") == "" && form.Get("code_challenge_method") == "" && c.pkceOptional():
+		// RFC 9700 §2.1.1: a confidential OIDC client may rely on the
+		// ID token's nonce instead of PKCE.
+		if !ar.GetRequestedScopes().Has(ScopeOpenID) || form.Get("nonce") == "" {
+			return nil, p.authorizeError(ar, fosite.ErrInvalidRequest.WithHint("Send PKCE (code_challenge with code_challenge_method=S256) or, with the openid scope, a nonce."))
+		}
 	case form.Get("code_challenge") == "":
 		return nil, p.authorizeError(ar, fosite.ErrInvalidRequest.WithHint("PKCE is required: send code_challenge with code_challenge_method=S256."))
 	case form.Get("code_challenge_method") != "S256":
@@ -90,10 +101,6 @@ func (p *Provider) ParseAuthorize(ctx context.Context, r *http.Request) (*Author
 		return nil, p.authorizeError(ar, fosite.ErrInsufficientEntropy.WithHintf("The nonce must be at least %d characters.", fosite.MinParameterEntropy))
 	case form.Get("role") != "" && !validRoles[form.Get("role")]:
 		return nil, p.authorizeError(ar, fosite.ErrInvalidRequest.WithHint("The role parameter must be student, parent, teacher or staff."))
-	}
-	c, ok := ar.GetClient().(*Client)
-	if !ok {
-		return nil, p.authorizeError(ar, fosite.ErrServerError.WithDebug("unexpected client type"))
 	}
 	// A person's token is never an API credential: a login client made
 	// before clients create refused API scopes on it may still hold them,

@@ -45,6 +45,10 @@ func (c *Client) GetScopes() fosite.Arguments { return c.Scopes }
 // IsPublic implements fosite.Client.
 func (c *Client) IsPublic() bool { return c.Public }
 
+// pkceOptional reports whether the client may go without PKCE (then with a
+// nonce): a confidential client registered with --pkce optional.
+func (c *Client) pkceOptional() bool { return c.PKCE == store.PKCEOptional && !c.Public }
+
 // GetAudience implements fosite.Client.
 func (c *Client) GetAudience() fosite.Arguments { return nil }
 

@@ -90,15 +90,19 @@ func New(cfg Config) (*Provider, error) {
 	}
 
 	fc := &fosite.Config{
-		AccessTokenLifespan:            cfg.AccessTokenLifespan,
-		RefreshTokenLifespan:           cfg.RefreshTokenLifespan,
-		AuthorizeCodeLifespan:          cfg.AuthorizeCodeLifespan,
-		IDTokenLifespan:                cfg.IDTokenLifespan,
-		IDTokenIssuer:                  cfg.Issuer,
-		AccessTokenIssuer:              cfg.Issuer,
-		TokenURL:                       cfg.Issuer + "/oauth2/token",
-		GlobalSecret:                   cfg.HMACSecret[:32],
-		EnforcePKCE:                    true,
+		AccessTokenLifespan:   cfg.AccessTokenLifespan,
+		RefreshTokenLifespan:  cfg.RefreshTokenLifespan,
+		AuthorizeCodeLifespan: cfg.AuthorizeCodeLifespan,
+		IDTokenLifespan:       cfg.IDTokenLifespan,
+		IDTokenIssuer:         cfg.Issuer,
+		AccessTokenIssuer:     cfg.Issuer,
+		TokenURL:              cfg.Issuer + "/oauth2/token",
+		GlobalSecret:          cfg.HMACSecret[:32],
+		// PKCE is required of every client but one whose policy makes it
+		// optional (store.PKCEOptional, confidential only): ParseAuthorize
+		// refuses a request without it before the code exists, and fosite
+		// checks the verifier of every code issued with a challenge.
+		EnforcePKCE:                    false,
 		EnforcePKCEForPublicClients:    true,
 		EnablePKCEPlainChallengeMethod: false,
 		ScopeStrategy:                  fosite.ExactScopeStrategy,

@@ -18,8 +18,27 @@ type Client struct {
 	GrantTypes             []string // authorization_code, refresh_token, client_credentials
 	ResponseTypes          []string // code
 	Scopes                 []string // scopes the client may ask for
-	CreatedAt              time.Time
+	// PKCE is the client's PKCE policy: PKCERequired ("" too) or
+	// PKCEOptional, which only a confidential client may have; then an
+	// authorization request without PKCE must carry an ID token nonce.
+	PKCE string
+	// IDTokenAlg is the client's id_token_signed_response_alg: ES256 or
+	// RS256, "" for the broker's default (signing_alg).
+	IDTokenAlg string
+	CreatedAt  time.Time
 }
+
+// PKCE policies of a client (Client.PKCE).
+const (
+	PKCERequired = "required"
+	PKCEOptional = "optional"
+)
+
+// ID token algorithms a client may ask for (Client.IDTokenAlg).
+const (
+	AlgES256 = "ES256"
+	AlgRS256 = "RS256"
+)
 
 // Clients stores OAuth clients.
 type Clients interface {
@@ -44,7 +63,28 @@ func ValidateClient(c Client) error {
 		checkList("grant_types", c.GrantTypes, MaxWordLength, maxClientList),
 		checkList("response_types", c.ResponseTypes, MaxWordLength, maxClientList),
 		checkList("scopes", c.Scopes, MaxWordLength, maxClientList),
+		checkClientOptions(c),
 	)
+}
+
+// checkClientOptions checks the client's PKCE policy and ID token
+// algorithm: known values only, and PKCE optional only for a confidential
+// client.
+func checkClientOptions(c Client) error {
+	switch c.PKCE {
+	case "", PKCERequired:
+	case PKCEOptional:
+		if c.Public {
+			return &FieldError{Field: "pkce", Problem: "is required for a public client"}
+		}
+	default:
+		return &FieldError{Field: "pkce", Problem: "must be required or optional"}
+	}
+	switch c.IDTokenAlg {
+	case "", AlgES256, AlgRS256:
+		return nil
+	}
+	return &FieldError{Field: "id_token_alg", Problem: "must be ES256 or RS256"}
 }
 
 // maxClientList bounds a client's lists (redirect URIs, scopes, ...).

@@ -10,12 +10,12 @@ import (
 )
 
 const clientColumns = `id, tenant_id, name, secret_hash, public, redirect_uris, post_logout_redirect_uris,
-	grant_types, response_types, scopes, created_at`
+	grant_types, response_types, scopes, pkce, id_token_alg, created_at`
 
 func scanClient(row pgx.Row) (store.Client, error) {
 	var c store.Client
 	err := row.Scan(&c.ID, &c.TenantID, &c.Name, &c.SecretHash, &c.Public, &c.RedirectURIs, &c.PostLogoutRedirectURIs,
-		&c.GrantTypes, &c.ResponseTypes, &c.Scopes, &c.CreatedAt)
+		&c.GrantTypes, &c.ResponseTypes, &c.Scopes, &c.PKCE, &c.IDTokenAlg, &c.CreatedAt)
 	c.CreatedAt = c.CreatedAt.UTC()
 	for _, l := range []*[]string{&c.RedirectURIs, &c.PostLogoutRedirectURIs, &c.GrantTypes, &c.ResponseTypes, &c.Scopes} {
 		if len(*l) == 0 {
@@ -46,9 +46,9 @@ func (s *Store) CreateClient(ctx context.Context, c store.Client) error {
 	if c.CreatedAt.IsZero() {
 		c.CreatedAt = s.now()
 	}
-	_, err := s.q(ctx).Exec(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`,
+	_, err := s.q(ctx).Exec(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)`,
 		c.ID, c.TenantID, c.Name, c.SecretHash, c.Public, nonNil(c.RedirectURIs), nonNil(c.PostLogoutRedirectURIs),
-		nonNil(c.GrantTypes), nonNil(c.ResponseTypes), nonNil(c.Scopes), c.CreatedAt)
+		nonNil(c.GrantTypes), nonNil(c.ResponseTypes), nonNil(c.Scopes), c.PKCE, c.IDTokenAlg, c.CreatedAt)
 	return wrap("create client", err)
 }
 

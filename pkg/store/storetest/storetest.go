@@ -189,9 +189,13 @@ func testClients(t *testing.T, s store.Store) {
 		ID: "diary", TenantID: "t1", Name: "Дневник", SecretHash: []byte{1, 2, 3},
 		RedirectURIs: []string{"https://diary.example/cb"}, PostLogoutRedirectURIs: []string{"https://diary.example/"},
 		GrantTypes: []string{"authorization_code", "refresh_token"}, ResponseTypes: []string{"code"},
-		Scopes: []string{"openid", "profile"}, CreatedAt: base,
+		Scopes: []string{"openid", "profile"}, PKCE: store.PKCEOptional, IDTokenAlg: store.AlgRS256, CreatedAt: base,
 	}
 	must(t, s.CreateClient(ctx(), c))
+	// PKCE optional only for a confidential client, known algorithms only.
+	wantErr(t, s.CreateClient(ctx(), store.Client{ID: "spa", TenantID: "t1", Public: true, PKCE: store.PKCEOptional}), store.ErrInvalidField)
+	wantErr(t, s.CreateClient(ctx(), store.Client{ID: "spa", TenantID: "t1", PKCE: "plain"}), store.ErrInvalidField)
+	wantErr(t, s.CreateClient(ctx(), store.Client{ID: "spa", TenantID: "t1", IDTokenAlg: "HS256"}), store.ErrInvalidField)
 	wantErr(t, s.CreateClient(ctx(), c), store.ErrAlreadyExists)
 	wantErr(t, s.CreateClient(ctx(), store.Client{ID: "x", TenantID: "missing"}), store.ErrInvalid)
 	got, err := s.GetClient(ctx(), "diary")
