@@ -14,6 +14,8 @@ import (
 
 // GostCmd is `broker gost`.
 type GostCmd struct {
+	Keygen   GostKeygenCmd   `cmd:"" help:"Generate a GOST R 34.10-2012 256-bit key (PKCS#8 PEM, as OpenSSL's gost engine writes it)."`
+	Selfsign GostSelfsignCmd `cmd:"" help:"Make a self-signed GOST certificate for a key: for ESIA's test environment and the simulator."`
 	Sign     GostSignCmd     `cmd:"" help:"Sign standard input with a GOST key; prints the base64url signature (OpenSSL byte order)."`
 	Verify   GostVerifyCmd   `cmd:"" help:"Verify a signature of standard input; exit 0 valid, 1 invalid."`
 	CertHash GostCertHashCmd `cmd:"" name:"cert-hash" help:"Print client_certificate_hash: Streebog-256 of the certificate, 64 upper-case hex."`
