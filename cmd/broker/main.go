@@ -28,6 +28,7 @@ type CLI struct {
 	Clients  ClientsCmd  `cmd:"" help:"Manage OAuth clients of tenants."`
 	Roster   RosterCmd   `cmd:"" help:"Load diary rosters."`
 	Staff    StaffCmd    `cmd:"" help:"Manage who may sign in to the support console (/support) and what they see."`
+	Support  SupportCmd  `cmd:"" help:"Explain a login attempt or find roster records, as the support console does."`
 	Keys     KeysCmd     `cmd:"" help:"Rotate the broker's keys."`
 	Consents ConsentsCmd `cmd:"" help:"Export consents and their evidence."`
 	Janitor  JanitorCmd  `cmd:"" help:"Run the retention janitor once (for cron; the servers run it every minute)."`

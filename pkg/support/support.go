@@ -103,14 +103,21 @@ func ViewOfAttempt(a store.Attempt) *AttemptView {
 	return v
 }
 
-// PersonQuery searches the roster: by SNILS, or by last name, first name
-// (and optionally patronymic) and birth date.
+// PersonQuery searches the roster: by SNILS, by last name, first name
+// (and optionally patronymic) and birth date, by birth-certificate series
+// and number, or by the record's id in the diary. The first of them given
+// is used.
 type PersonQuery struct {
 	SNILS      string
 	LastName   string
 	FirstName  string
 	MiddleName string
 	BirthDate  string
+	// BirthCert is a certificate as written on it, "II-МЮ 123456" (a
+	// foreign one: its number alone).
+	BirthCert string
+	// RecordID is the record's external id.
+	RecordID string
 }
 
 // PersonView is a roster record as support sees it: masked.
@@ -190,8 +197,32 @@ func (s *Service) SearchPersons(ctx context.Context, c Caller, q PersonQuery) ([
 		if cands, err = s.candidates(ctx, c.TenantID, query); err != nil {
 			return nil, err
 		}
+	case strings.TrimSpace(q.BirthCert) != "":
+		ix := birthCertIndex(s.Index, q.BirthCert)
+		if ix == "" {
+			return nil, fmt.Errorf("%w: birth_cert must be a certificate's series and number, as «II-МЮ 123456»", ErrBadQuery)
+		}
+		by = "birth_cert"
+		var err error
+		if exact, err = s.Roster.FindPersons(ctx, c.TenantID, store.IndexBirthCert, ix, 50); err != nil {
+			return nil, fmt.Errorf("support: search: %w", err)
+		}
+	case strings.TrimSpace(q.RecordID) != "":
+		by = "record_id"
+		id := strings.TrimSpace(q.RecordID)
+		if !store.ValidKeys(id) {
+			return nil, fmt.Errorf("%w: record_id is not an id a record can have", ErrBadQuery)
+		}
+		p, err := s.Roster.GetPerson(ctx, c.TenantID, id)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			return nil, fmt.Errorf("support: search: %w", err)
+		default:
+			exact = append(exact, p)
+		}
 	default:
-		return nil, fmt.Errorf("%w: give snils, or last_name, first_name and birth_date", ErrBadQuery)
+		return nil, fmt.Errorf("%w: give snils, last_name, first_name and birth_date, birth_cert or record_id", ErrBadQuery)
 	}
 	seen := map[string]bool{}
 	var out []PersonView
