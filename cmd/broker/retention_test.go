@@ -39,6 +39,9 @@ func TestTenantsUpdateRetention(t *testing.T) {
 		{"negative, with a valid one", []string{"msk", "--attempt-retention-days=-1", "--outbox-failed-retention-days", "10"},
 			"--attempt-retention-days must be 0", nil},
 		{"with a bad consent setting", []string{"msk", "--attempt-retention-days", "90", "--request-days", "0"}, "--request-days", nil},
+		{"the re-check period", []string{"msk", "--recheck-retention-days", "14"},
+			"values kept for re-checks 14 days", func(p *store.RetentionPolicy) { p.RecheckDays = 14 }},
+		{"a negative re-check period", []string{"msk", "--recheck-retention-days=-1"}, "--recheck-retention-days must be 0", nil},
 		{"not a number", []string{"msk", "--outbox-retention-days", "month"}, "month", nil},
 	}
 	audits := 0

@@ -13,6 +13,7 @@ import (
 // for their periods.
 type Store interface {
 	store.Retention
+	store.Rechecks
 	ListTenants(ctx context.Context) ([]store.Tenant, error)
 }
 
@@ -41,23 +42,26 @@ type Report struct {
 	AuditEntries    int // audit entries of support reading the destroyed attempts
 	OutboxDelivered int // delivered webhook events purged
 	OutboxDead      int // dead webhook events purged
+	// AttemptValues are the attempts whose sealed ESIA-side values (kept
+	// for the support console's re-check) were destroyed.
+	AttemptValues int
 }
 
 // Destroyed returns the rows destroyed by kind, as the metric
 // broker_retention_destroyed_total labels them.
 func (r Report) Destroyed() map[string]int {
 	return map[string]int{"attempt": r.Attempts, "audit_entry": r.AuditEntries,
-		"outbox_delivered": r.OutboxDelivered, "outbox_dead": r.OutboxDead}
+		"outbox_delivered": r.OutboxDelivered, "outbox_dead": r.OutboxDead, "attempt_values": r.AttemptValues}
 }
 
 // Total is every row the run handled.
 func (r Report) Total() int {
-	return r.Abandoned + r.Attempts + r.AuditEntries + r.OutboxDelivered + r.OutboxDead
+	return r.Abandoned + r.Attempts + r.AuditEntries + r.OutboxDelivered + r.OutboxDead + r.AttemptValues
 }
 
 // Run does one pass: it abandons the attempts past the login time-out,
-// then, tenant by tenant, destroys the attempts and purges the webhook
-// events past the tenant's periods, batch after batch until none is due.
+// then, tenant by tenant, destroys the attempts, the sealed values kept
+// for re-checks and purges the webhook events past the tenant's periods, batch after batch until none is due.
 // A tenant that fails does not stop the others; the report counts what
 // was done, errors or not.
 func (j *Janitor) Run(ctx context.Context) (Report, error) {
@@ -111,6 +115,13 @@ func (j *Janitor) tenant(ctx context.Context, t store.Tenant, now time.Time, r *
 	})
 	if err != nil {
 		return fmt.Errorf("attempts: %w", err)
+	}
+	err = j.batches(ctx, &r.AttemptValues, func(limit int) (int, error) {
+		refs, err := j.Store.DestroyAttemptValues(ctx, t.ID, now.AddDate(0, 0, -p.RecheckDays), now, limit)
+		return len(refs), err
+	})
+	if err != nil {
+		return fmt.Errorf("attempt values: %w", err)
 	}
 	for _, purge := range []struct {
 		status store.EventStatus

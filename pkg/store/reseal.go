@@ -11,10 +11,12 @@ const (
 	SealedRoster   SealedTable = "roster"   // roster records' personal data
 	SealedOAuth    SealedTable = "oauth"    // OAuth codes, tokens and sessions (they hold claims)
 	SealedEvidence SealedTable = "evidence" // the personal data of consent evidence
+	// SealedAttemptValues: the ESIA-side values kept for re-checks.
+	SealedAttemptValues SealedTable = "attempt_values"
 )
 
 // SealedTables lists every sealed table.
-var SealedTables = []SealedTable{SealedRoster, SealedOAuth, SealedEvidence}
+var SealedTables = []SealedTable{SealedRoster, SealedOAuth, SealedEvidence, SealedAttemptValues}
 
 // Resealer re-encrypts sealed data with the sealer's active key, so that a
 // personal-data key can be rotated and the old one retired without

@@ -39,6 +39,7 @@ type Store interface {
 	Consents
 	Outbox
 	Retention
+	Rechecks
 	Staff
 	Console
 	Transactor

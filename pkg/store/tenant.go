@@ -93,11 +93,14 @@ type RetentionPolicy struct {
 	// OutboxFailedDays is how long a webhook event that exhausted its
 	// retries (dead) is kept for support after its last attempt (90).
 	OutboxFailedDays int `json:"outbox_failed_days"`
+	// RecheckDays is how long the ESIA-side values a login's matching used
+	// are kept, sealed, for the support console's «Проверить снова» (30).
+	RecheckDays int `json:"recheck_days"`
 }
 
 // DefaultRetention is the retention of a tenant that set none.
 func DefaultRetention() RetentionPolicy {
-	return RetentionPolicy{AttemptDays: 365, OutboxDays: 30, OutboxFailedDays: 90}
+	return RetentionPolicy{AttemptDays: 365, OutboxDays: 30, OutboxFailedDays: 90, RecheckDays: 30}
 }
 
 // Effective returns p with every unset (0) period replaced by its default.
@@ -112,12 +115,15 @@ func (p RetentionPolicy) Effective() RetentionPolicy {
 	if p.OutboxFailedDays > 0 {
 		d.OutboxFailedDays = p.OutboxFailedDays
 	}
+	if p.RecheckDays > 0 {
+		d.RecheckDays = p.RecheckDays
+	}
 	return d
 }
 
 // Validate refuses a negative period.
 func (p RetentionPolicy) Validate() error {
-	if p.AttemptDays < 0 || p.OutboxDays < 0 || p.OutboxFailedDays < 0 {
+	if p.AttemptDays < 0 || p.OutboxDays < 0 || p.OutboxFailedDays < 0 || p.RecheckDays < 0 {
 		return fmt.Errorf("%w: retention periods must be 0 (the default) or more days", ErrInvalid)
 	}
 	return nil

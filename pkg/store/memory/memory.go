@@ -43,6 +43,8 @@ type Store struct {
 	seq             int64                 // insertion order of consents, requests and events
 
 	staff map[string]store.StaffGrant // id → staff grant
+
+	values map[string]store.AttemptValues // ref → values kept for re-checks
 }
 
 var _ store.Store = (*Store)(nil)
@@ -72,6 +74,7 @@ func New(now func() time.Time) *Store {
 		consentRequests: map[string]requestRow{},
 		events:          map[string]eventRow{},
 		staff:           map[string]store.StaffGrant{},
+		values:          map[string]store.AttemptValues{},
 	}
 }
 

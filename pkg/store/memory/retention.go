@@ -43,12 +43,17 @@ func (s *Store) DestroyAttempts(ctx context.Context, tenantID string, before tim
 	refs := make([]string, 0, len(due))
 	for _, a := range due {
 		ref, named := a.Ref, s.attemptRecords[a.Ref]
+		values, kept := s.values[ref]
 		delete(s.attempts, ref)
 		delete(s.attemptRecords, ref)
+		delete(s.values, ref)
 		s.onUndo(ctx, func() {
 			s.attempts[ref] = a
 			if named != nil {
 				s.attemptRecords[ref] = named
+			}
+			if kept {
+				s.values[ref] = values
 			}
 		})
 		gone[ref] = true

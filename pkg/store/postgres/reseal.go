@@ -177,6 +177,10 @@ var resealers = map[store.SealedTable]resealer{
 			id, _ := strconv.ParseInt(k[0], 10, 64)
 			return evidenceAAD(x[0], x[1], id)
 		}},
+	// Destroyed values have no key ('').
+	store.SealedAttemptValues: {table: "attempt_values", dataCol: "data", keyCol: "key_id",
+		key: []string{"ref"}, keyTypes: []string{"text"}, extra: []string{"tenant_id"},
+		aad: func(k, x []string) []byte { return attemptValuesAAD(x[0], k[0]) }},
 }
 
 // reseal opens a row sealed under keyID and seals it again; the active key
@@ -203,7 +207,8 @@ func (s *Store) DeleteSealingKey(ctx context.Context, id string) (bool, error) {
 	tag, err := s.q(ctx).Exec(ctx, `DELETE FROM keys WHERE id = $1 AND retired_at IS NOT NULL
 		AND NOT EXISTS (SELECT 1 FROM roster_persons WHERE pii_key_id = $1)
 		AND NOT EXISTS (SELECT 1 FROM oauth_records WHERE key_id = $1)
-		AND NOT EXISTS (SELECT 1 FROM consent_evidence WHERE key_id = $1)`, id)
+		AND NOT EXISTS (SELECT 1 FROM consent_evidence WHERE key_id = $1)
+		AND NOT EXISTS (SELECT 1 FROM attempt_values WHERE key_id = $1)`, id)
 	if err != nil {
 		return false, wrap("delete sealing key", err)
 	}

@@ -12,14 +12,14 @@ import (
 
 const tenantColumns = `id, display_name, operator_name, operator_address, time_zone, matching, consent,
 	webhook_url, webhook_secret, created_at, updated_at, tokens,
-	attempt_retention_days, outbox_retention_days, outbox_failed_retention_days`
+	attempt_retention_days, outbox_retention_days, outbox_failed_retention_days, recheck_retention_days`
 
 func scanTenant(row pgx.Row) (store.Tenant, error) {
 	var t store.Tenant
 	var matching, consent, tokens []byte
 	if err := row.Scan(&t.ID, &t.DisplayName, &t.OperatorName, &t.OperatorAddress, &t.TimeZone, &matching, &consent,
 		&t.WebhookURL, &t.WebhookSecret, &t.CreatedAt, &t.UpdatedAt, &tokens,
-		&t.Retention.AttemptDays, &t.Retention.OutboxDays, &t.Retention.OutboxFailedDays); err != nil {
+		&t.Retention.AttemptDays, &t.Retention.OutboxDays, &t.Retention.OutboxFailedDays, &t.Retention.RecheckDays); err != nil {
 		return store.Tenant{}, err
 	}
 	if err := json.Unmarshal(matching, &t.Matching); err != nil {
@@ -53,10 +53,10 @@ func (s *Store) CreateTenant(ctx context.Context, t store.Tenant) error {
 	matching, _ := json.Marshal(t.Matching)
 	consent, _ := json.Marshal(t.Consent)
 	tokens, _ := json.Marshal(t.Tokens)
-	_, err := s.q(ctx).Exec(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`,
+	_, err := s.q(ctx).Exec(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)`,
 		t.ID, t.DisplayName, t.OperatorName, t.OperatorAddress, t.TimeZone, matching, consent,
 		t.WebhookURL, t.WebhookSecret, t.CreatedAt, t.UpdatedAt, tokens,
-		t.Retention.AttemptDays, t.Retention.OutboxDays, t.Retention.OutboxFailedDays)
+		t.Retention.AttemptDays, t.Retention.OutboxDays, t.Retention.OutboxFailedDays, t.Retention.RecheckDays)
 	return wrap("create tenant", err)
 }
 
@@ -88,9 +88,9 @@ func (s *Store) UpdateTenant(ctx context.Context, t store.Tenant) error {
 	tokens, _ := json.Marshal(t.Tokens)
 	tag, err := s.q(ctx).Exec(ctx, `UPDATE tenants SET display_name=$2, operator_name=$3, operator_address=$4,
 		time_zone=$5, matching=$6, consent=$7, webhook_url=$8, webhook_secret=$9, updated_at=$10, tokens=$11,
-		attempt_retention_days=$12, outbox_retention_days=$13, outbox_failed_retention_days=$14 WHERE id=$1`,
+		attempt_retention_days=$12, outbox_retention_days=$13, outbox_failed_retention_days=$14, recheck_retention_days=$15 WHERE id=$1`,
 		t.ID, t.DisplayName, t.OperatorName, t.OperatorAddress, t.TimeZone, matching, consent,
-		t.WebhookURL, t.WebhookSecret, s.now(), tokens, t.Retention.AttemptDays, t.Retention.OutboxDays, t.Retention.OutboxFailedDays)
+		t.WebhookURL, t.WebhookSecret, s.now(), tokens, t.Retention.AttemptDays, t.Retention.OutboxDays, t.Retention.OutboxFailedDays, t.Retention.RecheckDays)
 	if err != nil {
 		return wrap("update tenant", err)
 	}

@@ -25,6 +25,8 @@ func RunRetention(t *testing.T, newStore NewStore) {
 		{"PurgeEvents", testPurgeEvents},
 		{"RetentionConcurrent", testRetentionConcurrent},
 		{"RetentionTxRollback", testRetentionTxRollback},
+		{"AttemptValues", testAttemptValues},
+		{"DestroyAttemptValues", testDestroyAttemptValues},
 	}
 	runConsentStore(t, newStore, tests)
 }
@@ -34,7 +36,7 @@ func RunRetention(t *testing.T, newStore NewStore) {
 func testTenantRetention(t *testing.T, s ConsentStore) {
 	t1 := mkTenant(t, s, "t1")
 	t2 := t1
-	t2.ID, t2.Retention = "t2", store.RetentionPolicy{AttemptDays: 30, OutboxDays: 7, OutboxFailedDays: 14}
+	t2.ID, t2.Retention = "t2", store.RetentionPolicy{AttemptDays: 30, OutboxDays: 7, OutboxFailedDays: 14, RecheckDays: 10}
 	must(t, s.CreateTenant(ctx(), t2))
 	for id, want := range map[string]store.RetentionPolicy{"t1": {}, "t2": t2.Retention} {
 		got, err := s.GetTenant(ctx(), id)
@@ -46,7 +48,7 @@ func testTenantRetention(t *testing.T, s ConsentStore) {
 	if got := t2.Retention.Effective(); got != t2.Retention {
 		t.Fatalf("effective %+v, want it unchanged", got)
 	}
-	if got, want := (store.RetentionPolicy{OutboxDays: 3}).Effective(), (store.RetentionPolicy{AttemptDays: 365, OutboxDays: 3, OutboxFailedDays: 90}); got != want {
+	if got, want := (store.RetentionPolicy{OutboxDays: 3}).Effective(), (store.RetentionPolicy{AttemptDays: 365, OutboxDays: 3, OutboxFailedDays: 90, RecheckDays: 30}); got != want {
 		t.Fatalf("effective %+v, want %+v", got, want)
 	}
 	t1.Retention.OutboxFailedDays = 180
