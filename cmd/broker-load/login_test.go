@@ -121,3 +121,26 @@ func TestClassify(t *testing.T) {
 		}
 	}
 }
+
+// TestClientCredentialsMode: the client-credentials mode gets API tokens
+// from the dev API client, and reports a wrong secret as an error.
+func TestClientCredentialsMode(t *testing.T) {
+	base := devBroker(t)
+	for _, tc := range []struct {
+		name, secret string
+		ok           bool
+	}{{"dev API client", "", true}, {"wrong secret", "nope", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := config{target: base, mode: "client-credentials", concurrency: 1, scope: "support"}
+			if tc.secret != "" {
+				c.clientID, c.secret = "demo-api", tc.secret
+			}
+			c.defaults()
+			l := newLoader(c)
+			err := l.clientToken(&http.Client{Transport: l.tr, Timeout: 10 * time.Second})
+			if (err == nil) != tc.ok {
+				t.Fatalf("clientToken: %v, want ok=%v", err, tc.ok)
+			}
+		})
+	}
+}

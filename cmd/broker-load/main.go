@@ -28,7 +28,7 @@ import (
 )
 
 type config struct {
-	target, mode, clientID, secret, redirect, person, role, persons string
+	target, mode, clientID, secret, redirect, person, role, persons, scope string
 	concurrency                                                     int
 	duration                                                        time.Duration
 	codes                                                           int
@@ -37,17 +37,19 @@ type config struct {
 func main() {
 	var c config
 	flag.StringVar(&c.target, "target", "http://127.0.0.1:8080", "broker base URL (its issuer)")
-	flag.StringVar(&c.mode, "mode", "refresh", "login (whole login + exchange), exchange (codes made beforehand), refresh; for scripts/chaos.sh: mixed, first-logins, refresh-race")
+	flag.StringVar(&c.mode, "mode", "refresh", "login (whole login + exchange), exchange (codes made beforehand), refresh, client-credentials (an API client's tokens); for scripts/chaos.sh: mixed, first-logins, refresh-race")
 	flag.IntVar(&c.concurrency, "c", 100, "concurrent clients")
 	flag.DurationVar(&c.duration, "d", 20*time.Second, "how long to run (login, refresh)")
 	flag.IntVar(&c.codes, "n", 5000, "exchange: how many codes to make and exchange; refresh-race: how many races")
-	flag.StringVar(&c.clientID, "client", "demo-diary", "client id")
-	flag.StringVar(&c.secret, "secret", "demo-secret", "client secret")
+	flag.StringVar(&c.clientID, "client", "", "client id (default demo-diary; demo-api for client-credentials)")
+	flag.StringVar(&c.secret, "secret", "", "client secret (default demo-secret; demo-api-secret for client-credentials)")
+	flag.StringVar(&c.scope, "scope", "support", "client-credentials: the scope asked for")
 	flag.StringVar(&c.redirect, "redirect", "http://127.0.0.1:8089/callback", "registered redirect URI (never contacted)")
 	flag.StringVar(&c.person, "person", "1000100001", "ESIA fixture person (oid) to log in as")
 	flag.StringVar(&c.persons, "persons", "", "mixed, first-logins, refresh-race: the fixture persons (oids, ranges a-b, comma-separated)")
 	flag.StringVar(&c.role, "role", "", "the role to choose when the login offers several (default: the first offered)")
 	flag.Parse()
+	c.defaults()
 	if err := run(c); err != nil {
 		fmt.Fprintln(os.Stderr, "broker-load:", err)
 		os.Exit(1)
@@ -82,6 +84,8 @@ func run(c config) error {
 		return l.exchange()
 	case "refresh":
 		return l.refresh()
+	case "client-credentials":
+		return l.clientCredentials()
 	case "mixed", "first-logins", "refresh-race":
 		return l.chaos()
 	}
