@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/diarybroker/broker/pkg/keyring"
@@ -114,7 +115,7 @@ func (c *KeysRotateCmd) Run(g *Globals) error {
 		// The old key must verify every ID token it signed: publish it for
 		// the ID token lifetime plus the verifiers' clock leeway.
 		until := time.Now().Add(s.IDTokenLifespan + 5*time.Minute)
-		id, err := signing.Rotate(g.Ctx, until)
+		ids, err := signing.Rotate(g.Ctx, until)
 		if err != nil {
 			return err
 		}
@@ -122,8 +123,8 @@ func (c *KeysRotateCmd) Run(g *Globals) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("new signing key %s; the previous key stays published until %s; %d expired key(s) removed\n",
-			id, until.UTC().Format(time.RFC3339), pruned)
+		fmt.Printf("new signing keys %s; the previous keys stay published until %s; %d expired key(s) removed\n",
+			strings.Join(ids, ", "), until.UTC().Format(time.RFC3339), pruned)
 	case "pii":
 		id, err := st.PII.Rotate(g.Ctx)
 		if err != nil {

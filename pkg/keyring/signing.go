@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -27,27 +28,35 @@ type SigningKey struct {
 	Private   crypto.Signer
 }
 
-// Signing holds the ID-token signing keys: the active one signs, the
-// retired ones stay published in the JWKS until the last token they signed
-// has expired. Safe for concurrent use; it re-reads the store at most every
-// RefreshEvery so that a rotation by another replica is picked up.
+// Algorithms are the ID token algorithms the broker signs with: ES256 (the
+// default) and RS256, which OpenID Connect Discovery requires a provider to
+// offer and many older relying parties expect. Each has its own active key,
+// rotated and published like the other.
+var Algorithms = []string{"ES256", "RS256"}
+
+// Signing holds the ID-token signing keys: for each algorithm the active
+// one signs, the retired ones stay published in the JWKS until the last
+// token they signed has expired. Safe for concurrent use; it re-reads the
+// store at most every RefreshEvery so that a rotation by another replica is
+// picked up.
 type Signing struct {
 	keys      store.Keys
 	kek       *KEK
-	alg       string
+	alg       string // the default algorithm
 	now       func() time.Time
 	refreshed time.Time
 
 	mu        sync.RWMutex
-	active    SigningKey
+	active    map[string]SigningKey // by algorithm
 	published []store.Key
 }
 
 // RefreshEvery is how often Signing re-reads the keys from the store.
 const RefreshEvery = time.Minute
 
-// OpenSigning loads the signing keys, creating the first one (alg ES256 or
-// RS256) when there is none.
+// OpenSigning loads the signing keys, creating the first key of each
+// algorithm when there is none; alg (ES256 or RS256, "" for ES256) is the
+// default algorithm, for clients that do not choose one.
 func OpenSigning(ctx context.Context, keys store.Keys, kek *KEK, alg string, now func() time.Time) (*Signing, error) {
 	if now == nil {
 		now = time.Now
@@ -55,7 +64,7 @@ func OpenSigning(ctx context.Context, keys store.Keys, kek *KEK, alg string, now
 	if alg == "" {
 		alg = "ES256"
 	}
-	if alg != "ES256" && alg != "RS256" {
+	if !slices.Contains(Algorithms, alg) {
 		return nil, fmt.Errorf("keyring: signing algorithm %q not supported (ES256, RS256)", alg)
 	}
 	s := &Signing{keys: keys, kek: kek, alg: alg, now: now}
@@ -63,8 +72,11 @@ func OpenSigning(ctx context.Context, keys store.Keys, kek *KEK, alg string, now
 	if err != nil {
 		return nil, fmt.Errorf("keyring: list signing keys: %w", err)
 	}
-	if len(list) == 0 {
-		k, err := newSigningKey(kek, alg, now())
+	for _, a := range Algorithms {
+		if slices.ContainsFunc(list, func(k store.Key) bool { return k.Active() && k.Algorithm == a }) {
+			continue
+		}
+		k, err := newSigningKey(kek, a, now())
 		if err != nil {
 			return nil, err
 		}
@@ -77,6 +89,9 @@ func OpenSigning(ctx context.Context, keys store.Keys, kek *KEK, alg string, now
 	}
 	return s, nil
 }
+
+// DefaultAlgorithm is the algorithm of clients that do not choose one.
+func (s *Signing) DefaultAlgorithm() string { return s.alg }
 
 func newSigningKey(kek *KEK, alg string, now time.Time) (store.Key, error) {
 	var priv crypto.Signer
@@ -121,11 +136,11 @@ func (s *Signing) Reload(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("keyring: list signing keys: %w", err)
 	}
-	var active SigningKey
+	active := map[string]SigningKey{}
 	var published []store.Key
 	now := s.now()
 	for _, k := range list {
-		if k.Active() && active.Private == nil {
+		if _, seen := active[k.Algorithm]; k.Active() && !seen {
 			der, err := s.kek.Open(k.Sealed, keyAAD(k))
 			if err != nil {
 				return fmt.Errorf("keyring: signing key %s: %w (is BROKER_KEK right?)", k.ID, err)
@@ -138,14 +153,16 @@ func (s *Signing) Reload(ctx context.Context) error {
 			if !ok {
 				return fmt.Errorf("keyring: signing key %s is not a signer", k.ID)
 			}
-			active = SigningKey{ID: k.ID, Algorithm: k.Algorithm, Private: signer}
+			active[k.Algorithm] = SigningKey{ID: k.ID, Algorithm: k.Algorithm, Private: signer}
 		}
 		if k.Active() || k.PublishUntil.After(now) {
 			published = append(published, k)
 		}
 	}
-	if active.Private == nil {
-		return errors.New("keyring: no active signing key")
+	for _, a := range Algorithms {
+		if _, ok := active[a]; !ok {
+			return fmt.Errorf("keyring: no active %s signing key", a)
+		}
 	}
 	s.mu.Lock()
 	s.active, s.published, s.refreshed = active, published, now
@@ -163,14 +180,25 @@ func (s *Signing) maybeReload(ctx context.Context) error {
 	return nil
 }
 
-// Active returns the key that signs new tokens.
-func (s *Signing) Active(ctx context.Context) (SigningKey, error) {
+// Active returns the key that signs new tokens of the default algorithm.
+func (s *Signing) Active(ctx context.Context) (SigningKey, error) { return s.ActiveFor(ctx, "") }
+
+// ActiveFor returns the key that signs new tokens of alg (ES256 or RS256;
+// "" is the default algorithm).
+func (s *Signing) ActiveFor(ctx context.Context, alg string) (SigningKey, error) {
+	if alg == "" {
+		alg = s.alg
+	}
 	if err := s.maybeReload(ctx); err != nil {
 		return SigningKey{}, err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.active, nil
+	k, ok := s.active[alg]
+	if !ok {
+		return SigningKey{}, fmt.Errorf("keyring: no %s signing key", alg)
+	}
+	return k, nil
 }
 
 // PublicSet returns the JWKS: the active key and every retired key still
@@ -195,18 +223,24 @@ func (s *Signing) PublicSet(ctx context.Context) (jwk.Set, error) {
 	return set, nil
 }
 
-// Rotate makes a new active signing key. The old one stays published
+// Rotate makes a new active signing key of every algorithm and returns
+// their ids, the default algorithm's first. Each old key stays published
 // until publishUntil, which must be after the expiry of the last token it
 // signed (now + the longest ID token lifetime).
-func (s *Signing) Rotate(ctx context.Context, publishUntil time.Time) (string, error) {
-	k, err := newSigningKey(s.kek, s.alg, s.now())
-	if err != nil {
-		return "", err
+func (s *Signing) Rotate(ctx context.Context, publishUntil time.Time) ([]string, error) {
+	algs := append([]string{s.alg}, slices.DeleteFunc(slices.Clone(Algorithms), func(a string) bool { return a == s.alg })...)
+	var ids []string
+	for _, a := range algs {
+		k, err := newSigningKey(s.kek, a, s.now())
+		if err != nil {
+			return ids, err
+		}
+		if err := s.keys.RotateKey(ctx, k, publishUntil); err != nil {
+			return ids, fmt.Errorf("keyring: rotate %s signing key: %w", a, err)
+		}
+		ids = append(ids, k.ID)
 	}
-	if err := s.keys.RotateKey(ctx, k, publishUntil); err != nil {
-		return "", fmt.Errorf("keyring: rotate signing key: %w", err)
-	}
-	return k.ID, s.Reload(ctx)
+	return ids, s.Reload(ctx)
 }
 
 // Prune deletes retired signing keys whose publication period is over.

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/ory/fosite"
+
+	"github.com/diarybroker/broker/pkg/keyring"
 )
 
 // ServeToken is POST /oauth2/token: authorization_code, refresh_token and
@@ -21,6 +23,9 @@ func (p *Provider) ServeToken(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		p.writeAccessError(w, r.WithContext(ctx), ar, err)
 		return
+	}
+	if c, ok := ar.GetClient().(*Client); ok {
+		ctx = withIDTokenAlg(ctx, c.IDTokenAlg) // id_token_signed_response_alg
 	}
 	if ar.GetGrantTypes().ExactOne("client_credentials") {
 		// API clients get what they ask for of their allowed scopes
@@ -177,9 +182,12 @@ func (p *Provider) ServeJWKS(w http.ResponseWriter, r *http.Request) {
 // Discovery returns the OpenID Provider metadata.
 func (p *Provider) Discovery(ctx context.Context) map[string]interface{} {
 	iss := p.cfg.Issuer
-	alg := "ES256"
-	if k, err := p.cfg.Signing.Active(ctx); err == nil && k.Algorithm != "" {
-		alg = k.Algorithm
+	// The default algorithm first: some libraries take the first.
+	algs := []string{p.cfg.Signing.DefaultAlgorithm()}
+	for _, a := range keyring.Algorithms {
+		if a != algs[0] {
+			algs = append(algs, a)
+		}
 	}
 	return map[string]interface{}{
 		"issuer":                                iss,
@@ -194,7 +202,7 @@ func (p *Provider) Discovery(ctx context.Context) map[string]interface{} {
 		"response_modes_supported":              []string{"query"},
 		"grant_types_supported":                 []string{"authorization_code", "refresh_token", "client_credentials"},
 		"subject_types_supported":               []string{"pairwise"},
-		"id_token_signing_alg_values_supported": []string{alg},
+		"id_token_signing_alg_values_supported": algs,
 		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "none"},
 		"code_challenge_methods_supported":      []string{"S256"},
 		"scopes_supported":                      []string{ScopeOpenID, ScopeProfile, ScopeOfflineAccess, ScopeRoster, ScopeConsentRead, ScopeSupport, ScopeAdmin},

@@ -627,8 +627,8 @@ func TestJWKSKeepsRetiredKeyUntilItsTokensExpire(t *testing.T) {
 	}
 	set, err := h.signing.PublicSet(ctx)
 	must(t, err)
-	if set.Len() != 2 {
-		t.Fatalf("jwks has %d keys, want 2", set.Len())
+	if set.Len() != 4 {
+		t.Fatalf("jwks has %d keys, want 4 (ES256 and RS256, each active and retired)", set.Len())
 	}
 }
 

@@ -2,14 +2,19 @@ package oauth
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"slices"
+	"strings"
 
 	"github.com/ory/fosite/token/jwt"
 
 	"github.com/diarybroker/broker/pkg/keyring"
 )
 
-// idTokenSigner signs ID tokens with the keyring's active key and names it
-// in the `kid` header, so that diaries pick the right key from the JWKS
+// idTokenSigner signs ID tokens with the keyring's active key of the
+// client's algorithm (withIDTokenAlg; the default one otherwise) and names
+// it in the `kid` header, so that diaries pick the right key from the JWKS
 // during a rotation.
 type idTokenSigner struct {
 	keys *keyring.Signing
@@ -17,12 +22,41 @@ type idTokenSigner struct {
 
 var _ jwt.Signer = (*idTokenSigner)(nil)
 
+type idTokenAlgKey struct{}
+
+// withIDTokenAlg makes the ID tokens signed in ctx use alg, the client's
+// id_token_signed_response_alg ("" for the default).
+func withIDTokenAlg(ctx context.Context, alg string) context.Context {
+	return context.WithValue(ctx, idTokenAlgKey{}, alg)
+}
+
 func (s *idTokenSigner) with(ctx context.Context) (*jwt.DefaultSigner, keyring.SigningKey, error) {
-	k, err := s.keys.Active(ctx)
+	alg, _ := ctx.Value(idTokenAlgKey{}).(string)
+	return s.withAlg(ctx, alg)
+}
+
+func (s *idTokenSigner) withAlg(ctx context.Context, alg string) (*jwt.DefaultSigner, keyring.SigningKey, error) {
+	k, err := s.keys.ActiveFor(ctx, alg)
 	if err != nil {
 		return nil, k, err
 	}
 	return &jwt.DefaultSigner{GetPrivateKey: func(context.Context) (interface{}, error) { return k.Private, nil }}, k, nil
+}
+
+// forToken is the signer of the algorithm a token's header names (an
+// id_token_hint), the default one when it names none the broker uses.
+func (s *idTokenSigner) forToken(ctx context.Context, token string) (*jwt.DefaultSigner, error) {
+	alg := ""
+	if head, _, ok := strings.Cut(token, "."); ok {
+		var h struct {
+			Alg string `json:"alg"`
+		}
+		if b, err := base64.RawURLEncoding.DecodeString(head); err == nil && json.Unmarshal(b, &h) == nil && slices.Contains(keyring.Algorithms, h.Alg) {
+			alg = h.Alg
+		}
+	}
+	d, _, err := s.withAlg(ctx, alg)
+	return d, err
 }
 
 func (s *idTokenSigner) Generate(ctx context.Context, claims jwt.MapClaims, header jwt.Mapper) (string, string, error) {
@@ -41,7 +75,7 @@ func (s *idTokenSigner) Generate(ctx context.Context, claims jwt.MapClaims, head
 }
 
 func (s *idTokenSigner) Validate(ctx context.Context, token string) (string, error) {
-	d, _, err := s.with(ctx)
+	d, err := s.forToken(ctx, token)
 	if err != nil {
 		return "", err
 	}
@@ -53,7 +87,7 @@ func (s *idTokenSigner) Hash(ctx context.Context, in []byte) ([]byte, error) {
 }
 
 func (s *idTokenSigner) Decode(ctx context.Context, token string) (*jwt.Token, error) {
-	d, _, err := s.with(ctx)
+	d, err := s.forToken(ctx, token)
 	if err != nil {
 		return nil, err
 	}

@@ -34,18 +34,20 @@ type Key struct {
 	PublishUntil time.Time
 }
 
-// Active reports whether k is the key in use for its kind.
+// Active reports whether k is the key in use for its kind and algorithm.
 func (k Key) Active() bool { return k.RetiredAt.IsZero() }
 
 // Keys stores the broker's keys.
 type Keys interface {
-	// CreateKey stores k as the first active key of its kind; when an
-	// active key of that kind exists already (another replica made one
-	// first) it returns ErrAlreadyExists and stores nothing.
+	// CreateKey stores k as the first active key of its kind and
+	// algorithm (signing keys: one ES256 and one RS256 key are active
+	// together); when an active key of that kind and algorithm exists
+	// already (another replica made one first) it returns ErrAlreadyExists
+	// and stores nothing.
 	CreateKey(ctx context.Context, k Key) error
-	// RotateKey stores k as the active key of its kind and retires the
-	// previously active one at k.CreatedAt, to be published until
-	// publishUntil. Atomic.
+	// RotateKey stores k as the active key of its kind and algorithm and
+	// retires the previously active one of that kind and algorithm at
+	// k.CreatedAt, to be published until publishUntil. Atomic.
 	RotateKey(ctx context.Context, k Key, publishUntil time.Time) error
 	// ListKeys lists the keys of a kind, newest first.
 	ListKeys(ctx context.Context, kind KeyKind) ([]Key, error)

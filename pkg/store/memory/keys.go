@@ -22,7 +22,7 @@ func (s *Store) CreateKey(ctx context.Context, k store.Key) error {
 	}
 	defer s.write(ctx)()
 	for _, old := range s.keys {
-		if old.ID == k.ID || (old.Kind == k.Kind && old.Active()) {
+		if old.ID == k.ID || (old.Kind == k.Kind && old.Algorithm == k.Algorithm && old.Active()) {
 			return store.ErrAlreadyExists
 		}
 	}
@@ -48,7 +48,7 @@ func (s *Store) RotateKey(ctx context.Context, k store.Key, publishUntil time.Ti
 		k.CreatedAt = s.now().UTC()
 	}
 	for id, old := range s.keys {
-		if old.Kind == k.Kind && old.Active() {
+		if old.Kind == k.Kind && old.Algorithm == k.Algorithm && old.Active() {
 			prev := old
 			old.RetiredAt = k.CreatedAt
 			old.PublishUntil = publishUntil

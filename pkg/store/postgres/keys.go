@@ -16,7 +16,7 @@ func nullTime(t time.Time) *time.Time {
 }
 
 // CreateKey implements store.Keys; the partial unique index keys_one_active
-// makes a concurrent second creation fail.
+// (kind, algorithm) makes a concurrent second creation fail.
 func (s *Store) CreateKey(ctx context.Context, k store.Key) error {
 	if k.ID == "" || k.Kind == "" {
 		return fmt.Errorf("%w: key needs an id and a kind", store.ErrInvalid)
@@ -39,7 +39,7 @@ func (s *Store) RotateKey(ctx context.Context, k store.Key, publishUntil time.Ti
 	}
 	return s.InTx(ctx, func(ctx context.Context) error {
 		if _, err := s.q(ctx).Exec(ctx, `UPDATE keys SET retired_at = $2, publish_until = $3
-			WHERE kind = $1 AND retired_at IS NULL`, string(k.Kind), k.CreatedAt, nullTime(publishUntil)); err != nil {
+			WHERE kind = $1 AND algorithm = $4 AND retired_at IS NULL`, string(k.Kind), k.CreatedAt, nullTime(publishUntil), k.Algorithm); err != nil {
 			return wrap("retire key", err)
 		}
 		_, err := s.q(ctx).Exec(ctx, `INSERT INTO keys (id, kind, algorithm, sealed, public, created_at)

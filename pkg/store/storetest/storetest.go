@@ -553,7 +553,22 @@ func testKeys(t *testing.T, s store.Store) {
 		t.Fatalf("material lost: %+v", keys[0])
 	}
 	// CreateKey refuses a second active key of a kind.
-	wantErr(t, s.CreateKey(ctx(), store.Key{ID: "p2", Kind: store.KeyPII, Sealed: []byte("y")}), store.ErrAlreadyExists)
+	wantErr(t, s.CreateKey(ctx(), store.Key{ID: "p2", Kind: store.KeyPII, Algorithm: "A256GCM", Sealed: []byte("y")}), store.ErrAlreadyExists)
+	// An RS256 signing key is active beside the ES256 one; rotating it
+	// retires only the RS256 key.
+	r1 := store.Key{ID: "r1", Kind: store.KeySigning, Algorithm: "RS256", Sealed: []byte("rsa1"), CreatedAt: base.Add(2 * time.Hour)}
+	must(t, s.CreateKey(ctx(), r1))
+	wantErr(t, s.CreateKey(ctx(), store.Key{ID: "r0", Kind: store.KeySigning, Algorithm: "RS256", Sealed: []byte("rsa0")}), store.ErrAlreadyExists)
+	must(t, s.RotateKey(ctx(), store.Key{ID: "r2", Kind: store.KeySigning, Algorithm: "RS256", Sealed: []byte("rsa2"), CreatedAt: base.Add(3 * time.Hour)}, until))
+	keys, err = s.ListKeys(ctx(), store.KeySigning)
+	must(t, err)
+	active := map[string]bool{}
+	for _, k := range keys {
+		active[k.ID] = k.Active()
+	}
+	if len(keys) != 4 || !active["k2"] || !active["r2"] || active["r1"] || active["k1"] {
+		t.Fatalf("after rotating the RS256 key: %+v", active)
+	}
 	must(t, s.CreateKey(ctx(), store.Key{ID: "s1", Kind: store.KeySubject, Sealed: []byte("z"), CreatedAt: base}))
 	pii, err := s.ListKeys(ctx(), store.KeyPII)
 	must(t, err)
