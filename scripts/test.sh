@@ -6,8 +6,9 @@
 #   PostgreSQL on 127.0.0.1:5432, Redis on 127.0.0.1:6379,
 #   OpenSSL's GOST engine (libengine-gost-openssl), Chromium.
 # Then it runs gofmt, go vet, go test -race ./... with CI=true (a test that
-# needs a missing service fails instead of skipping), and the dev-mode
-# login script (scripts/dev-login.sh).
+# needs a missing service fails instead of skipping), the dev-mode login
+# script (scripts/dev-login.sh) and the README's serve recipe
+# (scripts/serve-demo.sh).
 #
 # Environment: BROKER_TEST_DATABASE_URL and BROKER_TEST_REDIS_URL point the
 # tests elsewhere; GO_TEST_FLAGS adds flags to go test (e.g. "-run Login").
@@ -56,9 +57,10 @@ openssl engine gost -t >/dev/null 2>&1 || { echo "test.sh: OpenSSL's gost engine
 # --- Chromium (browser tests of the broker's pages) --------------------------
 if ! command -v chromium >/dev/null; then apt_install chromium; fi
 
-# --- curl and jq (scripts/dev-login.sh drives the broker with them) ----------
+# --- curl, jq and psql (scripts/dev-login.sh and serve-demo.sh need them) -----
 missing=""
 for tool in curl jq; do command -v "$tool" >/dev/null || missing="$missing $tool"; done
+command -v psql >/dev/null || missing="$missing postgresql-client"
 # shellcheck disable=SC2086
 [ -z "$missing" ] || apt_install $missing
 
@@ -74,5 +76,8 @@ go test -race -count=1 -timeout 45m ${GO_TEST_FLAGS:-} ./...
 
 log "dev-mode login with a cookie jar (scripts/dev-login.sh)"
 scripts/dev-login.sh
+
+log "the README's serve recipe against PostgreSQL, Redis and the simulator (scripts/serve-demo.sh)"
+scripts/serve-demo.sh
 
 log "all tests passed"

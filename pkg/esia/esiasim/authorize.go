@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -170,7 +171,9 @@ func (s *Simulator) clientAndRedirect(q url.Values) (*client, string, *esiaError
 		return nil, "", newError(CodeMissingParameter, "redirect_uri")
 	}
 	if !slices.Contains(c.RedirectURIs, redirectURI) {
-		return nil, "", newError(CodeRedirectNotAllowed, "")
+		// ESIA says only the code; the simulator names both sides, since this is
+		// the usual mistake of a first set-up (BROKER_ISSUER vs --redirect-uri).
+		return nil, "", newError(CodeRedirectNotAllowed, fmt.Sprintf("got %s, registered %s", redirectURI, strings.Join(c.RedirectURIs, " ")))
 	}
 	return c, redirectURI, nil
 }

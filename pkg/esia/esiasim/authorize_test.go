@@ -34,6 +34,7 @@ func testAuthorizeChecks(t *testing.T, k clientKeys) {
 		mutate func(q url.Values)
 		page   bool   // answered with a page, not redirected
 		code   string // ESIA code expected; "" for success
+		detail string // further text the page must show
 	}{
 		{name: "valid", mutate: func(url.Values) {}},
 		{name: "padded secret accepted", mutate: func(q url.Values) {
@@ -43,7 +44,7 @@ func testAuthorizeChecks(t *testing.T, k clientKeys) {
 		{name: "missing client_id", page: true, code: "ESIA-007014", mutate: func(q url.Values) { q.Del("client_id") }},
 		{name: "unknown client_id", page: true, code: "ESIA-008010", mutate: func(q url.Values) { q.Set("client_id", "NOSUCH") }},
 		{name: "missing redirect_uri", page: true, code: "ESIA-007014", mutate: func(q url.Values) { q.Del("redirect_uri") }},
-		{name: "unregistered redirect_uri", page: true, code: "ESIA-007023", mutate: func(q url.Values) {
+		{name: "unregistered redirect_uri", page: true, code: "ESIA-007023", detail: "got https://evil.example/cb, registered " + redirect, mutate: func(q url.Values) {
 			q.Set("redirect_uri", "https://evil.example/cb")
 			k.resign(q)
 		}},
@@ -110,6 +111,9 @@ func testAuthorizeChecks(t *testing.T, k clientKeys) {
 				b := body(t, resp)
 				if resp.StatusCode != http.StatusBadRequest || !strings.Contains(b, tc.code) {
 					t.Fatalf("status %d, want 400 page with %s", resp.StatusCode, tc.code)
+				}
+				if !strings.Contains(b, tc.detail) {
+					t.Fatalf("page lacks %q:\n%s", tc.detail, b)
 				}
 				if resp.Header.Get("Location") != "" {
 					t.Fatal("redirected to an unchecked redirect_uri")
