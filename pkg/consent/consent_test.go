@@ -3,6 +3,7 @@ package consent_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -455,5 +456,44 @@ func TestGrantSelfAgainIsANoOp(t *testing.T) {
 	must(t, err)
 	if len(cs) != 2 || cs[0].Status != store.ConsentGranted || cs[0].TextVersion != "2" || cs[1].Status != store.ConsentSuperseded {
 		t.Fatalf("after accepting version 2: %+v", cs)
+	}
+}
+
+// TestTextPerRole: one text per role — a teacher's lists no birth
+// certificate and no family data, a person of two roles gets both lists
+// once, a parental consent is about the child whatever the role; «в целях»
+// is followed by the genitive, also for a tenant that keeps «ведение».
+func TestTextPerRole(t *testing.T) {
+	tn := store.Tenant{ID: "t1", DisplayName: "Дневник", OperatorName: "ГБУ", OperatorAddress: "Москва", Consent: store.DefaultConsentPolicy()}
+	teacher := consent.TextForRole(tn, store.ConsentSelf, store.RoleTeacher)
+	for _, bad := range []string{"свидетельства о рождении", "родственных", "детях"} {
+		if strings.Contains(teacher.Body, bad) {
+			t.Errorf("teacher's text names %q: %s", bad, teacher.Body)
+		}
+	}
+	student := consent.TextForRole(tn, store.ConsentSelf, store.RoleStudent)
+	if !strings.Contains(student.Body, "свидетельства о рождении") || student.Hash == teacher.Hash {
+		t.Errorf("student's text: %s", student.Body)
+	}
+	both := consent.TextForRole(tn, store.ConsentSelf, store.RoleTeacher, store.RoleParent)
+	if strings.Count(both.Body, "СНИЛС") != 1 || !strings.Contains(both.Body, "место работы") || !strings.Contains(both.Body, "сведения о детях") {
+		t.Errorf("teacher and parent: %s", both.Body)
+	}
+	if p := consent.TextForRole(tn, store.ConsentParental, store.RoleTeacher); p.Hash != consent.TextFor(tn, store.ConsentParental).Hash {
+		t.Errorf("a parental text depends on the parent's role")
+	}
+	if !strings.Contains(teacher.Body, "в целях ведения электронного дневника") || strings.Contains(teacher.Body, "Версия текста") {
+		t.Errorf("wording: %s", teacher.Body)
+	}
+	old := tn
+	old.Consent.Purpose = "ведение электронного дневника"
+	if b := consent.TextFor(old, store.ConsentSelf).Body; !strings.Contains(b, "в целях ведения электронного дневника.") {
+		t.Errorf("old purpose: %s", b)
+	}
+	for in, want := range map[string]string{"ведение журнала": "ведения журнала", "ведения журнала": "ведения журнала",
+		"ведениеX": "ведениеX", "обучения": "обучения"} {
+		if got := consent.PurposeAfterAim(in); got != want {
+			t.Errorf("PurposeAfterAim(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -144,7 +144,7 @@ func (s *Service) Decide(ctx context.Context, t store.Tenant, par Parent, childR
 	p := Policy(t)
 	d := decision{t: t, par: par, child: childRecord, text: text, now: now,
 		details: store.EvidenceDetails{GrantorOID: par.OID, GrantorName: par.Name, SubjectName: childName(child.Record),
-			Operator: t.OperatorName, OperatorAddress: t.OperatorAddress, Purpose: p.Purpose, DataCategories: DataCategories,
+			Operator: t.OperatorName, OperatorAddress: t.OperatorAddress, Purpose: text.Purpose, DataCategories: text.Categories,
 			TextVersion: text.Version, TextHash: text.Hash, ESIASessionID: par.SessionID, Channel: "parent_page"}}
 	if len(par.Records) > 0 {
 		d.parentRecord = par.Records[0]

@@ -73,6 +73,9 @@ type Subject struct {
 	Child     bool       // an ESIA child account (KD)
 	Trusted   bool       // a confirmed ESIA account
 	SessionID string     // ESIA's session id, for the evidence
+	// Roles are the roles of the person's records: an adult's consent text
+	// lists what is processed about them (TextForRole).
+	Roles []store.Role
 }
 
 // Outcome is what a login needs, consent-wise.
@@ -138,7 +141,7 @@ func (s *Service) Check(ctx context.Context, t store.Tenant, subj Subject) (Deci
 	case adult && valid:
 		d.Outcome = Allowed
 	case adult:
-		d.Outcome, d.Text = NeedsSelfConsent, TextFor(t, store.ConsentSelf)
+		d.Outcome, d.Text = NeedsSelfConsent, TextForRole(t, store.ConsentSelf, subj.Roles...)
 	case !birth.IsZero() && age >= p.OwnAccountAge && !subj.Trusted:
 		d.Outcome = NeedsConfirmation
 	case valid:
@@ -261,7 +264,7 @@ func (s *Service) GrantSelf(ctx context.Context, t store.Tenant, subj Subject, t
 	p := Policy(t)
 	now := s.now()
 	details := store.EvidenceDetails{GrantorOID: subj.OID, GrantorName: subj.Name, SubjectOID: subj.OID, SubjectName: subj.Name,
-		Operator: t.OperatorName, OperatorAddress: t.OperatorAddress, Purpose: p.Purpose, DataCategories: DataCategories,
+		Operator: t.OperatorName, OperatorAddress: t.OperatorAddress, Purpose: text.Purpose, DataCategories: text.Categories,
 		TextVersion: text.Version, TextHash: text.Hash, ESIASessionID: subj.SessionID, Channel: "login_page"}
 	if !accept {
 		return s.Store.InTx(ctx, func(ctx context.Context) error {

@@ -88,8 +88,8 @@ func (s *Server) consentPage(c echo.Context, t store.Tenant, res *login.Result, 
 	}
 	token, _ := c.Get("csrf").(string)
 	return render(c, status, "consent", Page{Brand: t.DisplayName, Title: "Согласие на обработку персональных данных",
-		Data: map[string]any{"Text": text, "Tenant": t, "Login": id, "CSRF": token, "Categories": consent.DataCategories,
-			"Purpose": t.Consent.Purpose, "Notice": notice}})
+		Data: map[string]any{"Text": text, "Tenant": t, "Login": id, "CSRF": token, "Categories": text.Categories,
+			"Purpose": text.Purpose, "Notice": notice}})
 }
 
 // shownTextKey names the version and hash of the consent text shown with
@@ -99,7 +99,19 @@ func shownTextKey(loginID string) string { return "consent-text:" + loginID }
 func subjectOf(res *login.Result) consent.Subject {
 	return consent.Subject{TenantID: res.Pending.Request.TenantID, PersonID: res.Claims.PersonID, OID: res.Person.OID,
 		Name: res.Person.Name, BirthDate: res.Person.BirthDate, Child: res.Person.Child, Trusted: res.Person.Trusted,
-		SessionID: res.Person.SessionID}
+		SessionID: res.Person.SessionID, Roles: rolesOf(res)}
+}
+
+// rolesOf are the roles of the person's records (the claims' roles).
+func rolesOf(res *login.Result) []store.Role {
+	if res.Claims == nil {
+		return nil
+	}
+	var out []store.Role
+	for _, r := range res.Claims.Roles {
+		out = append(out, store.Role(r))
+	}
+	return out
 }
 
 // parentNotices lists the children whose consent requests are addressed
@@ -161,7 +173,7 @@ func (s *Server) consentAnswer(c echo.Context) error {
 	if !accept && c.FormValue("decision") != "decline" {
 		return errorPage(c, http.StatusBadRequest, "Неверный ответ", "Ответ не распознан. Вернитесь в электронный дневник и войдите заново.", "", "")
 	}
-	text := consent.TextFor(t, store.ConsentSelf)
+	text := consent.TextForRole(t, store.ConsentSelf, rolesOf(res)...)
 	if string(shown) != text.Version+"\x00"+text.Hash {
 		s.c.Login.RecordStep(ctx, res.Pending.Ref, "consent", "consent_page", "", map[string]any{"decision": "text_changed", "text_version": text.Version})
 		return s.consentPage(c, t, res, text, http.StatusConflict,

@@ -150,7 +150,7 @@ func TestSelfConsentRecordsTheTextShown(t *testing.T) {
 				t.Fatalf("a consent to a text not shown: %+v", cs)
 			}
 			tokens(t, b, d, br.submit(o, "/consent", url.Values{"decision": {"accept"}}))
-			want := consent.TextFor(tn, store.ConsentSelf)
+			want := consent.TextForRole(tn, store.ConsentSelf, store.RoleTeacher) // t-0001 is a teacher
 			cs, _ := b.comp.Consent.Store.ConsentsOf(ctx, server.DevTenant, "t-0001")
 			if len(cs) != 1 || cs[0].TextVersion != want.Version || cs[0].TextHash != want.Hash {
 				t.Fatalf("consents = %+v, want text %s %s", cs, want.Version, want.Hash)

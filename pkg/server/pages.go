@@ -40,7 +40,10 @@ type Page struct {
 	Text    string
 	Ref     string // formatted XXXXX-XXXXX
 	BackURL string
-	Data    any
+	// Hint replaces the error page's closing advice («…начните вход
+	// заново»), for a page that is not about a login.
+	Hint string
+	Data any
 }
 
 // render writes a page with status and headers that keep it out of caches.

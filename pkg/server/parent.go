@@ -73,13 +73,15 @@ type parentChild struct {
 func (s *Server) parentPage(c echo.Context) error {
 	ctx := c.Request().Context()
 	tenantID := c.QueryParam("tenant")
+	if tenantID == "" {
+		return s.parentAddress(c)
+	}
 	t, err := s.c.Store.GetTenant(ctx, tenantID)
 	if login.StoreFailure(err) != "" {
 		return err
 	}
 	if err != nil {
-		return errorPage(c, http.StatusNotFound, "Дневник не найден",
-			"Откройте страницу согласий по ссылке из электронного дневника.", "", "")
+		return s.parentAddress(c)
 	}
 	pl, err := s.parentSession(c, t.ID)
 	if err != nil {

@@ -208,16 +208,17 @@ func (s *Server) handleError(err error, c echo.Context) {
 		_ = problem(c, code, http.StatusText(code), "")
 		return
 	}
-	title, text := "Ошибка", "Что-то пошло не так. Попробуйте ещё раз."
+	title, text, hint := "Ошибка", "Что-то пошло не так. Попробуйте ещё раз.", ""
 	switch code {
 	case http.StatusNotFound:
-		title, text = "Страница не найдена", "Такой страницы нет. Проверьте адрес или вернитесь в электронный дневник."
+		title, text = "Страница не найдена", "Такой страницы нет. Проверьте адрес."
+		hint = "Если вы пришли сюда из электронного дневника, вернитесь в него."
 	case http.StatusMethodNotAllowed:
 		title, text = "Неверный запрос", "Эта страница так не открывается. Вернитесь в электронный дневник."
 	case http.StatusRequestEntityTooLarge:
 		title, text = "Слишком большой запрос", "Запрос слишком большой."
 	}
-	_ = errorPage(c, code, title, text, login.FormatRef(ref), "")
+	_ = render(c, code, "error", Page{Title: title, Text: text, Ref: login.FormatRef(ref), Hint: hint})
 }
 
 // problem writes an RFC 9457 problem document.

@@ -76,7 +76,7 @@ func (p TokenPolicy) RefreshReuse() time.Duration {
 // DefaultConsentPolicy is the policy of DESIGN.md §6.
 func DefaultConsentPolicy() ConsentPolicy {
 	return ConsentPolicy{AdultAge: 18, OwnAccountAge: 14, TermDays: 0, TextVersion: "1", RequestDays: 30, DestroyAfterDay: 30,
-		Purpose: "ведение электронного дневника и электронного журнала успеваемости"}
+		Purpose: "ведения электронного дневника и электронного журнала успеваемости"}
 }
 
 // RetentionPolicy is how long a tenant keeps what the broker stores only
