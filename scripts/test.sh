@@ -4,7 +4,9 @@
 # It first makes sure what the tests need is there, installing or starting
 # what is missing (Debian; needs root or sudo):
 #   PostgreSQL on 127.0.0.1:5432, Redis on 127.0.0.1:6379,
-#   OpenSSL's GOST engine (libengine-gost-openssl), Chromium.
+#   OpenSSL's GOST engine (libengine-gost-openssl), Chromium, Node and npm
+#   (nodejs, npm) with the tools of scripts/node (npm ci).
+# It lints api/openapi.yaml (redocly lint: any problem fails the run).
 # Then it runs gofmt, go vet, go test -race ./... with CI=true (a test that
 # needs a missing service fails instead of skipping), the dev-mode login
 # script (scripts/dev-login.sh) and the README's serve recipe
@@ -63,6 +65,15 @@ for tool in curl jq; do command -v "$tool" >/dev/null || missing="$missing $tool
 command -v psql >/dev/null || missing="$missing postgresql-client"
 # shellcheck disable=SC2086
 [ -z "$missing" ] || apt_install $missing
+
+# --- Node: the OpenAPI linter and the Standard Webhooks verifier -------------
+# scripts/node pins them (package-lock.json); pkg/webhook's tests run the
+# standardwebhooks package from there with node.
+command -v npm >/dev/null || apt_install nodejs npm
+log "npm ci (scripts/node)"
+(cd scripts/node && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+log "redocly lint api/openapi.yaml"
+scripts/node/node_modules/.bin/redocly lint --config scripts/node/redocly.yaml --format=stylish api/openapi.yaml
 
 # --- Go -------------------------------------------------------------------------
 log "gofmt and go vet"

@@ -88,7 +88,12 @@ func (s *Server) rosterPutPerson(c echo.Context) error {
 		return fieldProblem(c, err)
 	}
 	if errors.As(err, &re) {
-		return problemWith(c, http.StatusUnprocessableEntity, "Unprocessable Entity", re.Error(), map[string]any{"field": re.Field})
+		// One row, no line: the message, naming the field, is the detail.
+		detail := re.Message
+		if re.Field != "" {
+			detail = re.Field + ": " + re.Message
+		}
+		return problemWith(c, http.StatusUnprocessableEntity, "Unprocessable Entity", detail, map[string]any{"field": re.Field})
 	}
 	if err != nil {
 		return err

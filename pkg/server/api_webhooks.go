@@ -34,9 +34,14 @@ func (s *Server) supportWebhooks(c echo.Context) error {
 	default:
 		return problem(c, http.StatusBadRequest, "Bad Request", "status must be pending, delivered or dead")
 	}
-	limit, _ := strconv.Atoi(c.QueryParam("limit"))
-	if limit <= 0 || limit > 500 {
-		limit = 100
+	limit := 100
+	if q := c.QueryParam("limit"); q != "" {
+		n, err := strconv.Atoi(q)
+		if err != nil || n < 1 || n > maxWebhookList {
+			return problemWith(c, http.StatusBadRequest, "Bad Request", fmt.Sprintf("limit must be an integer from 1 to %d", maxWebhookList),
+				map[string]any{"field": "limit"})
+		}
+		limit = n
 	}
 	ctx := c.Request().Context()
 	events, err := s.c.Consent.Store.ListEvents(ctx, caller.TenantID, status, limit)
@@ -91,5 +96,9 @@ func (s *Server) supportRetryWebhook(c echo.Context) error {
 	s.c.DeliverWebhooks(ctx)
 	return c.NoContent(http.StatusAccepted)
 }
+
+// maxWebhookList is the most events one GET /api/v1/support/webhooks
+// lists (the maximum of its limit in api/openapi.yaml).
+const maxWebhookList = 500
 
 const timeLayout = "2006-01-02T15:04:05Z07:00"

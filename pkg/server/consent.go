@@ -209,11 +209,11 @@ func (s *Server) continueLogin(c echo.Context) error {
 
 // consentState is one record's consent state for the consent API.
 type consentState struct {
-	PersonID string          `json:"person_id"`
-	State    string          `json:"state"` // granted, requested, none
-	Consent  *store.Consent  `json:"consent,omitempty"`
-	History  []store.Consent `json:"history"`
-	Request  *requestState   `json:"request,omitempty"`
+	PersonID string        `json:"person_id"`
+	State    string        `json:"state"` // granted, requested, none
+	Consent  *consentView  `json:"consent,omitempty"`
+	History  []consentView `json:"history"`
+	Request  *requestState `json:"request,omitempty"`
 }
 
 type requestState struct {
@@ -239,13 +239,13 @@ func (s *Server) consentsAPI(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := consentState{PersonID: id, State: "none", History: cs}
-	if out.History == nil {
-		out.History = []store.Consent{}
+	out := consentState{PersonID: id, State: "none", History: make([]consentView, 0, len(cs))}
+	for _, k := range cs {
+		out.History = append(out.History, viewOfConsent(k))
 	}
 	for i := range cs {
 		if cs[i].Status == store.ConsentGranted {
-			out.State, out.Consent = "granted", &cs[i]
+			out.State, out.Consent = "granted", &out.History[i]
 			break
 		}
 	}

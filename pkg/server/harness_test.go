@@ -93,6 +93,10 @@ func startBrokerWith(t testing.TB, dev bool, edit func(*server.Settings), opts s
 		cancel()
 		<-done
 		comp.Close()
+		// Every answer of /api/v1 as api/openapi.yaml describes it.
+		for _, f := range server.ContractFailures(srv) {
+			t.Errorf("api/openapi.yaml: %s", f)
+		}
 	})
 	return b
 }

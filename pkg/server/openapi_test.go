@@ -32,8 +32,8 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	param := regexp.MustCompile(`:(\w+)`)
 	n := 0
 	for _, r := range srv.Routes() {
-		if !strings.HasPrefix(r.Path, "/api/v1") {
-			continue
+		if !strings.HasPrefix(r.Path, "/api/v1") || server.APIDocsPaths[r.Path] {
+			continue // the spec and its page describe the API, they are not of it
 		}
 		n++
 		path := param.ReplaceAllString(r.Path, "{$1}")

@@ -24,7 +24,14 @@ type Server struct {
 	c    *Components
 	echo *echo.Echo
 	demo *demo
+	// handler is echo, wrapped by wrapHandler when the tests set it.
+	handler http.Handler
 }
+
+// wrapHandler, when set (only by this package's tests), wraps every
+// server's handler: the tests check each answer of /api/v1 against
+// api/openapi.yaml through it.
+var wrapHandler func(http.Handler) http.Handler
 
 // New builds the HTTP routes over the components.
 func New(c *Components) (*Server, error) {
@@ -88,6 +95,7 @@ func New(c *Components) (*Server, error) {
 	e.GET("/esia/logout", s.logoutReturn)
 
 	s.routesAPI(e)
+	s.routesAPIDocs(e)
 
 	e.GET("/healthz", func(ec echo.Context) error { return ec.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", s.ready)
@@ -107,15 +115,19 @@ func New(c *Components) (*Server, error) {
 		e.GET("/demo/login", s.demo.login)
 		e.GET("/demo/callback", s.demo.callback)
 	}
+	s.handler = e
+	if wrapHandler != nil {
+		s.handler = wrapHandler(e)
+	}
 	return s, nil
 }
 
 // Handler returns the HTTP handler.
-func (s *Server) Handler() http.Handler { return s.echo }
+func (s *Server) Handler() http.Handler { return s.handler }
 
 // Serve answers on l until ctx is done, then shuts down gracefully.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
-	return serveUntilDone(ctx, l, s.echo, s.c.Logger)
+	return serveUntilDone(ctx, l, s.Handler(), s.c.Logger)
 }
 
 // MetricsHandler answers GET /metrics (Prometheus) and nothing else: the
