@@ -35,6 +35,13 @@ type AuthorizeRequest struct {
 	// code is issued.
 	Prompt string `json:"prompt,omitempty"`
 	MaxAge string `json:"max_age,omitempty"`
+	// ResponseMode is "" or query (the query), or form_post.
+	ResponseMode string `json:"response_mode,omitempty"`
+	// RequestedAt is when the broker received the request (Unix seconds):
+	// what prompt=login and max_age compare ESIA's auth_time with, and the
+	// ID token's rat. The fosite request rebuilt to finish is dated after
+	// the person's ESIA login.
+	RequestedAt int64 `json:"requested_at,omitempty"`
 }
 
 // AuthorizeError is a failed authorization request. When Redirectable is
@@ -63,6 +70,7 @@ func (p *Provider) ParseAuthorize(ctx context.Context, r *http.Request) (*Author
 		// Not a client and redirect URI fosite could validate: a page.
 		return nil, &AuthorizeError{Err: bad.err}
 	}
+	r, deferred := deferredRefusal(r)
 	ar, err := p.fosite.NewAuthorizeRequest(ctx, r)
 	if StorageFailure(err) != nil {
 		// The client could not be looked up: a failure of the store, not
@@ -78,10 +86,16 @@ func (p *Provider) ParseAuthorize(ctx context.Context, r *http.Request) (*Author
 	if bad != nil {
 		return nil, p.authorizeError(withoutBadState(ar, bad), bad.err)
 	}
+	if deferred != nil {
+		return nil, p.authorizeError(ar, deferred)
+	}
 	if err != nil {
 		return nil, p.authorizeError(ar, err)
 	}
 	form := ar.GetRequestForm()
+	if perr := checkPrompt(form); perr != nil {
+		return nil, p.authorizeError(ar, perr)
+	}
 	c, ok := ar.GetClient().(*Client)
 	if !ok {
 		return nil, p.authorizeError(ar, fosite.ErrServerError.WithDebug("unexpected client type"))
@@ -115,7 +129,8 @@ func (p *Provider) ParseAuthorize(ctx context.Context, r *http.Request) (*Author
 		State: ar.GetState(), Nonce: form.Get("nonce"), Role: form.Get("role"), LinkPersonID: form.Get("link_person_id"),
 		Scopes:        ar.GetRequestedScopes(),
 		CodeChallenge: form.Get("code_challenge"), CodeChallengeMethod: form.Get("code_challenge_method"),
-		Prompt: form.Get("prompt"), MaxAge: form.Get("max_age"),
+		Prompt: form.Get("prompt"), MaxAge: form.Get("max_age"), ResponseMode: form.Get("response_mode"),
+		RequestedAt: p.cfg.Now().Unix(),
 	}, nil
 }
 
@@ -145,7 +160,9 @@ func (p *Provider) reparse(ctx context.Context, req *AuthorizeRequest) (fosite.A
 
 // CompleteAuthorize finishes a request once the person is known: it issues
 // the code for the claims and redirects to the diary. authTime is when the
-// person authenticated at ESIA.
+// person authenticated at ESIA. When it does not satisfy the request's
+// prompt=login or max_age the error is a Redirectable *AuthorizeError
+// (login_required) for WriteAuthorizeError, and no code is issued.
 func (p *Provider) CompleteAuthorize(ctx context.Context, w http.ResponseWriter, req *AuthorizeRequest, claims Claims, authTime time.Time) error {
 	ar, err := p.reparse(ctx, req)
 	if err != nil {
@@ -157,17 +174,30 @@ func (p *Provider) CompleteAuthorize(ctx context.Context, w http.ResponseWriter,
 	for _, a := range ar.GetRequestedAudience() {
 		ar.GrantAudience(a)
 	}
-	sess := p.newSession(req.TenantID, claims, ar.GetGrantedScopes().Has(ScopeProfile), authTime, ar.GetRequestedAt())
+	requestedAt := ar.GetRequestedAt()
+	if req.RequestedAt != 0 {
+		requestedAt = time.Unix(req.RequestedAt, 0)
+	}
+	sess := p.newSession(req.TenantID, claims, ar.GetGrantedScopes().Has(ScopeProfile), authTime, requestedAt)
 	// The code, its PKCE and its OpenID session are written in one batch.
 	wctx := withPending(ctx)
 	resp, err := p.fosite.NewAuthorizeResponse(wctx, ar, sess)
+	if rfc := (*fosite.RFC6749Error)(nil); errors.As(err, &rfc) && rfc.ErrorField == fosite.ErrLoginRequired.ErrorField {
+		// prompt=login or max_age, and ESIA's auth_time is older than
+		// they allow (ESIA reused its session): the diary is told so.
+		return &AuthorizeError{Redirectable: true, Err: rfc, ar: ar}
+	}
 	if err != nil {
-		return fmt.Errorf("oauth: complete authorization: %w", err)
+		return fmt.Errorf("oauth: complete authorization: %w: %s", err, fosite.ErrorToRFC6749Error(err).DebugField)
 	}
 	if err := p.storage.flush(wctx, pendingOf(wctx)); err != nil {
 		return fmt.Errorf("oauth: complete authorization: %w", err)
 	}
 	resp.AddParameter("iss", p.cfg.Issuer) // RFC 9207 (iss.go)
+	if ar.GetResponseMode() == fosite.ResponseModeFormPost {
+		WriteFormPost(w, ar.GetRedirectURI().String(), resp.GetParameters())
+		return nil
+	}
 	p.fosite.WriteAuthorizeResponse(ctx, w, ar, resp)
 	return nil
 }

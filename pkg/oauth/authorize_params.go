@@ -151,5 +151,6 @@ func (r *AuthorizeRequest) form() url.Values {
 	set("code_challenge_method", r.CodeChallengeMethod)
 	set("prompt", r.Prompt)
 	set("max_age", r.MaxAge)
+	set("response_mode", r.ResponseMode)
 	return f
 }

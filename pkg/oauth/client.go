@@ -45,6 +45,12 @@ func (c *Client) GetScopes() fosite.Arguments { return c.Scopes }
 // IsPublic implements fosite.Client.
 func (c *Client) IsPublic() bool { return c.Public }
 
+// GetResponseModes implements fosite.ResponseModeClient: every client may
+// ask for the query or form_post (ResponseModes).
+func (c *Client) GetResponseModes() []fosite.ResponseModeType {
+	return []fosite.ResponseModeType{fosite.ResponseModeDefault, fosite.ResponseModeQuery, fosite.ResponseModeFormPost}
+}
+
 // pkceOptional reports whether the client may go without PKCE (then with a
 // nonce): a confidential client registered with --pkce optional.
 func (c *Client) pkceOptional() bool { return c.PKCE == store.PKCEOptional && !c.Public }

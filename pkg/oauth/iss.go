@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+
+	"github.com/ory/fosite"
 )
 
 // Every authorization response the broker sends to a diary — a code, an
@@ -17,22 +19,30 @@ import (
 // parameter (CompleteAuthorize), the errors are written here.
 
 // WriteAuthorizeError sends the person back to the diary with the error,
-// state and iss; only for a Redirectable error. The broker answers in the
-// query only (discovery's response_modes_supported): a request for another
-// response mode is refused by fosite, and that refusal comes back in the
-// query too.
+// state and iss; only for a Redirectable error. The answer is in the query,
+// or a form_post page when the request asked for that response mode
+// (formpost.go); a request for a response mode the broker does not answer
+// in is refused in the query (authorize_checks.go).
 func (p *Provider) WriteAuthorizeError(_ context.Context, w http.ResponseWriter, e *AuthorizeError) {
 	u := *e.ar.GetRedirectURI()
 	u.Fragment = "" // RFC 6749 §3.1.2: the redirect URI has none
-	q := u.Query()
+	params := url.Values{}
 	rfc := e.Err.WithLegacyFormat(false).WithExposeDebug(false)
 	for k, vs := range rfc.ToValues() {
-		q[k] = vs
+		params[k] = vs
 	}
 	if state := e.ar.GetState(); state != "" {
-		q.Set("state", state)
+		params.Set("state", state)
 	}
-	q.Set("iss", p.cfg.Issuer)
+	params.Set("iss", p.cfg.Issuer)
+	if e.ar.GetResponseMode() == fosite.ResponseModeFormPost {
+		WriteFormPost(w, u.String(), params)
+		return
+	}
+	q := u.Query()
+	for k, vs := range params {
+		q[k] = vs
+	}
 	u.RawQuery = q.Encode()
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")

@@ -36,6 +36,12 @@ type harness struct {
 	signing  *keyring.Signing
 	claims   oauth.Claims
 	clock    *clock
+	// atESIA, when set, is how long the person spends at ESIA: the clock
+	// moves on between the request and its completion.
+	atESIA time.Duration
+	// authTime, when set, is ESIA's auth_time given the time (of the
+	// clock) the login completes; the real time otherwise.
+	authTime func(done time.Time) time.Time
 }
 
 // clock is the provider's injected clock: the real time plus an offset
@@ -119,7 +125,17 @@ func newHarnessOn(t *testing.T, st store.Store, edit ...func(*oauth.Config)) *ha
 			http.Error(w, "page: "+ae.Err.ErrorField, http.StatusBadRequest)
 			return
 		}
-		if err := h.provider.CompleteAuthorize(r.Context(), w, req, h.claims, time.Now()); err != nil {
+		h.clock.Advance(h.atESIA)
+		authTime := time.Now()
+		if h.authTime != nil {
+			authTime = h.authTime(h.clock.Now())
+		}
+		err = h.provider.CompleteAuthorize(r.Context(), w, req, h.claims, authTime)
+		if ae, ok := oauth.IsAuthorizeError(err); ok && ae.Redirectable {
+			h.provider.WriteAuthorizeError(r.Context(), w, ae)
+			return
+		}
+		if err != nil {
 			http.Error(w, err.Error(), 500)
 		}
 	})

@@ -167,6 +167,8 @@ type outcome struct {
 	Body     string
 	// URL is the scheme and host that answered.
 	URL string
+	// Header is the answer's header.
+	Header http.Header
 }
 
 func (b *browser) get(u string) outcome {
@@ -181,7 +183,7 @@ func (b *browser) get(u string) outcome {
 func (b *browser) outcome(resp *http.Response) outcome {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	o := outcome{Status: resp.StatusCode, Body: string(body), URL: resp.Request.URL.Scheme + "://" + resp.Request.URL.Host}
+	o := outcome{Status: resp.StatusCode, Body: string(body), URL: resp.Request.URL.Scheme + "://" + resp.Request.URL.Host, Header: resp.Header}
 	if loc := resp.Header.Get("Location"); loc != "" && resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		o.Redirect, _ = url.Parse(loc)
 	}

@@ -78,8 +78,8 @@ func TestAuthorizationResponsesCarryIss(t *testing.T) {
 			d.cfg.Scopes = []string{"openid", "admin"}
 			return newBrowser(t).get(d.authURL()).Redirect
 		}, "invalid_scope", false},
-		{"fosite error: response mode", func(t *testing.T, d *diary) *url.URL {
-			return newBrowser(t).get(d.authURL(oauth2.SetAuthURLParam("response_mode", "form_post"))).Redirect
+		{"broker error: response mode", func(t *testing.T, d *diary) *url.URL {
+			return newBrowser(t).get(d.authURL(oauth2.SetAuthURLParam("response_mode", "fragment"))).Redirect
 		}, "unsupported_response_mode", false},
 		{"broker error: unknown role", func(t *testing.T, d *diary) *url.URL {
 			return newBrowser(t).get(d.authURL(oauth2.SetAuthURLParam("role", "pilot"))).Redirect

@@ -201,7 +201,15 @@ func failureStatus(res *login.Result) int {
 func (s *Server) issue(c echo.Context, res *login.Result) error {
 	ctx := c.Request().Context()
 	ref := login.FormatRef(res.Pending.Ref)
-	if err := s.c.OAuth.CompleteAuthorize(ctx, c.Response(), &res.Pending.Request, *res.Claims, res.AuthTime); err != nil {
+	err := s.c.OAuth.CompleteAuthorize(ctx, c.Response(), &res.Pending.Request, *res.Claims, res.AuthTime)
+	if ae, ok := oauth.IsAuthorizeError(err); ok && ae.Redirectable {
+		// prompt=login or max_age that ESIA's auth_time does not satisfy.
+		s.c.Metrics.Logins.WithLabelValues(ae.Err.ErrorField).Inc()
+		s.c.Logger.InfoContext(ctx, "login refused by the request's prompt or max_age", "ref", res.Pending.Ref, "error", ae.Err.ErrorField)
+		s.c.OAuth.WriteAuthorizeError(ctx, c.Response(), ae)
+		return nil
+	}
+	if err != nil {
 		if reason := login.StoreFailure(err); reason != "" {
 			s.c.Logger.ErrorContext(ctx, "issuing the code failed", "ref", res.Pending.Ref, "reason", reason, "error", err)
 			res.Reason, res.Message = reason, login.MessageFor(reason)
