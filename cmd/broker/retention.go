@@ -72,7 +72,7 @@ func (c *JanitorCmd) Run(g *Globals) error {
 	}
 	j := &retention.Janitor{Store: st.Store, PendingTTL: ttl}
 	r, err := j.Run(g.Ctx)
-	fmt.Printf("abandoned %d attempts; destroyed %d attempts with %d audit entries, %d delivered and %d dead webhook events, the values kept for re-checks of %d attempts\n",
-		r.Abandoned, r.Attempts, r.AuditEntries, r.OutboxDelivered, r.OutboxDead, r.AttemptValues)
+	fmt.Printf("abandoned %d attempts; destroyed %d attempts with %d audit entries, %d delivered and %d dead webhook events, the values kept for re-checks of %d attempts, %d support tickets\n",
+		r.Abandoned, r.Attempts, r.AuditEntries, r.OutboxDelivered, r.OutboxDead, r.AttemptValues, r.Tickets)
 	return err
 }

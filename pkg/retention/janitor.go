@@ -9,11 +9,13 @@ import (
 	"github.com/diarybroker/broker/pkg/store"
 )
 
-// Store is what the janitor needs: the retention methods and the tenants,
-// for their periods.
+// Store is what the janitor needs: the retention methods, the destruction
+// of re-check values and of support
+// tickets, and the tenants, for their periods.
 type Store interface {
 	store.Retention
 	store.Rechecks
+	DestroyTickets(ctx context.Context, tenantID string, before time.Time, limit int) ([]string, error)
 	ListTenants(ctx context.Context) ([]store.Tenant, error)
 }
 
@@ -45,18 +47,20 @@ type Report struct {
 	// AttemptValues are the attempts whose sealed ESIA-side values (kept
 	// for the support console's re-check) were destroyed.
 	AttemptValues int
+	Tickets       int // support tickets destroyed, with their contacts and notes
 }
 
 // Destroyed returns the rows destroyed by kind, as the metric
 // broker_retention_destroyed_total labels them.
 func (r Report) Destroyed() map[string]int {
 	return map[string]int{"attempt": r.Attempts, "audit_entry": r.AuditEntries,
-		"outbox_delivered": r.OutboxDelivered, "outbox_dead": r.OutboxDead, "attempt_values": r.AttemptValues}
+		"outbox_delivered": r.OutboxDelivered, "outbox_dead": r.OutboxDead, "attempt_values": r.AttemptValues,
+		"ticket": r.Tickets}
 }
 
 // Total is every row the run handled.
 func (r Report) Total() int {
-	return r.Abandoned + r.Attempts + r.AuditEntries + r.OutboxDelivered + r.OutboxDead + r.AttemptValues
+	return r.Abandoned + r.Attempts + r.AuditEntries + r.OutboxDelivered + r.OutboxDead + r.AttemptValues + r.Tickets
 }
 
 // Run does one pass: it abandons the attempts past the login time-out,
@@ -122,6 +126,15 @@ func (j *Janitor) tenant(ctx context.Context, t store.Tenant, now time.Time, r *
 	})
 	if err != nil {
 		return fmt.Errorf("attempt values: %w", err)
+	}
+	// Support tickets are about an attempt and go after the same period
+	// (docs/consent.md), with the contact the reporter left.
+	err = j.batches(ctx, &r.Tickets, func(limit int) (int, error) {
+		ids, err := j.Store.DestroyTickets(ctx, t.ID, now.AddDate(0, 0, -p.AttemptDays), limit)
+		return len(ids), err
+	})
+	if err != nil {
+		return fmt.Errorf("tickets: %w", err)
 	}
 	for _, purge := range []struct {
 		status store.EventStatus

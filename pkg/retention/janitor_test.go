@@ -63,6 +63,22 @@ func testJanitor(t *testing.T, s store.Store) {
 			t.Fatal(err)
 		}
 	}
+	ticket := func(id, tenantID string, at time.Time) {
+		t.Helper()
+		// Without contact and comment: the PostgreSQL store here has no sealer.
+		if err := s.CreateTicket(ctx, store.Ticket{ID: id, TenantID: tenantID, Ref: id, State: store.TicketNew, CreatedAt: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Three tickets due per tenant (after the tenant's attempt period), and
+	// one kept at the cut-off and one within it.
+	for i := range 3 {
+		n := time.Duration(i) * time.Minute
+		ticket(fmt.Sprintf("T-DEF-OLD-%d", i), "def", now.Add(-366*day-n))
+		ticket(fmt.Sprintf("T-OWN-OLD-%d", i), "own", now.Add(-31*day-n))
+	}
+	ticket("T-DEF-EDGE", "def", now.AddDate(0, 0, -365))
+	ticket("T-OWN-KEEP", "own", now.Add(-29*day))
 	// Five of each kind due, so that batches of two take three rounds.
 	for i := range 5 {
 		n := time.Duration(i) * time.Minute
@@ -92,7 +108,7 @@ func testJanitor(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := retention.Report{Abandoned: 5, Attempts: 10, AuditEntries: 10, OutboxDelivered: 10, OutboxDead: 10}
+	want := retention.Report{Abandoned: 5, Attempts: 10, AuditEntries: 10, OutboxDelivered: 10, OutboxDead: 10, Tickets: 6}
 	if r != want {
 		t.Fatalf("report = %+v, want %+v", r, want)
 	}
@@ -114,6 +130,18 @@ func testJanitor(t *testing.T, s store.Store) {
 		if _, err := s.GetAttempt(ctx, ref); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("%s still there: %v", ref, err)
 		}
+	}
+	tickets, err := s.TicketsInScope(ctx, store.Scope{Role: store.StaffOperator}, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	for _, k := range tickets {
+		left = append(left, k.ID)
+	}
+	slices.Sort(left)
+	if !slices.Equal(left, []string{"T-DEF-EDGE", "T-OWN-KEEP"}) {
+		t.Fatalf("tickets left %v", left)
 	}
 	for tenantID, keep := range map[string][]string{
 		"def": {"def-dead-keep", "def-delivered-keep"},

@@ -98,7 +98,7 @@ func (c *Components) RunRetention(ctx context.Context) int {
 	if r.Total() > 0 {
 		c.Logger.InfoContext(ctx, "retention janitor", "abandoned", r.Abandoned, "attempts", r.Attempts,
 			"audit_entries", r.AuditEntries, "outbox_delivered", r.OutboxDelivered, "outbox_dead", r.OutboxDead,
-			"attempt_values", r.AttemptValues)
+			"attempt_values", r.AttemptValues, "tickets", r.Tickets)
 	}
 	return r.Total()
 }

@@ -42,6 +42,8 @@ type Store interface {
 	Rechecks
 	Staff
 	Console
+	Tickets
+	AuditLog
 	Transactor
 
 	// Ping reports whether the backing database answers.

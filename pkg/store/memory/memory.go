@@ -45,6 +45,8 @@ type Store struct {
 	staff map[string]store.StaffGrant // id → staff grant
 
 	values map[string]store.AttemptValues // ref → values kept for re-checks
+
+	tickets map[string]store.Ticket // id → support ticket, with its notes
 }
 
 var _ store.Store = (*Store)(nil)
@@ -75,6 +77,7 @@ func New(now func() time.Time) *Store {
 		events:          map[string]eventRow{},
 		staff:           map[string]store.StaffGrant{},
 		values:          map[string]store.AttemptValues{},
+		tickets:         map[string]store.Ticket{},
 	}
 }
 
