@@ -147,7 +147,10 @@ func testTicketLifecycle(t *testing.T, s store.Store) {
 	must(t, err)
 	_, err = s.ChangeTicket(ctx(), sup, "k1", store.TicketChange{At: at.Add(2 * time.Minute), Author: "staff:g2", Note: "Позвонили маме"})
 	must(t, err)
-	wantErr(t, func() error { _, err := s.ChangeTicket(ctx(), sc, "k1", store.TicketChange{Author: "staff:g1"}); return err }(), store.ErrInvalid)
+	wantErr(t, func() error {
+		_, err := s.ChangeTicket(ctx(), sc, "k1", store.TicketChange{Author: "staff:g1"})
+		return err
+	}(), store.ErrInvalid)
 	wantErr(t, func() error {
 		_, err := s.ChangeTicket(ctx(), sc, "k1", store.TicketChange{Author: "staff:g1", Resolve: true})
 		return err
@@ -321,7 +324,7 @@ func testAuditScopes(t *testing.T, s store.Store) {
 	k := func(i ...int) []string {
 		var out []string
 		for _, n := range i {
-			out = append(out, key(entries[n:n+1])[0])
+			out = append(out, key(entries[n : n+1])[0])
 		}
 		return out
 	}
