@@ -45,7 +45,11 @@ func (s *Server) loginFailed(c echo.Context, res *login.Result) error {
 			back, _ = s.c.OAuth.ErrorRedirect(&res.Pending.Request, res.Reason, res.Pending.Ref)
 		}
 	}
-	return errorPage(c, status, res.Message.Title, res.Message.Text, login.FormatRef(res.Pending.Ref), back)
+	ref := login.FormatRef(res.Pending.Ref)
+	if form := reportFormFor(c, res); form != nil {
+		return render(c, status, "error", Page{Title: res.Message.Title, Text: res.Message.Text, Ref: ref, BackURL: back, Data: form})
+	}
+	return errorPage(c, status, res.Message.Title, res.Message.Text, ref, back)
 }
 
 // authorizeStorageFailed is the page of an authorization request whose

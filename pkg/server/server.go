@@ -94,6 +94,8 @@ func New(c *Components) (*Server, error) {
 	e.GET("/oauth2/logout", s.logout, limitPage)
 	e.GET("/esia/logout", s.logoutReturn)
 
+	s.routesReport(e)
+	s.routesTickets(e, limitPage)
 	s.routesAPI(e)
 	s.routesAPIDocs(e)
 

@@ -262,7 +262,7 @@ func (s *Server) renderSupport(c echo.Context, ss *staffSession, grants []store.
 	}
 	token, _ := c.Get("csrf").(string)
 	data := map[string]any{"Name": ss.Name, "RoleTitle": staffRoleTitles[g.Role], "ScopeText": grantTitle(g),
-		"Grant": g.ID, "Grants": list, "CSRF": token}
+		"Grant": g.ID, "Grants": list, "CSRF": token, "AuditAllowed": g.Role != store.StaffSchoolAdmin}
 	if r != nil {
 		data["Query"], data["NotFound"], data["BadRef"] = r.Query, r.NotFound, r.BadRef
 		if r.Attempt != nil {
