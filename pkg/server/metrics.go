@@ -56,7 +56,7 @@ func NewMetrics() *Metrics {
 			Name: "broker_webhook_deliveries_total", Help: "Webhook delivery attempts by event type and outcome (delivered, failed, dead).",
 		}, []string{"type", "outcome"}),
 		Destroyed: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "broker_retention_destroyed_total", Help: "Rows destroyed past their tenant's retention, by kind (attempt, audit_entry, outbox_delivered, outbox_dead, ticket).",
+			Name: "broker_retention_destroyed_total", Help: "Rows destroyed past their tenant's retention, by kind (attempt, audit_entry, outbox_delivered, outbox_dead, attempt_values, ticket).",
 		}, []string{"kind"}),
 		Abandoned: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "broker_attempts_abandoned_total", Help: "Login attempts still in progress after the login time-out, marked abandoned.",
