@@ -17,6 +17,8 @@ type SettingsFlags struct {
 	LogFormat    *string        `name:"log-format" help:"json or text (BROKER_LOG_FORMAT)."`
 	RateLimit    *int           `name:"rate-limit" help:"Requests per minute per IP on login and token endpoints; 0 = off."`
 	LoginTimeout *time.Duration `name:"login-timeout" help:"How long a login may wait for ESIA."`
+	// SupportUnmaskPerHour limits the support console's «Показать».
+	SupportUnmaskPerHour *int `name:"support-unmask-per-hour" help:"Values one staff member may show in full in the support console an hour (BROKER_SUPPORT_UNMASK_PER_HOUR, 30)."`
 }
 
 func (f SettingsFlags) apply(s *server.Settings) {
@@ -37,6 +39,9 @@ func (f SettingsFlags) apply(s *server.Settings) {
 	}
 	if f.LoginTimeout != nil {
 		s.LoginTimeout = *f.LoginTimeout
+	}
+	if f.SupportUnmaskPerHour != nil {
+		s.SupportUnmaskPerHour = *f.SupportUnmaskPerHour
 	}
 }
 

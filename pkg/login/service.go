@@ -56,6 +56,10 @@ type Config struct {
 	ESIA     Upstream
 	Sessions sessions.Store
 	Attempts store.Attempts
+	// Values, when set, keeps the ESIA values each diary login's matching
+	// used, sealed with the attempt, for the support console's re-check
+	// (the tenant's RetentionPolicy.RecheckDays).
+	Values   store.Rechecks
 	Tenants  store.Tenants
 	Roster   store.Roster
 	Ladder   *linking.Ladder
@@ -275,6 +279,7 @@ func (s *Service) Callback(ctx context.Context, q url.Values, binding string) (*
 	if err != nil {
 		return s.storeFailed(ctx, res, a, "link", fmt.Errorf("login: %w", err))
 	}
+	s.keepValues(ctx, a, lp)
 	detail := map[string]any{"outcome": match.Outcome, "rung": match.Rung, "reason": match.Reason,
 		"role": p.Request.Role, "candidates": match.Candidates}
 	if manual != "" {

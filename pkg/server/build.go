@@ -249,7 +249,7 @@ func Build(ctx context.Context, s Settings, o BuildOptions) (_ *Components, err 
 		Events:     c.Consent,
 		ParentESIA: c.ESIAParent,
 		ESIA:       c.ESIA, Sessions: c.Sessions, Attempts: c.Store, Tenants: c.Store, Roster: c.Store,
-		Ladder: c.Ladder, Subjects: c.Subjects, Tokens: c.OAuth, PendingTTL: s.LoginTimeout, Now: c.Now, Logger: c.Logger,
+		Values: c.Store, Ladder: c.Ladder, Subjects: c.Subjects, Tokens: c.OAuth, PendingTTL: s.LoginTimeout, Now: c.Now, Logger: c.Logger,
 	})
 	if s.Dev {
 		if err := c.seedDev(ctx); err != nil {

@@ -19,10 +19,14 @@ type Metrics struct {
 	RateLimited  *prometheus.CounterVec
 	Webhooks     *prometheus.CounterVec
 	// Destroyed counts the rows the retention janitor destroyed, by kind
-	// (attempt, audit_entry, outbox_delivered, outbox_dead).
+	// (attempt, audit_entry, outbox_delivered, outbox_dead, attempt_values).
 	Destroyed *prometheus.CounterVec
 	// Abandoned counts the attempts marked abandoned after the login time-out.
 	Abandoned prometheus.Counter
+	// SupportUnmask counts the support console's «Показать», by kind
+	// (attempt, record) and outcome (shown, no_reason, rate_limited,
+	// not_found); no personal data, no staff member.
+	SupportUnmask *prometheus.CounterVec
 	// StoreUnavailable counts requests a store outage stopped, by store
 	// (database, session_store) and route.
 	StoreUnavailable *prometheus.CounterVec
@@ -49,6 +53,9 @@ func NewMetrics() *Metrics {
 			Name: "broker_esia_call_duration_seconds", Help: "ESIA call latency by endpoint.",
 			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"endpoint"}),
+		SupportUnmask: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "broker_support_unmask_total", Help: "Values the support console was asked to show in full, by kind (attempt, record) and outcome (shown, no_reason, rate_limited, not_found).",
+		}, []string{"kind", "outcome"}),
 		RateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "broker_rate_limited_total", Help: "Requests refused by the rate limiter, by route.",
 		}, []string{"route"}),
@@ -66,6 +73,7 @@ func NewMetrics() *Metrics {
 		}, []string{"store", "route"}),
 	}
 	m.Registry.MustRegister(m.StoreUnavailable, m.Webhooks, m.Destroyed, m.Abandoned, m.HTTPRequests, m.HTTPDuration, m.Logins, m.ESIACalls, m.ESIADuration, m.RateLimited,
+		m.SupportUnmask,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

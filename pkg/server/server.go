@@ -91,6 +91,9 @@ func New(c *Components) (*Server, error) {
 	e.GET("/support", s.supportHome, limitPage, s.csrf())
 	e.POST("/support/search", s.supportSearch, limitPage, s.csrf())
 	e.POST("/support/logout", s.supportLogout, s.csrf())
+	e.GET("/support/attempts/:ref", s.supportAttemptPage, limitPage, s.csrf())
+	e.POST("/support/attempts/:ref/recheck", s.supportRecheck, limitPage, s.csrf())
+	e.POST("/support/unmask", s.supportUnmask, limitPage, s.csrf())
 	e.GET("/oauth2/logout", s.logout, limitPage)
 	e.GET("/esia/logout", s.logoutReturn)
 

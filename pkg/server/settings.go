@@ -50,6 +50,11 @@ type Settings struct {
 	// RateLimit is requests per minute per client IP on the login and
 	// token endpoints; 0 turns limiting off.
 	RateLimit int `yaml:"rate_limit"`
+	// SupportUnmaskPerHour is how many values one staff member may have
+	// the support console show in full («Показать») an hour, counted in
+	// the shared sessions store across replicas; 0 or less means the
+	// default, 30.
+	SupportUnmaskPerHour int `yaml:"support_unmask_per_hour"`
 	// TrustedProxies are CIDRs of load balancers whose X-Forwarded-For is
 	// believed for rate limiting.
 	TrustedProxies []string `yaml:"trusted_proxies"`
@@ -163,6 +168,7 @@ func DefaultSettings() Settings {
 		IDTokenLifespan:       time.Hour,
 		LoginTimeout:          15 * time.Minute,
 		RateLimit:             120,
+		SupportUnmaskPerHour:  30,
 		LogLevel:              "info",
 		LogFormat:             "json",
 		ESIA: ESIASettings{

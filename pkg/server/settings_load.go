@@ -123,6 +123,11 @@ var EnvVars = []envVar{
 		s.RateLimit = n
 		return err
 	}},
+	{"BROKER_SUPPORT_UNMASK_PER_HOUR", "values one staff member may show in full in the support console an hour (30)", func(s *Settings, v string) error {
+		n, err := strconv.Atoi(v)
+		s.SupportUnmaskPerHour = n
+		return err
+	}},
 	{"BROKER_TRUSTED_PROXIES", "CIDRs of load balancers whose X-Forwarded-For is trusted, comma separated", list(func(s *Settings) *[]string { return &s.TrustedProxies }, ", ")},
 	{"BROKER_LOG_LEVEL", "debug, info, warn or error (info)", str(func(s *Settings) *string { return &s.LogLevel })},
 	{"BROKER_LOG_FORMAT", "json or text (json)", str(func(s *Settings) *string { return &s.LogFormat })},
