@@ -13,10 +13,12 @@ const (
 	SealedEvidence SealedTable = "evidence" // the personal data of consent evidence
 	// SealedAttemptValues: the ESIA-side values kept for re-checks.
 	SealedAttemptValues SealedTable = "attempt_values"
+	// SealedTickets: the contact and comment of support tickets.
+	SealedTickets SealedTable = "tickets"
 )
 
 // SealedTables lists every sealed table.
-var SealedTables = []SealedTable{SealedRoster, SealedOAuth, SealedEvidence, SealedAttemptValues}
+var SealedTables = []SealedTable{SealedRoster, SealedOAuth, SealedEvidence, SealedAttemptValues, SealedTickets}
 
 // Resealer re-encrypts sealed data with the sealer's active key, so that a
 // personal-data key can be rotated and the old one retired without

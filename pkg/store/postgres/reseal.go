@@ -181,6 +181,10 @@ var resealers = map[store.SealedTable]resealer{
 	store.SealedAttemptValues: {table: "attempt_values", dataCol: "data", keyCol: "key_id",
 		key: []string{"ref"}, keyTypes: []string{"text"}, extra: []string{"tenant_id"},
 		aad: func(k, x []string) []byte { return attemptValuesAAD(x[0], k[0]) }},
+	// A ticket whose reporter wrote nothing has no key ('').
+	store.SealedTickets: {table: "tickets", dataCol: "report", keyCol: "report_key_id",
+		key: []string{"id"}, keyTypes: []string{"text"}, extra: []string{"tenant_id"},
+		aad: func(k, x []string) []byte { return ticketAAD(x[0], k[0]) }},
 }
 
 // reseal opens a row sealed under keyID and seals it again; the active key
@@ -208,7 +212,8 @@ func (s *Store) DeleteSealingKey(ctx context.Context, id string) (bool, error) {
 		AND NOT EXISTS (SELECT 1 FROM roster_persons WHERE pii_key_id = $1)
 		AND NOT EXISTS (SELECT 1 FROM oauth_records WHERE key_id = $1)
 		AND NOT EXISTS (SELECT 1 FROM consent_evidence WHERE key_id = $1)
-		AND NOT EXISTS (SELECT 1 FROM attempt_values WHERE key_id = $1)`, id)
+		AND NOT EXISTS (SELECT 1 FROM attempt_values WHERE key_id = $1)
+		AND NOT EXISTS (SELECT 1 FROM tickets WHERE report_key_id = $1)`, id)
 	if err != nil {
 		return false, wrap("delete sealing key", err)
 	}
