@@ -15,9 +15,25 @@ import (
 // Client is a store client as fosite sees it.
 type Client struct {
 	store.Client
+	// now tells whether the previous secret is still in its grace period.
+	now func() time.Time
 }
 
-var _ fosite.Client = (*Client)(nil)
+var (
+	_ fosite.Client                   = (*Client)(nil)
+	_ fosite.ClientWithSecretRotation = (*Client)(nil)
+)
+
+// GetRotatedHashes implements fosite.ClientWithSecretRotation: the hash of
+// the secret a rotation replaced, until its grace period ends. fosite
+// compares the secret with the current hash and then with these, each in
+// constant time (secretHasher).
+func (c *Client) GetRotatedHashes() [][]byte {
+	if len(c.PreviousSecretHash) == 0 || c.now == nil || !c.now().Before(c.PreviousSecretUntil) {
+		return nil
+	}
+	return [][]byte{c.PreviousSecretHash}
+}
 
 // GetID implements fosite.Client.
 func (c *Client) GetID() string { return c.ID }
@@ -59,10 +75,11 @@ func (c *Client) pkceOptional() bool { return c.PKCE == store.PKCEOptional && !c
 func (c *Client) GetAudience() fosite.Arguments { return nil }
 
 // clientCache keeps clients for a short time: every token request looks its
-// client up, and a client changes rarely. A deleted client keeps working
-// for at most ttl on replicas that cached it.
+// client up, and a client changes rarely. A deleted or disabled client, or
+// a client of a disabled tenant, keeps working for at most ttl on replicas
+// that cached it.
 type clientCache struct {
-	clients store.Clients
+	clients clientSource
 	ttl     time.Duration
 	now     func() time.Time
 
@@ -75,7 +92,13 @@ type cachedClient struct {
 	fetched time.Time
 }
 
-func newClientCache(clients store.Clients, ttl time.Duration, now func() time.Time) *clientCache {
+// clientSource is where the cache reads clients and their tenants.
+type clientSource interface {
+	GetClient(ctx context.Context, id string) (store.Client, error)
+	GetTenant(ctx context.Context, id string) (store.Tenant, error)
+}
+
+func newClientCache(clients clientSource, ttl time.Duration, now func() time.Time) *clientCache {
 	return &clientCache{clients: clients, ttl: ttl, now: now, entries: map[string]cachedClient{}}
 }
 
@@ -87,14 +110,14 @@ func (cc *clientCache) get(ctx context.Context, id string) (*Client, error) {
 	if ok && now.Sub(e.fetched) < cc.ttl {
 		return e.c, nil
 	}
-	sc, err := cc.clients.GetClient(ctx, id)
+	sc, err := cc.active(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fosite.ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("oauth: get client: %w", err)
+		return nil, err
 	}
-	c := &Client{Client: sc}
+	c := &Client{Client: sc, now: cc.now}
 	cc.mu.Lock()
 	if len(cc.entries) > 10000 {
 		cc.entries = map[string]cachedClient{}
@@ -102,6 +125,41 @@ func (cc *clientCache) get(ctx context.Context, id string) (*Client, error) {
 	cc.entries[id] = cachedClient{c: c, fetched: now}
 	cc.mu.Unlock()
 	return c, nil
+}
+
+// active reads a client that may act: a disabled client, or a client of a
+// disabled (or deleted) tenant, is ErrNotFound, so that its logins, its
+// token requests and every token it holds stop working.
+func (cc *clientCache) active(ctx context.Context, id string) (store.Client, error) {
+	sc, err := cc.clients.GetClient(ctx, id)
+	if err != nil {
+		return sc, fmt.Errorf("oauth: get client: %w", err)
+	}
+	if sc.Disabled() {
+		return sc, store.ErrNotFound
+	}
+	if sc.Operator() {
+		return sc, nil
+	}
+	t, err := cc.clients.GetTenant(ctx, sc.TenantID)
+	if err != nil {
+		return sc, fmt.Errorf("oauth: get tenant of client: %w", err)
+	}
+	if t.Disabled() {
+		return sc, store.ErrNotFound
+	}
+	return sc, nil
+}
+
+// forgetTenant drops the clients of a tenant from the cache.
+func (cc *clientCache) forgetTenant(tenantID string) {
+	cc.mu.Lock()
+	for id, e := range cc.entries {
+		if e.c.TenantID == tenantID {
+			delete(cc.entries, id)
+		}
+	}
+	cc.mu.Unlock()
 }
 
 func (cc *clientCache) forget(id string) {

@@ -161,3 +161,7 @@ func (p *Provider) RevokeSubject(ctx context.Context, tenantID, subject string) 
 
 // ForgetClient drops a client from this replica's cache (after a change).
 func (p *Provider) ForgetClient(id string) { p.storage.clients.forget(id) }
+
+// ForgetTenant drops a tenant's clients from this replica's cache (after
+// the tenant was disabled, enabled or deleted).
+func (p *Provider) ForgetTenant(id string) { p.storage.clients.forgetTenant(id) }

@@ -32,6 +32,11 @@ func (s *Server) authorize(c echo.Context) error {
 			s.c.OAuth.WriteAuthorizeError(ctx, c.Response(), ae)
 			return nil
 		}
+		// A disabled client, or a client of a disabled tenant, is unknown
+		// to the provider; its page says that the operator stopped it.
+		if refused, err := s.refusedClient(c, c.QueryParam("client_id")); refused {
+			return err
+		}
 		// RFC 6749 §4.1.2.1: an unknown client or redirect URI gets a page,
 		// never a redirect.
 		text := "Электронный дневник прислал неверный запрос на вход, поэтому мы не можем вернуть вас обратно автоматически. " +

@@ -83,6 +83,9 @@ func (s *Server) parentPage(c echo.Context) error {
 	if err != nil {
 		return s.parentAddress(c)
 	}
+	if t.Disabled() {
+		return s.suspendedTenant(c, t)
+	}
 	pl, err := s.parentSession(c, t.ID)
 	if err != nil {
 		return err
@@ -129,6 +132,9 @@ func (s *Server) parentDecision(c echo.Context) error {
 	}
 	if err != nil {
 		return errorPage(c, http.StatusNotFound, "Дневник не найден", "Откройте страницу согласий по ссылке из электронного дневника.", "", "")
+	}
+	if t.Disabled() {
+		return s.suspendedTenant(c, t)
 	}
 	pl, err := s.parentSession(c, t.ID)
 	if err != nil {

@@ -26,6 +26,16 @@ type Client struct {
 	// RS256, "" for the broker's default (signing_alg).
 	IDTokenAlg string
 	CreatedAt  time.Time
+	// DisabledAt is when the operator disabled the client (zero:
+	// enabled): its tokens stop working and its logins are refused.
+	DisabledAt time.Time
+	// PreviousSecretHash is the hash of the secret a rotation replaced; it
+	// authenticates the client too until PreviousSecretUntil, so that a
+	// diary can roll its secret without downtime.
+	PreviousSecretHash  []byte
+	PreviousSecretUntil time.Time
+	// SecretRotatedAt is when the secret was last rotated (zero: never).
+	SecretRotatedAt time.Time
 }
 
 // PKCE policies of a client (Client.PKCE).
@@ -40,16 +50,27 @@ const (
 	AlgRS256 = "RS256"
 )
 
+// Disabled reports whether the operator disabled the client.
+func (c Client) Disabled() bool { return !c.DisabledAt.IsZero() }
+
+// Operator reports whether the client is an operator-level API client: it
+// belongs to no tenant, and its admin scope reaches every tenant.
+func (c Client) Operator() bool { return c.TenantID == "" }
+
 // Clients stores OAuth clients.
 type Clients interface {
 	CreateClient(ctx context.Context, c Client) error
 	GetClient(ctx context.Context, id string) (Client, error)
+	// UpdateClient replaces every setting of an existing client but its
+	// id, tenant and creation time (ErrNotFound when there is none).
+	UpdateClient(ctx context.Context, c Client) error
 	ListClients(ctx context.Context, tenantID string) ([]Client, error) // "" lists all tenants
 	DeleteClient(ctx context.Context, id string) error
 }
 
-// ValidateClient checks what every store requires of a client: an id, a
-// tenant, and strings a store can keep (*FieldError otherwise).
+// ValidateClient checks what every store requires of a client: an id and
+// strings a store can keep (*FieldError otherwise). A client of no tenant
+// ("") is an operator-level API client.
 func ValidateClient(c Client) error {
 	if c.ID == "" {
 		return required("id")

@@ -29,6 +29,7 @@ var (
 // interface they need (Tenants, Links, ...), never the whole Store.
 type Store interface {
 	Tenants
+	TenantDeleter
 	Clients
 	Roster
 	Links

@@ -20,9 +20,16 @@ type Tenant struct {
 	Retention       RetentionPolicy
 	WebhookURL      string
 	WebhookSecret   string // HMAC key for X-Broker-Signature; never logged
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// DisabledAt is when the operator disabled the tenant (zero: enabled):
+	// its logins are refused and its tokens stop working until it is
+	// enabled again; only a disabled tenant can be deleted.
+	DisabledAt time.Time
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
+
+// Disabled reports whether the operator disabled the tenant.
+func (t Tenant) Disabled() bool { return !t.DisabledAt.IsZero() }
 
 // MatchingPolicy says which rungs of the matching ladder a tenant allows
 // (DESIGN.md §5). The existing-link, SNILS and birth-certificate rungs are

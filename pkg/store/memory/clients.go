@@ -10,6 +10,14 @@ import (
 
 func cloneClient(c store.Client) store.Client {
 	c.SecretHash = append([]byte(nil), c.SecretHash...)
+	if len(c.SecretHash) == 0 {
+		c.SecretHash = nil
+	}
+	if len(c.PreviousSecretHash) == 0 {
+		c.PreviousSecretHash = nil
+	} else {
+		c.PreviousSecretHash = append([]byte(nil), c.PreviousSecretHash...)
+	}
 	c.RedirectURIs = cloneStrings(c.RedirectURIs)
 	c.PostLogoutRedirectURIs = cloneStrings(c.PostLogoutRedirectURIs)
 	c.GrantTypes = cloneStrings(c.GrantTypes)
@@ -27,7 +35,7 @@ func (s *Store) CreateClient(ctx context.Context, c store.Client) error {
 		return fmt.Errorf("%w: client id is empty", store.ErrInvalid)
 	}
 	defer s.write(ctx)()
-	if _, ok := s.tenants[c.TenantID]; !ok {
+	if _, ok := s.tenants[c.TenantID]; !ok && !c.Operator() {
 		return fmt.Errorf("%w: unknown tenant", store.ErrInvalid)
 	}
 	if _, ok := s.clients[c.ID]; ok {
@@ -52,6 +60,22 @@ func (s *Store) GetClient(ctx context.Context, id string) (store.Client, error) 
 		return store.Client{}, store.ErrNotFound
 	}
 	return cloneClient(c), nil
+}
+
+// UpdateClient implements store.Clients.
+func (s *Store) UpdateClient(ctx context.Context, c store.Client) error {
+	if err := store.ValidateClient(c); err != nil {
+		return err
+	}
+	defer s.write(ctx)()
+	old, ok := s.clients[c.ID]
+	if !ok {
+		return store.ErrNotFound
+	}
+	c.TenantID, c.CreatedAt = old.TenantID, old.CreatedAt
+	s.clients[c.ID] = cloneClient(c)
+	s.onUndo(ctx, func() { s.clients[c.ID] = old })
+	return nil
 }
 
 // ListClients implements store.Clients.

@@ -437,9 +437,10 @@ func (s *Store) AppendEvidence(ctx context.Context, e store.Evidence) error {
 	}
 	e = cloneEvidence(e)
 	e.At = microUTC(e.At)
-	e.ID = int64(len(s.evidence) + 1)
+	s.evidenceSeq++
+	e.ID = s.evidenceSeq
 	s.evidence = append(s.evidence, e)
-	s.onUndo(ctx, func() { s.evidence = s.evidence[:len(s.evidence)-1] })
+	s.onUndo(ctx, func() { s.evidence, s.evidenceSeq = s.evidence[:len(s.evidence)-1], s.evidenceSeq-1 })
 	return nil
 }
 

@@ -38,7 +38,8 @@ type Store struct {
 
 	consents        map[string]consentRow // id → consent
 	consentRequests map[string]requestRow // id → request
-	evidence        []store.Evidence      // append-only; ID is the position + 1
+	evidence        []store.Evidence      // append-only but for a tenant's deletion
+	evidenceSeq     int64                 // the last evidence's ID; never reused
 	events          map[string]eventRow   // id → outbox event
 	seq             int64                 // insertion order of consents, requests and events
 

@@ -28,6 +28,8 @@ func Run(t *testing.T, newStore NewStore) {
 	}{
 		{"Tenants", testTenants},
 		{"Clients", testClients},
+		{"ClientUpdate", testClientUpdate},
+		{"TenantDelete", testTenantDelete},
 		{"RosterUpsertAndFind", testRosterUpsertAndFind},
 		{"RosterBatchIsAtomic", testRosterBatchIsAtomic},
 		{"RosterTenantsIsolated", testRosterTenantsIsolated},
