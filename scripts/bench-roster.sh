@@ -57,7 +57,7 @@ BROKER_KEK="$("$WORK/broker" keys generate-kek)"; export BROKER_KEK
 fresh_db() {
   psql "$PGURL" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" >/dev/null 2>&1
   "$WORK/broker" migrate up >/dev/null
-  "$WORK/broker" tenants create bench --name "Bench" --allow-name-match >/dev/null
+  "$WORK/broker" tenants create bench --name "Bench" --operator "Bench" --operator-address "Bench" --allow-name-match >/dev/null
 }
 
 import() { # import LABEL [FLAGS]: one timed import of the generated roster

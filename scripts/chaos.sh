@@ -102,7 +102,7 @@ export BROKER_DATABASE_URL="$DB" BROKER_KEK; BROKER_KEK="$("$B" keys generate-ke
 python3 scripts/chaos/fixtures.py 300 "$WORK/persons.json" "$WORK/roster.ndjson"
 "$WORK/syskey" "$WORK/system.key.pem" "$WORK/system.crt.pem"
 "$B" migrate up >"$WORK/setup.log" 2>&1
-"$B" tenants create chaos --name "Дневник (прогон отказов)" --operator "ГБУ «Прогон»" \
+"$B" tenants create chaos --name "Дневник (прогон отказов)" --operator "ГБУ «Прогон»" --operator-address "Москва, ул. Тверская, 1" \
   --webhook-url "http://127.0.0.1:$SINK_PORT/hooks" >>"$WORK/setup.log" 2>&1
 "$B" roster import --tenant chaos --quiet "$WORK/roster.ndjson" >>"$WORK/setup.log" 2>&1
 REDIRECT="http://127.0.0.1:1/callback" # the diary's: never contacted

@@ -23,9 +23,9 @@ func TestClientsCreateOIDCOptions(t *testing.T) {
 	}{
 		{id: "apache", args: []string{"--pkce", "optional", "--id-token-alg", "RS256"}, pkce: store.PKCEOptional, alg: store.AlgRS256},
 		{id: "plain", args: nil, pkce: store.PKCERequired},
-		{id: "spa", args: []string{"--public", "--pkce", "optional"}, why: "pkce: is required for a public client"},
-		{id: "weak", args: []string{"--pkce", "plain"}, why: "pkce: must be required or optional"},
-		{id: "hs", args: []string{"--id-token-alg", "HS256"}, why: "id_token_alg: must be ES256 or RS256"},
+		{id: "spa", args: []string{"--public", "--pkce", "optional"}, why: "--pkce is required for a public client"},
+		{id: "weak", args: []string{"--pkce", "plain"}, why: "--pkce must be required or optional"},
+		{id: "hs", args: []string{"--id-token-alg", "HS256"}, why: "--id-token-alg must be ES256 or RS256"},
 	}
 	st := pgStore(t, db)
 	for _, tc := range tests {

@@ -80,11 +80,11 @@ func TestOperatorCommandsOnPostgres(t *testing.T) {
 	if out := run(0, "", "migrate", "status"); !strings.Contains(out, "true") {
 		t.Fatalf("migrate status: %s", out)
 	}
-	out := run(0, "", "tenants", "create", "msk", "--name", "Дневник Москвы", "--operator", "ГБУ «Оператор»", "--allow-name-match")
+	out := run(0, "", "tenants", "create", "msk", "--name", "Дневник Москвы", "--operator", "ГБУ «Оператор»", "--operator-address", "Москва, ул. Тверская, 1", "--allow-name-match")
 	if !strings.Contains(out, "webhook secret") {
 		t.Fatalf("tenants create: %s", out)
 	}
-	run(2, "", "tenants", "create", "bad", "--name", "x", "--time-zone", "Mars/Olympus")
+	run(2, "", "tenants", "create", "bad", "--name", "x", "--operator", "x", "--operator-address", "x", "--time-zone", "Mars/Olympus")
 	if out := run(0, "", "tenants", "list"); !strings.Contains(out, "msk") || !strings.Contains(out, "Europe/Moscow") {
 		t.Fatalf("tenants list: %s", out)
 	}

@@ -9,7 +9,8 @@ import (
 
 // pgCLI makes a throw-away database, migrates it with `broker migrate up`
 // and creates tenant msk («Дневник Москвы», with tenantFlags added to
-// `tenants create`). It returns the database's URL and a runner of operator
+// `tenants create` after the operator's name and address, which they may
+// override). It returns the database's URL and a runner of operator
 // commands against it that answers stdout and stderr together and the exit
 // code.
 func pgCLI(t *testing.T, tenantFlags ...string) (string, func(args ...string) (string, int)) {
@@ -23,7 +24,8 @@ func pgCLI(t *testing.T, tenantFlags ...string) (string, func(args ...string) (s
 	if out, code := run("migrate", "up"); code != 0 {
 		t.Fatalf("migrate: %s", out)
 	}
-	create := append([]string{"tenants", "create", "msk", "--name", "Дневник Москвы"}, tenantFlags...)
+	create := append([]string{"tenants", "create", "msk", "--name", "Дневник Москвы",
+		"--operator", "ГБУ «Оператор»", "--operator-address", "Москва, ул. Тверская, 1"}, tenantFlags...)
 	if out, code := run(create...); code != 0 {
 		t.Fatalf("tenants create: %s", out)
 	}

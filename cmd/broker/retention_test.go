@@ -44,7 +44,7 @@ func TestTenantsUpdateRetention(t *testing.T) {
 		{"a negative re-check period", []string{"msk", "--recheck-retention-days=-1"}, "--recheck-retention-days must be 0", nil},
 		{"not a number", []string{"msk", "--outbox-retention-days", "month"}, "month", nil},
 	}
-	audits := 0
+	audits := 1 // the creation is audited too
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			out, code := run(append([]string{"tenants", "update"}, tc.args...)...)
@@ -75,7 +75,7 @@ func TestTenantsUpdateRetention(t *testing.T) {
 		t.Fatalf("%d audit entries, want %d: %+v", len(entries), audits, entries)
 	}
 	var detail struct{ Before, After store.RetentionPolicy }
-	last := entries[len(entries)-1]
+	last := entries[len(entries)-2] // the oldest is the creation
 	if err := json.Unmarshal(last.Detail, &detail); err != nil {
 		t.Fatal(err)
 	}
@@ -99,8 +99,8 @@ func TestJanitorCommand(t *testing.T) {
 		return out + errOut
 	}
 	run("migrate", "up")
-	run("tenants", "create", "msk", "--name", "Дневник Москвы")
-	run("tenants", "create", "spb", "--name", "Дневник Петербурга")
+	run("tenants", "create", "msk", "--name", "Дневник Москвы", "--operator", "ГБУ «Оператор»", "--operator-address", "Москва, ул. Тверская, 1")
+	run("tenants", "create", "spb", "--name", "Дневник Петербурга", "--operator", "ГБУ «Оператор»", "--operator-address", "Москва, ул. Тверская, 1")
 	run("tenants", "update", "spb", "--attempt-retention-days", "30", "--outbox-failed-retention-days", "10")
 	ctx := context.Background()
 	st := pgStore(t, db)

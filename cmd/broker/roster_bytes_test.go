@@ -22,8 +22,8 @@ func TestRosterImportHostileBytesCLI(t *testing.T) {
 		return out, errOut
 	}
 	run(0, "", "migrate", "up")
-	run(0, "", "tenants", "create", "msk", "--name", "Дневник Москвы", "--operator", "ГБУ «Оператор»")
-	if _, errOut := run(2, "", "tenants", "create", "esc", "--name", "Дневник\x1b[31m"); !strings.Contains(errOut, "display_name") {
+	run(0, "", "tenants", "create", "msk", "--name", "Дневник Москвы", "--operator", "ГБУ «Оператор»", "--operator-address", "Москва, ул. Тверская, 1")
+	if _, errOut := run(2, "", "tenants", "create", "esc", "--name", "Дневник\x1b[31m", "--operator", "x", "--operator-address", "x"); !strings.Contains(errOut, "--name contains the control character") {
 		t.Fatalf("tenants create with an escape: %s", errOut)
 	}
 	student := func(id, class string) string {

@@ -27,7 +27,7 @@ func TestRosterImportKeepsLinksInStep(t *testing.T) {
 		return out
 	}
 	run("", "migrate", "up")
-	run("", "tenants", "create", "msk", "--name", "Дневник", "--operator", "Оператор")
+	run("", "tenants", "create", "msk", "--name", "Дневник", "--operator", "Оператор", "--operator-address", "Москва, ул. Тверская, 1")
 	run(strings.Join([]string{
 		`{"external_id":"t-1","role":"teacher","last_name":"Петрова","first_name":"Ольга","birth_date":"1980-01-02","snils":"112-233-445 95"}`,
 		`{"external_id":"t-2","role":"teacher","last_name":"Сидорова","first_name":"Нина","birth_date":"1979-03-04","snils":"123-456-789 64"}`,

@@ -38,7 +38,7 @@ func TestServeReloadsESIATrustOnSIGHUP(t *testing.T) {
 
 	// The operator's set-up: a tenant, a diary's client, the roster.
 	for _, args := range [][]string{
-		{"tenants", "create", "msk", "--name", "Дневник"},
+		{"tenants", "create", "msk", "--name", "Дневник", "--operator", "ГБУ «Оператор»", "--operator-address", "Москва, ул. Тверская, 1"},
 		{"roster", "import", "--tenant", "msk", "--quiet", writeFile(t, dir, "roster.ndjson", []byte(teacherRow+"\n"))},
 	} {
 		if out, errOut, code := broker(t, env, "", args...); code != 0 {

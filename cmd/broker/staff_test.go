@@ -24,8 +24,8 @@ func TestStaffCommands(t *testing.T) {
 		return out + errOut
 	}
 	run(0, "migrate", "up")
-	run(0, "tenants", "create", "msk", "--name", "Дневник Москвы", "--operator", "ГБУ «Оператор»")
-	run(0, "tenants", "create", "spb", "--name", "Дневник Петербурга", "--operator", "ГБУ «Оператор»")
+	run(0, "tenants", "create", "msk", "--name", "Дневник Москвы", "--operator", "ГБУ «Оператор»", "--operator-address", "Москва, ул. Тверская, 1")
+	run(0, "tenants", "create", "spb", "--name", "Дневник Петербурга", "--operator", "ГБУ «Оператор»", "--operator-address", "Москва, ул. Тверская, 1")
 
 	out := run(0, "staff", "grant", "--tenant", "msk", "--snils", "104-527-893 44", "--role", "school_admin", "--school", "МБОУ СОШ № 1", "--school", "Лицей № 3")
 	if !strings.Contains(out, "***-***-893 44 school_admin in msk: Лицей № 3; МБОУ СОШ № 1") {

@@ -11,9 +11,9 @@ import (
 	"github.com/diarybroker/broker/pkg/store"
 )
 
-// seedTenant gives tenant id one of everything the broker keeps of a
+// SeedTenant creates tenant id with one of everything the broker keeps of a
 // tenant and answers how many rows of each table that is.
-func seedTenant(t *testing.T, s store.Store, id string) map[string]int64 {
+func SeedTenant(t *testing.T, s store.Store, id string) map[string]int64 {
 	t.Helper()
 	mkTenant(t, s, id)
 	must(t, s.CreateClient(ctx(), store.Client{ID: id + "-diary", TenantID: id, GrantTypes: []string{"authorization_code"}, CreatedAt: base}))
@@ -95,8 +95,8 @@ func tenantRows(t *testing.T, s store.Store, id string) map[string]int64 {
 // destroys every row of it and nothing of another tenant, and leaves one
 // audit entry with the counts; the id can be used again.
 func testTenantDelete(t *testing.T, s store.Store) {
-	want := seedTenant(t, s, "t1")
-	seedTenant(t, s, "t2")
+	want := SeedTenant(t, s, "t1")
+	SeedTenant(t, s, "t2")
 	if got := tenantRows(t, s, "t1"); !reflect.DeepEqual(got, want) {
 		t.Fatalf("seeded rows = %v, want %v", got, want)
 	}
