@@ -37,6 +37,7 @@ type TenantSettings struct {
 	AttemptRetentionDays      *int `json:"attempt_retention_days,omitempty" name:"attempt-retention-days" help:"Days login attempts (support's reference codes) are kept, with the audit entries of their reading (0: the default, 365)." placeholder:"DAYS"`
 	OutboxRetentionDays       *int `json:"outbox_retention_days,omitempty" name:"outbox-retention-days" help:"Days a delivered webhook event is kept after its delivery (0: the default, 30)." placeholder:"DAYS"`
 	OutboxFailedRetentionDays *int `json:"outbox_failed_retention_days,omitempty" name:"outbox-failed-retention-days" help:"Days a webhook event that exhausted its retries is kept for support after its last attempt (0: the default, 90)." placeholder:"DAYS"`
+	RecheckRetentionDays      *int `json:"recheck_retention_days,omitempty" name:"recheck-retention-days" help:"Days the ESIA values a login's matching used are kept, sealed, for the support console's re-check (0: the default, 30)." placeholder:"DAYS"`
 }
 
 // Groups of settings, each audited as one change (the audit actions of
@@ -80,7 +81,7 @@ func (ts TenantSettings) apply(t *store.Tenant) map[string]bool {
 	}
 	r := &t.Retention
 	mark(groupRetention, set(&r.AttemptDays, ts.AttemptRetentionDays), set(&r.OutboxDays, ts.OutboxRetentionDays),
-		set(&r.OutboxFailedDays, ts.OutboxFailedRetentionDays))
+		set(&r.OutboxFailedDays, ts.OutboxFailedRetentionDays), set(&r.RecheckDays, ts.RecheckRetentionDays))
 	return g
 }
 
@@ -137,7 +138,8 @@ func checkTenant(t store.Tenant) error {
 	for _, v := range []struct {
 		setting string
 		days    int
-	}{{"attempt_retention_days", r.AttemptDays}, {"outbox_retention_days", r.OutboxDays}, {"outbox_failed_retention_days", r.OutboxFailedDays}} {
+	}{{"attempt_retention_days", r.AttemptDays}, {"outbox_retention_days", r.OutboxDays}, {"outbox_failed_retention_days", r.OutboxFailedDays},
+		{"recheck_retention_days", r.RecheckDays}} {
 		if v.days < 0 {
 			add(invalid(v.setting, "must be 0 (the default) or more days"))
 		}

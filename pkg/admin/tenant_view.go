@@ -32,6 +32,7 @@ type TenantView struct {
 	AttemptRetentionDays      int `json:"attempt_retention_days"`
 	OutboxRetentionDays       int `json:"outbox_retention_days"`
 	OutboxFailedRetentionDays int `json:"outbox_failed_retention_days"`
+	RecheckRetentionDays      int `json:"recheck_retention_days"`
 
 	Disabled   bool       `json:"disabled"`
 	DisabledAt *time.Time `json:"disabled_at"`
@@ -50,7 +51,8 @@ func ViewOfTenant(t store.Tenant) TenantView {
 		AdultAge: p.AdultAge, OwnAccountAge: p.OwnAccountAge, Purpose: p.Purpose,
 		RefreshReuseSeconds:  int(t.Tokens.RefreshReuse().Seconds()),
 		AttemptRetentionDays: r.AttemptDays, OutboxRetentionDays: r.OutboxDays, OutboxFailedRetentionDays: r.OutboxFailedDays,
-		Disabled: t.Disabled(), CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
+		RecheckRetentionDays: r.RecheckDays,
+		Disabled:             t.Disabled(), CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
 	if t.Disabled() {
 		at := t.DisabledAt
 		v.DisabledAt = &at

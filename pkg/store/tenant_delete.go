@@ -22,7 +22,7 @@ const AuditDeleteTenant = "delete_tenant"
 type TenantDeleter interface {
 	// DeleteTenant destroys, in one transaction, a disabled tenant and all
 	// its data — roster, relations, links, consents, consent requests and
-	// their evidence, login attempts, OAuth codes and tokens, clients,
+	// their evidence, login attempts with the values kept for their re-check, OAuth codes and tokens, clients,
 	// webhook events, staff grants and audit entries — and appends one
 	// audit entry (AuditDeleteTenant, by actor) with the counts. ErrNotFound
 	// for no such tenant, ErrInvalid for a tenant that is not disabled.

@@ -59,6 +59,7 @@ func (s *Store) deleteTenantData(ctx context.Context, id string, counts map[stri
 	}
 	oldConsents, oldRequests, oldEvents := maps.Clone(s.consents), maps.Clone(s.consentRequests), maps.Clone(s.events)
 	oldAttempts, oldRecords, oldClients, oldStaff := maps.Clone(s.attempts), maps.Clone(s.attemptRecords), maps.Clone(s.clients), maps.Clone(s.staff)
+	oldValues := maps.Clone(s.values)
 	oldOAuth, oldByReq := map[store.OAuthKind]map[string]store.OAuthRecord{}, map[store.OAuthKind]map[string]map[string]bool{}
 	for k, m := range s.oauth {
 		oldOAuth[k] = maps.Clone(m)
@@ -102,6 +103,7 @@ func (s *Store) deleteTenantData(ctx context.Context, id string, counts map[stri
 		}
 	}
 	counts["attempt_events"], counts["attempt_records"] = events, records
+	counts["attempt_values"] = deleteWhere(s.values, func(v store.AttemptValues) bool { return v.TenantID == id })
 	counts["attempts"] = deleteWhere(s.attempts, func(a *store.Attempt) bool { return a.TenantID == id })
 	var links int64
 	for _, byRecord := range s.links[id] {
@@ -122,7 +124,7 @@ func (s *Store) deleteTenantData(ctx context.Context, id string, counts map[stri
 	s.onUndo(ctx, func() {
 		s.evidence, s.audit = oldEvidence, oldAudit
 		s.consents, s.consentRequests, s.events = oldConsents, oldRequests, oldEvents
-		s.attempts, s.attemptRecords, s.clients, s.staff = oldAttempts, oldRecords, oldClients, oldStaff
+		s.attempts, s.attemptRecords, s.clients, s.staff, s.values = oldAttempts, oldRecords, oldClients, oldStaff, oldValues
 		s.oauth, s.oauthByRequest = oldOAuth, oldByReq
 		s.tenants[id] = oldTenant
 		undoPersons()

@@ -19,6 +19,7 @@ var tenantDeletion = []struct{ table, where string }{
 	{"consent_requests", "tenant_id = $1"},
 	{"outbox_events", "tenant_id = $1"},
 	{"oauth_records", "tenant_id = $1 OR client_id IN (SELECT id FROM clients WHERE tenant_id = $1)"},
+	{"attempt_values", "tenant_id = $1 OR ref IN (SELECT ref FROM attempts WHERE tenant_id = $1)"},
 	{"attempt_events", "ref IN (SELECT ref FROM attempts WHERE tenant_id = $1)"},
 	{"attempt_records", "tenant_id = $1 OR ref IN (SELECT ref FROM attempts WHERE tenant_id = $1)"},
 	{"attempts", "tenant_id = $1"},

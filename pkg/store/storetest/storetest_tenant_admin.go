@@ -27,6 +27,7 @@ func SeedTenant(t *testing.T, s store.Store, id string) map[string]int64 {
 		store.AttemptEvent{Step: "authorize", At: base}))
 	must(t, s.RecordAttempt(ctx(), store.Attempt{Ref: ref, Outcome: "linked"},
 		store.AttemptEvent{Step: "link", At: base.Add(time.Second), Detail: linkDetail("", "s-1")}))
+	must(t, s.KeepAttemptValues(ctx(), store.AttemptValues{Ref: ref, TenantID: id, Data: []byte(`{"snils":"11223344595"}`), KeptAt: base}))
 	must(t, s.CreateOAuthRecord(ctx(), store.OAuthRecord{Kind: store.OAuthAccess, Signature: id + "-sig", RequestID: id + "-req",
 		ClientID: id + "-diary", TenantID: id, Subject: "sub", Active: true, Data: []byte("{}"), CreatedAt: base, ExpiresAt: base.Add(time.Hour)}))
 	must(t, s.CreateConsent(ctx(), mkConsent(id+"-c1", id, "s-1", base)))
@@ -38,7 +39,7 @@ func SeedTenant(t *testing.T, s store.Store, id string) map[string]int64 {
 	must(t, err)
 	must(t, s.AppendAudit(ctx(), store.AuditEntry{At: base, TenantID: id, Actor: "cli", Action: "unlink", Target: "p-1"}))
 	return map[string]int64{"tenants": 1, "clients": 2, "roster_persons": 2, "roster_relations": 1, "links": 1,
-		"attempts": 1, "attempt_events": 2, "attempt_records": 1, "oauth_records": 1, "consents": 1, "consent_requests": 1,
+		"attempts": 1, "attempt_events": 2, "attempt_records": 1, "attempt_values": 1, "oauth_records": 1, "consents": 1, "consent_requests": 1,
 		"consent_evidence": 1, "outbox_events": 1, "staff_grants": 1, "audit_log": 1}
 }
 
@@ -66,6 +67,9 @@ func tenantRows(t *testing.T, s store.Store, id string) map[string]int64 {
 	n["attempt_records"] = int64(len(byRecord))
 	if a, err := s.GetAttempt(ctx(), ("REF" + id + "000000")[:10]); err == nil {
 		n["attempts"], n["attempt_events"] = 1, int64(len(a.Events))
+	}
+	if _, err := s.GetAttemptValues(ctx(), ("REF" + id + "000000")[:10]); err == nil {
+		n["attempt_values"] = 1
 	}
 	if _, err := s.GetOAuthRecord(ctx(), store.OAuthAccess, id+"-sig"); err == nil {
 		n["oauth_records"] = 1
