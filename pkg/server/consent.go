@@ -33,30 +33,28 @@ func (s *Server) proceed(c echo.Context, res *login.Result) error {
 	switch d.Outcome {
 	case consent.NeedsSelfConsent:
 		s.c.Login.RecordStep(ctx, ref, "consent", "consent_page", "", map[string]any{"decision": "self_consent_asked", "text_version": d.Text.Version, "age": d.Age})
-		return s.consentPage(c, t, res, d.Text, http.StatusOK, "")
+		return s.consentPage(c, t, res, http.StatusOK, "")
 	case consent.NeedsParental:
 		detail := map[string]any{"decision": "parental_consent_required", "age": d.Age, "age_unknown": d.AgeUnknown, "no_parents": d.NoParents}
-		text := "Для входа в дневник нужно согласие одного из родителей. Согласия уже запрошены: родители увидят просьбу, когда в следующий раз войдут через Госуслуги, или на странице согласий для родителей. Как только один из них согласится, вы сможете войти."
 		if d.Request != nil {
 			detail["request_id"], detail["declines"] = d.Request.ID, len(d.Request.Declines)
-			if len(d.Request.Declines) > 0 {
-				text += " Один из родителей отказал в согласии; согласие может дать второй родитель."
-			}
-		}
-		if d.NoParents {
-			text = "Для входа в дневник нужно согласие одного из родителей, но в электронном дневнике не указан ни один ваш родитель, поэтому запросить согласие не у кого. Попросите классного руководителя добавить родителей в дневник, затем попробуйте войти снова."
 		}
 		s.c.Login.RecordStep(ctx, ref, "consent", login.ReasonConsentRequired, login.ReasonConsentRequired, detail)
 		s.c.Metrics.Logins.WithLabelValues(login.ReasonConsentRequired).Inc()
 		back, _ := s.c.OAuth.ErrorRedirect(&res.Pending.Request, login.ReasonConsentRequired, ref)
-		return errorPage(c, http.StatusForbidden, "Нужно согласие родителя", text, login.FormatRef(ref), back)
+		child, err := s.childPageOf(ctx, t, d)
+		if err != nil {
+			return err
+		}
+		return s.showResult(c, resultView{Kind: resultParental, Status: http.StatusForbidden, Title: "Нужно согласие родителя",
+			Ref: ref, Back: back, Tenant: t.ID, Child: child})
 	case consent.NeedsConfirmation:
 		s.c.Login.RecordStep(ctx, ref, "consent", reasonAccountNotConfirmed, reasonAccountNotConfirmed, map[string]any{"age": d.Age})
 		s.c.Metrics.Logins.WithLabelValues(reasonAccountNotConfirmed).Inc()
 		back, _ := s.c.OAuth.ErrorRedirect(&res.Pending.Request, reasonAccountNotConfirmed, ref)
-		return errorPage(c, http.StatusForbidden, "Нужна подтверждённая учётная запись",
-			"С 14 лет для входа в электронный дневник нужна подтверждённая учётная запись Госуслуг. Подтвердите личность (в центре обслуживания, через онлайн-банк или электронной подписью) и войдите снова.",
-			login.FormatRef(ref), back)
+		return s.showResult(c, resultView{Kind: resultError, Status: http.StatusForbidden, Title: "Нужна подтверждённая учётная запись",
+			Text: "С 14 лет для входа в электронный дневник нужна подтверждённая учётная запись Госуслуг. Подтвердите личность (в центре обслуживания, через онлайн-банк или электронной подписью) и войдите снова.",
+			Ref:  ref, Back: back})
 	}
 	notices, err := s.parentNotices(ctx, t.ID, res)
 	if err != nil {
@@ -67,29 +65,22 @@ func (s *Server) proceed(c echo.Context, res *login.Result) error {
 		if err != nil {
 			return err
 		}
-		token, _ := c.Get("csrf").(string)
-		return render(c, http.StatusOK, "notice", Page{Brand: t.DisplayName, Title: "Вас просят дать согласие",
-			Data: map[string]any{"Children": notices, "Parent": "/parent?tenant=" + t.ID, "Login": id, "CSRF": token}})
+		return s.showResult(c, resultView{Kind: resultNotice, Status: http.StatusOK, Ref: ref, Back: s.pausedBack(res), Login: id, Tenant: t.ID})
 	}
 	return s.issue(c, res)
 }
 
-// consentPage pauses the login and shows the self-consent page with text;
-// the text shown is kept with the paused login, so that the answer is
-// recorded about exactly that text. notice, when set, says why the page is
-// shown again.
-func (s *Server) consentPage(c echo.Context, t store.Tenant, res *login.Result, text consent.Text, status int, notice string) error {
+// consentPage pauses the login and shows the self-consent page with the
+// tenant's text (renderConsent keeps the text shown with the paused login,
+// so that the answer is recorded about exactly that text). notice, when
+// set, says why the page is shown again.
+func (s *Server) consentPage(c echo.Context, t store.Tenant, res *login.Result, status int, notice string) error {
 	id, err := s.pause(c, res)
 	if err != nil {
 		return err
 	}
-	if err := s.putSealed(c, shownTextKey(id), []byte(text.Version+"\x00"+text.Hash), choiceTTL); err != nil {
-		return err
-	}
-	token, _ := c.Get("csrf").(string)
-	return render(c, status, "consent", Page{Brand: t.DisplayName, Title: "Согласие на обработку персональных данных",
-		Data: map[string]any{"Text": text, "Tenant": t, "Login": id, "CSRF": token, "Categories": text.Categories,
-			"Purpose": text.Purpose, "Notice": notice}})
+	return s.showResult(c, resultView{Kind: resultConsent, Status: status, Ref: res.Pending.Ref, Back: s.pausedBack(res),
+		Login: id, Tenant: t.ID, Notice: notice})
 }
 
 // shownTextKey names the version and hash of the consent text shown with
@@ -176,7 +167,7 @@ func (s *Server) consentAnswer(c echo.Context) error {
 	text := consent.TextForRole(t, store.ConsentSelf, rolesOf(res)...)
 	if string(shown) != text.Version+"\x00"+text.Hash {
 		s.c.Login.RecordStep(ctx, res.Pending.Ref, "consent", "consent_page", "", map[string]any{"decision": "text_changed", "text_version": text.Version})
-		return s.consentPage(c, t, res, text, http.StatusConflict,
+		return s.consentPage(c, t, res, http.StatusConflict,
 			"Текст согласия изменился, пока страница была открыта. Ваш ответ не записан: прочитайте новый текст и ответьте ещё раз.")
 	}
 	if err := s.c.Consent.GrantSelf(ctx, t, subjectOf(res), text, accept); err != nil {

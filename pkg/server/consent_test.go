@@ -175,7 +175,7 @@ func TestParentalConsentEndToEnd(t *testing.T) {
 	d := newDiary(b)
 	o := loginAs(t, b, d, oidChild)
 	ref := errorRedirect(t, o, d, "consent_required")
-	if !strings.Contains(o.Body, "Для входа в дневник нужно согласие одного из родителей") || !strings.Contains(o.Body, "Согласия уже запрошены") {
+	if !strings.Contains(o.Body, "Для входа в дневник нужно согласие одного из родителей") || !strings.Contains(o.Body, "Кузнецов А. С.") {
 		t.Fatalf("block page: %.600s", o.Body)
 	}
 	if got := h.types(t, b); strings.Join(got, ",") != "consent.requested" {
@@ -384,7 +384,7 @@ func TestChildWithoutParentsInTheRoster(t *testing.T) {
 	d := newDiary(b)
 	o := loginAs(t, b, d, oidChild)
 	ref := errorRedirect(t, o, d, "consent_required")
-	if !strings.Contains(o.Body, "не указан ни один ваш родитель") {
+	if !strings.Contains(o.Body, "не указан ни один твой родитель") || strings.Contains(o.Body, "qr.png") {
 		t.Fatalf("page: %.600s", o.Body)
 	}
 	r := call(t, "GET", b.URL+"/api/v1/support/attempts/"+ref, token, "", "")

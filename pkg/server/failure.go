@@ -46,10 +46,16 @@ func (s *Server) loginFailed(c echo.Context, res *login.Result) error {
 		}
 	}
 	ref := login.FormatRef(res.Pending.Ref)
-	if form := reportFormFor(c, res); form != nil {
-		return render(c, status, "error", Page{Title: res.Message.Title, Text: res.Message.Text, Ref: ref, BackURL: back, Data: form})
+	form := reportFormFor(c, res)
+	if login.StoreUnavailable(res.Reason) {
+		// Nothing could be kept: the page at once.
+		if form != nil {
+			return render(c, status, "error", Page{Title: res.Message.Title, Text: res.Message.Text, Ref: ref, BackURL: back, Data: form})
+		}
+		return errorPage(c, status, res.Message.Title, res.Message.Text, ref, back)
 	}
-	return errorPage(c, status, res.Message.Title, res.Message.Text, ref, back)
+	return s.showResult(c, resultView{Kind: resultError, Status: status, Title: res.Message.Title, Text: res.Message.Text,
+		Ref: res.Pending.Ref, Back: back, Report: form != nil})
 }
 
 // authorizeStorageFailed is the page of an authorization request whose

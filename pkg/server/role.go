@@ -109,9 +109,7 @@ func (s *Server) chooseRole(c echo.Context, res *login.Result) error {
 	if err != nil {
 		return err
 	}
-	token, _ := c.Get("csrf").(string)
-	return render(c, http.StatusOK, "role", Page{Title: "Кем вы входите?",
-		Data: map[string]any{"Options": res.Options, "Login": id, "CSRF": token}})
+	return s.showResult(c, resultView{Kind: resultRole, Status: http.StatusOK, Ref: res.Pending.Ref, Back: s.pausedBack(res), Login: id})
 }
 
 type sealedChoice struct {
