@@ -315,8 +315,14 @@ func (d *AttemptDesk) columns(ctx context.Context, sc store.Scope, tenantID stri
 }
 
 func (d *AttemptDesk) audit(ctx context.Context, tenantID, grantID, action, target string, detail map[string]any) error {
+	return auditEntry(ctx, d.Store, d.now(), tenantID, grantID, action, target, detail)
+}
+
+// auditEntry writes one entry of a staff member's action; an action that
+// cannot be audited is refused.
+func auditEntry(ctx context.Context, a store.Audit, at time.Time, tenantID, grantID, action, target string, detail map[string]any) error {
 	b, _ := json.Marshal(detail)
-	if err := d.Store.AppendAudit(ctx, store.AuditEntry{At: d.now().UTC(), TenantID: auditTenant(tenantID), Actor: StaffActor(grantID),
+	if err := a.AppendAudit(ctx, store.AuditEntry{At: at.UTC(), TenantID: auditTenant(tenantID), Actor: StaffActor(grantID),
 		Action: action, Target: target, Detail: b}); err != nil {
 		return fmt.Errorf("support: audit: %w", err)
 	}
