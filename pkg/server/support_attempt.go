@@ -116,16 +116,11 @@ func (s *Server) supportUnmask(c echo.Context) error {
 		return s.renderSupportAttempt(c, ss, grants, g, d, attemptNotes{status: http.StatusUnprocessableEntity,
 			Error: "Укажите причину, по которой нужно увидеть значение полностью: без неё значение не показывается."})
 	}
-	limit := s.c.Settings.SupportUnmaskPerHour
-	if limit <= 0 {
-		limit = 30
-	}
-	n, err := s.c.Sessions.Hit(ctx, "unmask:"+ss.SNILSIndex, unmaskWindow)
+	limited, limit, err := s.unmaskLimited(c, ss)
 	if err != nil {
-		// Fail closed: an unmask that cannot be counted is not shown.
-		return fmt.Errorf("support: unmask limit: %w", err)
+		return err
 	}
-	if n > int64(limit) {
+	if limited {
 		count("rate_limited")
 		d, err := desk.Attempt(ctx, g.Scope(), g.ID, ref)
 		if errors.Is(err, support.ErrNotFound) {
@@ -150,6 +145,23 @@ func (s *Server) supportUnmask(c echo.Context) error {
 	}
 	count("shown")
 	return s.renderSupportAttempt(c, ss, grants, g, d, attemptNotes{})
+}
+
+// unmaskLimited counts one «Показать» of the staff member (by their
+// SNILS's blind index, whatever the grant) in the sessions store, shared
+// by every replica, and reports whether it is over the hour's limit
+// (Settings.SupportUnmaskPerHour, default 30), and the limit. An unmask
+// that cannot be counted is refused (the error): the limiter fails closed.
+func (s *Server) unmaskLimited(c echo.Context, ss *staffSession) (bool, int, error) {
+	limit := s.c.Settings.SupportUnmaskPerHour
+	if limit <= 0 {
+		limit = 30
+	}
+	n, err := s.c.Sessions.Hit(c.Request().Context(), "unmask:"+ss.SNILSIndex, unmaskWindow)
+	if err != nil {
+		return false, limit, fmt.Errorf("support: unmask limit: %w", err)
+	}
+	return n > int64(limit), limit, nil
 }
 
 // attemptNotes are what a form added to the attempt page.

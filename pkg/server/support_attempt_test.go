@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/diarybroker/broker/pkg/server"
+	"github.com/diarybroker/broker/pkg/sessions"
 	"github.com/diarybroker/broker/pkg/store"
 	"github.com/diarybroker/broker/pkg/support"
 )
@@ -323,6 +324,18 @@ func TestSupportUnmaskRateLimit(t *testing.T) {
 			t.Error("the refusal is not counted")
 		}
 	})
+	t.Run("a count that cannot be kept shows nothing", func(t *testing.T) {
+		b := startBrokerWith(t, true, nil, server.BuildOptions{WrapSessions: func(st sessions.Store) sessions.Store { return noUnmaskCount{st} }})
+		ref := failedLebedev(t, b)
+		br, home := signInSupport(t, b, oidTenantSupport)
+		o := br.submit(home, "/support/unmask", url.Values{"kind": {"attempt"}, "target": {ref}, "field": {"snils"}, "reason": {"проверка"}})
+		if o.Status < 500 || strings.Contains(o.Body, lebedevSNILS) {
+			t.Fatalf("with the counter down: %d %.500s", o.Status, o.Body)
+		}
+		if n := len(auditOf(t, b, support.ActionUnmask, ref)); n != 0 {
+			t.Fatalf("%d unmask entries with the counter down", n)
+		}
+	})
 	t.Run("the limit is a setting", func(t *testing.T) {
 		b := startBroker(t, true, func(s *server.Settings) { s.SupportUnmaskPerHour = 2 })
 		ref := failedLebedev(t, b)
@@ -337,6 +350,16 @@ func TestSupportUnmaskRateLimit(t *testing.T) {
 			}
 		}
 	})
+}
+
+// noUnmaskCount is a sessions store whose «Показать» counter is down.
+type noUnmaskCount struct{ sessions.Store }
+
+func (n noUnmaskCount) Hit(ctx context.Context, key string, window time.Duration) (int64, error) {
+	if strings.HasPrefix(key, "unmask:") {
+		return 0, fmt.Errorf("%w: test", sessions.ErrUnavailable)
+	}
+	return n.Store.Hit(ctx, key, window)
 }
 
 // regexpGrant is the grant id of the console's page.
