@@ -59,7 +59,7 @@ func (s *Store) deleteTenantData(ctx context.Context, id string, counts map[stri
 	}
 	oldConsents, oldRequests, oldEvents := maps.Clone(s.consents), maps.Clone(s.consentRequests), maps.Clone(s.events)
 	oldAttempts, oldRecords, oldClients, oldStaff := maps.Clone(s.attempts), maps.Clone(s.attemptRecords), maps.Clone(s.clients), maps.Clone(s.staff)
-	oldValues := maps.Clone(s.values)
+	oldValues, oldTickets := maps.Clone(s.values), maps.Clone(s.tickets)
 	oldOAuth, oldByReq := map[store.OAuthKind]map[string]store.OAuthRecord{}, map[store.OAuthKind]map[string]map[string]bool{}
 	for k, m := range s.oauth {
 		oldOAuth[k] = maps.Clone(m)
@@ -74,6 +74,14 @@ func (s *Store) deleteTenantData(ctx context.Context, id string, counts map[stri
 	counts["consents"] = deleteWhere(s.consents, func(r consentRow) bool { return r.c.TenantID == id })
 	counts["consent_requests"] = deleteWhere(s.consentRequests, func(r requestRow) bool { return r.r.TenantID == id })
 	counts["outbox_events"] = deleteWhere(s.events, func(r eventRow) bool { return r.e.TenantID == id })
+	var notes int64
+	for _, tk := range s.tickets {
+		if tk.TenantID == id {
+			notes += int64(len(tk.Notes))
+		}
+	}
+	counts["ticket_notes"] = notes
+	counts["tickets"] = deleteWhere(s.tickets, func(tk store.Ticket) bool { return tk.TenantID == id })
 	var oauthN int64
 	for kind, m := range s.oauth {
 		for sig, r := range m {
@@ -125,6 +133,7 @@ func (s *Store) deleteTenantData(ctx context.Context, id string, counts map[stri
 		s.evidence, s.audit = oldEvidence, oldAudit
 		s.consents, s.consentRequests, s.events = oldConsents, oldRequests, oldEvents
 		s.attempts, s.attemptRecords, s.clients, s.staff, s.values = oldAttempts, oldRecords, oldClients, oldStaff, oldValues
+		s.tickets = oldTickets
 		s.oauth, s.oauthByRequest = oldOAuth, oldByReq
 		s.tenants[id] = oldTenant
 		undoPersons()

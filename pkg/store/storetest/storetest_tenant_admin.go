@@ -38,10 +38,16 @@ func SeedTenant(t *testing.T, s store.Store, id string) map[string]int64 {
 	_, err = s.PutStaffGrant(ctx(), mkGrant(id+"-g1", id, store.StaffTenantSupport, 'a'))
 	must(t, err)
 	must(t, s.AppendAudit(ctx(), store.AuditEntry{At: base, TenantID: id, Actor: "cli", Action: "unlink", Target: "p-1"}))
+	must(t, s.CreateTicket(ctx(), mkTicket(id+"-k1", id, ref, base, "МБОУ СОШ № 1")))
+	_, err = s.ChangeTicket(ctx(), supportOf(id), id+"-k1", store.TicketChange{At: base, Author: "staff", Note: "позвонили"})
+	must(t, err)
 	return map[string]int64{"tenants": 1, "clients": 2, "roster_persons": 2, "roster_relations": 1, "links": 1,
 		"attempts": 1, "attempt_events": 2, "attempt_records": 1, "attempt_values": 1, "oauth_records": 1, "consents": 1, "consent_requests": 1,
-		"consent_evidence": 1, "outbox_events": 1, "staff_grants": 1, "audit_log": 1}
+		"consent_evidence": 1, "outbox_events": 1, "staff_grants": 1, "audit_log": 1, "tickets": 1, "ticket_notes": 1}
 }
+
+// supportOf is the scope of tenant id's support staff.
+func supportOf(id string) store.Scope { return store.Scope{Role: store.StaffTenantSupport, TenantID: id} }
 
 // tenantRows counts, through the store's reads, what seedTenant made.
 func tenantRows(t *testing.T, s store.Store, id string) map[string]int64 {
@@ -92,6 +98,14 @@ func tenantRows(t *testing.T, s store.Store, id string) map[string]int64 {
 	audit, err := s.ListAudit(ctx(), id, 10)
 	must(t, err)
 	n["audit_log"] = int64(len(audit))
+	tickets, err := s.TicketsInScope(ctx(), supportOf(id), "", 0)
+	must(t, err)
+	n["tickets"] = int64(len(tickets))
+	for _, tk := range tickets {
+		full, err := s.TicketInScope(ctx(), supportOf(id), tk.ID)
+		must(t, err)
+		n["ticket_notes"] += int64(len(full.Notes))
+	}
 	return n
 }
 
