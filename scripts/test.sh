@@ -4,7 +4,8 @@
 # It first makes sure what the tests need is there, installing or starting
 # what is missing (Debian; needs root or sudo):
 #   PostgreSQL on 127.0.0.1:5432, Redis on 127.0.0.1:6379,
-#   OpenSSL's GOST engine (libengine-gost-openssl), Chromium, Node and npm
+#   OpenSSL's GOST engine (libengine-gost-openssl), Chromium, Apache with
+#   mod_auth_openidc (apache2, libapache2-mod-auth-openidc), Node and npm
 #   (nodejs, npm) with the tools of scripts/node (npm ci).
 # It lints api/openapi.yaml (redocly lint: any problem fails the run).
 # Then it runs gofmt, go vet, go test -race ./... with CI=true (a test that
@@ -58,6 +59,11 @@ openssl engine gost -t >/dev/null 2>&1 || { echo "test.sh: OpenSSL's gost engine
 
 # --- Chromium (browser tests of the broker's pages) --------------------------
 if ! command -v chromium >/dev/null; then apt_install chromium; fi
+
+# --- Apache with mod_auth_openidc (pkg/server's TestModAuthOpenIDC) ---------
+if [ ! -x /usr/sbin/apache2 ] || [ ! -f /usr/lib/apache2/modules/mod_auth_openidc.so ]; then
+  apt_install apache2 libapache2-mod-auth-openidc
+fi
 
 # --- curl, jq and psql (scripts/dev-login.sh and serve-demo.sh need them) -----
 missing=""
