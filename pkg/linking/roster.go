@@ -134,57 +134,66 @@ func jsonProblem(err error) string {
 
 // Person validates a person row and turns it into a record with blind
 // indexes. An invalid SNILS check digit is kept and flagged, never fixed.
+// When the row is invalid the error is a RowErrors listing every problem
+// found (errors.As with a RowError gives the first).
 func (r RosterRow) Person(ix Indexer) (store.Person, error) {
-	fail := func(field, msg string) (store.Person, error) {
-		return store.Person{}, RowError{ExternalID: r.ExternalID, Field: field, Message: msg}
-	}
+	var errs RowErrors
+	id := r.ExternalID
 	if strings.TrimSpace(r.ExternalID) == "" {
-		return fail("external_id", "is required")
-	}
-	if err := store.CheckID("external_id", r.ExternalID); err != nil {
+		errs = append(errs, RowError{Field: "external_id", Message: "is required"})
+	} else if err := store.CheckID("external_id", r.ExternalID); err != nil {
 		re, _ := fieldRowError("", err)
-		return store.Person{}, re
+		errs = append(errs, re)
+		id = "" // the id is the problem: the other errors do not repeat it
 	}
+	fail := func(field, msg string) { errs = append(errs, RowError{ExternalID: id, Field: field, Message: msg}) }
 	role := store.Role(r.Role)
 	if !role.Valid() {
-		return fail("role", "must be student, parent, teacher or staff")
+		fail("role", "must be student, parent, teacher or staff")
 	}
 	for i, c := range r.Contacts {
 		switch {
 		case c.Type != "email" && c.Type != "phone":
-			return fail(fmt.Sprintf("contacts[%d].type", i), "must be email or phone")
+			fail(fmt.Sprintf("contacts[%d].type", i), "must be email or phone")
 		case strings.TrimSpace(c.Value) == "":
-			return fail(fmt.Sprintf("contacts[%d].value", i), "is required")
+			fail(fmt.Sprintf("contacts[%d].value", i), "is required")
 		}
 	}
 	p := store.Person{ExternalID: r.ExternalID, Role: role, LastName: strings.TrimSpace(r.LastName),
 		FirstName: strings.TrimSpace(r.FirstName), MiddleName: strings.TrimSpace(r.MiddleName),
 		School: r.School, Class: r.Class, Contacts: r.Contacts}
-	if p.LastName == "" || p.FirstName == "" {
-		return fail("last_name", "last_name and first_name are required")
+	if p.LastName == "" {
+		fail("last_name", "is required")
+	}
+	if p.FirstName == "" {
+		fail("first_name", "is required")
 	}
 	// The index is computed from the normalised values: normalising again
 	// (inside IndexOf) then takes the fast path, and gives the same strings
 	// a login computes.
-	name, _, err := NormaliseFullName(FullName{Last: p.LastName, First: p.FirstName, Patronymic: p.MiddleName})
-	if err != nil {
-		var fe *FieldError
-		if errors.As(err, &fe) {
-			return fail(fe.Field, "contains characters a name cannot have")
+	var name FullName
+	if p.LastName != "" && p.FirstName != "" {
+		var err error
+		name, _, err = NormaliseFullName(FullName{Last: p.LastName, First: p.FirstName, Patronymic: p.MiddleName})
+		if err != nil {
+			var fe *FieldError
+			if errors.As(err, &fe) {
+				fail(fe.Field, "contains characters a name cannot have")
+			} else {
+				fail("last_name", "is not a name")
+			}
 		}
-		return fail("last_name", "is not a name")
 	}
-	bd, err := ParseBirthDate(r.BirthDate)
-	if err != nil {
-		return fail("birth_date", "must be a real date, YYYY-MM-DD")
+	if bd, err := ParseBirthDate(r.BirthDate); err != nil {
+		fail("birth_date", "must be a real date, YYYY-MM-DD")
+	} else {
+		p.BirthDate = bd
 	}
-	p.BirthDate = bd
 	if r.SNILS != "" {
 		s, _, err := NormaliseSNILS(r.SNILS)
-		if err != nil {
-			return fail("snils", "must be 11 digits")
-		}
 		switch {
+		case err != nil:
+			fail("snils", "must be 11 digits")
 		case strings.Trim(s, "0") == "":
 			p.Flags = append(p.Flags, FlagSNILSZero)
 		case !SNILSChecksumValid(s):
@@ -197,20 +206,21 @@ func (r RosterRow) Person(ix Indexer) (store.Person, error) {
 	var cert BirthCert // normalised
 	if c := r.BirthCert; c != nil && (c.Number != "" || c.Series != "") {
 		bc := BirthCert{Type: BirthCertType(c.Type), Series: c.Series, Number: c.Number}
+		var err error
 		cert, _, err = NormaliseBirthCert(bc)
 		if err != nil {
 			switch {
 			case errors.Is(err, ErrBirthCertType):
-				return fail("birth_cert.type", "must be RF_BRTH_CERT, FID_BRTH_CERT or OLD_BRTH_CERT")
+				fail("birth_cert.type", "must be RF_BRTH_CERT, FID_BRTH_CERT or OLD_BRTH_CERT")
 			case errors.Is(err, ErrBirthCertNumber):
-				return fail("birth_cert.number", "must be 6 or 7 digits")
+				fail("birth_cert.number", "must be 6 or 7 digits")
 			default:
-				return fail("birth_cert.series", "must be a Roman numeral and two Cyrillic letters, e.g. II-МЮ")
+				fail("birth_cert.series", "must be a Roman numeral and two Cyrillic letters, e.g. II-МЮ")
 			}
 		}
 		issue, err := ParseBirthDate(c.IssueDate)
 		if err != nil {
-			return fail("birth_cert.issue_date", "must be a real date, YYYY-MM-DD")
+			fail("birth_cert.issue_date", "must be a real date, YYYY-MM-DD")
 		}
 		typ := c.Type
 		if typ == "" {
@@ -218,17 +228,39 @@ func (r RosterRow) Person(ix Indexer) (store.Person, error) {
 		}
 		p.BirthCert = &store.BirthCert{Type: typ, Series: c.Series, Number: c.Number, IssueDate: issue, ActNo: c.ActNo}
 	}
-	id := IdentityOfRecord(p)
-	id.Name, id.BirthCert = name, cert
-	p.Index = IndexOf(ix, id)
+	if len(errs) > 0 {
+		// What the store would refuse besides, among the fields not yet
+		// named (the store's own check stops at its first).
+		named := map[string]bool{}
+		for _, e := range errs {
+			named[e.Field] = true
+		}
+		for _, f := range []struct {
+			field, value string
+			max          int
+		}{{"last_name", p.LastName, store.MaxNameLength}, {"first_name", p.FirstName, store.MaxNameLength},
+			{"middle_name", p.MiddleName, store.MaxNameLength}, {"school", p.School, store.MaxSchoolLength},
+			{"class", p.Class, store.MaxClassLength}} {
+			if named[f.field] {
+				continue
+			}
+			if re, ok := fieldRowError(id, store.CheckText(f.field, f.value, f.max)); ok {
+				errs = append(errs, re)
+			}
+		}
+		return store.Person{}, errs
+	}
+	ident := IdentityOfRecord(p)
+	ident.Name, ident.BirthCert = name, cert
+	p.Index = IndexOf(ix, ident)
 	// What the store will refuse is a row error now, naming the field:
 	// NUL and other control characters, invalid UTF-8, over the
 	// documented maximum lengths.
 	if err := store.ValidatePerson(p); err != nil {
 		if re, ok := fieldRowError(r.ExternalID, err); ok {
-			return store.Person{}, re
+			return store.Person{}, RowErrors{re}
 		}
-		return fail("", "is not a valid person row")
+		return store.Person{}, RowErrors{{ExternalID: r.ExternalID, Message: "is not a valid person row"}}
 	}
 	return p, nil
 }
@@ -257,6 +289,10 @@ type ImportReport struct {
 	Deleted   int `json:"deleted"`
 	Relations int `json:"relations"`
 	Flagged   int `json:"flagged"`
+	// FlaggedRows are the rows imported with a flag, each with its reason
+	// (at most MaxErrors; FlaggedTruncated says there were more).
+	FlaggedRows      []RowFlag `json:"flagged_rows,omitempty"`
+	FlaggedTruncated bool      `json:"flagged_truncated,omitempty"`
 	// LinksRemoved are the links of deleted records that were removed
 	// (their tokens revoked), LinksSuspended those of changed records that
 	// a re-check suspended (Importer.Links).
@@ -354,6 +390,7 @@ type item struct {
 	rel    store.Relation
 	id     string // external id of a deletion
 	err    RowError
+	more   []RowError // the row's further errors
 }
 
 // lined is a value with the line it came from.
@@ -409,14 +446,35 @@ func (run *importRun) addErr(e RowError) {
 	}
 }
 
+func (run *importRun) addFlags(fs []RowFlag) {
+	run.mu.Lock()
+	defer run.mu.Unlock()
+	for _, f := range fs {
+		if len(run.rep.FlaggedRows) < run.maxErrs {
+			run.rep.FlaggedRows = append(run.rep.FlaggedRows, f)
+		} else {
+			run.rep.FlaggedTruncated = true
+		}
+	}
+}
+
 func (run *importRun) count(f func(r *ImportReport)) {
 	run.mu.Lock()
 	f(&run.rep)
 	run.mu.Unlock()
 }
 
-// Import reads NDJSON rows from r into tenantID's roster.
+// Import reads NDJSON rows from r into tenantID's roster. A UTF-8 byte
+// order mark at the start is skipped; input that is plainly not NDJSON (a
+// JSON array, CSV, UTF-16) fails at once with a *NotNDJSONError and
+// nothing imported.
 func (im *Importer) Import(ctx context.Context, tenantID string, r io.Reader) (ImportReport, error) {
+	br := bufio.NewReaderSize(r, 64<<10) // readChunks reads through it
+	skipBOM(br)
+	if err := sniffNDJSON(br); err != nil {
+		return ImportReport{}, err
+	}
+	r = br
 	run := &importRun{im: im, tenantID: tenantID, batch: im.BatchSize, maxErrs: im.MaxErrors, seen: newIDSet()}
 	if run.batch <= 0 {
 		run.batch = 1000
@@ -644,6 +702,7 @@ func (run *importRun) report() ImportReport {
 	defer run.mu.Unlock()
 	rep := run.rep
 	sort.SliceStable(rep.Errors, func(i, j int) bool { return rep.Errors[i].Line < rep.Errors[j].Line })
+	sort.SliceStable(rep.FlaggedRows, func(i, j int) bool { return rep.FlaggedRows[i].Line < rep.FlaggedRows[j].Line })
 	return rep
 }
 
@@ -770,7 +829,11 @@ func (im *Importer) parse(c *chunk) {
 			default:
 				p, err := row.Person(im.Index)
 				if err != nil {
-					if !errors.As(err, &it.err) {
+					var all RowErrors
+					switch {
+					case errors.As(err, &all) && len(all) > 0:
+						it.err, it.more = all[0], all[1:]
+					case !errors.As(err, &it.err):
 						it.err = RowError{ExternalID: row.ExternalID, Message: "is not a valid person row"}
 					}
 					break
@@ -805,6 +868,10 @@ func (run *importRun) check(it *item) error {
 	case itemError:
 		it.err.Line = it.line
 		run.addErr(it.err)
+		for _, e := range it.more {
+			e.Line = it.line
+			run.addErr(e)
+		}
 	case itemPerson:
 		if first, dup := run.seen.add(it.person.ExternalID, it.line); dup {
 			run.addErr(RowError{Line: it.line, ExternalID: it.person.ExternalID, Field: "external_id",
@@ -913,7 +980,7 @@ func (run *importRun) writePersons(batch []lined[store.Person]) error {
 	if err != nil && !errors.Is(err, store.ErrInvalid) {
 		return fmt.Errorf("linking: import: %w", err)
 	}
-	written, flagged := make([]store.Person, 0, len(ps)), 0
+	written, flagged := make([]store.Person, 0, len(ps)), []RowFlag(nil)
 	for i, p := range batch {
 		if err != nil { // find the bad row(s)
 			if err := run.im.Roster.UpsertPersons(run.ctx, run.tenantID, ps[i:i+1]); err != nil {
@@ -931,7 +998,7 @@ func (run *importRun) writePersons(batch []lined[store.Person]) error {
 		}
 		written = append(written, p.V)
 		if len(p.V.Flags) > 0 {
-			flagged++
+			flagged = append(flagged, rowFlags(p.Line, p.V.ExternalID, p.V.Flags)...)
 		}
 	}
 	suspended := 0
@@ -942,7 +1009,14 @@ func (run *importRun) writePersons(batch []lined[store.Person]) error {
 		}
 		suspended = len(links)
 	}
-	run.count(func(r *ImportReport) { r.Persons += len(written); r.Flagged += flagged; r.LinksSuspended += suspended })
+	rows := 0
+	for i, f := range flagged {
+		if i == 0 || f.Line != flagged[i-1].Line {
+			rows++
+		}
+	}
+	run.addFlags(flagged)
+	run.count(func(r *ImportReport) { r.Persons += len(written); r.Flagged += rows; r.LinksSuspended += suspended })
 	return nil
 }
 
