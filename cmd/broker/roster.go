@@ -2,10 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -15,7 +17,7 @@ import (
 
 // RosterCmd is `broker roster`.
 type RosterCmd struct {
-	Import   RosterImportCmd   `cmd:"" help:"Import an NDJSON roster (docs/roster-format.md) into a tenant."`
+	Import   RosterImportCmd   `cmd:"" help:"Import an NDJSON or CSV roster (docs/roster-format.md) into a tenant."`
 	Generate RosterGenerateCmd `cmd:"" help:"Generate a synthetic roster with an ESIA persons file and a manifest of deliberate errors (load tests)."`
 }
 
@@ -78,11 +80,13 @@ func (c *RosterGenerateCmd) Run(g *Globals) error {
 // RosterImportCmd is `broker roster import --tenant T FILE`.
 type RosterImportCmd struct {
 	StoreFlags
-	Tenant  string `required:"" help:"Tenant to import into."`
-	File    string `arg:"" help:"NDJSON file, or - for standard input."`
-	Quiet   bool   `help:"No progress on standard error."`
-	Batch   int    `default:"1000" help:"Person rows written per transaction."`
-	Writers int    `default:"2" help:"Transactions writing at once."`
+	Tenant   string `required:"" help:"Tenant to import into."`
+	File     string `arg:"" help:"Roster file (NDJSON, or CSV with --format csv), or - for standard input."`
+	Format   string `default:"ndjson" enum:"ndjson,csv" help:"ndjson (one JSON object per line) or csv (the header and columns of docs/roster-format.md; UTF-8 or Windows-1251, ';' or ',')."`
+	Encoding string `default:"auto" enum:"auto,utf-8,windows-1251" help:"Encoding of a CSV file: auto (UTF-8 if it is valid UTF-8, else Windows-1251), utf-8 or windows-1251."`
+	Quiet    bool   `help:"No progress and no list of rejected and flagged rows on standard error."`
+	Batch    int    `default:"1000" help:"Person rows written per transaction."`
+	Writers  int    `default:"2" help:"Transactions writing at once."`
 }
 
 // Run imports the roster and prints the report as JSON.
@@ -116,15 +120,33 @@ func (c *RosterImportCmd) Run(g *Globals) error {
 	}
 	cr := &countingReader{r: in}
 	start := time.Now()
+	var drawn atomic.Bool
 	im := &linking.Importer{Roster: st.Store, Index: st.PII, Links: links, BatchSize: c.Batch, Writers: c.Writers, Progress: func(lines int) {
 		if c.Quiet {
 			return
 		}
+		drawn.Store(true)
 		fmt.Fprint(os.Stderr, progressLine(lines, cr.n.Load(), size, time.Since(start)))
 	}}
-	rep, err := im.Import(g.Ctx, c.Tenant, cr)
-	if !c.Quiet {
-		fmt.Fprintln(os.Stderr)
+	var rep linking.ImportReport
+	if c.Format == "csv" {
+		enc := c.Encoding
+		if enc == "auto" {
+			enc = linking.EncodingAuto
+		}
+		rep, err = im.ImportCSV(g.Ctx, c.Tenant, cr, linking.CSVOptions{Encoding: enc})
+	} else {
+		rep, err = im.Import(g.Ctx, c.Tenant, cr)
+	}
+	if drawn.Load() {
+		fmt.Fprintln(os.Stderr) // the progress bar's line ends before anything else is said
+	}
+	var notNDJSON *linking.NotNDJSONError
+	switch {
+	case errors.As(err, &notNDJSON) && notNDJSON.Kind == "csv":
+		return fmt.Errorf("%s: %w; import it with --format csv (docs/roster-format.md, CSV)", c.File, err)
+	case errors.Is(err, linking.ErrNotNDJSON), errors.Is(err, linking.ErrBadCSV):
+		return fmt.Errorf("%s: %w; nothing was imported", c.File, err)
 	}
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
@@ -132,10 +154,76 @@ func (c *RosterImportCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
+	if !c.Quiet {
+		listRows(os.Stderr, rep)
+	}
+	summary := importSummary(rep)
 	if len(rep.Errors) > 0 {
-		return &exitError{code: 1, msg: fmt.Sprintf("%d row(s) rejected; the others were imported", len(rep.Errors))}
+		return &exitError{code: 1, msg: summary}
+	}
+	if !c.Quiet {
+		fmt.Fprintln(os.Stderr, summary)
 	}
 	return nil
+}
+
+// maxListed bounds the rows listed on standard error; the report on
+// standard output has them all.
+const maxListed = 50
+
+// listRows writes the rejected rows (every error of each) and the flagged
+// rows, one a line: line, record, field, problem — never a value.
+func listRows(w io.Writer, rep linking.ImportReport) {
+	for i, e := range rep.Errors {
+		if i == maxListed {
+			fmt.Fprintf(w, "… and %d more errors in the report (standard output)\n", len(rep.Errors)-maxListed)
+			break
+		}
+		fmt.Fprintln(w, "rejected: "+e.Error())
+	}
+	for i, f := range rep.FlaggedRows {
+		if i == maxListed {
+			fmt.Fprintf(w, "… and %d more flagged rows in the report (standard output)\n", len(rep.FlaggedRows)-maxListed)
+			break
+		}
+		fmt.Fprintf(w, "flagged: line %d (%s): %s: %s (%s)\n", f.Line, f.ExternalID, f.Field, f.Message, f.Flag)
+	}
+}
+
+// importSummary says what the import did, without pretending: how many rows
+// were rejected, and what was imported — "none" when nothing was.
+func importSummary(rep linking.ImportReport) string {
+	var done []string
+	for _, n := range []struct {
+		n    int
+		what string
+	}{{rep.Persons, "person row(s)"}, {rep.Relations, "relation(s)"}, {rep.Deleted, "deletion(s)"}} {
+		if n.n > 0 {
+			done = append(done, fmt.Sprintf("%d %s", n.n, n.what))
+		}
+	}
+	imported := "none were imported"
+	if len(done) > 0 {
+		imported = "imported " + strings.Join(done, ", ")
+	}
+	var s string
+	if len(rep.Errors) > 0 {
+		lines := map[int]bool{}
+		for _, e := range rep.Errors {
+			lines[e.Line] = true
+		}
+		atLeast := ""
+		if rep.ErrorsTruncated {
+			atLeast = "at least "
+		}
+		s = fmt.Sprintf("%s%d row(s) rejected (%d error(s)); %s", atLeast, len(lines), len(rep.Errors), imported)
+	} else {
+		s = strings.ToUpper(imported[:1]) + imported[1:]
+	}
+	if rep.Flagged > 0 {
+		s += fmt.Sprintf("; %d imported row(s) flagged for the school to check", rep.Flagged)
+	}
+	return s
 }
 
 // countingReader counts the bytes read; the importer reads on one

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -31,12 +30,26 @@ var maxRosterBody int64 = MaxRosterBody
 func (s *Server) rosterImport(c echo.Context) error {
 	caller := callerOf(c)
 	ct := c.Request().Header.Get("Content-Type")
-	if ct != "" && !strings.HasPrefix(ct, "application/x-ndjson") && !strings.HasPrefix(ct, "application/jsonl") {
-		return problem(c, http.StatusUnsupportedMediaType, "Unsupported Media Type", "send the roster as application/x-ndjson")
+	csvOpt, isCSV, ok := rosterCSVOptions(ct)
+	if !ok {
+		return problem(c, http.StatusUnsupportedMediaType, "Unsupported Media Type", "send the roster as application/x-ndjson or text/csv")
 	}
 	body := &limitedReader{r: c.Request().Body, n: maxRosterBody}
 	im := &linking.Importer{Roster: s.c.Store, Index: s.c.PII, Links: s.linkKeeper(caller)}
-	rep, err := im.Import(c.Request().Context(), caller.TenantID, body)
+	var rep linking.ImportReport
+	var err error
+	if isCSV {
+		rep, err = im.ImportCSV(c.Request().Context(), caller.TenantID, body, csvOpt)
+	} else {
+		rep, err = im.Import(c.Request().Context(), caller.TenantID, body)
+	}
+	var notNDJSON *linking.NotNDJSONError
+	switch {
+	case errors.As(err, &notNDJSON) && notNDJSON.Kind == "csv":
+		return problem(c, http.StatusBadRequest, "Bad Request", err.Error()+"; send it as text/csv; nothing was imported")
+	case errors.Is(err, linking.ErrNotNDJSON), errors.Is(err, linking.ErrBadCSV):
+		return problem(c, http.StatusBadRequest, "Bad Request", err.Error()+"; nothing was imported")
+	}
 	if errors.Is(err, errTooLarge) || body.exceeded {
 		// What was written stays written (batches commit as they go); the
 		// report says what that was. Deletions and relations waiting for a
