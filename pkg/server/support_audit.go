@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -31,6 +32,31 @@ var auditActionTitles = map[string]string{
 	support.AuditAssignTicket:  "обращение взято в работу",
 	support.AuditCommentTicket: "комментарий к обращению",
 	support.AuditResolveTicket: "обращение решено",
+	"unmask":                   "раскрытие скрытых данных",
+	"search_persons":           "поиск записей",
+	"recheck_attempt":          "повторная проверка входа",
+	"suspend_link":             "приостановка привязки",
+	"resume_link":              "возобновление привязки",
+	"unlink":                   "удаление привязки",
+	"grant_staff":              "выдача доступа к консоли",
+	"revoke_staff":             "отзыв доступа к консоли",
+	"read_webhooks":            "просмотр уведомлений дневнику",
+	"retry_webhook":            "повтор уведомления дневнику",
+	"roster_import":            "загрузка списков",
+	"update_retention":         "изменение сроков хранения",
+	"update_consent_policy":    "изменение правил согласий",
+	"update_token_policy":      "изменение правил токенов",
+}
+
+// auditActions are the actions the page names, sorted, for the action
+// field's suggestions.
+func auditActions() []string {
+	out := make([]string, 0, len(auditActionTitles))
+	for a := range auditActionTitles {
+		out = append(out, a)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // auditQuery is the audit log page's filter as the form has it.
@@ -135,6 +161,7 @@ func (s *Server) auditPage(c echo.Context) error {
 		lines = append(lines, l)
 	}
 	d["Entries"] = lines
+	d["Actions"] = auditActions()
 	d["CSV"] = "/support/audit.csv?" + q.values(k.g.ID).Encode()
 	if len(entries) == auditPageSize {
 		v := q.values(k.g.ID)
