@@ -56,9 +56,10 @@ type Config struct {
 	ESIA     Upstream
 	Sessions sessions.Store
 	Attempts store.Attempts
-	// Values, when set, keeps the ESIA values each diary login's matching
-	// used, sealed with the attempt, for the support console's re-check
-	// (the tenant's RetentionPolicy.RecheckDays).
+	// Values, when set, keeps the ESIA values matching used for each
+	// diary login that found no record (not found, several, a conflict),
+	// sealed with the attempt, for the support console's re-check (the
+	// tenant's RetentionPolicy.RecheckDays). A login that links keeps none.
 	Values   store.Rechecks
 	Tenants  store.Tenants
 	Roster   store.Roster
@@ -279,7 +280,6 @@ func (s *Service) Callback(ctx context.Context, q url.Values, binding string) (*
 	if err != nil {
 		return s.storeFailed(ctx, res, a, "link", fmt.Errorf("login: %w", err))
 	}
-	s.keepValues(ctx, a, lp)
 	detail := map[string]any{"outcome": match.Outcome, "rung": match.Rung, "reason": match.Reason,
 		"role": p.Request.Role, "candidates": match.Candidates}
 	if manual != "" {
@@ -304,6 +304,7 @@ func (s *Service) Callback(ctx context.Context, q url.Values, binding string) (*
 	if match.Outcome != linking.OutcomeLinked {
 		reason := string(match.Outcome) // not_found, ambiguous, conflict
 		a.Outcome, a.Reason = reason, reason
+		s.keepValues(ctx, a, lp)
 		s.record(ctx, a, "link", detail)
 		res.Reason, res.Message = reason, MessageFor(reason)
 		return res, nil

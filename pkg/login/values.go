@@ -7,10 +7,11 @@ import (
 	"github.com/diarybroker/broker/pkg/store"
 )
 
-// keepValues keeps what ESIA said about the person, as the ladder took it,
-// with the attempt (sealed by the store) so that support can re-check
-// the login against a corrected roster («Проверить снова») until the
-// tenant's period ends. A failure to keep them never fails the login.
+// keepValues keeps what ESIA said about the person of a login that found
+// no record, as the ladder took it, with the attempt (sealed by the
+// store) so that support can re-check the login against a corrected
+// roster («Проверить снова») until the tenant's period ends. A failure to
+// keep them never fails the login.
 func (s *Service) keepValues(ctx context.Context, a store.Attempt, p linking.Person) {
 	if s.cfg.Values == nil {
 		return

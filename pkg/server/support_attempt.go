@@ -183,11 +183,6 @@ func homeURL(g store.StaffGrant) string {
 	return "/support?grant=" + url.QueryEscape(g.ID)
 }
 
-// attemptURL is the attempt page's address with the grant chosen.
-func attemptURL(ref string, g store.StaffGrant) string {
-	return "/support/attempts/" + url.PathEscape(ref) + "?grant=" + url.QueryEscape(g.ID)
-}
-
 func (s *Server) renderSupportAttempt(c echo.Context, ss *staffSession, grants []store.StaffGrant, g store.StaffGrant, d *support.AttemptDetail, n attemptNotes) error {
 	token, _ := c.Get("csrf").(string)
 	v := d.View
@@ -199,7 +194,7 @@ func (s *Server) renderSupportAttempt(c echo.Context, ss *staffSession, grants [
 	}
 	data := map[string]any{"Name": ss.Name, "RoleTitle": staffRoleTitles[g.Role], "ScopeText": grantTitle(g), "Grant": g.ID,
 		"CSRF": token, "D": d, "Ref": v.Ref, "Outcome": outcome, "OutcomeCode": v.Outcome,
-		"When": d.Steps, "Home": homeURL(g), "Self": attemptURL(v.Ref, g), "Tenant": v.Tenant,
+		"Home": homeURL(g), "Tenant": v.Tenant,
 		"Started":   v.CreatedAt.In(d.Location).Format("02.01.2006 15:04:05 MST"),
 		"KeptUntil": dateText(d.KeptUntil, d.Location), "DestroyedAt": dateText(d.DestroyedAt, d.Location),
 		"Error": n.Error, "Recheck": n.Recheck}

@@ -225,6 +225,17 @@ func TestSupportAttemptPage(t *testing.T) {
 			if o := loginAs(t, b, d, oidLebedev); o.Redirect == nil || o.Redirect.Query().Get("code") == "" {
 				t.Fatalf("the next login: %d %v %.500s", o.Status, o.Redirect, o.Body)
 			}
+			// A login that links keeps no ESIA values; the failed one still has them.
+			attempts, err := b.comp.Store.AttemptsByOID(ctx, server.DevTenant, oidLebedev, 10)
+			if err != nil || len(attempts) != 2 {
+				t.Fatalf("Лебедев's attempts: %+v %v", attempts, err)
+			}
+			for _, a := range attempts {
+				_, err := b.comp.Store.GetAttemptValues(ctx, a.Ref)
+				if kept := err == nil; kept != (a.Ref == ref) {
+					t.Fatalf("attempt %s (%s): values kept %v (%v)", a.Ref, a.Outcome, kept, err)
+				}
+			}
 		})
 
 		t.Run("another school's administrator: не найдено by any URL", func(t *testing.T) {
