@@ -10,9 +10,11 @@ import (
 
 	"github.com/diarybroker/broker/pkg/consent"
 	"github.com/diarybroker/broker/pkg/store"
+	"github.com/diarybroker/broker/pkg/webhook"
 )
 
-// NewSecret is a random 256-bit secret (client and webhook secrets).
+// NewSecret is a random 256-bit secret (client secrets; webhook secrets
+// are webhook.NewSecret's whsec_ form).
 func NewSecret() string {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
@@ -34,7 +36,7 @@ func (s *Service) CreateTenant(ctx context.Context, a Actor, id string, ts Tenan
 		return store.Tenant{}, invalid("id", "%q is reserved for the audit log of operator-level clients", id)
 	}
 	now := s.now()
-	t := store.Tenant{ID: id, TimeZone: "Europe/Moscow", Consent: store.DefaultConsentPolicy(), WebhookSecret: NewSecret(),
+	t := store.Tenant{ID: id, TimeZone: "Europe/Moscow", Consent: store.DefaultConsentPolicy(), WebhookSecret: webhook.NewSecret(),
 		CreatedAt: now, UpdatedAt: now}
 	ts.apply(&t)
 	if err := checkTenant(t); err != nil {
@@ -100,7 +102,7 @@ func (s *Service) UpdateTenant(ctx context.Context, a Actor, id string, ts Tenan
 			return err
 		}
 		if rotateWebhookSecret {
-			t.WebhookSecret = NewSecret()
+			t.WebhookSecret = webhook.NewSecret()
 		}
 		if err := s.Store.UpdateTenant(ctx, t); err != nil {
 			return storeErr("update tenant "+id, err)

@@ -27,7 +27,9 @@ const (
 	oidAdultStudent  = "1000100017" // Лебедев Никита, 18
 )
 
-// hooks is a diary's webhook receiver: it verifies every signature.
+// hooks is a diary's webhook receiver: it verifies every signature, the
+// Standard Webhooks one and the older X-Broker-Signature, and checks each
+// body against the webhooks section of api/openapi.yaml.
 type hooks struct {
 	srv    *httptest.Server
 	mu     sync.Mutex
@@ -45,6 +47,14 @@ func newHooks(t *testing.T, b *broker) *hooks {
 			h.bad++
 			http.Error(w, "bad signature", 401)
 			return
+		}
+		if err := webhook.VerifyStandard(webhook.SecretKey("whsec-test"), r.Header, body, b.clock.Now(), 5*time.Minute); err != nil {
+			h.bad++
+			http.Error(w, "bad signature", 401)
+			return
+		}
+		if err := server.ValidateWebhook(body); err != nil {
+			t.Errorf("api/openapi.yaml: webhook: %v: %s", err, body)
 		}
 		var p webhook.Payload
 		_ = json.Unmarshal(body, &p)

@@ -3,10 +3,12 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -90,6 +92,15 @@ func closeSchemas(doc *openapi3.T) {
 		}
 		for _, a := range s.AnyOf {
 			walk(a, false)
+		}
+	}
+	for _, item := range doc.Webhooks {
+		for _, op := range item.Operations() {
+			if op.RequestBody != nil && op.RequestBody.Value != nil {
+				for _, mt := range op.RequestBody.Value.Content {
+					walk(mt.Schema, false)
+				}
+			}
 		}
 	}
 	for _, item := range doc.Paths.Map() {
@@ -240,4 +251,54 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(code)
+}
+
+// ValidateWebhook checks a webhook body against the webhooks section of
+// api/openapi.yaml: the operation whose type enum names the body's type.
+func ValidateWebhook(body []byte) error {
+	var head struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(body, &head); err != nil {
+		return fmt.Errorf("not JSON: %w", err)
+	}
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		return err
+	}
+	for name, item := range theContract.doc.Webhooks {
+		if item.Post == nil || item.Post.RequestBody == nil {
+			continue
+		}
+		schema := item.Post.RequestBody.Value.Content.Get("application/json").Schema.Value
+		for _, branch := range schema.AllOf {
+			tp := branch.Value.Properties["type"]
+			if tp == nil || !slices.Contains(tp.Value.Enum, any(head.Type)) {
+				continue
+			}
+			if err := schema.VisitJSON(v, openapi3.MultiErrors()); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("no webhook of api/openapi.yaml has type %q", head.Type)
+}
+
+// TestValidateWebhook: the webhook check accepts a documented body and
+// refuses an undocumented member, a wrong type and an unknown event.
+func TestValidateWebhook(t *testing.T) {
+	ok := `{"id":"e1","type":"link.created","tenant":"t","created_at":"2026-12-07T10:00:00Z","data":{"person_id":"s-1","role":"student","rung":"snils","status":"active","sub":"x"}}`
+	if err := ValidateWebhook([]byte(ok)); err != nil {
+		t.Fatalf("documented body refused: %v", err)
+	}
+	for _, bad := range []string{
+		strings.Replace(ok, `"sub":"x"`, `"sub":"x","snils":"123"`, 1),
+		strings.Replace(ok, `"rung":"snils"`, `"rung":7`, 1),
+		strings.Replace(ok, `link.created`, `link.exploded`, 1),
+	} {
+		if ValidateWebhook([]byte(bad)) == nil {
+			t.Errorf("accepted %s", bad)
+		}
+	}
 }

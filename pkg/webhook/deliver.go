@@ -104,6 +104,9 @@ func (d *Deliverer) deliver(ctx context.Context, e store.OutboxEvent) bool {
 	host := req.URL.Host
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "diary-broker-webhooks/1")
+	// Standard Webhooks (webhook-id, -timestamp, -signature), and the
+	// broker's older X-Broker-Signature for receivers written against it.
+	SetStandardHeaders(req.Header, SecretKey(t.WebhookSecret), e.ID, d.now(), body)
 	req.Header.Set(Header, Sign([]byte(t.WebhookSecret), d.now(), body))
 	resp, err := d.client().Do(req)
 	if err != nil {

@@ -10,7 +10,8 @@ import (
 	"time"
 )
 
-// Header is the signature header.
+// Header is the broker's own, older signature header, still sent beside
+// the Standard Webhooks ones (standard.go) for receivers written against it.
 const Header = "X-Broker-Signature"
 
 // Sign returns the X-Broker-Signature value for body sent at t.
