@@ -178,6 +178,12 @@ func (p *Provider) CompleteAuthorize(ctx context.Context, w http.ResponseWriter,
 	if req.RequestedAt != 0 {
 		requestedAt = time.Unix(req.RequestedAt, 0)
 	}
+	if req.MaxAge == "0" && authTime.Truncate(time.Second).Before(requestedAt) {
+		// OpenID Connect Core §3.1.2.1: max_age=0 is prompt=login, which
+		// fosite does not see in it.
+		return &AuthorizeError{Redirectable: true, ar: ar,
+			Err: fosite.ErrLoginRequired.WithHint("max_age=0 asks for an authentication after the request; ESIA's is older.")}
+	}
 	sess := p.newSession(req.TenantID, claims, ar.GetGrantedScopes().Has(ScopeProfile), authTime, requestedAt)
 	// The code, its PKCE and its OpenID session are written in one batch.
 	wctx := withPending(ctx)

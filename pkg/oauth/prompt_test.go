@@ -27,6 +27,8 @@ func TestPromptLoginAndMaxAge(t *testing.T) {
 		{"prompt=login, ESIA's earlier session", map[string]string{"prompt": "login"}, func(done time.Time) time.Time { return done.Add(-atESIA - time.Minute) }, "login_required"},
 		{"max_age=600, ten-minute-old session", map[string]string{"max_age": "600"}, func(done time.Time) time.Time { return done.Add(-atESIA - 9*time.Minute) }, ""},
 		{"max_age=60, ten-minute-old session", map[string]string{"max_age": "60"}, func(done time.Time) time.Time { return done.Add(-atESIA - 9*time.Minute) }, "login_required"},
+		{"max_age=0, fresh", map[string]string{"max_age": "0"}, func(done time.Time) time.Time { return done.Add(-time.Minute) }, ""},
+		{"max_age=0, ESIA's earlier session", map[string]string{"max_age": "0"}, func(done time.Time) time.Time { return done.Add(-atESIA - time.Second) }, "login_required"},
 		{"no prompt, hour-old session", nil, func(done time.Time) time.Time { return done.Add(-time.Hour) }, ""},
 		{"prompt=consent select_account", map[string]string{"prompt": "consent select_account"}, func(done time.Time) time.Time { return done.Add(-time.Hour) }, ""},
 	}
