@@ -19,13 +19,18 @@ import (
 
 var auditRow = regexp.MustCompile(`<tr><td>\d\d\.\d\d\.\d{4} `)
 
-// TestSupportAuditPage: the whole tenant's support reads its tenant's
+// TestSupportAuditPage (both backends): the whole tenant's support reads its tenant's
 // audit log — support's own reads among it —, filtered by actor, action,
 // target (a reference code in any spelling) and dates, 50 a page, newest
 // first, and as CSV whose cells cannot start a formula; another tenant's
 // entries are not there; a school's admin gets the no-access page.
 func TestSupportAuditPage(t *testing.T) {
-	b := startBroker(t, true, nil)
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) { testSupportAuditPage(t, startBroker(t, true, be.edit(t))) })
+	}
+}
+
+func testSupportAuditPage(t *testing.T, b *broker) {
 	ctx := context.Background()
 	_, _, ref := failedLogin(t, b, oidSNILSTypo, "not_found")
 	sup, home := signInSupport(t, b, oidTenantSupport)

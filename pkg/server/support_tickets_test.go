@@ -44,13 +44,18 @@ func report(t *testing.T, br *browser, page outcome, contact, comment string) ou
 // consoleGet opens a console page in a signed-in staff browser.
 func consoleGet(br *browser, b *broker, path string) outcome { return br.get(b.URL + path) }
 
-// TestTicketFromNotFoundPage: Павлов's failed login page offers «Сообщить
+// TestTicketFromNotFoundPage (memory; PostgreSQL and Redis): Павлов's failed login page offers «Сообщить
 // о проблеме»; the ticket reaches the queue of his school's admin and not
 // that of another school's, whose every URL of it answers «не найдено»;
 // the admin takes it, comments and resolves it, each step audited; the
 // contact is masked on the page and never in the logs.
 func TestTicketFromNotFoundPage(t *testing.T) {
-	b := startBroker(t, true, nil)
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) { testTicketFromNotFoundPage(t, startBroker(t, true, be.edit(t))) })
+	}
+}
+
+func testTicketFromNotFoundPage(t *testing.T, b *broker) {
 	ctx := context.Background()
 	if _, err := (&support.Grants{Store: b.comp.Store, Index: b.comp.PII}).Grant(ctx, support.GrantRequest{
 		TenantID: server.DevTenant, SNILS: "132-057-694 39", Role: store.StaffSchoolAdmin, Schools: []string{"МБОУ Лицей № 3"}, By: "test"}); err != nil {
@@ -164,11 +169,16 @@ func TestTicketFromNotFoundPage(t *testing.T) {
 	}
 }
 
-// TestTicketTenantQueue: a failed login with no candidate record goes to
+// TestTicketTenantQueue (both backends): a failed login with no candidate record goes to
 // the tenant's queue: the whole tenant's support sees it, a school's admin
 // does not.
 func TestTicketTenantQueue(t *testing.T) {
-	b := startBroker(t, true, nil)
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) { testTicketTenantQueue(t, startBroker(t, true, be.edit(t))) })
+	}
+}
+
+func testTicketTenantQueue(t *testing.T, b *broker) {
 	br, page, ref := failedLogin(t, b, oidNotInRoster, "not_found")
 	if sent := report(t, br, page, "", ""); sent.Status != http.StatusOK || !strings.Contains(sent.Body, "Сообщение отправлено") {
 		t.Fatalf("confirmation: %d %.1000s", sent.Status, sent.Body)
@@ -195,10 +205,15 @@ func TestTicketTenantQueue(t *testing.T) {
 	}
 }
 
-// TestReportForm: the form is CSRF-protected, bounded, rate-limited per
+// TestReportForm (both backends): the form is CSRF-protected, bounded, rate-limited per
 // client IP, checks the contact, and reports only failed logins' codes.
 func TestReportForm(t *testing.T) {
-	b := startBroker(t, true, nil)
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) { testReportForm(t, startBroker(t, true, be.edit(t))) })
+	}
+}
+
+func testReportForm(t *testing.T, b *broker) {
 	ctx := context.Background()
 	count := func() int {
 		list, err := b.comp.Store.TicketsInScope(ctx, store.Scope{Role: store.StaffOperator}, "", 0)
