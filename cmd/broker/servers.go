@@ -62,7 +62,10 @@ func (c *ServeCmd) Run(g *Globals) error {
 		return err
 	}
 	return run(g.Ctx, s, func(comp *server.Components) {
-		comp.Logger.Info("broker ready", "issuer", comp.Settings.Issuer, "addr", comp.Settings.Addr, "metrics_addr", comp.Settings.MetricsAddr)
+		// The redirect URI ESIA must have registered, to compare with the
+		// technological portal's (ESIA-007023 when they differ).
+		comp.Logger.Info("broker ready", "issuer", comp.Settings.Issuer, "addr", comp.Settings.Addr, "metrics_addr", comp.Settings.MetricsAddr,
+			"esia_redirect_uri", comp.Settings.ESIA.RedirectURL)
 	})
 }
 

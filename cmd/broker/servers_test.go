@@ -77,7 +77,8 @@ func TestServeReloadsESIATrustOnSIGHUP(t *testing.T) {
 		"BROKER_ESIA_BASE_URL="+sim.base, "BROKER_ESIA_CLIENT_ID=DIARYTEST", "BROKER_ESIA_SIGNER=gost:"+sys.keyFile,
 		"BROKER_ESIA_CERTIFICATE="+sys.certFile, "BROKER_ESIA_TRUST="+trust, "BROKER_ESIA_ISSUER="+sim.issuer,
 	), "serve")
-	srv.waitFor(regexp.MustCompile(`"msg":"broker ready"`)) // SIGHUP is handled from here on
+	// SIGHUP is handled from here on; the line names the redirect URI to register in ESIA.
+	srv.waitFor(regexp.MustCompile(`"msg":"broker ready".*"esia_redirect_uri":"` + regexp.QuoteMeta(issuer+"/esia/callback") + `"`))
 
 	d := &oauth2.Config{ClientID: client.ID, ClientSecret: client.Secret, RedirectURL: diaryRedirect, Scopes: []string{"openid"},
 		Endpoint: oauth2.Endpoint{AuthURL: issuer + "/oauth2/auth", TokenURL: issuer + "/oauth2/token"}}
