@@ -110,6 +110,14 @@ func testTicketFromNotFoundPage(t *testing.T, b *broker) {
 		!strings.Contains(tp.Body, "Взять в работу") {
 		t.Fatalf("ticket page: %d %.3000s", tp.Status, tp.Body)
 	}
+	// The code leads to the attempt's page.
+	link := regexp.MustCompile(`href="(/support/attempts/[^"]+)"`).FindStringSubmatch(tp.Body)
+	if link == nil {
+		t.Fatal("no link to the attempt")
+	}
+	if ap := consoleGet(admin, b, htmlUnescape(link[1])); ap.Status != http.StatusOK || !strings.Contains(ap.Body, formatted) {
+		t.Fatalf("attempt page from the ticket: %d %.1000s", ap.Status, ap.Body)
+	}
 	steps := []struct {
 		action, text, want string
 	}{
