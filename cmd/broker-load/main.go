@@ -29,9 +29,9 @@ import (
 
 type config struct {
 	target, mode, clientID, secret, redirect, person, role, persons, scope string
-	concurrency                                                     int
-	duration                                                        time.Duration
-	codes                                                           int
+	concurrency                                                            int
+	duration                                                               time.Duration
+	codes                                                                  int
 }
 
 func main() {
