@@ -42,7 +42,7 @@ func (s *Service) CreateClient(ctx context.Context, a Actor, nc NewClient) (stor
 		return store.Client{}, "", fmt.Errorf("tenant %s: %w", nc.Tenant, ErrNotFound)
 	}
 	c := store.Client{ID: nc.ID, TenantID: nc.Tenant, Public: nc.Public, ResponseTypes: []string{"code"}, GrantTypes: DefaultGrants,
-		PKCE: store.PKCERequired}
+		PKCE: store.PKCERequired, CreatedAt: s.now()}
 	nc.Settings.apply(&c)
 	if nc.Settings.Scopes == nil && oauth.IsLoginClient(c) {
 		c.Scopes = []string{oauth.ScopeOpenID, oauth.ScopeProfile, oauth.ScopeOfflineAccess}

@@ -14,6 +14,9 @@ type APICaller struct {
 	ClientID string
 	TenantID string
 	Scopes   []string
+	// Operator is an operator-level API client's caller: it belongs to no
+	// tenant (TenantID ""), and its admin scope reaches every tenant.
+	Operator bool
 }
 
 // Errors of AuthenticateAPI; the HTTP layer maps them to 400, 401 and 403.
@@ -56,7 +59,7 @@ func (p *Provider) AuthenticateAPI(ctx context.Context, r *http.Request, scope s
 	if !ar.GetGrantedScopes().Has(scope) {
 		return nil, ErrInsufficientScope
 	}
-	caller := &APICaller{ClientID: c.ID, TenantID: s.TenantID, Scopes: ar.GetGrantedScopes()}
+	caller := &APICaller{ClientID: c.ID, TenantID: s.TenantID, Scopes: ar.GetGrantedScopes(), Operator: c.Operator()}
 	if caller.TenantID == "" {
 		caller.TenantID = c.TenantID
 	}

@@ -20,6 +20,12 @@ const callerKey = "api_caller"
 // the client_credentials grant of an API client, in the Authorization
 // header — has scope; the caller (client and tenant) is bound to the request.
 func (s *Server) requireScope(scope string) echo.MiddlewareFunc {
+	return s.requireScopeOf(scope, false)
+}
+
+// requireScopeOf is requireScope that, with operators, also admits an
+// operator-level API client (of no tenant).
+func (s *Server) requireScopeOf(scope string, operators bool) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			caller, err := s.c.OAuth.AuthenticateAPI(c.Request().Context(), c.Request(), scope)
@@ -43,8 +49,8 @@ func (s *Server) requireScope(scope string) echo.MiddlewareFunc {
 			case err != nil:
 				return err
 			}
-			if caller.TenantID == "" {
-				return problem(c, http.StatusForbidden, "Forbidden", "the client belongs to no tenant")
+			if caller.TenantID == "" && !(operators && caller.Operator) {
+				return problem(c, http.StatusForbidden, "Forbidden", "the client belongs to no tenant: an operator-level client calls /api/v1/admin only")
 			}
 			c.Set(callerKey, caller)
 			return next(c)
@@ -78,6 +84,8 @@ func (s *Server) routesAPI(e *echo.Echo) {
 	sup.DELETE("/persons/:id/links", s.supportUnlink)
 	sup.GET("/webhooks", s.supportWebhooks)
 	sup.POST("/webhooks/:id/retry", s.supportRetryWebhook)
+
+	s.routesAdmin(api)
 
 	staff := api.Group("/staff", s.requireScope(oauth.ScopeAdmin))
 	staff.GET("", s.staffList)

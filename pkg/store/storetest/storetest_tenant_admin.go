@@ -47,7 +47,9 @@ func SeedTenant(t *testing.T, s store.Store, id string) map[string]int64 {
 }
 
 // supportOf is the scope of tenant id's support staff.
-func supportOf(id string) store.Scope { return store.Scope{Role: store.StaffTenantSupport, TenantID: id} }
+func supportOf(id string) store.Scope {
+	return store.Scope{Role: store.StaffTenantSupport, TenantID: id}
+}
 
 // tenantRows counts, through the store's reads, what seedTenant made.
 func tenantRows(t *testing.T, s store.Store, id string) map[string]int64 {
