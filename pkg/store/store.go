@@ -45,6 +45,7 @@ type Store interface {
 	Console
 	Tickets
 	AuditLog
+	RecordConsole
 	Transactor
 
 	// Ping reports whether the backing database answers.

@@ -48,6 +48,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Audit", testAudit},
 		{"StaffGrants", testStaffGrants},
 		{"ConsoleScopes", testConsoleScopes},
+		{"RecordConsoleScopes", testRecordConsoleScopes},
 		{"TxRollback", testTxRollback},
 		{"TxCommit", testTxCommit},
 	}
