@@ -148,7 +148,7 @@ func (s *Service) Check(ctx context.Context, t store.Tenant, subj Subject) (Deci
 		d.Outcome = Allowed
 	default:
 		d.Outcome = NeedsParental
-		req, err := s.request(ctx, t, subj, p)
+		req, _, err := s.request(ctx, t, subj, p, "login_page")
 		if err != nil {
 			return Decision{}, err
 		}
@@ -200,11 +200,12 @@ func (s *Service) sweep(ctx context.Context, t store.Tenant, subj Subject, conse
 }
 
 // request opens (or finds) the parental request of the child and notifies
-// the parents once, when it is created.
-func (s *Service) request(ctx context.Context, t store.Tenant, subj Subject, p store.ConsentPolicy) (store.ConsentRequest, error) {
+// the parents once, when it is created (created says so); channel is where
+// it was asked from, for the evidence.
+func (s *Service) request(ctx context.Context, t store.Tenant, subj Subject, p store.ConsentPolicy, channel string) (store.ConsentRequest, bool, error) {
 	rels, err := s.Store.RelationsOf(ctx, t.ID, subj.PersonID)
 	if err != nil {
-		return store.ConsentRequest{}, fmt.Errorf("consent: relations: %w", err)
+		return store.ConsentRequest{}, false, fmt.Errorf("consent: relations: %w", err)
 	}
 	var parents []string
 	for _, r := range rels {
@@ -214,6 +215,7 @@ func (s *Service) request(ctx context.Context, t store.Tenant, subj Subject, p s
 	}
 	now := s.now()
 	var req store.ConsentRequest
+	made := false
 	err = s.Store.InTx(ctx, func(ctx context.Context) error {
 		fresh := store.ConsentRequest{ID: newID(), TenantID: t.ID, PersonID: subj.PersonID,
 			ChildOID: subj.OID, Parents: parents, Status: store.RequestOpen, CreatedAt: now,
@@ -231,22 +233,22 @@ func (s *Service) request(ctx context.Context, t store.Tenant, subj Subject, p s
 				return err
 			}
 		}
-		req = r
+		req, made = r, created
 		if !created {
 			return nil
 		}
 		if err := s.Store.AppendEvidence(ctx, store.Evidence{TenantID: t.ID, PersonID: subj.PersonID, RequestID: r.ID,
 			Event: "requested", At: now, Details: store.EvidenceDetails{SubjectOID: subj.OID, SubjectName: subj.Name,
-				Channel: "login_page", ESIASessionID: subj.SessionID}}); err != nil {
+				Channel: channel, ESIASessionID: subj.SessionID}}); err != nil {
 			return err
 		}
 		return s.event(ctx, t.ID, "consent.requested", map[string]any{"person_id": subj.PersonID, "request_id": r.ID,
 			"parents": parents, "expires_at": r.ExpiresAt})
 	})
 	if err != nil {
-		return store.ConsentRequest{}, fmt.Errorf("consent: request: %w", err)
+		return store.ConsentRequest{}, false, fmt.Errorf("consent: request: %w", err)
 	}
-	return req, nil
+	return req, made, nil
 }
 
 // GrantSelf records an adult's answer on the consent page: accept makes a
