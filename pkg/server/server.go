@@ -96,6 +96,7 @@ func New(c *Components) (*Server, error) {
 	e.GET("/support/attempts/:ref", s.supportAttemptPage, limitPage, s.csrf())
 	e.POST("/support/attempts/:ref/recheck", s.supportRecheck, limitPage, s.csrf())
 	e.POST("/support/unmask", s.supportUnmask, limitPage, s.csrf())
+	s.routesSupportRecords(e, limitPage)
 	e.GET("/oauth2/logout", s.logout, limitPage)
 	e.GET("/esia/logout", s.logoutReturn)
 

@@ -148,35 +148,15 @@ func (s *Server) supportHome(c echo.Context) error {
 	return s.renderSupport(c, ss, grants, pickGrant(grants, c.QueryParam("grant")), nil)
 }
 
-// supportSearch is POST /support/search: an attempt by reference code,
-// within the scope of the grant chosen on the page.
+// supportSearch is POST /support/search: the attempt of a reference code
+// and the records found by the one box or by ФИО and birth date
+// (supportFind), within the scope of the grant chosen on the page.
 func (s *Server) supportSearch(c echo.Context) error {
-	ss, grants, err := s.supportSession(c)
-	if err != nil {
+	ss, grants, g, ok, err := s.staffRequest(c)
+	if !ok {
 		return err
 	}
-	if ss == nil {
-		return errorPage(c, http.StatusBadRequest, "Сеанс истёк", "Войдите в консоль поддержки заново.", "", "/support")
-	}
-	if len(grants) == 0 {
-		return noSupportAccess(c, "")
-	}
-	g := pickGrant(grants, c.FormValue("grant"))
-	q := strings.TrimSpace(c.FormValue("ref"))
-	r := &supportResult{Query: q}
-	con := &support.Console{Store: s.c.Store, Now: s.c.Now}
-	v, err := con.Attempt(c.Request().Context(), g.Scope(), g.ID, q)
-	switch {
-	case errors.Is(err, support.ErrBadQuery):
-		r.BadRef = true
-	case errors.Is(err, support.ErrNotFound):
-		r.NotFound = true
-	case err != nil:
-		return err
-	default:
-		r.Attempt = lineOfAttempt(v)
-	}
-	return s.renderSupport(c, ss, grants, g, r)
+	return s.supportFind(c, ss, grants, g)
 }
 
 // supportLogout is POST /support/logout: the console's session ends, and
@@ -206,9 +186,13 @@ func pickGrant(grants []store.StaffGrant, id string) store.StaffGrant {
 
 // supportResult is a search's answer on the page.
 type supportResult struct {
-	Query            string
-	NotFound, BadRef bool
-	Attempt          *attemptLine
+	Query     string
+	Name      [3]string // last, first, middle name as searched
+	BirthDate string
+	NotFound  bool
+	BadQuery  string // what is wrong with the query
+	Attempt   *attemptLine
+	Records   []recordLine
 }
 
 // attemptLine is an attempt as the console's page shows it.
@@ -264,7 +248,9 @@ func (s *Server) renderSupport(c echo.Context, ss *staffSession, grants []store.
 	data := map[string]any{"Name": ss.Name, "RoleTitle": staffRoleTitles[g.Role], "ScopeText": grantTitle(g),
 		"Grant": g.ID, "Grants": list, "CSRF": token, "AuditAllowed": g.Role != store.StaffSchoolAdmin}
 	if r != nil {
-		data["Query"], data["NotFound"], data["BadRef"] = r.Query, r.NotFound, r.BadRef
+		data["Query"], data["NotFound"], data["BadQuery"] = r.Query, r.NotFound, r.BadQuery
+		data["LastName"], data["FirstName"], data["MiddleName"], data["BirthDate"] = r.Name[0], r.Name[1], r.Name[2], r.BirthDate
+		data["Records"] = r.Records
 		if r.Attempt != nil {
 			data["Attempt"] = r.Attempt
 		}
