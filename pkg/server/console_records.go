@@ -423,3 +423,44 @@ func fileSafe(s string) string {
 		return '_'
 	}, s)
 }
+
+// unmaskRecord is POST /support/unmask with kind=record (tenant, id,
+// field, reason): after the reason, the hourly limit shared with the
+// attempt page's «Показать» and the scope, the record page with that
+// field in full; audited as unmask and counted by count.
+func (s *Server) unmaskRecord(c echo.Context, ss *staffSession, grants []store.StaffGrant, g store.StaffGrant, field, reason string, count func(string)) error {
+	ctx := c.Request().Context()
+	tenantID, id := c.FormValue("tenant"), c.FormValue("id")
+	if strings.TrimSpace(reason) == "" {
+		count("no_reason")
+		return s.renderRecordPage(c, ss, grants, g, tenantID, id, nil,
+			"Укажите причину, по которой нужно увидеть значение полностью: без неё значение не показывается.", http.StatusUnprocessableEntity)
+	}
+	if !support.RecordFields[field] {
+		return errorPage(c, http.StatusBadRequest, "Неизвестное поле", "Консоль не может показать это значение.", "", "/support")
+	}
+	limited, limit, err := s.unmaskLimited(c, ss)
+	if err != nil {
+		return err
+	}
+	if limited {
+		count("rate_limited")
+		c.Response().Header().Set("Retry-After", "3600")
+		return s.renderRecordPage(c, ss, grants, g, tenantID, id, nil,
+			fmt.Sprintf("Слишком много раскрытий: за час можно посмотреть полностью не больше %d значений. Значение не показано; попробуйте позже.", limit),
+			http.StatusTooManyRequests)
+	}
+	err = s.supportRecords().UnmaskRecord(ctx, g.Scope(), g.ID, tenantID, id, field, reason)
+	switch {
+	case errors.Is(err, support.ErrNotFound):
+		count("not_found")
+		return recordNotFound(c, g.ID)
+	case errors.Is(err, support.ErrBadQuery): // the field is checked above: the reason is too long
+		return s.renderRecordPage(c, ss, grants, g, tenantID, id, nil,
+			fmt.Sprintf("Причина длиннее %d знаков: значение не показано.", support.MaxReasonLength), http.StatusBadRequest)
+	case err != nil:
+		return err
+	}
+	count("shown")
+	return s.renderSupportRecord(c, ss, grants, g, tenantID, id, map[string]bool{field: true})
+}

@@ -250,7 +250,7 @@ func TestConsoleRecordPage(t *testing.T) {
 
 		t.Run("recent attempts include a failed login where it was a candidate", func(t *testing.T) {
 			p := recordPage(t, b, br, server.DevTenant, "st-0001")
-			if !strings.Contains(p.Body, ref) || !strings.Contains(p.Body, "not_found") || !strings.Contains(p.Body, "Павлов И. Н.") {
+			if !strings.Contains(p.Body, `<a href="/support/attempts/`+ref+`?grant=`) || !strings.Contains(p.Body, "not_found") || !strings.Contains(p.Body, "Павлов И. Н.") {
 				t.Fatalf("st-0001: %.3000s", p.Body)
 			}
 		})
@@ -510,6 +510,58 @@ func TestConsoleRecordOutOfScope(t *testing.T) {
 					t.Errorf("%s of %s audited for a guess: %+v", action, target, e)
 				}
 			}
+		}
+	})
+}
+
+// TestConsoleRecordUnmask: «Показать» on a record page (POST
+// /support/unmask, kind=record) shows that one field in full with a reason
+// — the others stay masked — and is audited as unmask with the field and
+// the reason; without a reason nothing is shown; another school's admin
+// gets the «не найдено» of a record that does not exist.
+func TestConsoleRecordUnmask(t *testing.T) {
+	eachBackend(t, server.BuildOptions{}, func(t *testing.T, b *broker) {
+		consoleBroker(t, b)
+		br, _ := signInSupport(t, b, oidTenantSupport)
+		page := recordPage(t, b, br, server.DevTenant, "s-0001")
+		grant := regexp.MustCompile(`name="grant" value="([^"]+)"`).FindStringSubmatch(page.Body)[1]
+		unmask := func(br *browser, page outcome, id, field, reason string) outcome {
+			return br.submit(page, "/support/unmask", url.Values{"kind": {"record"}, "target": {"demo/" + id}, "tenant": {"demo"}, "id": {id},
+				"field": {field}, "grant": {grant}, "reason": {reason}})
+		}
+		if o := unmask(br, page, "s-0001", "snils", " "); o.Status != http.StatusUnprocessableEntity || strings.Contains(o.Body, "163-527-840 77") ||
+			!strings.Contains(o.Body, "Укажите причину") {
+			t.Fatalf("no reason: %d %.800s", o.Status, o.Body)
+		}
+		o := unmask(br, page, "s-0001", "snils", "мама диктует СНИЛС, сверяю")
+		if o.Status != http.StatusOK || !strings.Contains(o.Body, "163-527-840 77") || !strings.Contains(o.Body, "Кузнецова А. А.") ||
+			strings.Contains(o.Body, "Алиса") || strings.Contains(o.Body, `name="field" value="snils"`) || !strings.Contains(o.Body, `name="field" value="name"`) {
+			t.Fatalf("unmask: %d %.3000s", o.Status, o.Body)
+		}
+		e := auditOf(t, b, "unmask", "s-0001")
+		var detail struct{ Kind, Field, Reason string }
+		if len(e) == 1 {
+			_ = json.Unmarshal(e[0].Detail, &detail)
+		}
+		if len(e) != 1 || e[0].Actor != "staff:"+grant || detail.Kind != "record" || detail.Field != "snils" || detail.Reason != "мама диктует СНИЛС, сверяю" {
+			t.Fatalf("audit = %+v, detail %+v", e, detail)
+		}
+		if again := recordPage(t, b, br, server.DevTenant, "s-0001"); strings.Contains(again.Body, "163-527-840 77") {
+			t.Fatal("the value stayed shown on the next view")
+		}
+
+		lyc, home := signInSupport(t, b, oidLyceumAdmin)
+		lycGrant := regexp.MustCompile(`name="grant" value="([^"]+)"`).FindStringSubmatch(home.Body)[1]
+		post := func(id string) outcome {
+			return lyc.submit(home, "/support/unmask", url.Values{"kind": {"record"}, "tenant": {"demo"}, "id": {id}, "field": {"snils"},
+				"grant": {lycGrant}, "reason": {"любопытство"}})
+		}
+		guessed, missing := post("s-0001"), post("s-9999")
+		if guessed.Status != http.StatusNotFound || guessed.Body != missing.Body || strings.Contains(guessed.Body, "163-527") {
+			t.Fatalf("another school's record: %d %.500s\n---\n%.500s", guessed.Status, guessed.Body, missing.Body)
+		}
+		if e := auditOf(t, b, "unmask", "s-0001"); len(e) != 1 {
+			t.Fatalf("the refused unmask was audited: %+v", e)
 		}
 	})
 }

@@ -99,6 +99,8 @@ func (s *Server) supportUnmask(c echo.Context) error {
 	count := func(outcome string) { s.c.Metrics.SupportUnmask.WithLabelValues(kind, outcome).Inc() }
 	switch kind {
 	case "attempt":
+	case "record":
+		return s.unmaskRecord(c, ss, grants, g, field, reason, count)
 	default:
 		return errorPage(c, http.StatusBadRequest, "Неизвестный запрос", "Консоль не может показать это значение.", "", "/support")
 	}

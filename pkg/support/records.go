@@ -493,3 +493,31 @@ func (r *Records) audit(ctx context.Context, sc store.Scope, grantID, tenantID, 
 	}
 	return nil
 }
+
+// RecordFields are the fields of a record page that «Показать» shows in
+// full, one at a time (UnmaskRecord checks and audits it).
+var RecordFields = map[string]bool{"name": true, "birth_date": true, "snils": true, "birth_cert": true, "contacts": true}
+
+// UnmaskRecord checks and audits showing field of record tenantID/id in
+// full: a reason is required (ErrNoReason; a longer one than
+// MaxReasonLength is ErrBadQuery), the field must be one of RecordFields
+// (ErrBadQuery) and the record in sc (ErrNotFound, as for one that does
+// not exist). The audit entry (ActionUnmask, kind record) names the
+// record, the field and the reason, and is written before the caller
+// renders the page with the field revealed.
+func (r *Records) UnmaskRecord(ctx context.Context, sc store.Scope, grantID, tenantID, id, field, reason string) error {
+	reason, err := checkReason(reason)
+	if err != nil {
+		return err
+	}
+	if !RecordFields[field] {
+		return fmt.Errorf("%w: no such field", ErrBadQuery)
+	}
+	if _, err := r.Store.PersonInScope(ctx, sc, tenantID, id); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrNotFound
+		}
+		return fmt.Errorf("support: unmask: %w", err)
+	}
+	return r.audit(ctx, sc, grantID, tenantID, ActionUnmask, id, map[string]any{"kind": "record", "field": field, "reason": reason})
+}
