@@ -26,7 +26,16 @@ const (
 	DevAPIClientSecret  = "demo-api-secret"
 	DevESIAClientID     = "DIARYBROKER"
 	DevExternalRedirect = "http://127.0.0.1:8089/callback"
+	// DevSPAClientID is dev mode's public client (PKCE, no secret) for a
+	// browser app on one of DevSPAOrigins: its redirect URI is the
+	// origin + "/callback", and the broker answers it with CORS.
+	DevSPAClientID = "demo-spa"
 )
+
+// DevSPAOrigins are the origins of the dev SPA client's redirect URIs:
+// the usual ports of front-end dev servers (Vite, Create React App, and
+// 8089 of the demo diary).
+var DevSPAOrigins = []string{"http://localhost:5173", "http://127.0.0.1:5173", "http://localhost:3000", "http://127.0.0.1:8089"}
 
 //go:embed demo/roster.ndjson
 var demoRoster []byte
@@ -108,7 +117,7 @@ func (c *Components) seedDev(ctx context.Context) error {
 		PostLogoutRedirectURIs: []string{s.Issuer + "/demo"},
 		GrantTypes:             []string{"authorization_code", "refresh_token"}, ResponseTypes: []string{"code"},
 		Scopes: []string{oauth.ScopeOpenID, oauth.ScopeProfile, oauth.ScopeOfflineAccess},
-	}, {
+	}, devSPAClient(), {
 		ID: DevAPIClientID, TenantID: DevTenant, Name: "Демо-дневник: API", SecretHash: oauth.HashSecret(DevAPIClientSecret),
 		GrantTypes: []string{"client_credentials"},
 		Scopes:     []string{oauth.ScopeRoster, oauth.ScopeConsentRead, oauth.ScopeSupport, oauth.ScopeAdmin},
@@ -142,4 +151,16 @@ func (c *Components) seedDev(ctx context.Context) error {
 		c.Logger.Warn("dev mode: roster row rejected", "line", e.Line, "field", e.Field, "message", e.Message)
 	}
 	return nil
+}
+
+// devSPAClient is dev mode's public client for browser apps.
+func devSPAClient() store.Client {
+	cl := store.Client{ID: DevSPAClientID, TenantID: DevTenant, Name: "Демо-дневник в браузере (SPA)", Public: true,
+		GrantTypes: []string{"authorization_code", "refresh_token"}, ResponseTypes: []string{"code"},
+		Scopes: []string{oauth.ScopeOpenID, oauth.ScopeProfile, oauth.ScopeOfflineAccess}}
+	for _, o := range DevSPAOrigins {
+		cl.RedirectURIs = append(cl.RedirectURIs, o+"/callback")
+		cl.PostLogoutRedirectURIs = append(cl.PostLogoutRedirectURIs, o+"/")
+	}
+	return cl
 }

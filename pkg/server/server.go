@@ -24,6 +24,8 @@ type Server struct {
 	c    *Components
 	echo *echo.Echo
 	demo *demo
+	// corsOrigins caches the public clients' origins (cors.go).
+	corsOrigins publicOrigins
 	// handler is echo, wrapped by wrapHandler when the tests set it.
 	handler http.Handler
 }
@@ -70,17 +72,18 @@ func New(c *Components) (*Server, error) {
 		ec.Response().Header().Set("Cache-Control", "public, max-age=300")
 		return ec.JSON(http.StatusOK, p.Discovery(ec.Request().Context()))
 	}
-	e.GET("/.well-known/openid-configuration", discovery)
+	e.GET("/.well-known/openid-configuration", discovery, s.cors(corsPublicData))
 	// RFC 8414: OAuth 2.0 clients (not OpenID Connect ones) look here; the
 	// same metadata, whose issuer has no path, so no path is inserted.
-	e.GET("/.well-known/oauth-authorization-server", discovery)
-	e.GET("/.well-known/jwks.json", echo.WrapHandler(http.HandlerFunc(p.ServeJWKS)))
+	e.GET("/.well-known/oauth-authorization-server", discovery, s.cors(corsPublicData))
+	e.GET("/.well-known/jwks.json", echo.WrapHandler(http.HandlerFunc(p.ServeJWKS)), s.cors(corsPublicData))
 	e.GET("/oauth2/auth", s.authorize, limitPage)
-	e.POST("/oauth2/token", echo.WrapHandler(http.HandlerFunc(p.ServeToken)), limitAPI)
-	e.POST("/oauth2/revoke", echo.WrapHandler(http.HandlerFunc(p.ServeRevoke)), limitAPI)
+	e.POST("/oauth2/token", echo.WrapHandler(http.HandlerFunc(p.ServeToken)), limitAPI, s.cors(corsFormClient))
+	e.POST("/oauth2/revoke", echo.WrapHandler(http.HandlerFunc(p.ServeRevoke)), limitAPI, s.cors(corsFormClient))
 	e.POST("/oauth2/introspect", echo.WrapHandler(http.HandlerFunc(p.ServeIntrospect)), limitAPI)
-	e.GET("/userinfo", echo.WrapHandler(http.HandlerFunc(p.ServeUserinfo)))
-	e.POST("/userinfo", echo.WrapHandler(http.HandlerFunc(p.ServeUserinfo)))
+	e.GET("/userinfo", echo.WrapHandler(http.HandlerFunc(p.ServeUserinfo)), s.cors(corsTokenClient))
+	e.POST("/userinfo", echo.WrapHandler(http.HandlerFunc(p.ServeUserinfo)), s.cors(corsTokenClient))
+	s.routesCORS(e)
 	e.GET("/esia/callback", s.esiaCallback, limitPage, s.csrf())
 	e.POST("/login/role", s.chosenRole, limitPage, s.csrf())
 	e.POST("/consent", s.consentAnswer, limitPage, s.csrf())
