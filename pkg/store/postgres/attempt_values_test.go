@@ -55,3 +55,52 @@ func TestAttemptValuesSealed(t *testing.T) {
 		t.Fatalf("R1: %q %v", v.Data, err)
 	}
 }
+
+// TestAttemptValuesResealed: a key rotation re-seals the kept values
+// under the new key (destroyed ones have none and are left alone), and
+// they still read as written.
+func TestAttemptValuesResealed(t *testing.T) {
+	ctx := context.Background()
+	c := newClock()
+	pg := postgres.New(pgtest.NewPool(t), nil)
+	s, pii := replica(t, pg, c)
+	if err := s.CreateTenant(ctx, store.Tenant{ID: "t1"}); err != nil {
+		t.Fatal(err)
+	}
+	refs := []string{"R1", "R2", "R3"}
+	for _, ref := range refs {
+		if err := s.RecordAttempt(ctx, store.Attempt{Ref: ref, TenantID: "t1", ClientID: "diary", Outcome: "not_found"},
+			store.AttemptEvent{Step: "link", At: c.now()}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.KeepAttemptValues(ctx, store.AttemptValues{Ref: ref, TenantID: "t1", Data: []byte(`{"oid":"` + ref + `"}`), KeptAt: c.now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.advance(time.Hour)
+	if refs, err := s.DestroyAttemptValues(ctx, "t1", c.now(), c.now(), 1); err != nil || len(refs) != 1 {
+		t.Fatalf("destroy one: %v %v", refs, err)
+	}
+	old := pii.ActiveKeyID()
+	c.advance(time.Second)
+	newID, err := pii.Rotate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pii.Reseal(ctx, s, keyring.ResealOptions{Batch: 1, Workers: 1}); err != nil {
+		t.Fatal(err)
+	}
+	counts, err := s.SealedKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := counts[store.SealedAttemptValues]; got[old] != 0 || got[newID] != 2 {
+		t.Fatalf("attempt values by key after re-sealing: %v (old %s, new %s)", got, old, newID)
+	}
+	for _, ref := range refs[1:] {
+		v, err := s.GetAttemptValues(ctx, ref)
+		if err != nil || string(v.Data) != `{"oid":"`+ref+`"}` {
+			t.Fatalf("%s after re-sealing: %q %v", ref, v.Data, err)
+		}
+	}
+}
