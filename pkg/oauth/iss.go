@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/ory/fosite"
 )
@@ -50,24 +51,66 @@ func (p *Provider) WriteAuthorizeError(_ context.Context, w http.ResponseWriter,
 	w.WriteHeader(http.StatusSeeOther)
 }
 
-// ErrorRedirect returns the diary URL that ends a login the broker could
-// not complete (DESIGN.md §3): error=access_denied, the reason as
-// error_description, the reference code, the diary's state and iss.
+// ErrorRedirect returns the way back to the diary for a login the broker
+// could not complete (DESIGN.md §3): error=access_denied, the reason as
+// error_description, the reference code, the diary's state and iss — in the
+// redirect URI's query, or, for a request with response_mode=form_post, as
+// a form post back (FormPostBack) that the broker's pages render as a form
+// and WriteBack sends as the form_post page.
 func (p *Provider) ErrorRedirect(req *AuthorizeRequest, reason, ref string) (string, error) {
 	u, err := url.Parse(req.RedirectURI)
 	if err != nil {
 		return "", fmt.Errorf("oauth: redirect uri: %w", err)
 	}
-	q := u.Query()
-	q.Set("error", "access_denied")
-	q.Set("error_description", reason)
+	params := url.Values{}
+	params.Set("error", "access_denied")
+	params.Set("error_description", reason)
 	if ref != "" {
-		q.Set("ref", ref)
+		params.Set("ref", ref)
 	}
 	if req.State != "" {
-		q.Set("state", req.State)
+		params.Set("state", req.State)
 	}
-	q.Set("iss", p.cfg.Issuer)
+	params.Set("iss", p.cfg.Issuer)
+	if req.ResponseMode == string(fosite.ResponseModeFormPost) {
+		// A redirect URI has no fragment (CheckRedirectURI): the params
+		// follow the first "#".
+		return formPostBack + u.String() + "#" + params.Encode(), nil
+	}
+	q := u.Query()
+	for k, vs := range params {
+		q[k] = vs
+	}
 	u.RawQuery = q.Encode()
 	return u.String(), nil
+}
+
+// formPostBack starts a way back that is a form post, not a URL.
+const formPostBack = "form_post:"
+
+// FormPostBack splits a way back from ErrorRedirect that is a form post
+// into the diary's redirect URI and the parameters to post to it; ok is
+// false for a plain URL.
+func FormPostBack(back string) (action string, params url.Values, ok bool) {
+	rest, ok := strings.CutPrefix(back, formPostBack)
+	if !ok {
+		return "", nil, false
+	}
+	action, encoded, _ := strings.Cut(rest, "#")
+	params, err := url.ParseQuery(encoded)
+	if err != nil {
+		return "", nil, false
+	}
+	return action, params, true
+}
+
+// WriteBack sends the person back to the diary by a way back from
+// ErrorRedirect: a redirect, or the form_post page.
+func WriteBack(w http.ResponseWriter, back string) {
+	if action, params, ok := FormPostBack(back); ok {
+		WriteFormPost(w, action, params)
+		return
+	}
+	w.Header().Set("Location", back)
+	w.WriteHeader(http.StatusSeeOther)
 }

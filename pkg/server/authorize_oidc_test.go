@@ -167,3 +167,33 @@ func TestPromptLoginThroughESIA(t *testing.T) {
 		})
 	}
 }
+
+// TestFormPostErrorsAfterESIA: for a diary that asked for
+// response_mode=form_post, the broker's own refusals after ESIA come back
+// posted too: a declined consent as the form_post page, a person not in
+// the roster as the error page whose «Вернуться в дневник» is a form
+// posting access_denied (a link would send it in the query, which such a
+// diary does not read).
+func TestFormPostErrorsAfterESIA(t *testing.T) {
+	b := startBroker(t, true, nil)
+	formPost := oauth2.SetAuthURLParam("response_mode", "form_post")
+
+	d := newDiary(b)
+	br := newBrowser(t)
+	page := br.get(d.authURL(formPost, oauth2.SetAuthURLParam("sim_person", oidTeacher)))
+	posted := postedForm(t, br.submit(page, "/consent", url.Values{"decision": {"decline"}}))
+	if posted.Get("error") != "access_denied" || posted.Get("state") != d.state || posted.Get("iss") != b.URL || posted.Get("ref") == "" {
+		t.Fatalf("declined consent posted %v", posted)
+	}
+
+	d = newDiary(b)
+	o := loginAs(t, b, d, oidNotInRoster, formPost)
+	if strings.Contains(o.Body, `href="`+diaryRedirect) {
+		t.Fatalf("a link back: %.500s", o.Body)
+	}
+	action, form := crossSiteForm(t, o)
+	if action != diaryRedirect || form.Get("error") != "access_denied" || form.Get("error_description") != "not_found" ||
+		form.Get("state") != d.state || form.Get("iss") != b.URL || form.Get("ref") == "" || !strings.Contains(o.Body, "Вернуться в дневник") {
+		t.Fatalf("back form to %s: %v", action, form)
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/diarybroker/broker/pkg/consent"
 	"github.com/diarybroker/broker/pkg/login"
+	"github.com/diarybroker/broker/pkg/oauth"
 	"github.com/diarybroker/broker/pkg/store"
 )
 
@@ -180,7 +181,8 @@ func (s *Server) consentAnswer(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		return c.Redirect(http.StatusSeeOther, back)
+		oauth.WriteBack(c.Response(), back) // a redirect, or the form_post page
+		return nil
 	}
 	s.c.Login.RecordStep(ctx, res.Pending.Ref, "consent", "", "", map[string]any{"decision": "granted"})
 	return s.proceed(c, res)

@@ -83,7 +83,8 @@ type apacheRP struct {
 	dir string
 }
 
-func startApache(t *testing.T, issuer, clientID, secret string, extra []string) *apacheRP {
+// startApache runs Apache whose logins are the simulator's person.
+func startApache(t *testing.T, issuer, clientID, secret, person string, extra []string) *apacheRP {
 	t.Helper()
 	for _, f := range []string{apacheBinary, filepath.Join(apacheMods, "mod_auth_openidc.so")} {
 		if _, err := os.Stat(f); err != nil {
@@ -118,7 +119,7 @@ func startApache(t *testing.T, issuer, clientID, secret string, extra []string) 
 	var conf bytes.Buffer
 	must(apacheConf.Execute(&conf, map[string]any{
 		"Dir": dir, "Addr": addr, "Mods": apacheMods, "Root": os.Geteuid() == 0, "Issuer": issuer,
-		"ClientID": clientID, "Secret": secret, "Passphrase": rand.Text(), "Extra": extra, "Person": oidTeacher,
+		"ClientID": clientID, "Secret": secret, "Passphrase": rand.Text(), "Extra": extra, "Person": person,
 	}))
 	confFile := filepath.Join(dir, "httpd.conf")
 	must(os.WriteFile(confFile, conf.Bytes(), 0o644))
@@ -182,7 +183,6 @@ func (br *browser) apacheSession(rp *apacheRP) (apacheSession, int) {
 
 func TestModAuthOpenIDC(t *testing.T) {
 	b := startBroker(t, true, nil)
-	ctx := context.Background()
 	tests := []struct {
 		name   string
 		pkce   string   // the client's PKCE policy at the broker
@@ -198,15 +198,8 @@ func TestModAuthOpenIDC(t *testing.T) {
 			clientID, secret := fmt.Sprintf("apache-%d", i), rand.Text()
 			// The client is registered for the port Apache gets, so Apache
 			// starts first, with the client's id and secret.
-			rp := startApache(t, b.URL, clientID, secret, tc.extra)
-			err := b.comp.Store.CreateClient(ctx, store.Client{ID: clientID, TenantID: server.DevTenant, Name: "Apache",
-				SecretHash: oauth.HashSecret(secret), RedirectURIs: []string{rp.URL + "/app/redirect_uri"},
-				PostLogoutRedirectURIs: []string{rp.URL + "/loggedout.html"},
-				GrantTypes:             []string{"authorization_code", "refresh_token"}, ResponseTypes: []string{"code"},
-				Scopes: []string{"openid", "profile", "offline_access"}, PKCE: tc.pkce})
-			if err != nil {
-				t.Fatal(err)
-			}
+			rp := startApache(t, b.URL, clientID, secret, oidTeacher, tc.extra)
+			registerApache(t, b, rp, clientID, secret, tc.pkce)
 
 			// Login: Apache → broker → simulator → consent → Apache.
 			br := newBrowser(t)
@@ -256,23 +249,74 @@ func TestModAuthOpenIDC(t *testing.T) {
 	}
 }
 
-// submitFormPost submits a form_post page as a browser without JavaScript
-// does, by its «Продолжить» button.
+// registerApache registers Apache's client at the broker, for the port
+// Apache got.
+func registerApache(t *testing.T, b *broker, rp *apacheRP, clientID, secret, pkce string) {
+	t.Helper()
+	err := b.comp.Store.CreateClient(context.Background(), store.Client{ID: clientID, TenantID: server.DevTenant, Name: "Apache",
+		SecretHash: oauth.HashSecret(secret), RedirectURIs: []string{rp.URL + "/app/redirect_uri"},
+		PostLogoutRedirectURIs: []string{rp.URL + "/loggedout.html"},
+		GrantTypes:             []string{"authorization_code", "refresh_token"}, ResponseTypes: []string{"code"},
+		Scopes: []string{"openid", "profile", "offline_access"}, PKCE: pkce})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestModAuthOpenIDCLoginRefused: with OIDCResponseMode form_post, a login
+// the broker refuses after ESIA (a person not in the roster) ends on the
+// broker's page whose «Вернуться в дневник» posts access_denied to Apache,
+// which shows the provider's error — as a link, mod_auth_openidc took it
+// for a new login and answered «Invalid Request».
+func TestModAuthOpenIDCLoginRefused(t *testing.T) {
+	b := startBroker(t, true, nil)
+	secret := rand.Text()
+	rp := startApache(t, b.URL, "apache-refused", secret, oidNotInRoster, []string{"OIDCPKCEMethod S256", "OIDCResponseMode form_post"})
+	registerApache(t, b, rp, "apache-refused", secret, store.PKCERequired)
+	br := newBrowser(t)
+	br.client.Transport = acceptHTML{}
+	page := br.through(br.get(rp.URL + "/app/index.html"))
+	if strings.Contains(page.Body, `href="`+rp.URL) {
+		t.Fatalf("a link back for a form_post client: %.500s", page.Body)
+	}
+	o := br.submitFormPost(page)
+	if !strings.Contains(o.Body, "OpenID Connect Provider error: access_denied") || !strings.Contains(o.Body, "not_found") {
+		t.Fatalf("Apache answered %d: %.500s", o.Status, o.Body)
+	}
+}
+
+// submitFormPost submits the form of page o that posts to another site —
+// the form_post page's «Продолжить», an error page's «Вернуться в
+// дневник» — as a browser without JavaScript does.
 func (br *browser) submitFormPost(o outcome) outcome {
 	br.t.Helper()
-	act := formPostAction.FindStringSubmatch(o.Body)
-	if act == nil {
-		br.t.Fatalf("no form_post page: %d %.300s", o.Status, o.Body)
-	}
-	form := url.Values{}
-	for _, in := range formPostInput.FindAllStringSubmatch(o.Body, -1) {
-		form.Set(htmlUnescape(in[1]), htmlUnescape(in[2]))
-	}
-	resp, err := br.client.PostForm(htmlUnescape(act[1]), form)
+	action, form := crossSiteForm(br.t, o)
+	resp, err := br.client.PostForm(action, form)
 	if err != nil {
 		br.t.Fatal(err)
 	}
 	return br.outcome(resp)
+}
+
+// crossSiteForm is the action and fields of page o's form that posts to an
+// absolute URL.
+func crossSiteForm(t testing.TB, o outcome) (string, url.Values) {
+	t.Helper()
+	for _, loc := range formPostAction.FindAllStringSubmatchIndex(o.Body, -1) {
+		action := htmlUnescape(o.Body[loc[2]:loc[3]])
+		if !strings.HasPrefix(action, "http") {
+			continue
+		}
+		body := o.Body[loc[1]:]
+		body = body[:strings.Index(body, "</form>")]
+		form := url.Values{}
+		for _, in := range formPostInput.FindAllStringSubmatch(body, -1) {
+			form.Add(htmlUnescape(in[1]), htmlUnescape(in[2]))
+		}
+		return action, form
+	}
+	t.Fatalf("no form posting to the diary: %d %.500s", o.Status, o.Body)
+	return "", nil
 }
 
 // introspectActive asks the broker whether an access token is active, as

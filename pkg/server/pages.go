@@ -6,8 +6,11 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/diarybroker/broker/pkg/oauth"
 )
 
 //go:embed templates/*.html
@@ -40,6 +43,10 @@ type Page struct {
 	Text    string
 	Ref     string // formatted XXXXX-XXXXX
 	BackURL string
+	// BackPost, when set, is posted to BackURL by the «Вернуться в
+	// дневник» button: the diary asked for response_mode=form_post
+	// (render sets it from a form post way back, oauth.FormPostBack).
+	BackPost url.Values
 	// Hint replaces the error page's closing advice («…начните вход
 	// заново»), for a page that is not about a login.
 	Hint string
@@ -50,6 +57,9 @@ type Page struct {
 func render(c echo.Context, status int, name string, p Page) error {
 	if p.Brand == "" {
 		p.Brand = "Вход в электронный дневник"
+	}
+	if action, params, ok := oauth.FormPostBack(p.BackURL); ok {
+		p.BackURL, p.BackPost = action, params
 	}
 	var buf bytes.Buffer
 	if err := pages[name].ExecuteTemplate(&buf, "layout", p); err != nil {
