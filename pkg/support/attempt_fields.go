@@ -3,7 +3,6 @@ package support
 import (
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/diarybroker/broker/pkg/linking"
 	"github.com/diarybroker/broker/pkg/store"
@@ -220,10 +219,10 @@ func shown(field, raw string, birth store.Date, fx linking.FieldExplanation, ful
 	case linking.FieldSNILS:
 		return plain(linking.MaskSNILS(raw))
 	case linking.FieldLastName:
-		return plain(raw)
+		return plain(linking.MaskFullName(raw, "", ""))
 	case linking.FieldFirstName, linking.FieldPatronymic:
-		r, _ := utf8.DecodeRuneInString(raw)
-		return plain(strings.ToUpper(string(r)) + ".")
+		// The initial, as in «Павлов И. С.».
+		return plain(strings.TrimSpace(linking.MaskFullName("", raw, "")))
 	case linking.FieldBirthCert:
 		return plain(maskDocument(raw))
 	case linking.FieldBirthDate:
@@ -244,20 +243,16 @@ func fullValue(field, raw string, birth store.Date) string {
 	return raw
 }
 
-// maskDocument hides all of a document's number but its last three
-// characters behind a fixed "***"; the series (a certificate's Roman
-// numeral and letters) stays.
+// maskDocument masks a document as the console does everywhere
+// (linking.MaskDocumentNumber): all of its number but the last three
+// characters; the series (a certificate's Roman numeral and letters)
+// stays.
 func maskDocument(raw string) string {
 	series, number := "", raw
 	if i := strings.LastIndexByte(raw, ' '); i >= 0 {
 		series, number = raw[:i], raw[i+1:]
 	}
-	tail := ""
-	if n := utf8.RuneCountInString(number); n > 3 {
-		rs := []rune(number)
-		tail = string(rs[n-3:])
-	}
-	return strings.TrimSpace(series + " ***" + tail)
+	return strings.TrimSpace(series + " " + linking.MaskDocumentNumber(number))
 }
 
 // maskDate masks a birth date as **.**.YYYY, marking the parts that
