@@ -39,6 +39,7 @@ type Store interface {
 	Audit
 	Consents
 	Outbox
+	Mail
 	Retention
 	Rechecks
 	Staff

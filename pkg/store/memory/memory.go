@@ -41,6 +41,7 @@ type Store struct {
 	evidence        []store.Evidence      // append-only but for a tenant's deletion
 	evidenceSeq     int64                 // the last evidence's ID; never reused
 	events          map[string]eventRow   // id → outbox event
+	mail            map[string]mailRow    // id → mail job
 	seq             int64                 // insertion order of consents, requests and events
 
 	staff map[string]store.StaffGrant // id → staff grant

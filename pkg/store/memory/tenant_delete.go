@@ -59,7 +59,7 @@ func (s *Store) deleteTenantData(ctx context.Context, id string, counts map[stri
 	}
 	oldConsents, oldRequests, oldEvents := maps.Clone(s.consents), maps.Clone(s.consentRequests), maps.Clone(s.events)
 	oldAttempts, oldRecords, oldClients, oldStaff := maps.Clone(s.attempts), maps.Clone(s.attemptRecords), maps.Clone(s.clients), maps.Clone(s.staff)
-	oldValues, oldTickets := maps.Clone(s.values), maps.Clone(s.tickets)
+	oldValues, oldTickets, oldMail := maps.Clone(s.values), maps.Clone(s.tickets), maps.Clone(s.mail)
 	oldOAuth, oldByReq := map[store.OAuthKind]map[string]store.OAuthRecord{}, map[store.OAuthKind]map[string]map[string]bool{}
 	for k, m := range s.oauth {
 		oldOAuth[k] = maps.Clone(m)
@@ -82,6 +82,7 @@ func (s *Store) deleteTenantData(ctx context.Context, id string, counts map[stri
 	}
 	counts["ticket_notes"] = notes
 	counts["tickets"] = deleteWhere(s.tickets, func(tk store.Ticket) bool { return tk.TenantID == id })
+	counts["mail_jobs"] = deleteWhere(s.mail, func(r mailRow) bool { return r.j.TenantID == id })
 	var oauthN int64
 	for kind, m := range s.oauth {
 		for sig, r := range m {
@@ -134,6 +135,7 @@ func (s *Store) deleteTenantData(ctx context.Context, id string, counts map[stri
 		s.consents, s.consentRequests, s.events = oldConsents, oldRequests, oldEvents
 		s.attempts, s.attemptRecords, s.clients, s.staff, s.values = oldAttempts, oldRecords, oldClients, oldStaff, oldValues
 		s.tickets = oldTickets
+		s.mail = oldMail
 		s.oauth, s.oauthByRequest = oldOAuth, oldByReq
 		s.tenants[id] = oldTenant
 		undoPersons()

@@ -18,6 +18,7 @@ var tenantDeletion = []struct{ table, where string }{
 	{"consents", "tenant_id = $1"},
 	{"consent_requests", "tenant_id = $1"},
 	{"outbox_events", "tenant_id = $1"},
+	{"mail_jobs", "tenant_id = $1"},
 	{"ticket_notes", "ticket_id IN (SELECT id FROM tickets WHERE tenant_id = $1)"},
 	{"tickets", "tenant_id = $1"},
 	{"oauth_records", "tenant_id = $1 OR client_id IN (SELECT id FROM clients WHERE tenant_id = $1)"},

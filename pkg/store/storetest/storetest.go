@@ -49,6 +49,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"StaffGrants", testStaffGrants},
 		{"ConsoleScopes", testConsoleScopes},
 		{"RecordConsoleScopes", testRecordConsoleScopes},
+		{"Mail", testMail},
 		{"TxRollback", testTxRollback},
 		{"TxCommit", testTxCommit},
 	}

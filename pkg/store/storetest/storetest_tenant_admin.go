@@ -35,6 +35,8 @@ func SeedTenant(t *testing.T, s store.Store, id string) map[string]int64 {
 	must(t, err)
 	must(t, s.AppendEvidence(ctx(), store.Evidence{TenantID: id, PersonID: "s-1", ConsentID: id + "-c1", Event: "granted", At: base, Details: fullDetails()}))
 	must(t, s.EnqueueEvent(ctx(), mkEvent(id+"-ev1", id, "consent.granted", base)))
+	must(t, s.EnqueueMail(ctx(), store.MailJob{ID: id + "-m1", TenantID: id, RequestID: id + "-r1", ChildRecord: "s-1", ParentRecord: "p-1",
+		Kind: store.MailRequested, CreatedAt: base}))
 	_, err = s.PutStaffGrant(ctx(), mkGrant(id+"-g1", id, store.StaffTenantSupport, 'a'))
 	must(t, err)
 	must(t, s.AppendAudit(ctx(), store.AuditEntry{At: base, TenantID: id, Actor: "cli", Action: "unlink", Target: "p-1"}))
@@ -43,7 +45,7 @@ func SeedTenant(t *testing.T, s store.Store, id string) map[string]int64 {
 	must(t, err)
 	return map[string]int64{"tenants": 1, "clients": 2, "roster_persons": 2, "roster_relations": 1, "links": 1,
 		"attempts": 1, "attempt_events": 2, "attempt_records": 1, "attempt_values": 1, "oauth_records": 1, "consents": 1, "consent_requests": 1,
-		"consent_evidence": 1, "outbox_events": 1, "staff_grants": 1, "audit_log": 1, "tickets": 1, "ticket_notes": 1}
+		"consent_evidence": 1, "outbox_events": 1, "mail_jobs": 1, "staff_grants": 1, "audit_log": 1, "tickets": 1, "ticket_notes": 1}
 }
 
 // supportOf is the scope of tenant id's support staff.
@@ -94,6 +96,9 @@ func tenantRows(t *testing.T, s store.Store, id string) map[string]int64 {
 	events, err := s.ListEvents(ctx(), id, "", 10)
 	must(t, err)
 	n["outbox_events"] = int64(len(events))
+	mail, err := s.MailOfRequest(ctx(), id, id+"-r1")
+	must(t, err)
+	n["mail_jobs"] = int64(len(mail))
 	grants, err := s.ListStaffGrants(ctx(), id)
 	must(t, err)
 	n["staff_grants"] = int64(len(grants))
