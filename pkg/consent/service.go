@@ -16,6 +16,7 @@ import (
 type Store interface {
 	store.Consents
 	store.Outbox
+	store.Mail
 	store.Roster
 	store.Links
 	store.Transactor
@@ -41,7 +42,11 @@ type Service struct {
 	Store    Store
 	Tokens   TokenRevoker
 	Subjects Subjects
-	Now      func() time.Time
+	// Mail, when set, writes to the parents when a request opens and
+	// reminds them before it expires (mail jobs in the request's
+	// transaction; Notifier sends them). Unset: no e-mail at all.
+	Mail bool
+	Now  func() time.Time
 }
 
 func (s *Service) now() time.Time {
@@ -76,6 +81,9 @@ type Subject struct {
 	// Roles are the roles of the person's records: an adult's consent text
 	// lists what is processed about them (TextForRole).
 	Roles []store.Role
+	// Ref is the login attempt's reference code: the e-mails a request
+	// opened by this login sends are noted among its events.
+	Ref string
 }
 
 // Outcome is what a login needs, consent-wise.
@@ -240,6 +248,9 @@ func (s *Service) request(ctx context.Context, t store.Tenant, subj Subject, p s
 		if err := s.Store.AppendEvidence(ctx, store.Evidence{TenantID: t.ID, PersonID: subj.PersonID, RequestID: r.ID,
 			Event: "requested", At: now, Details: store.EvidenceDetails{SubjectOID: subj.OID, SubjectName: subj.Name,
 				Channel: channel, ESIASessionID: subj.SessionID}}); err != nil {
+			return err
+		}
+		if err := s.enqueueMail(ctx, r, subj.Ref); err != nil {
 			return err
 		}
 		return s.event(ctx, t.ID, "consent.requested", map[string]any{"person_id": subj.PersonID, "request_id": r.ID,

@@ -33,6 +33,7 @@ func (c *Components) RunBackground(ctx context.Context, every time.Duration, rel
 			continue
 		case <-hooks.C:
 			c.DeliverWebhooks(ctx)
+			c.DeliverMail(ctx)
 			continue
 		case <-tick.C:
 		}

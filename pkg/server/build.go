@@ -43,6 +43,8 @@ type Components struct {
 	Login     *login.Service
 	Consent   *consent.Service
 	Webhooks  *webhook.Deliverer
+	// Mail sends the e-mail to parents; nil without SMTP settings.
+	Mail      *consent.Notifier
 	Retention *retention.Janitor
 	// ESIAParent is ESIA asked with the kid scopes too (the parent's page).
 	ESIAParent *esia.Config
@@ -242,6 +244,9 @@ func Build(ctx context.Context, s Settings, o BuildOptions) (_ *Components, err 
 	parent.Scopes = append(append([]string(nil), c.ESIA.Scopes...), KidScopes...)
 	c.ESIAParent = &parent
 	c.Consent = &consent.Service{Store: c.Store, Tokens: c.OAuth, Subjects: c.Subjects, Now: c.Now}
+	if err := c.buildMail(s); err != nil {
+		return nil, err
+	}
 	c.Webhooks = &webhook.Deliverer{Outbox: c.Store, Tenants: c.Store, Now: c.Now, Logger: c.Logger,
 		Observe: func(typ, outcome string) { c.Metrics.Webhooks.WithLabelValues(typ, outcome).Inc() }}
 	c.Retention = &retention.Janitor{Store: c.Store, PendingTTL: s.LoginTimeout, Now: c.Now}

@@ -45,6 +45,7 @@ func (s *Server) childPageOf(ctx context.Context, t store.Tenant, d consent.Deci
 			return nil, err
 		}
 		cp.Parents = append(cp.Parents, parentInitials(p))
+		cp.Emailed = cp.Emailed || (s.c.Mail != nil && consent.EmailOf(p) != "")
 	}
 	return cp, nil
 }

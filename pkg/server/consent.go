@@ -91,7 +91,7 @@ func shownTextKey(loginID string) string { return "consent-text:" + loginID }
 func subjectOf(res *login.Result) consent.Subject {
 	return consent.Subject{TenantID: res.Pending.Request.TenantID, PersonID: res.Claims.PersonID, OID: res.Person.OID,
 		Name: res.Person.Name, BirthDate: res.Person.BirthDate, Child: res.Person.Child, Trusted: res.Person.Trusted,
-		SessionID: res.Person.SessionID, Roles: rolesOf(res)}
+		SessionID: res.Person.SessionID, Roles: rolesOf(res), Ref: res.Pending.Ref}
 }
 
 // rolesOf are the roles of the person's records (the claims' roles).

@@ -35,6 +35,9 @@ func (s *Server) parentAddress(c echo.Context) error {
 }
 
 // parentURL is the full address of a tenant's parent page.
-func (s *Server) parentURL(tenantID string) string {
-	return s.c.Settings.Issuer + "/parent?tenant=" + url.QueryEscape(tenantID)
+func (s *Server) parentURL(tenantID string) string { return parentURLOf(s.c.Settings.Issuer, tenantID) }
+
+// parentURLOf is the address of a tenant's parent page under issuer.
+func parentURLOf(issuer, tenantID string) string {
+	return issuer + "/parent?tenant=" + url.QueryEscape(tenantID)
 }

@@ -38,6 +38,7 @@ type Settings struct {
 	KEK string `yaml:"-"`
 
 	ESIA ESIASettings `yaml:"esia"`
+	SMTP SMTPSettings `yaml:"smtp"`
 
 	// SigningAlg is the ID token algorithm: ES256 (default) or RS256.
 	SigningAlg            string        `yaml:"signing_alg"`
