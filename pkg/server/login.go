@@ -220,6 +220,10 @@ func (s *Server) issue(c echo.Context, res *login.Result) error {
 			res.Reason, res.Message = reason, login.MessageFor(reason)
 			return s.loginFailed(c, res)
 		}
+		// The client, or its tenant, was disabled while the person was at ESIA.
+		if refused, perr := s.refusedClient(c, res.Pending.Request.ClientID); refused {
+			return perr
+		}
 		s.c.Metrics.Logins.WithLabelValues("error").Inc()
 		s.c.Logger.ErrorContext(ctx, "issuing the code failed", "ref", res.Pending.Ref, "error", err)
 		back, _ := s.c.OAuth.ErrorRedirect(&res.Pending.Request, "server_error", res.Pending.Ref)

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/diarybroker/broker/pkg/server"
 )
 
@@ -69,4 +71,17 @@ func TestDisabledTenantAndClientLogins(t *testing.T) {
 	refused(loginAs(t, b, newDiary(b), oidTeacher), "Вход через это приложение отключён")
 	setClient(false)
 	loginThrough(t, b, server.DevClientID, server.DevClientSecret, "openid")
+
+	// A login under way when its tenant is disabled: ESIA's answer gets
+	// the page, not a code.
+	br := newBrowser(t)
+	br.stopAt = b.URL + "/esia/callback"
+	d := newDiary(b)
+	atCallback := br.get(d.authURL(oauth2.SetAuthURLParam("sim_person", oidTeacher)))
+	if atCallback.Redirect == nil || !strings.HasPrefix(atCallback.Redirect.String(), br.stopAt) {
+		t.Fatalf("the login did not reach ESIA's callback: %d %v", atCallback.Status, atCallback.Redirect)
+	}
+	setTenant(true)
+	br.stopAt = ""
+	refused(br.through(br.get(atCallback.Redirect.String())), "Сервис приостановлен")
 }
