@@ -16,7 +16,8 @@ func printRetention(p store.RetentionPolicy) {
 		e.AttemptDays, e.OutboxDays, e.OutboxFailedDays, e.RecheckDays)
 }
 
-// JanitorCmd is `broker janitor`: one pass of the retention janitor, for
+// JanitorCmd is `broker janitor`: one pass of the OAuth janitor and of the
+// retention janitor, for
 // cron when the servers' own (every minute) is not wanted.
 type JanitorCmd struct {
 	StoreFlags
@@ -39,7 +40,11 @@ func (c *JanitorCmd) Run(g *Globals) error {
 		return errors.New("--login-timeout must be positive")
 	}
 	j := &retention.Janitor{Store: st.Store, PendingTTL: ttl}
+	removed, oerr := j.RunOAuth(g.Ctx, st.Store)
+	fmt.Printf("removed OAuth records once expired, used or revoked: %d codes, %d PKCE and %d OpenID sessions, %d access and %d refresh tokens\n",
+		removed[store.OAuthCode], removed[store.OAuthPKCE], removed[store.OAuthOIDC], removed[store.OAuthAccess], removed[store.OAuthRefresh])
 	r, err := j.Run(g.Ctx)
+	err = errors.Join(oerr, err)
 	fmt.Printf("abandoned %d attempts; destroyed %d attempts with %d audit entries, %d delivered and %d dead webhook events, the values kept for re-checks of %d attempts, %d support tickets\n",
 		r.Abandoned, r.Attempts, r.AuditEntries, r.OutboxDelivered, r.OutboxDead, r.AttemptValues, r.Tickets)
 	return err

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/diarybroker/broker/pkg/store"
 )
 
@@ -132,7 +134,30 @@ func TestJanitorCommand(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// An expired code goes; a live refresh token stays. (The rows are
+	// written by SQL: the janitor reads none, and this store has no sealer.)
+	conn, err := pgx.Connect(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, r := range []struct {
+		kind, sig string
+		expires   time.Time
+	}{{"code", "code-expired", now.Add(-50 * time.Minute)}, {"refresh", "rt-live", now.Add(time.Hour)}} {
+		if _, err := conn.Exec(ctx, `INSERT INTO oauth_records (kind, signature, request_id, tenant_id, data, key_id, created_at, expires_at)
+			VALUES ($1, $2, 'g', 'msk', '\x00', 'k', $3, $4)`, r.kind, r.sig, now.Add(-time.Hour), r.expires); err != nil {
+			t.Fatal(err)
+		}
+	}
 	out := run("janitor")
+	if !strings.Contains(out, "removed OAuth records once expired, used or revoked: 1 codes, 0 PKCE and 0 OpenID sessions, 0 access and 0 refresh tokens") {
+		t.Fatalf("janitor, OAuth: %s", out)
+	}
+	var left []string
+	if err := conn.QueryRow(ctx, `SELECT array_agg(signature) FROM oauth_records`).Scan(&left); err != nil || len(left) != 1 || left[0] != "rt-live" {
+		t.Fatalf("oauth records after the janitor: %v (%v), want the live refresh token", left, err)
+	}
 	if !strings.Contains(out, "abandoned 1 attempts; destroyed 2 attempts with 0 audit entries, 1 delivered and 1 dead webhook events") {
 		t.Fatalf("janitor: %s", out)
 	}

@@ -46,24 +46,29 @@ func (c *Components) RunBackground(ctx context.Context, every time.Duration, rel
 // publication period is over, and expires consents and requests; it
 // returns how many rows it handled.
 func (c *Components) Sweep(ctx context.Context) int {
-	total := 0
-	for {
-		n, err := c.Store.DeleteExpiredOAuth(ctx, c.Now().UTC(), 1000)
-		if err != nil {
-			c.Logger.ErrorContext(ctx, "removing expired tokens failed", "error", err)
-			break
-		}
-		total += n
-		if n < 1000 {
-			break
-		}
-	}
+	total := c.RunOAuthJanitor(ctx)
 	if _, err := c.Signing.Prune(ctx); err != nil {
 		c.Logger.ErrorContext(ctx, "pruning signing keys failed", "error", err)
 	}
 	if n, err := c.Consent.Sweep(ctx, c.Store); err != nil {
 		c.Logger.ErrorContext(ctx, "consent expiry failed", "error", err)
 	} else {
+		total += n
+	}
+	return total
+}
+
+// RunOAuthJanitor removes the OAuth records whose time is over (expired,
+// used, rotated past their expiry, revoked), counts them by kind in
+// broker_oauth_removed_total and returns how many it removed.
+func (c *Components) RunOAuthJanitor(ctx context.Context) int {
+	removed, err := c.Retention.RunOAuth(ctx, c.Store)
+	if err != nil {
+		c.Logger.ErrorContext(ctx, "removing expired tokens failed", "error", err)
+	}
+	total := 0
+	for kind, n := range removed {
+		c.Metrics.OAuthRemoved.WithLabelValues(string(kind)).Add(float64(n))
 		total += n
 	}
 	return total

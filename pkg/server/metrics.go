@@ -21,6 +21,9 @@ type Metrics struct {
 	// Destroyed counts the rows the retention janitor destroyed, by kind
 	// (attempt, audit_entry, outbox_delivered, outbox_dead, attempt_values).
 	Destroyed *prometheus.CounterVec
+	// OAuthRemoved counts the OAuth records the janitor removed, by kind
+	// (code, pkce, oidc, access, refresh).
+	OAuthRemoved *prometheus.CounterVec
 	// Abandoned counts the attempts marked abandoned after the login time-out.
 	Abandoned prometheus.Counter
 	// SupportUnmask counts the support console's «Показать», by kind
@@ -65,6 +68,9 @@ func NewMetrics() *Metrics {
 		Destroyed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "broker_retention_destroyed_total", Help: "Rows destroyed past their tenant's retention, by kind (attempt, audit_entry, outbox_delivered, outbox_dead, attempt_values, ticket).",
 		}, []string{"kind"}),
+		OAuthRemoved: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "broker_oauth_removed_total", Help: "OAuth records (codes, their PKCE and OpenID sessions, tokens) removed by the janitor once expired, used or revoked, by kind (code, pkce, oidc, access, refresh).",
+		}, []string{"kind"}),
 		Abandoned: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "broker_attempts_abandoned_total", Help: "Login attempts still in progress after the login time-out, marked abandoned.",
 		}),
@@ -72,7 +78,7 @@ func NewMetrics() *Metrics {
 			Name: "broker_store_unavailable_total", Help: "Requests answered 503 because a store could not be used, by store (database, session_store) and route.",
 		}, []string{"store", "route"}),
 	}
-	m.Registry.MustRegister(m.StoreUnavailable, m.Webhooks, m.Destroyed, m.Abandoned, m.HTTPRequests, m.HTTPDuration, m.Logins, m.ESIACalls, m.ESIADuration, m.RateLimited,
+	m.Registry.MustRegister(m.StoreUnavailable, m.Webhooks, m.Destroyed, m.OAuthRemoved, m.Abandoned, m.HTTPRequests, m.HTTPDuration, m.Logins, m.ESIACalls, m.ESIADuration, m.RateLimited,
 		m.SupportUnmask,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -102,13 +102,21 @@ type OAuthRecords interface {
 	// ErrInactive. A missing record is ErrNotFound.
 	DeactivateOAuthRecord(ctx context.Context, kind OAuthKind, signature string) error
 	// DeactivateOAuthRequest deactivates every record of a kind made for
-	// one request (a grant's tokens).
+	// one request (a grant's tokens). A revoked record expires then too
+	// (its expiry becomes the store's now, if later), so that the janitor
+	// removes it at its next run: nothing needs a revoked token, which is
+	// as invalid unknown as inactive.
 	DeactivateOAuthRequest(ctx context.Context, kind OAuthKind, requestID string) error
 	// RevokeOAuthSubject deactivates every access and refresh token a
-	// tenant's clients hold for a subject and returns how many.
+	// tenant's clients hold for a subject and returns how many; they
+	// expire then too, as with DeactivateOAuthRequest.
 	RevokeOAuthSubject(ctx context.Context, tenantID, subject string) (int, error)
-	// DeleteExpiredOAuth removes up to limit records that expired before t.
-	DeleteExpiredOAuth(ctx context.Context, before time.Time, limit int) (int, error)
+	// DeleteExpiredOAuth removes up to limit records that expired before
+	// t — expired codes and tokens, used codes and rotated refresh tokens
+	// past their expiry, revoked tokens — and returns how many of each
+	// kind (kinds with none are absent). Several callers may run it at
+	// once: each record is removed by one of them.
+	DeleteExpiredOAuth(ctx context.Context, before time.Time, limit int) (map[OAuthKind]int, error)
 }
 
 // ValidateOAuthRecord checks what every store requires of an OAuth record:

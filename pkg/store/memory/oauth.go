@@ -119,6 +119,19 @@ func (s *Store) setInactive(ctx context.Context, kind store.OAuthKind, sig strin
 	s.onUndo(ctx, func() { s.oauth[kind][sig] = old })
 }
 
+// revoke deactivates a record and brings its expiry forward to now, so
+// that the janitor removes it.
+func (s *Store) revoke(ctx context.Context, kind store.OAuthKind, sig string) {
+	old := s.oauth[kind][sig]
+	r := old
+	r.Active = false
+	if now := s.now().UTC().Truncate(time.Microsecond); r.ExpiresAt.IsZero() || r.ExpiresAt.After(now) {
+		r.ExpiresAt = now
+	}
+	s.oauth[kind][sig] = r
+	s.onUndo(ctx, func() { s.oauth[kind][sig] = old })
+}
+
 // DeactivateOAuthRecord implements store.OAuthRecords.
 func (s *Store) DeactivateOAuthRecord(ctx context.Context, kind store.OAuthKind, sig string) error {
 	if !store.ValidKeys(sig) {
@@ -144,7 +157,7 @@ func (s *Store) DeactivateOAuthRequest(ctx context.Context, kind store.OAuthKind
 	defer s.write(ctx)()
 	for _, sig := range s.requestRecords(kind, requestID) {
 		if s.oauth[kind][sig].Active {
-			s.setInactive(ctx, kind, sig)
+			s.revoke(ctx, kind, sig)
 		}
 	}
 	return nil
@@ -163,7 +176,7 @@ func (s *Store) RevokeOAuthSubject(ctx context.Context, tenantID, subject string
 	for _, kind := range []store.OAuthKind{store.OAuthAccess, store.OAuthRefresh} {
 		for sig, r := range s.oauth[kind] {
 			if r.TenantID == tenantID && r.Subject == subject && r.Active {
-				s.setInactive(ctx, kind, sig)
+				s.revoke(ctx, kind, sig)
 				n++
 			}
 		}
@@ -172,23 +185,24 @@ func (s *Store) RevokeOAuthSubject(ctx context.Context, tenantID, subject string
 }
 
 // DeleteExpiredOAuth implements store.OAuthRecords.
-func (s *Store) DeleteExpiredOAuth(ctx context.Context, before time.Time, limit int) (int, error) {
+func (s *Store) DeleteExpiredOAuth(ctx context.Context, before time.Time, limit int) (map[store.OAuthKind]int, error) {
 	defer s.write(ctx)()
-	n := 0
+	n, out := 0, map[store.OAuthKind]int{}
 	for kind, byKind := range s.oauth {
 		for sig, r := range byKind {
 			if limit > 0 && n >= limit {
-				return n, nil
+				return out, nil
 			}
 			if !r.ExpiresAt.IsZero() && r.ExpiresAt.Before(before) {
 				s.removeRecord(kind, sig)
 				old := r
 				s.onUndo(ctx, func() { s.putRecord(old) })
 				n++
+				out[kind]++
 			}
 		}
 	}
-	return n, nil
+	return out, nil
 }
 
 // GetOAuthRecordSet implements store.OAuthRecords.

@@ -122,8 +122,9 @@ func (s *Store) DeactivateOAuthRequest(ctx context.Context, kind store.OAuthKind
 	if !store.ValidKeys(requestID) {
 		return nil
 	}
-	_, err := s.q(ctx).Exec(ctx, `UPDATE oauth_records SET active = false WHERE kind = $1 AND request_id = $2 AND active`,
-		string(kind), requestID)
+	_, err := s.q(ctx).Exec(ctx, `UPDATE oauth_records SET active = false, expires_at = LEAST(COALESCE(expires_at, $3), $3)
+		WHERE kind = $1 AND request_id = $2 AND active`,
+		string(kind), requestID, s.now().UTC())
 	return wrap("deactivate oauth request", err)
 }
 
@@ -135,8 +136,8 @@ func (s *Store) RevokeOAuthSubject(ctx context.Context, tenantID, subject string
 	if subject == "" {
 		return 0, nil
 	}
-	tag, err := s.q(ctx).Exec(ctx, `UPDATE oauth_records SET active = false
-		WHERE tenant_id = $1 AND subject = $2 AND active AND kind IN ('access', 'refresh')`, tenantID, subject)
+	tag, err := s.q(ctx).Exec(ctx, `UPDATE oauth_records SET active = false, expires_at = LEAST(COALESCE(expires_at, $3), $3)
+		WHERE tenant_id = $1 AND subject = $2 AND active AND kind IN ('access', 'refresh')`, tenantID, subject, s.now().UTC())
 	if err != nil {
 		return 0, wrap("revoke subject", err)
 	}
@@ -144,17 +145,31 @@ func (s *Store) RevokeOAuthSubject(ctx context.Context, tenantID, subject string
 }
 
 // DeleteExpiredOAuth implements store.OAuthRecords. Rows are claimed with
-// FOR UPDATE SKIP LOCKED so that several replicas can run the janitor.
-func (s *Store) DeleteExpiredOAuth(ctx context.Context, before time.Time, limit int) (int, error) {
+// FOR UPDATE SKIP LOCKED (through the expiry index) so that several
+// replicas can run the janitor, and counted by kind in the same statement.
+func (s *Store) DeleteExpiredOAuth(ctx context.Context, before time.Time, limit int) (map[store.OAuthKind]int, error) {
 	if limit <= 0 {
 		limit = 1000
 	}
-	tag, err := s.q(ctx).Exec(ctx, `DELETE FROM oauth_records WHERE (kind, signature) IN (
-		SELECT kind, signature FROM oauth_records WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, before, limit)
+	rows, err := s.q(ctx).Query(ctx, `WITH d AS (
+			DELETE FROM oauth_records WHERE (kind, signature) IN (
+				SELECT kind, signature FROM oauth_records WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
+			RETURNING kind)
+		SELECT kind, count(*) FROM d GROUP BY kind`, before, limit)
 	if err != nil {
-		return 0, wrap("delete expired oauth", err)
+		return nil, wrap("delete expired oauth", err)
 	}
-	return int(tag.RowsAffected()), nil
+	defer rows.Close()
+	out := map[store.OAuthKind]int{}
+	for rows.Next() {
+		var kind string
+		var n int
+		if err := rows.Scan(&kind, &n); err != nil {
+			return nil, wrap("delete expired oauth", err)
+		}
+		out[store.OAuthKind(kind)] = n
+	}
+	return out, wrap("delete expired oauth", rows.Err())
 }
 
 // GetOAuthRecordSet implements store.OAuthRecords in one query.
@@ -222,7 +237,8 @@ func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 			SELECT 1 / count(*) FROM u`, string(g.Kind), g.Signature, rotated, successor)
 	}
 	for _, d := range b.Deactivate {
-		batch.Queue(`UPDATE oauth_records SET active = false WHERE kind = $1 AND request_id = $2 AND active`, string(d.Kind), d.RequestID)
+		batch.Queue(`UPDATE oauth_records SET active = false, expires_at = LEAST(COALESCE(expires_at, $3), $3)
+			WHERE kind = $1 AND request_id = $2 AND active`, string(d.Kind), d.RequestID, s.now().UTC())
 	}
 	for _, d := range b.DeleteRequests {
 		batch.Queue(`DELETE FROM oauth_records WHERE kind = $1 AND request_id = $2`, string(d.Kind), d.RequestID)

@@ -45,6 +45,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"OAuthBatch", testOAuthBatch},
 		{"OAuthBatchGateIsAtomic", testOAuthBatchGateIsAtomic},
 		{"OAuthRotation", testOAuthRotation},
+		{"OAuthJanitor", testOAuthJanitor},
 		{"Audit", testAudit},
 		{"StaffGrants", testStaffGrants},
 		{"ConsoleScopes", testConsoleScopes},
@@ -627,8 +628,8 @@ func testOAuthRecords(t *testing.T, s store.Store) {
 	must(t, s.CreateOAuthRecord(ctx(), old))
 	n, err := s.DeleteExpiredOAuth(ctx(), base, 100)
 	must(t, err)
-	if n != 1 {
-		t.Fatalf("DeleteExpiredOAuth = %d, want 1", n)
+	if !reflect.DeepEqual(n, map[store.OAuthKind]int{store.OAuthPKCE: 1}) {
+		t.Fatalf("DeleteExpiredOAuth = %v, want one pkce", n)
 	}
 	_, err = s.GetOAuthRecord(ctx(), store.OAuthPKCE, "old")
 	wantErr(t, err, store.ErrNotFound)
@@ -911,5 +912,97 @@ func testAudit(t *testing.T, s store.Store) {
 	must(t, json.Unmarshal(list[0].Detail, &d))
 	if d["fields"][0] != "snils" {
 		t.Fatalf("detail = %s", list[0].Detail)
+	}
+}
+
+// testOAuthJanitor: DeleteExpiredOAuth removes what is over — an expired
+// code, a rotated refresh token and a used code past their expiry, tokens
+// revoked (by grant or by subject), whose expiry revocation brought
+// forward — counted by kind, and keeps live tokens, a used code and a
+// rotated refresh token within their expiry (replay and reuse detection),
+// and another tenant's tokens; batches are bounded by the limit.
+func testOAuthJanitor(t *testing.T, s store.Store) {
+	now := time.Now().UTC()
+	live := func(kind store.OAuthKind, sig, req string, ttl time.Duration) store.OAuthRecord {
+		r := rec(kind, sig, req)
+		r.CreatedAt, r.ExpiresAt = now.Add(-time.Minute).Truncate(time.Microsecond), now.Add(ttl).Truncate(time.Microsecond)
+		return r
+	}
+	otherTenant := live(store.OAuthRefresh, "rt-t2", "g4", 24*time.Hour)
+	otherTenant.TenantID = "t2"
+	for _, r := range []store.OAuthRecord{
+		live(store.OAuthCode, "code-old", "g0", -time.Minute),   // expired, never used
+		live(store.OAuthCode, "code-used", "g1", time.Minute),   // used, within its expiry
+		live(store.OAuthRefresh, "rt-1", "g1", 24*time.Hour),    // rotated below
+		live(store.OAuthAccess, "at-g2", "g2", time.Hour),       // revoked with its grant
+		live(store.OAuthRefresh, "rt-g2", "g2", 24*time.Hour),   // revoked with its grant
+		live(store.OAuthAccess, "at-g3", "g3", time.Hour),       // revoked with its subject
+		live(store.OAuthRefresh, "rt-live", "g5", 24*time.Hour), // live
+		otherTenant,
+	} {
+		must(t, s.CreateOAuthRecord(ctx(), r))
+	}
+	must(t, s.DeactivateOAuthRecord(ctx(), store.OAuthCode, "code-used"))
+	must(t, s.ApplyOAuth(ctx(), store.OAuthBatch{
+		Gate:     &store.OAuthRef{Kind: store.OAuthRefresh, Signature: "rt-1"},
+		Rotation: &store.OAuthRotation{At: now, Successor: "rt-2"},
+		Create:   []store.OAuthRecord{live(store.OAuthRefresh, "rt-2", "g1", 24*time.Hour)},
+	}))
+	must(t, s.ApplyOAuth(ctx(), store.OAuthBatch{Deactivate: []store.OAuthRequestRef{
+		{Kind: store.OAuthAccess, RequestID: "g2"}, {Kind: store.OAuthRefresh, RequestID: "g2"}}}))
+	sub := rec(store.OAuthAccess, "x", "g3")
+	if n, err := s.RevokeOAuthSubject(ctx(), "t1", sub.Subject); err != nil || n < 1 {
+		t.Fatalf("RevokeOAuthSubject = %d, %v", n, err)
+	}
+	// The subject's other grants went too: g1's successor and g5's token
+	// are the same subject's. Re-create two live ones of another subject.
+	for _, sig := range []string{"rt-3", "rt-4"} {
+		r := live(store.OAuthRefresh, sig, "g6", 24*time.Hour)
+		r.Subject = "sub-2"
+		must(t, s.CreateOAuthRecord(ctx(), r))
+	}
+
+	// A limit of 2 removes two; the rest follow.
+	at := now.Add(time.Second)
+	first, err := s.DeleteExpiredOAuth(ctx(), at, 2)
+	must(t, err)
+	total := 0
+	for _, n := range first {
+		total += n
+	}
+	if total != 2 {
+		t.Fatalf("a batch of 2 removed %v", first)
+	}
+	rest, err := s.DeleteExpiredOAuth(ctx(), at, 100)
+	must(t, err)
+	for k, n := range first {
+		rest[k] += n
+	}
+	// Removed: code-old; at-g2, rt-g2; at-g3, rt-2, rt-live (the subject's
+	// revoked tokens). Kept: code-used and rt-1 (within their expiry).
+	want := map[store.OAuthKind]int{store.OAuthCode: 1, store.OAuthAccess: 2, store.OAuthRefresh: 3}
+	if !reflect.DeepEqual(rest, want) {
+		t.Fatalf("removed %v, want %v", rest, want)
+	}
+	for _, c := range []struct {
+		kind store.OAuthKind
+		sig  string
+		want error
+	}{
+		{store.OAuthCode, "code-used", store.ErrInactive}, {store.OAuthRefresh, "rt-1", store.ErrInactive},
+		{store.OAuthRefresh, "rt-t2", nil}, {store.OAuthRefresh, "rt-3", nil}, {store.OAuthRefresh, "rt-4", nil},
+		{store.OAuthCode, "code-old", store.ErrNotFound}, {store.OAuthRefresh, "rt-g2", store.ErrNotFound},
+		{store.OAuthAccess, "at-g3", store.ErrNotFound},
+	} {
+		_, err := s.GetOAuthRecord(ctx(), c.kind, c.sig)
+		if c.want == nil && err != nil || c.want != nil && !errors.Is(err, c.want) {
+			t.Fatalf("%s/%s: err = %v, want %v", c.kind, c.sig, err, c.want)
+		}
+	}
+	// Past their expiry the used code and the rotated token go too.
+	later, err := s.DeleteExpiredOAuth(ctx(), now.Add(2*24*time.Hour), 100)
+	must(t, err)
+	if later[store.OAuthCode] != 1 || later[store.OAuthRefresh] != 4 {
+		t.Fatalf("removed past expiry %v, want the used code and rt-1, rt-t2, rt-3, rt-4", later)
 	}
 }
