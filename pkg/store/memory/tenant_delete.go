@@ -68,8 +68,7 @@ func (s *Store) deleteTenantData(ctx context.Context, id string, counts map[stri
 		oldByReq[k] = maps.Clone(m)
 	}
 	oldTenant := s.tenants[id]
-	undoPersons, undoIndexes := forget(s.persons, id), forget(s.indexes, id)
-	undoRelations, undoLinks := forget(s.relations, id), forget(s.links, id)
+	oldPersons, oldIndexes, oldRelations, oldLinks := s.persons[id], s.indexes[id], s.relations[id], s.links[id]
 
 	counts["consents"] = deleteWhere(s.consents, func(r consentRow) bool { return r.c.TenantID == id })
 	counts["consent_requests"] = deleteWhere(s.consentRequests, func(r requestRow) bool { return r.r.TenantID == id })
@@ -121,10 +120,10 @@ func (s *Store) deleteTenantData(ctx context.Context, id string, counts map[stri
 	counts["links"] = links
 	counts["roster_relations"] = int64(len(s.relations[id]))
 	counts["roster_persons"] = int64(len(s.persons[id]))
-	undoPersons()
-	undoIndexes()
-	undoRelations()
-	undoLinks()
+	delete(s.persons, id)
+	delete(s.indexes, id)
+	delete(s.relations, id)
+	delete(s.links, id)
 	counts["staff_grants"] = deleteWhere(s.staff, func(g store.StaffGrant) bool { return g.TenantID == id })
 	counts["clients"] = deleteWhere(s.clients, func(c store.Client) bool { return c.TenantID == id })
 	delete(s.tenants, id)
@@ -138,10 +137,10 @@ func (s *Store) deleteTenantData(ctx context.Context, id string, counts map[stri
 		s.mail = oldMail
 		s.oauth, s.oauthByRequest = oldOAuth, oldByReq
 		s.tenants[id] = oldTenant
-		undoPersons()
-		undoIndexes()
-		undoRelations()
-		undoLinks()
+		restore(s.persons, id, oldPersons)
+		restore(s.indexes, id, oldIndexes)
+		restore(s.relations, id, oldRelations)
+		restore(s.links, id, oldLinks)
 	})
 }
 
@@ -157,18 +156,10 @@ func deleteWhere[K comparable, V any](m map[K]V, gone func(V) bool) int64 {
 	return n
 }
 
-// forget returns a function that, called first, deletes m's entry k and,
-// called again, puts it back as it was (or absent).
-func forget[V any](m map[string]V, k string) func() {
-	v, had, done := m[k], false, false
-	_, had = m[k]
-	return func() {
-		switch {
-		case !done:
-			delete(m, k)
-			done = true
-		case had:
-			m[k] = v
-		}
+// restore puts a tenant's map back as it was before its deletion (nil:
+// there was none).
+func restore[M ~map[K]V, K comparable, V any](m map[string]M, id string, old M) {
+	if old != nil {
+		m[id] = old
 	}
 }
