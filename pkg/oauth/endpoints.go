@@ -207,8 +207,11 @@ func (p *Provider) Discovery(ctx context.Context) map[string]interface{} {
 		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "none"},
 		"code_challenge_methods_supported":      []string{"S256"},
 		"scopes_supported":                      []string{ScopeOpenID, ScopeProfile, ScopeOfflineAccess, ScopeRoster, ScopeConsentRead, ScopeSupport, ScopeAdmin},
-		"claims_supported": []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "person_id", "roles", "tenant",
-			"age_group", "esia_trust", "children", "name", "family_name", "given_name", "middle_name"},
+		// Every claim the ID token, userinfo and introspection carry
+		// (TestClaimsSupportedComplete): fosite's jti, rat (requested at) and
+		// at_hash too.
+		"claims_supported": []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "jti", "rat", "at_hash",
+			"person_id", "roles", "tenant", "age_group", "esia_trust", "children", "name", "family_name", "given_name", "middle_name"},
 		// Introspection takes confidential clients only; revocation, as the
 		// token endpoint, also public ones by client_id (fosite's
 		// AuthenticateClient).

@@ -70,7 +70,7 @@ func New(c *Components) (*Server, error) {
 
 	discovery := func(ec echo.Context) error {
 		ec.Response().Header().Set("Cache-Control", "public, max-age=300")
-		return ec.JSON(http.StatusOK, p.Discovery(ec.Request().Context()))
+		return ec.JSON(http.StatusOK, s.discoveryMetadata(ec))
 	}
 	e.GET("/.well-known/openid-configuration", discovery, s.cors(corsPublicData))
 	// RFC 8414: OAuth 2.0 clients (not OpenID Connect ones) look here; the
@@ -107,6 +107,7 @@ func New(c *Components) (*Server, error) {
 	s.routesTickets(e, limitPage)
 	s.routesAPI(e)
 	s.routesAPIDocs(e)
+	s.routesMetadata(e)
 
 	e.GET("/healthz", func(ec echo.Context) error { return ec.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", s.ready)

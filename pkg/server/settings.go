@@ -23,6 +23,11 @@ type Settings struct {
 	// Issuer is the broker's external URL (BROKER_ISSUER); default
 	// http://<Addr>. Every URL the broker hands out starts with it.
 	Issuer string `yaml:"issuer"`
+	// ServiceDocumentation is the URL of the integration guide that
+	// discovery names as service_documentation
+	// (BROKER_SERVICE_DOCUMENTATION); default <issuer>/docs/oauth.md, the
+	// guide as built into the broker.
+	ServiceDocumentation string `yaml:"service_documentation"`
 	// DatabaseURL is the PostgreSQL URL (BROKER_DATABASE_URL); empty means
 	// the memory store (dev mode only).
 	DatabaseURL string `yaml:"database_url"`

@@ -63,6 +63,7 @@ var EnvVars = []envVar{
 	{"BROKER_ADDR", "listen address (host:port)", str(func(s *Settings) *string { return &s.Addr })},
 	{"BROKER_METRICS_ADDR", "listen address of /metrics (serve: 127.0.0.1:9090; dev: on BROKER_ADDR unless set)", str(func(s *Settings) *string { return &s.MetricsAddr })},
 	{"BROKER_ISSUER", "external URL of the broker; default http://<addr>", str(func(s *Settings) *string { return &s.Issuer })},
+	{"BROKER_SERVICE_DOCUMENTATION", "URL of the integration guide in discovery's service_documentation; default <issuer>/docs/oauth.md", str(func(s *Settings) *string { return &s.ServiceDocumentation })},
 	{"BROKER_DATABASE_URL", "PostgreSQL URL (serve: required)", str(func(s *Settings) *string { return &s.DatabaseURL })},
 	{"BROKER_MIGRATE_ON_START", "apply pending migrations at start (true)", boolean(func(s *Settings) *bool { return &s.MigrateOnStart })},
 	{"BROKER_REDIS_URL", "Redis URL: redis:// or rediss:// (one server; with master_name=NAME, Sentinel), redis-cluster:// or rediss-cluster:// (Cluster) (serve: required)", str(func(s *Settings) *string { return &s.RedisURL })},
