@@ -28,6 +28,10 @@ type Config struct {
 	Embed EmbedMode
 	// Latency delays every answer (load tests); see also SetLatency.
 	Latency time.Duration
+	// MaxGrants bounds how many authorization codes, access tokens and
+	// refresh tokens (of each kind) the simulator keeps; past it the
+	// oldest are forgotten, as if expired. 0 is DefaultMaxGrants.
+	MaxGrants int
 	// DisableControl turns off the control endpoints /sim/faults,
 	// /sim/latency and /sim/rotate, through which another process (a load
 	// or fault test) injects faults and latency and rotates the token key.

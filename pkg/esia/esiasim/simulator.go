@@ -28,9 +28,9 @@ type Simulator struct {
 
 	mu      sync.Mutex
 	logins  map[string]*authRequest // pending login pages by id
-	codes   map[string]*grant       // authorization codes
-	refresh map[string]*grant       // refresh tokens
-	access  map[string]*grant       // access tokens
+	codes   *grantTable             // authorization codes
+	refresh *grantTable             // refresh tokens
+	access  *grantTable             // access tokens
 	faults  []*faultState
 	latency time.Duration
 	// tokenTTL, when set, replaces TokenLifetime (SetTokenLifetime).
@@ -84,9 +84,9 @@ func New(cfg Config) (*Simulator, error) {
 		clients:  map[string]*client{},
 		persons:  map[string]*Person{},
 		logins:   map[string]*authRequest{},
-		codes:    map[string]*grant{},
-		refresh:  map[string]*grant{},
-		access:   map[string]*grant{},
+		codes:    newGrantTable(cfg.MaxGrants),
+		refresh:  newGrantTable(cfg.MaxGrants),
+		access:   newGrantTable(cfg.MaxGrants),
 		latency:  cfg.Latency,
 		released: make(chan struct{}),
 	}

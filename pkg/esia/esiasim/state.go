@@ -36,23 +36,19 @@ type grant struct {
 // sweepEvery is how many insertions pass between sweeps of expired entries.
 const sweepEvery = 256
 
-func (s *Simulator) remember(m map[string]*grant, key string, g *grant) {
+func (s *Simulator) remember(t *grantTable, key string, g *grant) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m[key] = g
-	if len(m)%sweepEvery == 0 {
+	t.put(key, g)
+	if t.len()%sweepEvery == 0 {
 		s.sweepLocked()
 	}
 }
 
 func (s *Simulator) sweepLocked() {
 	now := s.now()
-	for _, m := range []map[string]*grant{s.codes, s.refresh, s.access} {
-		for k, g := range m {
-			if now.After(g.expires) {
-				delete(m, k)
-			}
-		}
+	for _, t := range []*grantTable{s.codes, s.refresh, s.access} {
+		t.sweep(func(g *grant) bool { return now.After(g.expires) })
 	}
 	for k, r := range s.logins {
 		if now.Sub(r.created) > loginLifetime {
@@ -91,7 +87,7 @@ func (s *Simulator) takeLogin(id string) *authRequest {
 func (s *Simulator) redeemCode(code string, c *client) *grant {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	g := s.codes[code]
+	g := s.codes.get(code)
 	if g == nil || g.used {
 		return nil
 	}
@@ -106,8 +102,8 @@ func (s *Simulator) redeemCode(code string, c *client) *grant {
 func (s *Simulator) redeemRefresh(token string, c *client) *grant {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	g := s.refresh[token]
-	delete(s.refresh, token)
+	g := s.refresh.get(token)
+	s.refresh.del(token)
 	if g == nil || !s.now().Before(g.expires) || g.req.client != c {
 		return nil
 	}
@@ -118,7 +114,7 @@ func (s *Simulator) redeemRefresh(token string, c *client) *grant {
 func (s *Simulator) accessGrant(token string) *grant {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	g := s.access[token]
+	g := s.access.get(token)
 	if g == nil || !s.now().Before(g.expires) {
 		return nil
 	}
