@@ -228,7 +228,7 @@ func TestConsoleRecordPage(t *testing.T) {
 					t.Errorf("an unmask form lacks %s: %s", hidden, f)
 				}
 			}
-			if !strings.Contains(f, `name="reason" type="text" required`) || !strings.Contains(f, "Показать</button>") {
+			if !strings.Contains(f, `name="reason" type="text" required`) || !strings.Contains(f, "Показать полностью</button>") {
 				t.Errorf("an unmask form without a required reason: %s", f)
 			}
 			fields = append(fields, regexp.MustCompile(`name="field" value="([a-z_]+)"`).FindStringSubmatch(f)[1])

@@ -94,3 +94,38 @@ func TestSecurityDocNamesRealTests(t *testing.T) {
 		}
 	}
 }
+
+// TestDocsLinksResolve keeps the README and docs/ whole in a clone: every
+// relative link and image they carry names a file of the repository (the
+// support guide's screenshots among them).
+func TestDocsLinksResolve(t *testing.T) {
+	pages, err := filepath.Glob("../../docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages = append(pages, "../../README.md")
+	link := regexp.MustCompile(`\]\(([^)\s]+)\)`)
+	images := 0
+	for _, page := range pages {
+		b, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range link.FindAllStringSubmatch(string(b), -1) {
+			target := m[1]
+			if strings.Contains(target, "://") || strings.HasPrefix(target, "#") || strings.HasPrefix(target, "mailto:") {
+				continue
+			}
+			target, _, _ = strings.Cut(target, "#")
+			if strings.HasSuffix(target, ".png") {
+				images++
+			}
+			if _, err := os.Stat(filepath.Join(filepath.Dir(page), target)); err != nil {
+				t.Errorf("%s links to %s, which is not in the repository", filepath.Base(page), m[1])
+			}
+		}
+	}
+	if images < 8 {
+		t.Errorf("the docs show %d screenshots; the support guide lost its pictures?", images)
+	}
+}
