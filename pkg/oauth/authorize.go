@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ory/fosite"
@@ -132,6 +133,12 @@ func (p *Provider) ParseAuthorize(ctx context.Context, r *http.Request) (*Author
 		Prompt: form.Get("prompt"), MaxAge: form.Get("max_age"), ResponseMode: form.Get("response_mode"),
 		RequestedAt: p.cfg.Now().Unix(),
 	}, nil
+}
+
+// FreshLogin reports whether the request asks for an authentication made
+// after it: prompt=login, or max_age=0 (OpenID Connect Core §3.1.2.1).
+func (r *AuthorizeRequest) FreshLogin() bool {
+	return slices.Contains(strings.Fields(r.Prompt), "login") || r.MaxAge == "0"
 }
 
 // withoutBadState drops a refused state from what the error redirect

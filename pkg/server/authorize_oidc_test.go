@@ -105,12 +105,14 @@ func postedForm(t *testing.T, o outcome) url.Values {
 	return posted
 }
 
-// TestPromptLoginThroughESIA: prompt=login and max_age are held against
-// the auth_time of ESIA's ID token and the time the broker got the
-// request. The simulator authenticates afresh, so the diary gets its code
-// and auth_time; when ESIA's authentication predates the request (the
-// clock is moved back while the person is at ESIA, as when ESIA reuses its
-// session) the diary gets login_required by redirect.
+// TestPromptLoginThroughESIA: prompt=login and max_age=0 send the person
+// through ESIA's logout first, which ends ESIA's session and so forces a
+// new authentication; and prompt=login and max_age are held against the
+// auth_time of ESIA's ID token and the time the broker got the request.
+// The simulator authenticates afresh, so the diary gets its code and
+// auth_time; when ESIA's authentication predates the request (the clock is
+// moved back while the person is at ESIA, as when ESIA reuses its session)
+// the diary gets login_required by redirect.
 func TestPromptLoginThroughESIA(t *testing.T) {
 	b := startBroker(t, true, nil)
 	ctx := context.Background()
@@ -120,11 +122,13 @@ func TestPromptLoginThroughESIA(t *testing.T) {
 		value   string
 		back    time.Duration // how far ESIA's auth_time predates the request
 		wantErr string
+		logout  bool // through ESIA's logout first
 	}{
-		{"prompt=login, fresh", "prompt", "login", 0, ""},
-		{"prompt=login, earlier ESIA session", "prompt", "login", 5 * time.Minute, "login_required"},
-		{"max_age=600, five minutes", "max_age", "600", 5 * time.Minute, ""},
-		{"max_age=60, five minutes", "max_age", "60", 5 * time.Minute, "login_required"},
+		{"prompt=login, fresh", "prompt", "login", 0, "", true},
+		{"prompt=login, earlier ESIA session", "prompt", "login", 5 * time.Minute, "login_required", true},
+		{"max_age=0, fresh", "max_age", "0", 0, "", true},
+		{"max_age=600, five minutes", "max_age", "600", 5 * time.Minute, "", false},
+		{"max_age=60, five minutes", "max_age", "60", 5 * time.Minute, "login_required", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := newDiary(b)
@@ -134,6 +138,9 @@ func TestPromptLoginThroughESIA(t *testing.T) {
 			o := br.get(d.authURL(oauth2.SetAuthURLParam(tc.param, tc.value), oauth2.SetAuthURLParam("sim_person", oidTeacher)))
 			if o.Redirect == nil || !strings.HasPrefix(o.Redirect.String(), b.URL+"/esia-sim/") {
 				t.Fatalf("not sent to ESIA: %d %v", o.Status, o.Redirect)
+			}
+			if viaLogout := strings.HasPrefix(o.Redirect.Path, "/esia-sim/idp/ext/Logout"); viaLogout != tc.logout {
+				t.Fatalf("sent to %s, want through ESIA's logout %v", o.Redirect, tc.logout)
 			}
 			b.clock.Advance(-tc.back)
 			defer b.clock.Advance(tc.back)

@@ -67,6 +67,17 @@ func (s *Server) authorize(c echo.Context) error {
 		return errorPage(c, http.StatusServiceUnavailable, m.Title, m.Text, login.FormatRef(st.Ref), back)
 	}
 	s.setBinding(c, st.Binding)
+	if req.FreshLogin() {
+		// ESIA documents no parameter that forces a new authentication:
+		// ending the person's ESIA session first does, and ESIA's logout
+		// comes back to /esia/logout, which goes on to ESIA's login. Should
+		// that fail, ESIA's auth_time is still checked (CompleteAuthorize).
+		err := s.endESIASession(c, http.StatusFound, pendingLogout{Target: st.URL})
+		if err == nil {
+			return nil
+		}
+		s.c.Logger.WarnContext(ctx, "prompt=login: ESIA's session could not be ended first", "ref", st.Ref, "error", err)
+	}
 	return c.Redirect(http.StatusFound, st.URL)
 }
 
