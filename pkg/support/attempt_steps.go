@@ -134,6 +134,8 @@ func stepText(ev Event) string {
 		} else if d.Decision != "" {
 			parts = append(parts, d.Decision)
 		}
+	case "mail":
+		parts = append(parts, mailLine(ev.Detail))
 	case "role":
 		if d.Role != "" {
 			parts = append(parts, roleTitle(store.Role(d.Role)))
