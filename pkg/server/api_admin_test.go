@@ -277,8 +277,25 @@ func TestAdminAPIOperator(t *testing.T) {
 		if len(tenants.Tenants) != 3 {
 			t.Fatalf("operator lists %d tenants", len(tenants.Tenants))
 		}
-		if r := adminCall(t, b, "POST", "/clients", ops, `{"tenant_id":"third","id":"third-api","grant_types":["client_credentials"],"scopes":["admin"]}`); r.Status != 201 {
+		r = adminCall(t, b, "POST", "/clients", ops, `{"tenant_id":"third","id":"third-api","grant_types":["client_credentials"],"scopes":["admin"]}`)
+		var third struct {
+			Secret string `json:"client_secret"`
+		}
+		r.json(t, &third)
+		thirdSecret := third.Secret
+		if r.Status != 201 || thirdSecret == "" {
 			t.Fatalf("client of another tenant: %d %s", r.Status, r.Body)
+		}
+		for _, step := range []struct{ path, want string }{
+			{"/tenants/third/disable", `"disabled":true`}, {"/tenants/third/disable", `"disabled":true`},
+			{"/tenants/third/enable", `"disabled":false`},
+		} {
+			if r := adminCall(t, b, "POST", step.path, ops, ""); r.Status != 200 || !strings.Contains(r.Body, step.want) {
+				t.Fatalf("%s: %d %s", step.path, r.Status, r.Body)
+			}
+		}
+		if r := adminCall(t, b, "GET", "/tenants/third", apiToken(t, b, "third-api", thirdSecret, "admin"), ""); r.Status != 200 {
+			t.Fatalf("an enabled tenant's client: %d %s", r.Status, r.Body)
 		}
 		if r := adminCall(t, b, "DELETE", "/tenants/other", ops, ""); r.Status != 409 {
 			t.Fatalf("delete an enabled tenant: %d %s", r.Status, r.Body)
