@@ -15,10 +15,15 @@ const (
 	SealedAttemptValues SealedTable = "attempt_values"
 	// SealedTickets: the contact and comment of support tickets.
 	SealedTickets SealedTable = "tickets"
+	// SealedTicketNotes and SealedTicketResolutions: what staff wrote on
+	// support tickets, their comments and resolutions.
+	SealedTicketNotes       SealedTable = "ticket_notes"
+	SealedTicketResolutions SealedTable = "ticket_resolutions"
 )
 
 // SealedTables lists every sealed table.
-var SealedTables = []SealedTable{SealedRoster, SealedOAuth, SealedEvidence, SealedAttemptValues, SealedTickets}
+var SealedTables = []SealedTable{SealedRoster, SealedOAuth, SealedEvidence, SealedAttemptValues, SealedTickets,
+	SealedTicketNotes, SealedTicketResolutions}
 
 // Resealer re-encrypts sealed data with the sealer's active key, so that a
 // personal-data key can be rotated and the old one retired without

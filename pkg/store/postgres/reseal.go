@@ -185,6 +185,14 @@ var resealers = map[store.SealedTable]resealer{
 	store.SealedTickets: {table: "tickets", dataCol: "report", keyCol: "report_key_id",
 		key: []string{"id"}, keyTypes: []string{"text"}, extra: []string{"tenant_id"},
 		aad: func(k, x []string) []byte { return ticketAAD(x[0], k[0]) }},
+	// Staff comments and resolutions written before they were sealed, and
+	// tickets not resolved yet, have no key ('').
+	store.SealedTicketNotes: {table: "ticket_notes", dataCol: "sealed", keyCol: "key_id",
+		key: []string{"id"}, keyTypes: []string{"bigint"}, extra: []string{"ticket_id"},
+		aad: func(_, x []string) []byte { return ticketNoteAAD(x[0]) }},
+	store.SealedTicketResolutions: {table: "tickets", dataCol: "resolution_sealed", keyCol: "resolution_key_id",
+		key: []string{"id"}, keyTypes: []string{"text"}, extra: []string{"tenant_id"},
+		aad: func(k, x []string) []byte { return ticketResolutionAAD(x[0], k[0]) }},
 }
 
 // reseal opens a row sealed under keyID and seals it again; the active key
@@ -213,7 +221,8 @@ func (s *Store) DeleteSealingKey(ctx context.Context, id string) (bool, error) {
 		AND NOT EXISTS (SELECT 1 FROM oauth_records WHERE key_id = $1)
 		AND NOT EXISTS (SELECT 1 FROM consent_evidence WHERE key_id = $1)
 		AND NOT EXISTS (SELECT 1 FROM attempt_values WHERE key_id = $1)
-		AND NOT EXISTS (SELECT 1 FROM tickets WHERE report_key_id = $1)`, id)
+		AND NOT EXISTS (SELECT 1 FROM tickets WHERE report_key_id = $1 OR resolution_key_id = $1)
+		AND NOT EXISTS (SELECT 1 FROM ticket_notes WHERE key_id = $1)`, id)
 	if err != nil {
 		return false, wrap("delete sealing key", err)
 	}

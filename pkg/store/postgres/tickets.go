@@ -18,6 +18,38 @@ func ticketAAD(tenantID, id string) []byte {
 	return []byte("ticket\x00" + tenantID + "\x00" + id)
 }
 
+// ticketNoteAAD binds a staff comment to its ticket, and
+// ticketResolutionAAD a resolution to its ticket.
+func ticketNoteAAD(ticketID string) []byte { return []byte("ticket_note\x00" + ticketID) }
+
+func ticketResolutionAAD(tenantID, id string) []byte {
+	return []byte("ticket_resolution\x00" + tenantID + "\x00" + id)
+}
+
+// sealText seals a staff text ("" stays unsealed, with no key).
+func (s *Store) sealText(text string, aad []byte) (string, []byte, error) {
+	if text == "" {
+		return "", nil, nil
+	}
+	if s.sealer == nil {
+		return "", nil, ErrNoSealer
+	}
+	return s.sealer.Seal([]byte(text), aad)
+}
+
+// openText opens a staff text sealed by sealText; a row of before the
+// sealing (no key) holds its text in plain.
+func (s *Store) openText(plain string, sealed []byte, keyID string, aad []byte) (string, error) {
+	if keyID == "" {
+		return plain, nil
+	}
+	if s.sealer == nil {
+		return "", ErrNoSealer
+	}
+	b, err := s.sealer.Open(keyID, sealed, aad)
+	return string(b), err
+}
+
 // ticketReport is what the reporter wrote, sealed as one document.
 type ticketReport struct {
 	Contact string `json:"contact,omitempty"`
@@ -31,7 +63,7 @@ func ticketScope(role, tenant, schools string) string {
 }
 
 const ticketColumns = `t.id, t.tenant_id, t.ref, t.reason, t.schools, t.report, t.report_key_id, t.state, t.assigned_to,
-	t.resolution, t.created_at, t.updated_at, t.resolved_at`
+	t.resolution, t.resolution_sealed, t.resolution_key_id, t.created_at, t.updated_at, t.resolved_at`
 
 // CreateTicket implements store.Tickets: the contact and the comment are
 // sealed (no sealer: ErrNoSealer when there is something to seal).
@@ -62,12 +94,16 @@ func (s *Store) CreateTicket(ctx context.Context, t store.Ticket) error {
 
 func (s *Store) scanTicket(row pgx.Row) (store.Ticket, error) {
 	var t store.Ticket
-	var sealed []byte
-	var keyID, state string
+	var sealed, resolution []byte
+	var keyID, state, resolutionKey string
 	var resolved *time.Time
 	if err := row.Scan(&t.ID, &t.TenantID, &t.Ref, &t.Reason, &t.Schools, &sealed, &keyID, &state, &t.AssignedTo,
-		&t.Resolution, &t.CreatedAt, &t.UpdatedAt, &resolved); err != nil {
+		&t.Resolution, &resolution, &resolutionKey, &t.CreatedAt, &t.UpdatedAt, &resolved); err != nil {
 		return t, err
+	}
+	var err error
+	if t.Resolution, err = s.openText(t.Resolution, resolution, resolutionKey, ticketResolutionAAD(t.TenantID, t.ID)); err != nil {
+		return t, fmt.Errorf("open ticket %s: resolution: %w", t.ID, err)
 	}
 	t.State = store.TicketState(state)
 	t.CreatedAt, t.UpdatedAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC()
@@ -134,15 +170,20 @@ func (s *Store) ticketInScope(ctx context.Context, sc store.Scope, id, lock stri
 	if err != nil {
 		return t, wrap("ticket in scope", err)
 	}
-	rows, err := s.q(ctx).Query(ctx, `SELECT at, author, body FROM ticket_notes WHERE ticket_id = $1 ORDER BY id`, id)
+	rows, err := s.q(ctx).Query(ctx, `SELECT at, author, body, sealed, key_id FROM ticket_notes WHERE ticket_id = $1 ORDER BY id`, id)
 	if err != nil {
 		return t, wrap("ticket notes", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var n store.TicketNote
-		if err := rows.Scan(&n.At, &n.Author, &n.Text); err != nil {
+		var sealed []byte
+		var keyID string
+		if err := rows.Scan(&n.At, &n.Author, &n.Text, &sealed, &keyID); err != nil {
 			return t, wrap("ticket notes", err)
+		}
+		if n.Text, err = s.openText(n.Text, sealed, keyID, ticketNoteAAD(id)); err != nil {
+			return t, fmt.Errorf("postgres: ticket %s: note: %w", id, err)
 		}
 		n.At = n.At.UTC()
 		t.Notes = append(t.Notes, n)
@@ -176,13 +217,22 @@ func (s *Store) ChangeTicket(ctx context.Context, sc store.Scope, id string, ch 
 		if !t.ResolvedAt.IsZero() {
 			resolved = &t.ResolvedAt
 		}
-		if _, err := s.q(ctx).Exec(ctx, `UPDATE tickets SET state = $2, assigned_to = $3, resolution = $4, resolved_at = $5, updated_at = $6
-			WHERE id = $1`, id, string(t.State), t.AssignedTo, t.Resolution, resolved, t.UpdatedAt); err != nil {
+		resKey, resSealed, err := s.sealText(t.Resolution, ticketResolutionAAD(t.TenantID, t.ID))
+		if err != nil {
+			return fmt.Errorf("postgres: change ticket: seal: %w", err)
+		}
+		if _, err := s.q(ctx).Exec(ctx, `UPDATE tickets SET state = $2, assigned_to = $3, resolution = '', resolution_sealed = $4,
+			resolution_key_id = $5, resolved_at = $6, updated_at = $7
+			WHERE id = $1`, id, string(t.State), t.AssignedTo, resSealed, resKey, resolved, t.UpdatedAt); err != nil {
 			return wrap("change ticket", err)
 		}
 		if ch.Note != "" {
-			if _, err := s.q(ctx).Exec(ctx, `INSERT INTO ticket_notes (ticket_id, at, author, body) VALUES ($1, $2, $3, $4)`,
-				id, ch.At, ch.Author, ch.Note); err != nil {
+			noteKey, noteSealed, err := s.sealText(ch.Note, ticketNoteAAD(id))
+			if err != nil {
+				return fmt.Errorf("postgres: ticket note: seal: %w", err)
+			}
+			if _, err := s.q(ctx).Exec(ctx, `INSERT INTO ticket_notes (ticket_id, at, author, body, sealed, key_id) VALUES ($1, $2, $3, '', $4, $5)`,
+				id, ch.At, ch.Author, noteSealed, noteKey); err != nil {
 				return wrap("ticket note", err)
 			}
 			t.Notes = append(t.Notes, store.TicketNote{At: ch.At.UTC(), Author: ch.Author, Text: ch.Note})

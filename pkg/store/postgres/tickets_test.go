@@ -16,8 +16,9 @@ func TestTicketsConformance(t *testing.T) {
 	storetest.RunTickets(t, func(t *testing.T) store.Store { return newStore(t) })
 }
 
-// TestTicketReportSealed: what an anonymous reporter wrote is not in the
-// tickets table in plaintext.
+// TestTicketReportSealed: what an anonymous reporter wrote, and what staff
+// wrote on the ticket (comments, the resolution), is not in the tickets
+// or ticket_notes tables in plaintext, and reads back whole.
 func TestTicketReportSealed(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
@@ -29,18 +30,38 @@ func TestTicketReportSealed(t *testing.T) {
 		Contact: "mother@example.ru", Comment: "Сын Павлов не может войти"}); err != nil {
 		t.Fatal(err)
 	}
-	var row string
-	if err := s.Pool().QueryRow(ctx, `SELECT t::text FROM tickets t WHERE id = 'k1'`).Scan(&row); err != nil {
-		t.Fatal(err)
-	}
-	for _, secret := range []string{"mother", "example.ru", "Павлов"} {
-		if strings.Contains(row, secret) {
-			t.Fatalf("the tickets row holds %q in plaintext: %s", secret, row)
+	op := store.Scope{Role: store.StaffOperator}
+	for _, ch := range []store.TicketChange{
+		{Author: "staff:g1", Note: "Звонила маме Павловой, СНИЛС 104-517-893 44"},
+		{Author: "staff:g1", Resolve: true, Resolution: "Павлову исправили СНИЛС в записи"},
+	} {
+		if _, err := s.ChangeTicket(ctx, op, "k1", ch); err != nil {
+			t.Fatal(err)
 		}
 	}
-	got, err := s.TicketInScope(ctx, store.Scope{Role: store.StaffOperator}, "k1")
-	if err != nil || got.Contact != "mother@example.ru" || got.Comment != "Сын Павлов не может войти" {
+	var row string
+	if err := s.Pool().QueryRow(ctx, `SELECT (SELECT t::text FROM tickets t WHERE id = 'k1') ||
+		(SELECT string_agg(n::text, ' ') FROM ticket_notes n WHERE ticket_id = 'k1')`).Scan(&row); err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"mother", "example.ru", "Павлов", "104-517", "СНИЛС"} {
+		if strings.Contains(row, secret) {
+			t.Fatalf("the ticket's rows hold %q in plaintext: %s", secret, row)
+		}
+	}
+	got, err := s.TicketInScope(ctx, op, "k1")
+	if err != nil || got.Contact != "mother@example.ru" || got.Comment != "Сын Павлов не может войти" ||
+		len(got.Notes) != 1 || got.Notes[0].Text != "Звонила маме Павловой, СНИЛС 104-517-893 44" ||
+		got.Resolution != "Павлову исправили СНИЛС в записи" || got.State != store.TicketResolved {
 		t.Fatalf("read back: %+v %v", got, err)
+	}
+	// A comment written before comments were sealed (migration 00090)
+	// still reads.
+	if _, err := s.Pool().Exec(ctx, `INSERT INTO ticket_notes (ticket_id, at, author, body) VALUES ('k1', now(), 'staff:g0', 'старый комментарий')`); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = s.TicketInScope(ctx, op, "k1"); err != nil || len(got.Notes) != 2 || got.Notes[1].Text != "старый комментарий" {
+		t.Fatalf("with an unsealed comment: %+v %v", got.Notes, err)
 	}
 }
 
@@ -63,6 +84,12 @@ func TestResealTickets(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	op := store.Scope{Role: store.StaffOperator}
+	for _, ch := range []store.TicketChange{{Author: "staff:g1", Note: "звонок"}, {Author: "staff:g1", Resolve: true, Resolution: "исправлено"}} {
+		if _, err := a.ChangeTicket(ctx, op, "k1", ch); err != nil {
+			t.Fatal(err)
+		}
+	}
 	old := pii.ActiveKeyID()
 	c.advance(time.Second)
 	newID, err := pii.Rotate(ctx)
@@ -70,8 +97,10 @@ func TestResealTickets(t *testing.T) {
 		t.Fatal(err)
 	}
 	counts, err := a.SealedKeys(ctx)
-	if err != nil || counts[store.SealedTickets][old] != 1 || len(counts[store.SealedTickets]) != 1 {
-		t.Fatalf("sealed keys: %v %v", counts, err)
+	for _, table := range []store.SealedTable{store.SealedTickets, store.SealedTicketNotes, store.SealedTicketResolutions} {
+		if err != nil || counts[table][old] != 1 || len(counts[table]) != 1 {
+			t.Fatalf("sealed keys of %s: %v %v", table, counts, err)
+		}
 	}
 	if _, err := pg.Pool().Exec(ctx, `UPDATE keys SET retired_at = now() WHERE id = $1`, old); err != nil {
 		t.Fatal(err)
@@ -79,16 +108,24 @@ func TestResealTickets(t *testing.T) {
 	if deleted, err := a.DeleteSealingKey(ctx, old); err != nil || deleted {
 		t.Fatalf("DeleteSealingKey with a ticket under it: %v %v", deleted, err)
 	}
-	n, next, err := a.Reseal(ctx, store.SealedTickets, []string{old}, 10, "")
-	if err != nil || n != 1 || next != "" {
-		t.Fatalf("reseal: %d %q %v", n, next, err)
+	for _, table := range []store.SealedTable{store.SealedTickets, store.SealedTicketNotes, store.SealedTicketResolutions} {
+		n, next, err := a.Reseal(ctx, table, []string{old}, 10, "")
+		if err != nil || n != 1 || next != "" {
+			t.Fatalf("reseal %s: %d %q %v", table, n, next, err)
+		}
 	}
 	counts, _ = a.SealedKeys(ctx)
-	if counts[store.SealedTickets][newID] != 1 || counts[store.SealedTickets][old] != 0 {
-		t.Fatalf("after re-sealing: %v", counts)
+	for _, table := range []store.SealedTable{store.SealedTickets, store.SealedTicketNotes, store.SealedTicketResolutions} {
+		if counts[table][newID] != 1 || counts[table][old] != 0 {
+			t.Fatalf("after re-sealing %s: %v", table, counts)
+		}
 	}
-	got, err := a.TicketInScope(ctx, store.Scope{Role: store.StaffOperator}, "k1")
-	if err != nil || got.Contact != "mother@example.ru" || got.Comment != "помогите" {
+	if deleted, err := a.DeleteSealingKey(ctx, old); err != nil || !deleted {
+		t.Fatalf("DeleteSealingKey after re-sealing: %v %v", deleted, err)
+	}
+	got, err := a.TicketInScope(ctx, op, "k1")
+	if err != nil || got.Contact != "mother@example.ru" || got.Comment != "помогите" || len(got.Notes) != 1 || got.Notes[0].Text != "звонок" ||
+		got.Resolution != "исправлено" {
 		t.Fatalf("read after re-sealing: %+v %v", got, err)
 	}
 }
