@@ -1,10 +1,13 @@
 package server_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/diarybroker/broker/pkg/server"
 )
 
 // TestReloadAndChildPageInChromium: in a real browser without JavaScript,
@@ -59,4 +62,40 @@ func refIn(t *testing.T, text string) string {
 		t.Fatalf("no reference code: %s", text)
 	}
 	return after[:11]
+}
+
+// TestEmailLinkInChromium: a child's consent request e-mails the parent
+// (the in-process SMTP server gets it); the e-mail's link, opened in a
+// browser without JavaScript, signs the parent in, the parent consents,
+// and the child gets into the diary.
+func TestEmailLinkInChromium(t *testing.T) {
+	ctx := chromium(t)
+	sink := startSMTP(t)
+	b := startBroker(t, true, func(s *server.Settings) {
+		s.SMTP = server.SMTPSettings{Host: "127.0.0.1", Port: sink.Port, From: "noreply@diary.example", TLS: "none"}
+	})
+	do(t, ctx, chromedp.Navigate(b.URL+"/demo/login?person="+oidChild))
+	if text := pageText(t, ctx); !strings.Contains(text, "в письме на свою электронную почту") {
+		t.Fatalf("child's page: %s", text)
+	}
+	b.comp.DeliverMail(context.Background())
+	m := sink.next(t)
+	link := linkInMail.FindString(m.Body)
+	if link == "" || m.To != "a.kuznecov@example.com" {
+		t.Fatalf("e-mail: %+v", m)
+	}
+	do(t, ctx, chromedp.Navigate(link+"&sim_person="+oidParent))
+	if text := pageText(t, ctx); !strings.Contains(text, "Кузнецова Алиса") || !strings.Contains(text, "ждёт вашего согласия") {
+		t.Fatalf("parent page from the e-mail: %s", text)
+	}
+	do(t, ctx, chromedp.Click(chromedp.CSS(`form:has(input[name="child"][value="s-0001"]) button[value="accept"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[role="status"]`)))
+	if text := pageText(t, ctx); !strings.Contains(text, "Согласие дано") {
+		t.Fatalf("after the grant: %s", text)
+	}
+	screenshot(t, ctx, "parent-page-from-email")
+	do(t, ctx, chromedp.Navigate(b.URL+"/demo/login?person="+oidChild), chromedp.WaitVisible(chromedp.CSS("table")))
+	if text := pageText(t, ctx); !strings.Contains(text, "s-0001") {
+		t.Fatalf("child after the consent: %s", text)
+	}
 }
