@@ -5,8 +5,9 @@
 # what is missing (Debian; needs root or sudo):
 #   PostgreSQL on 127.0.0.1:5432, Redis on 127.0.0.1:6379,
 #   OpenSSL's GOST engine (libengine-gost-openssl), Chromium, Apache with
-#   mod_auth_openidc (apache2, libapache2-mod-auth-openidc), Node and npm
-#   (nodejs, npm) with the tools of scripts/node (npm ci).
+#   mod_auth_openidc (apache2, libapache2-mod-auth-openidc), Python Authlib
+#   (python3-authlib, python3-requests), Node and npm (nodejs, npm) with the
+#   tools of scripts/node (npm ci: among them openid-client).
 # It lints api/openapi.yaml (redocly lint: any problem fails the run).
 # Then it runs gofmt, go vet, go test -race ./... with CI=true (a test that
 # needs a missing service fails instead of skipping), the dev-mode login
@@ -65,6 +66,11 @@ if [ ! -x /usr/sbin/apache2 ] || [ ! -f /usr/lib/apache2/modules/mod_auth_openid
   apt_install apache2 libapache2-mod-auth-openidc
 fi
 
+# --- Python Authlib from Debian (pkg/server's TestAuthlib; /usr/bin/python3) --
+if ! /usr/bin/python3 -c 'import authlib.integrations.requests_client, authlib.oidc.core' 2>/dev/null; then
+  apt_install python3-authlib python3-requests
+fi
+
 # --- curl, jq and psql (scripts/dev-login.sh and serve-demo.sh need them) -----
 missing=""
 for tool in curl jq; do command -v "$tool" >/dev/null || missing="$missing $tool"; done
@@ -72,9 +78,10 @@ command -v psql >/dev/null || missing="$missing postgresql-client"
 # shellcheck disable=SC2086
 [ -z "$missing" ] || apt_install $missing
 
-# --- Node: the OpenAPI linter and the Standard Webhooks verifier -------------
+# --- Node: the OpenAPI linter, the Standard Webhooks verifier, openid-client ---
 # scripts/node pins them (package-lock.json); pkg/webhook's tests run the
-# standardwebhooks package from there with node.
+# standardwebhooks package from there with node, pkg/server's TestOpenIDClient
+# the openid-client package (scripts/node/openid-client-rp.mjs).
 command -v npm >/dev/null || apt_install nodejs npm
 log "npm ci (scripts/node)"
 (cd scripts/node && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
