@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/diarybroker/broker/pkg/oauth"
 )
 
 var refOnPage = regexp.MustCompile(`Код обращения: <strong>([0-9A-Z]{5}-[0-9A-Z]{5})</strong>`)
@@ -108,4 +110,25 @@ func TestResultPageAfterItsLogin(t *testing.T) {
 	if o := br.get(u); o.Status != http.StatusNotFound || refOnPage.MatchString(o.Body) {
 		t.Fatalf("after two hours: %d %.600s", o.Status, o.Body)
 	}
+}
+
+// TestResultViewStoresLittle: what a result page keeps for its reloads
+// stays within a few KiB, even for a diary request at the limits of its
+// parameters (a 1 KiB state travels in the way back to the diary).
+func TestResultViewStoresLittle(t *testing.T) {
+	recordingBroker(t, func(t *testing.T, b *broker, rec *putRecorder) {
+		for _, oid := range []string{oidNotInRoster, oidChild, oidTeacher} {
+			rec.reset()
+			br := newBrowser(t)
+			o := br.get(newDiary(b).authURL(oauth2.SetAuthURLParam("sim_person", oid), oauth2.SetAuthURLParam("state", strings.Repeat("s", oauth.MaxState))))
+			if !strings.Contains(o.Body, "Код обращения") && !strings.Contains(o.Body, `action="/consent"`) {
+				t.Fatalf("%s: no result page: %d %.300s", oid, o.Status, o.Body)
+			}
+			largest, _, key := rec.stored()
+			if largest > 4<<10 {
+				t.Fatalf("%s: stored %d bytes under %.30q", oid, largest, key)
+			}
+			t.Logf("%s: largest put %d bytes (%.12s…)", oid, largest, key)
+		}
+	})
 }

@@ -132,6 +132,8 @@ func TestUnauthenticatedRequestsStoreLittle(t *testing.T) {
 			{"parent decision", post("/parent/consent", url.Values{"tenant": {server.DevTenant}, "child": {huge}, "decision": {"accept"}})},
 			{"parent logout", post("/parent/logout", url.Values{"junk": {huge}})},
 			{"demo diary login", get(b.URL + "/demo/login?person=" + huge)},
+			{"result page with 900 KiB of id", get(b.URL + "/login/result/" + huge)},
+			{"parent page's QR code with 900 KiB of tenant", get(b.URL + "/parent/qr.png?tenant=" + huge)},
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
