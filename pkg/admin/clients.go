@@ -95,7 +95,11 @@ const OperatorAuditTenant = "operator"
 // Client is client id as the actor may see it: a tenant's actor sees its
 // tenant's clients only.
 func (s *Service) Client(ctx context.Context, a Actor, id string) (store.Client, error) {
-	c, err := s.Store.GetClient(ctx, id)
+	return s.client(ctx, a, id, s.Store.GetClient)
+}
+
+func (s *Service) client(ctx context.Context, a Actor, id string, get func(context.Context, string) (store.Client, error)) (store.Client, error) {
+	c, err := get(ctx, id)
 	if err != nil {
 		return c, storeErr("client "+id, err)
 	}
@@ -124,7 +128,7 @@ func (s *Service) change(ctx context.Context, a Actor, id, action string, edit f
 	var c store.Client
 	err := s.Store.InTx(ctx, func(ctx context.Context) error {
 		var err error
-		if c, err = s.Client(ctx, a, id); err != nil {
+		if c, err = s.client(ctx, a, id, s.Store.GetClientForUpdate); err != nil {
 			return err
 		}
 		before := ViewOfClient(c)

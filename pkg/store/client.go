@@ -61,6 +61,11 @@ func (c Client) Operator() bool { return c.TenantID == "" }
 type Clients interface {
 	CreateClient(ctx context.Context, c Client) error
 	GetClient(ctx context.Context, id string) (Client, error)
+	// GetClientForUpdate is GetClient that, inside a transaction, also
+	// locks the client until the transaction ends: two changes of one
+	// client (two secret rotations at once) follow each other instead of
+	// the second overwriting the first.
+	GetClientForUpdate(ctx context.Context, id string) (Client, error)
 	// UpdateClient replaces every setting of an existing client but its
 	// id, tenant and creation time (ErrNotFound when there is none).
 	UpdateClient(ctx context.Context, c Client) error

@@ -78,6 +78,12 @@ func (s *Store) UpdateClient(ctx context.Context, c store.Client) error {
 	return nil
 }
 
+// GetClientForUpdate implements store.Clients: the memory store's
+// transactions run one at a time, so reading is enough.
+func (s *Store) GetClientForUpdate(ctx context.Context, id string) (store.Client, error) {
+	return s.GetClient(ctx, id)
+}
+
 // ListClients implements store.Clients.
 func (s *Store) ListClients(ctx context.Context, tenantID string) ([]store.Client, error) {
 	if !store.ValidKeys(tenantID) {

@@ -96,6 +96,15 @@ func (s *Store) GetClient(ctx context.Context, id string) (store.Client, error) 
 	return c, wrap("get client", err)
 }
 
+// GetClientForUpdate implements store.Clients with SELECT … FOR UPDATE.
+func (s *Store) GetClientForUpdate(ctx context.Context, id string) (store.Client, error) {
+	if !store.ValidKeys(id) {
+		return store.Client{}, store.ErrNotFound
+	}
+	c, err := scanClient(s.q(ctx).QueryRow(ctx, `SELECT `+clientSelect+` FROM clients WHERE id = $1 FOR UPDATE`, id))
+	return c, wrap("get client for update", err)
+}
+
 // ListClients implements store.Clients.
 func (s *Store) ListClients(ctx context.Context, tenantID string) ([]store.Client, error) {
 	if !store.ValidKeys(tenantID) {
