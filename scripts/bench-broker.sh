@@ -42,7 +42,13 @@ run() { # run NAME ADDR ARGS... — start broker dev with ARGS, drive it, stop i
   PID=$!
   for _ in $(seq 1 50); do curl -fsS "http://$addr/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
   echo "== $name"
-  "$WORK/broker-load" -target "http://$addr" -mode refresh -c "$C" -d "$DURATION" 2>/dev/null
+  local lsn0="" out
+  [ -n "${PGURL:-}" ] && lsn0=$(psql "$PGURL" -Atc 'SELECT pg_current_wal_lsn()')
+  out=$("$WORK/broker-load" -target "http://$addr" -mode refresh -c "$C" -d "$DURATION" 2>/dev/null); echo "$out"
+  if [ -n "$lsn0" ]; then # WAL per refresh: the whole cluster's WAL over the run, by the refreshes done
+    local ok; ok=$(sed -n 's/.* ok=\([0-9]*\).*/\1/p' <<<"$out")
+    psql "$PGURL" -Atc "SELECT 'WAL per refresh: ' || round(pg_wal_lsn_diff(pg_current_wal_lsn(), '$lsn0') / greatest($ok, 1)) || ' bytes ($ok refreshes)'"
+  fi
   "$WORK/broker-load" -target "http://$addr" -mode exchange -c "$C" -n "$CODES" 2>/dev/null
   "$WORK/broker-load" -target "http://$addr" -mode client-credentials -c "$C" -d "$DURATION" 2>/dev/null
   "$WORK/broker-load" -target "http://$addr" -mode login -c 20 -d "$DURATION" 2>/dev/null

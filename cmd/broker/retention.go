@@ -41,8 +41,9 @@ func (c *JanitorCmd) Run(g *Globals) error {
 	}
 	j := &retention.Janitor{Store: st.Store, PendingTTL: ttl}
 	removed, oerr := j.RunOAuth(g.Ctx, st.Store)
-	fmt.Printf("removed OAuth records once expired, used or revoked: %d codes, %d PKCE and %d OpenID sessions, %d access and %d refresh tokens\n",
-		removed[store.OAuthCode], removed[store.OAuthPKCE], removed[store.OAuthOIDC], removed[store.OAuthAccess], removed[store.OAuthRefresh])
+	fmt.Printf("removed OAuth records once expired, used or revoked: %d codes, %d PKCE and %d OpenID sessions, %d access and %d refresh tokens, %d grants\n",
+		removed[store.OAuthCode], removed[store.OAuthPKCE], removed[store.OAuthOIDC], removed[store.OAuthAccess], removed[store.OAuthRefresh],
+		removed[store.OAuthGrantKind])
 	r, err := j.Run(g.Ctx)
 	err = errors.Join(oerr, err)
 	fmt.Printf("abandoned %d attempts; destroyed %d attempts with %d audit entries, %d delivered and %d dead webhook events, the values kept for re-checks of %d attempts, %d support tickets\n",

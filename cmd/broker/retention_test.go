@@ -151,7 +151,7 @@ func TestJanitorCommand(t *testing.T) {
 		}
 	}
 	out := run("janitor")
-	if !strings.Contains(out, "removed OAuth records once expired, used or revoked: 1 codes, 0 PKCE and 0 OpenID sessions, 0 access and 0 refresh tokens") {
+	if !strings.Contains(out, "removed OAuth records once expired, used or revoked: 1 codes, 0 PKCE and 0 OpenID sessions, 0 access and 0 refresh tokens, 0 grants") {
 		t.Fatalf("janitor, OAuth: %s", out)
 	}
 	var left []string

@@ -125,6 +125,7 @@ func New(cfg Config) (*Provider, error) {
 		now:        cfg.Now,
 		codeTTL:    cfg.AuthorizeCodeLifespan,
 		refreshTTL: cfg.RefreshTokenLifespan,
+		accessTTL:  cfg.AccessTokenLifespan,
 	}
 	core := compose.NewOAuth2HMACStrategy(fc)
 	st.codeSig = core.AuthorizeCodeSignature

@@ -36,6 +36,9 @@ type storage struct {
 	// lifespans fill in an expiry fosite left unset, so that the janitor
 	// can remove every record eventually.
 	codeTTL, refreshTTL time.Duration
+	// accessTTL is the access token lifespan: a replayed rotation tells
+	// the expiry of the access token it hands back from it.
+	accessTTL time.Duration
 	// codeSig turns a raw authorization code into its signature: OpenID
 	// sessions, which fosite keys by the raw code, are stored under it.
 	codeSig func(ctx context.Context, code string) string
@@ -109,7 +112,24 @@ func (s *storage) create(ctx context.Context, kind store.OAuthKind, sig string, 
 		return err
 	}
 	if p := pendingOf(ctx); p != nil {
-		p.add(func(b *store.OAuthBatch) { b.Create = append(b.Create, rec) })
+		if kind == store.OAuthAccess || kind == store.OAuthRefresh {
+			// The session once per grant: the token's row is slim (no
+			// data), the batch carries the grant's session.
+			g := store.OAuthGrant{RequestID: rec.RequestID, ClientID: rec.ClientID, TenantID: rec.TenantID, Subject: rec.Subject,
+				Data: rec.Data, CreatedAt: rec.CreatedAt, ExpiresAt: expires}
+			slim := rec
+			slim.Data, slim.Subject = nil, ""
+			p.add(func(b *store.OAuthBatch) {
+				b.Create = append(b.Create, slim)
+				if b.Grant == nil {
+					b.Grant = &g
+				} else if expires.After(b.Grant.ExpiresAt) {
+					b.Grant.ExpiresAt = expires
+				}
+			})
+		} else {
+			p.add(func(b *store.OAuthBatch) { b.Create = append(b.Create, rec) })
+		}
 		if c := cacheOf(ctx); c != nil {
 			c.put(kind, sig, rec, true)
 		}
@@ -131,7 +151,11 @@ func (s *storage) get(ctx context.Context, kind store.OAuthKind, sig string, ses
 	if err != nil && !errors.Is(err, store.ErrInactive) {
 		return nil, fmt.Errorf("oauth: load %s: %w", kind, err)
 	}
-	req, decErr := s.decode(ctx, rec.Data, session)
+	if len(rec.Data) == 0 {
+		// A slim token whose grant the janitor removed.
+		return nil, fosite.ErrNotFound
+	}
+	req, decErr := s.decodeRecord(ctx, rec, session)
 	if decErr != nil {
 		return nil, decErr
 	}
@@ -183,6 +207,27 @@ func (s *storage) load(ctx context.Context, kind store.OAuthKind, sig string) (s
 		return rec, store.ErrInactive
 	}
 	return rec, nil
+}
+
+// decodeRecord rebuilds a record's request. A token that reads its
+// grant's session gets its own expiry and issue time back: the grant's
+// session holds those of the exchange that wrote it.
+func (s *storage) decodeRecord(ctx context.Context, rec store.OAuthRecord, session fosite.Session) (fosite.Requester, error) {
+	req, err := s.decode(ctx, rec.Data, session)
+	if err != nil || !rec.FromGrant {
+		return req, err
+	}
+	r := req.(*fosite.Request)
+	switch rec.Kind {
+	case store.OAuthAccess:
+		r.Session.SetExpiresAt(fosite.AccessToken, rec.ExpiresAt)
+	case store.OAuthRefresh:
+		r.Session.SetExpiresAt(fosite.RefreshToken, rec.ExpiresAt)
+	}
+	if !rec.CreatedAt.IsZero() {
+		r.RequestedAt = rec.CreatedAt
+	}
+	return r, nil
 }
 
 func (s *storage) decode(ctx context.Context, data []byte, session fosite.Session) (fosite.Requester, error) {
@@ -337,6 +382,14 @@ func (s *storage) GetRefreshTokenSession(ctx context.Context, sig string, sessio
 		if at := next.GetSession().GetExpiresAt(kind); !at.IsZero() {
 			exp[kind] = at
 		}
+	}
+	if succ.FromGrant {
+		// The grant's session holds the exchange's expiry times; the
+		// successor's are its own, and its access token's follows from
+		// it: one rotation set both, from the same instant and the
+		// configured lifespans.
+		exp[fosite.RefreshToken] = succ.ExpiresAt
+		exp[fosite.AccessToken] = succ.ExpiresAt.Add(s.accessTTL - s.refreshTTL)
 	}
 	c.mu.Lock()
 	c.replay = exp
@@ -507,6 +560,11 @@ func (s *storage) Commit(ctx context.Context) error {
 func (s *storage) flush(ctx context.Context, p *pending) error {
 	b, gateErr := p.take()
 	successor := ""
+	if b.Gate != nil && b.Gate.Kind == store.OAuthRefresh && b.Grant != nil && s.grantKept(ctx, b.Gate.Signature) {
+		// A rotation: the grant is written already; its expiry moves on.
+		b.GrantExpiry = &store.OAuthGrantExpiry{RequestID: b.Grant.RequestID, At: b.Grant.ExpiresAt}
+		b.Grant = nil
+	}
 	if b.Gate != nil && b.Gate.Kind == store.OAuthRefresh {
 		for _, r := range b.Create {
 			if r.Kind == store.OAuthRefresh {
@@ -539,6 +597,19 @@ func (s *storage) flush(ctx context.Context, p *pending) error {
 		return fosite.ErrNotFound
 	}
 	return fmt.Errorf("oauth: write tokens: %w", err)
+}
+
+// grantKept reports whether the refresh token a rotation presents reads
+// its grant's session — so the grant is stored — rather than one of its
+// own (a token issued before grants were kept, whose first rotation
+// writes the grant).
+func (s *storage) grantKept(ctx context.Context, sig string) bool {
+	c := cacheOf(ctx)
+	if c == nil {
+		return false
+	}
+	rec, present, ok := c.get(store.OAuthRefresh, sig)
+	return ok && present && rec.FromGrant
 }
 
 // Rollback implements storage.Transactional: nothing was written yet.

@@ -22,7 +22,7 @@ type Metrics struct {
 	// (attempt, audit_entry, outbox_delivered, outbox_dead, attempt_values).
 	Destroyed *prometheus.CounterVec
 	// OAuthRemoved counts the OAuth records the janitor removed, by kind
-	// (code, pkce, oidc, access, refresh).
+	// (code, pkce, oidc, access, refresh, grant).
 	OAuthRemoved *prometheus.CounterVec
 	// Abandoned counts the attempts marked abandoned after the login time-out.
 	Abandoned prometheus.Counter
@@ -69,7 +69,7 @@ func NewMetrics() *Metrics {
 			Name: "broker_retention_destroyed_total", Help: "Rows destroyed past their tenant's retention, by kind (attempt, audit_entry, outbox_delivered, outbox_dead, attempt_values, ticket).",
 		}, []string{"kind"}),
 		OAuthRemoved: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "broker_oauth_removed_total", Help: "OAuth records (codes, their PKCE and OpenID sessions, tokens) removed by the janitor once expired, used or revoked, by kind (code, pkce, oidc, access, refresh).",
+			Name: "broker_oauth_removed_total", Help: "OAuth records (codes, their PKCE and OpenID sessions, tokens) removed by the janitor once expired, used or revoked, by kind (code, pkce, oidc, access, refresh, grant).",
 		}, []string{"kind"}),
 		Abandoned: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "broker_attempts_abandoned_total", Help: "Login attempts still in progress after the login time-out, marked abandoned.",

@@ -11,7 +11,8 @@ import (
 	"github.com/diarybroker/broker/pkg/server"
 )
 
-// TestOAuthJanitorRemovesWhatIsOver: a revoked grant's tokens are removed
+// TestOAuthJanitorRemovesWhatIsOver: a revoked grant's tokens, and the
+// grant's session, are removed
 // by the next janitor run and counted by kind in broker_oauth_removed_total;
 // another grant's tokens stay and work; the used codes stay until their
 // expiry (a replay must still be recognised), then go too.
@@ -35,9 +36,10 @@ func TestOAuthJanitorRemovesWhatIsOver(t *testing.T) {
 	}
 
 	b.clock.Advance(time.Second)
-	if n := b.comp.RunOAuthJanitor(ctx); n != 2 {
-		t.Fatalf("the janitor removed %d records, want the revoked grant's access and refresh token", n)
+	if n := b.comp.RunOAuthJanitor(ctx); n != 3 {
+		t.Fatalf("the janitor removed %d records, want the revoked grant's access and refresh token and the grant", n)
 	}
+	metric(t, b, `broker_oauth_removed_total{kind="grant"} 1`)
 	metric(t, b, `broker_oauth_removed_total{kind="access"} 1`)
 	metric(t, b, `broker_oauth_removed_total{kind="refresh"} 1`)
 	if r := call(t, "GET", b.URL+"/userinfo", kept.AccessToken, "", ""); r.Status != 200 {

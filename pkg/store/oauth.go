@@ -15,11 +15,39 @@ const (
 	OAuthRefresh OAuthKind = "refresh"
 	OAuthPKCE    OAuthKind = "pkce"
 	OAuthOIDC    OAuthKind = "oidc"
+	// OAuthGrantKind counts grants (OAuthGrant) in DeleteExpiredOAuth's
+	// report; no record has it.
+	OAuthGrantKind OAuthKind = "grant"
 )
+
+// OAuthGrant is what every token of one grant shares — the serialized
+// request with its session (claims, scopes), opaque to the store — kept
+// once per grant, written at code exchange (OAuthBatch.Grant), instead of
+// a copy in every token's record.
+type OAuthGrant struct {
+	RequestID string
+	ClientID  string
+	TenantID  string
+	Subject   string
+	Data      []byte
+	CreatedAt time.Time
+	// ExpiresAt is when its last token expires; a rotation moves it on
+	// (OAuthBatch.GrantExpiry). The janitor removes the grant after it.
+	ExpiresAt time.Time
+}
+
+// OAuthGrantExpiry moves a grant's expiry on to At, if later.
+type OAuthGrantExpiry struct {
+	RequestID string
+	At        time.Time
+}
 
 // OAuthRecord is an authorization code, token or request session of the
 // downstream provider, keyed by its signature. Data is the serialized
-// request, opaque to the store.
+// request, opaque to the store. A token created without Data and Subject
+// (a slim row: signature, grant, kind, expiry, state) reads its grant's:
+// Data and Subject are then the grant's and FromGrant is set; without a
+// grant they are empty.
 type OAuthRecord struct {
 	Kind      OAuthKind
 	Signature string
@@ -36,6 +64,9 @@ type OAuthRecord struct {
 	// refresh token that replaced it. A token revoked otherwise has none.
 	RotatedAt time.Time
 	Successor string
+	// FromGrant reports that Data is the grant's (OAuthGrant), the record
+	// having none of its own.
+	FromGrant bool
 }
 
 // OAuthBatch is a set of OAuth writes applied atomically, in one round trip
@@ -56,6 +87,11 @@ type OAuthBatch struct {
 	DeleteRequests []OAuthRequestRef
 	// Delete lists records to remove (missing ones are ignored).
 	Delete []OAuthRef
+	// Grant, when set, is inserted before Create (a code exchange: the
+	// session its tokens share).
+	Grant *OAuthGrant
+	// GrantExpiry, when set, moves a grant's expiry on (a rotation).
+	GrantExpiry *OAuthGrantExpiry
 	// Create lists records to insert.
 	Create []OAuthRecord
 }
@@ -81,7 +117,8 @@ type OAuthRequestRef struct {
 
 // Empty reports whether the batch writes nothing.
 func (b OAuthBatch) Empty() bool {
-	return b.Gate == nil && len(b.Deactivate) == 0 && len(b.DeleteRequests) == 0 && len(b.Delete) == 0 && len(b.Create) == 0
+	return b.Gate == nil && len(b.Deactivate) == 0 && len(b.DeleteRequests) == 0 && len(b.Delete) == 0 && len(b.Create) == 0 &&
+		b.Grant == nil && b.GrantExpiry == nil
 }
 
 // OAuthRecords stores the downstream provider's codes and tokens.
@@ -113,8 +150,9 @@ type OAuthRecords interface {
 	RevokeOAuthSubject(ctx context.Context, tenantID, subject string) (int, error)
 	// DeleteExpiredOAuth removes up to limit records that expired before
 	// t — expired codes and tokens, used codes and rotated refresh tokens
-	// past their expiry, revoked tokens — and returns how many of each
-	// kind (kinds with none are absent). Several callers may run it at
+	// past their expiry, revoked tokens — and up to limit grants that
+	// expired before t, and returns how many of each kind (OAuthGrantKind
+	// for grants; kinds with none are absent). Several callers may run it at
 	// once: each record is removed by one of them.
 	DeleteExpiredOAuth(ctx context.Context, before time.Time, limit int) (map[OAuthKind]int, error)
 }
@@ -151,6 +189,20 @@ func (b OAuthBatch) Validate() error {
 	}
 	for _, r := range b.Create {
 		if err := ValidateOAuthRecord(r); err != nil {
+			return err
+		}
+	}
+	if g := b.Grant; g != nil {
+		if g.RequestID == "" {
+			return required("request_id")
+		}
+		if err := check(CheckID("request_id", g.RequestID), CheckID("client_id", g.ClientID),
+			CheckID("tenant_id", g.TenantID), CheckID("subject", g.Subject)); err != nil {
+			return err
+		}
+	}
+	if g := b.GrantExpiry; g != nil {
+		if err := CheckID("request_id", g.RequestID); err != nil {
 			return err
 		}
 	}

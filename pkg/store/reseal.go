@@ -19,11 +19,13 @@ const (
 	// support tickets, their comments and resolutions.
 	SealedTicketNotes       SealedTable = "ticket_notes"
 	SealedTicketResolutions SealedTable = "ticket_resolutions"
+	// SealedOAuthGrants: the sessions OAuth grants' tokens share (claims).
+	SealedOAuthGrants SealedTable = "oauth_grants"
 )
 
 // SealedTables lists every sealed table.
 var SealedTables = []SealedTable{SealedRoster, SealedOAuth, SealedEvidence, SealedAttemptValues, SealedTickets,
-	SealedTicketNotes, SealedTicketResolutions}
+	SealedTicketNotes, SealedTicketResolutions, SealedOAuthGrants}
 
 // Resealer re-encrypts sealed data with the sealer's active key, so that a
 // personal-data key can be rotated and the old one retired without

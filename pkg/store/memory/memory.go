@@ -33,6 +33,8 @@ type Store struct {
 	auditSeq  int64 // the last audit entry's ID; never reused, as entries may be destroyed
 	// oauthByRequest indexes oauth by request id: kind → request → signatures.
 	oauthByRequest map[store.OAuthKind]map[string]map[string]bool
+	// oauthGrants are the grants' shared sessions, by request id.
+	oauthGrants map[string]store.OAuthGrant
 	// attemptRecords are the roster records each attempt named: ref → ids.
 	attemptRecords map[string]map[string]bool
 
@@ -72,6 +74,7 @@ func New(now func() time.Time) *Store {
 		oauth:     map[store.OAuthKind]map[string]store.OAuthRecord{},
 
 		oauthByRequest: map[store.OAuthKind]map[string]map[string]bool{},
+		oauthGrants:    map[string]store.OAuthGrant{},
 		attemptRecords: map[string]map[string]bool{},
 
 		consents:        map[string]consentRow{},

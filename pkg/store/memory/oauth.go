@@ -14,6 +14,38 @@ func cloneRecord(r store.OAuthRecord) store.OAuthRecord {
 	return r
 }
 
+// withGrant gives a record without data its grant's; the caller holds
+// the lock.
+func (s *Store) withGrant(r store.OAuthRecord) store.OAuthRecord {
+	r = cloneRecord(r)
+	if len(r.Data) > 0 {
+		return r
+	}
+	r.Data = nil
+	if g, ok := s.oauthGrants[r.RequestID]; ok {
+		r.Data, r.FromGrant = append([]byte(nil), g.Data...), true
+		if r.Subject == "" {
+			r.Subject = g.Subject
+		}
+	}
+	return r
+}
+
+// expireGrant brings a grant's expiry forward to now; the caller holds
+// the lock.
+func (s *Store) expireGrant(ctx context.Context, requestID string) {
+	old, ok := s.oauthGrants[requestID]
+	if !ok {
+		return
+	}
+	g := old
+	if now := s.now().UTC().Truncate(time.Microsecond); g.ExpiresAt.IsZero() || g.ExpiresAt.After(now) {
+		g.ExpiresAt = now
+	}
+	s.oauthGrants[requestID] = g
+	s.onUndo(ctx, func() { s.oauthGrants[requestID] = old })
+}
+
 // putRecord stores r and indexes it by request; the caller holds the lock.
 func (s *Store) putRecord(r store.OAuthRecord) {
 	if s.oauth[r.Kind] == nil {
@@ -91,9 +123,9 @@ func (s *Store) GetOAuthRecord(ctx context.Context, kind store.OAuthKind, sig st
 		return store.OAuthRecord{}, store.ErrNotFound
 	}
 	if !r.Active {
-		return cloneRecord(r), store.ErrInactive
+		return s.withGrant(r), store.ErrInactive
 	}
-	return cloneRecord(r), nil
+	return s.withGrant(r), nil
 }
 
 // DeleteOAuthRecord implements store.OAuthRecords.
@@ -160,6 +192,9 @@ func (s *Store) DeactivateOAuthRequest(ctx context.Context, kind store.OAuthKind
 			s.revoke(ctx, kind, sig)
 		}
 	}
+	if kind == store.OAuthRefresh {
+		s.expireGrant(ctx, requestID)
+	}
 	return nil
 }
 
@@ -175,8 +210,11 @@ func (s *Store) RevokeOAuthSubject(ctx context.Context, tenantID, subject string
 	n := 0
 	for _, kind := range []store.OAuthKind{store.OAuthAccess, store.OAuthRefresh} {
 		for sig, r := range s.oauth[kind] {
-			if r.TenantID == tenantID && r.Subject == subject && r.Active {
+			g, slim := s.oauthGrants[r.RequestID]
+			slim = slim && r.Subject == "" && g.TenantID == tenantID && g.Subject == subject
+			if (r.TenantID == tenantID && r.Subject == subject || slim) && r.Active {
 				s.revoke(ctx, kind, sig)
+				s.expireGrant(ctx, r.RequestID)
 				n++
 			}
 		}
@@ -191,7 +229,7 @@ func (s *Store) DeleteExpiredOAuth(ctx context.Context, before time.Time, limit 
 	for kind, byKind := range s.oauth {
 		for sig, r := range byKind {
 			if limit > 0 && n >= limit {
-				return out, nil
+				break
 			}
 			if !r.ExpiresAt.IsZero() && r.ExpiresAt.Before(before) {
 				s.removeRecord(kind, sig)
@@ -200,6 +238,19 @@ func (s *Store) DeleteExpiredOAuth(ctx context.Context, before time.Time, limit 
 				n++
 				out[kind]++
 			}
+		}
+	}
+	n = 0
+	for id, g := range s.oauthGrants {
+		if limit > 0 && n >= limit {
+			break
+		}
+		if !g.ExpiresAt.IsZero() && g.ExpiresAt.Before(before) {
+			delete(s.oauthGrants, id)
+			old := g
+			s.onUndo(ctx, func() { s.oauthGrants[id] = old })
+			n++
+			out[store.OAuthGrantKind]++
 		}
 	}
 	return out, nil
@@ -214,7 +265,7 @@ func (s *Store) GetOAuthRecordSet(ctx context.Context, sig string, kinds []store
 	out := map[store.OAuthKind]store.OAuthRecord{}
 	for _, k := range kinds {
 		if r, ok := s.oauth[k][sig]; ok {
-			out[k] = cloneRecord(r)
+			out[k] = s.withGrant(r)
 		}
 	}
 	return out, nil
@@ -239,6 +290,27 @@ func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 				r := s.oauth[g.Kind][g.Signature]
 				r.RotatedAt, r.Successor = rot.At.UTC().Truncate(time.Microsecond), rot.Successor
 				s.oauth[g.Kind][g.Signature] = r // undone with the deactivation
+			}
+		}
+		if g := b.Grant; g != nil {
+			if _, ok := s.oauthGrants[g.RequestID]; ok {
+				return store.ErrAlreadyExists
+			}
+			ng := *g
+			ng.Data = append([]byte(nil), g.Data...)
+			if ng.CreatedAt.IsZero() {
+				ng.CreatedAt = s.now().UTC()
+			}
+			ng.CreatedAt, ng.ExpiresAt = ng.CreatedAt.UTC().Truncate(time.Microsecond), ng.ExpiresAt.UTC().Truncate(time.Microsecond)
+			s.oauthGrants[g.RequestID] = ng
+			s.onUndo(ctx, func() { delete(s.oauthGrants, ng.RequestID) })
+		}
+		if ge := b.GrantExpiry; ge != nil {
+			if old, ok := s.oauthGrants[ge.RequestID]; ok && old.ExpiresAt.Before(ge.At) {
+				g := old
+				g.ExpiresAt = ge.At.UTC().Truncate(time.Microsecond)
+				s.oauthGrants[ge.RequestID] = g
+				s.onUndo(ctx, func() { s.oauthGrants[ge.RequestID] = old })
 			}
 		}
 		for _, d := range b.Deactivate {

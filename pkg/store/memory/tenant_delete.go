@@ -102,6 +102,8 @@ func (s *Store) deleteTenantData(ctx context.Context, id string, counts map[stri
 		}
 	}
 	counts["oauth_records"] = oauthN
+	oldGrants := maps.Clone(s.oauthGrants)
+	counts["oauth_grants"] = deleteWhere(s.oauthGrants, func(g store.OAuthGrant) bool { return g.TenantID == id || clientsOf[g.ClientID] })
 	var events, records int64
 	for ref, a := range s.attempts {
 		if a.TenantID == id {
@@ -135,7 +137,7 @@ func (s *Store) deleteTenantData(ctx context.Context, id string, counts map[stri
 		s.attempts, s.attemptRecords, s.clients, s.staff, s.values = oldAttempts, oldRecords, oldClients, oldStaff, oldValues
 		s.tickets = oldTickets
 		s.mail = oldMail
-		s.oauth, s.oauthByRequest = oldOAuth, oldByReq
+		s.oauth, s.oauthByRequest, s.oauthGrants = oldOAuth, oldByReq, oldGrants
 		s.tenants[id] = oldTenant
 		restore(s.persons, id, oldPersons)
 		restore(s.indexes, id, oldIndexes)

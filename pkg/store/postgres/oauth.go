@@ -17,6 +17,44 @@ func oauthAAD(kind store.OAuthKind, sig string) []byte {
 	return []byte("oauth\x00" + string(kind) + "\x00" + sig)
 }
 
+// oauthGrantAAD binds a sealed grant to its request id.
+func oauthGrantAAD(requestID string) []byte {
+	return []byte("oauth-grant\x00" + requestID)
+}
+
+// sealOAuth seals a record's data; a record without data (a token that
+// reads its grant's) stores none.
+func (s *Store) sealOAuth(r store.OAuthRecord) (string, []byte, error) {
+	if len(r.Data) == 0 {
+		return "", []byte{}, nil
+	}
+	return s.sealer.Seal(r.Data, oauthAAD(r.Kind, r.Signature))
+}
+
+// openOAuth opens a record's data, or its grant's when it has none.
+func (s *Store) openOAuth(r *store.OAuthRecord, keyID string, sealed []byte, grantKey *string, grantSealed []byte) error {
+	var err error
+	switch {
+	case len(sealed) > 0:
+		r.Data, err = s.sealer.Open(keyID, sealed, oauthAAD(r.Kind, r.Signature))
+	case grantKey != nil:
+		r.Data, err = s.sealer.Open(*grantKey, grantSealed, oauthGrantAAD(r.RequestID))
+		r.FromGrant = true
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: open oauth record: %w", err)
+	}
+	return nil
+}
+
+// oauthColumns are what GetOAuthRecord and GetOAuthRecordSet read of a
+// record r and its grant g (joined only for a record without data).
+const oauthColumns = `r.request_id, r.client_id, r.tenant_id, COALESCE(NULLIF(r.subject, ''), g.subject, ''), r.active, r.data, r.key_id, r.created_at, r.expires_at,
+	r.rotated_at, r.successor, g.key_id, g.data`
+
+// oauthFrom joins a record without data to its grant.
+const oauthFrom = `oauth_records r LEFT JOIN oauth_grants g ON r.data = '' AND g.request_id = r.request_id`
+
 // CreateOAuthRecord implements store.OAuthRecords. The request data holds
 // the claims given to the diary (names, with the profile scope), so it is
 // sealed like roster personal data.
@@ -33,7 +71,7 @@ func (s *Store) CreateOAuthRecord(ctx context.Context, r store.OAuthRecord) erro
 	if r.CreatedAt.IsZero() {
 		r.CreatedAt = s.now()
 	}
-	keyID, sealed, err := s.sealer.Seal(r.Data, oauthAAD(r.Kind, r.Signature))
+	keyID, sealed, err := s.sealOAuth(r)
 	if err != nil {
 		return fmt.Errorf("postgres: create oauth record: %w", err)
 	}
@@ -54,18 +92,18 @@ func (s *Store) GetOAuthRecord(ctx context.Context, kind store.OAuthKind, sig st
 	}
 	r := store.OAuthRecord{Kind: kind, Signature: sig}
 	var expires, rotated *time.Time
-	var sealed []byte
+	var sealed, grantSealed []byte
 	var keyID string
-	err := s.q(ctx).QueryRow(ctx, `SELECT request_id, client_id, tenant_id, subject, active, data, key_id, created_at, expires_at,
-			rotated_at, successor
-		FROM oauth_records WHERE kind = $1 AND signature = $2`, string(kind), sig).
+	var grantKey *string
+	err := s.q(ctx).QueryRow(ctx, `SELECT `+oauthColumns+`
+		FROM `+oauthFrom+` WHERE r.kind = $1 AND r.signature = $2`, string(kind), sig).
 		Scan(&r.RequestID, &r.ClientID, &r.TenantID, &r.Subject, &r.Active, &sealed, &keyID, &r.CreatedAt, &expires,
-			&rotated, &r.Successor)
+			&rotated, &r.Successor, &grantKey, &grantSealed)
 	if err != nil {
 		return store.OAuthRecord{}, wrap("get oauth record", err)
 	}
-	if r.Data, err = s.sealer.Open(keyID, sealed, oauthAAD(kind, sig)); err != nil {
-		return store.OAuthRecord{}, fmt.Errorf("postgres: open oauth record: %w", err)
+	if err := s.openOAuth(&r, keyID, sealed, grantKey, grantSealed); err != nil {
+		return store.OAuthRecord{}, err
 	}
 	r.CreatedAt, r.ExpiresAt, r.RotatedAt = r.CreatedAt.UTC(), timeOf(expires), timeOf(rotated)
 	if !r.Active {
@@ -125,8 +163,15 @@ func (s *Store) DeactivateOAuthRequest(ctx context.Context, kind store.OAuthKind
 	_, err := s.q(ctx).Exec(ctx, `UPDATE oauth_records SET active = false, expires_at = LEAST(COALESCE(expires_at, $3), $3)
 		WHERE kind = $1 AND request_id = $2 AND active`,
 		string(kind), requestID, s.now().UTC())
+	if err == nil && kind == store.OAuthRefresh {
+		_, err = s.q(ctx).Exec(ctx, revokeGrant, requestID, s.now().UTC())
+	}
 	return wrap("deactivate oauth request", err)
 }
+
+// revokeGrant brings a grant's expiry forward to now: its refresh tokens
+// were revoked, so the janitor may remove it.
+const revokeGrant = `UPDATE oauth_grants SET expires_at = LEAST(COALESCE(expires_at, $2), $2) WHERE request_id = $1`
 
 // RevokeOAuthSubject implements store.OAuthRecords.
 func (s *Store) RevokeOAuthSubject(ctx context.Context, tenantID, subject string) (int, error) {
@@ -136,9 +181,15 @@ func (s *Store) RevokeOAuthSubject(ctx context.Context, tenantID, subject string
 	if subject == "" {
 		return 0, nil
 	}
+	// A slim token row names no subject: its grant does.
 	tag, err := s.q(ctx).Exec(ctx, `UPDATE oauth_records SET active = false, expires_at = LEAST(COALESCE(expires_at, $3), $3)
-		WHERE tenant_id = $1 AND subject = $2 AND active AND kind IN ('access', 'refresh')`, tenantID, subject, s.now().UTC())
+		WHERE active AND kind IN ('access', 'refresh') AND (tenant_id = $1 AND subject = $2
+			OR request_id IN (SELECT request_id FROM oauth_grants WHERE tenant_id = $1 AND subject = $2))`, tenantID, subject, s.now().UTC())
 	if err != nil {
+		return 0, wrap("revoke subject", err)
+	}
+	if _, err := s.q(ctx).Exec(ctx, `UPDATE oauth_grants SET expires_at = LEAST(COALESCE(expires_at, $3), $3)
+		WHERE tenant_id = $1 AND subject = $2`, tenantID, subject, s.now().UTC()); err != nil {
 		return 0, wrap("revoke subject", err)
 	}
 	return int(tag.RowsAffected()), nil
@@ -169,7 +220,18 @@ func (s *Store) DeleteExpiredOAuth(ctx context.Context, before time.Time, limit 
 		}
 		out[store.OAuthKind(kind)] = n
 	}
-	return out, wrap("delete expired oauth", rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, wrap("delete expired oauth", err)
+	}
+	tag, err := s.q(ctx).Exec(ctx, `DELETE FROM oauth_grants WHERE request_id IN (
+		SELECT request_id FROM oauth_grants WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, before, limit)
+	if err != nil {
+		return out, wrap("delete expired oauth grants", err)
+	}
+	if n := int(tag.RowsAffected()); n > 0 {
+		out[store.OAuthGrantKind] = n
+	}
+	return out, nil
 }
 
 // GetOAuthRecordSet implements store.OAuthRecords in one query.
@@ -184,9 +246,8 @@ func (s *Store) GetOAuthRecordSet(ctx context.Context, sig string, kinds []store
 	for i, k := range kinds {
 		ks[i] = string(k)
 	}
-	rows, err := s.q(ctx).Query(ctx, `SELECT kind, request_id, client_id, tenant_id, subject, active, data, key_id, created_at, expires_at,
-			rotated_at, successor
-		FROM oauth_records WHERE signature = $1 AND kind = ANY($2)`, sig, ks)
+	rows, err := s.q(ctx).Query(ctx, `SELECT r.kind, `+oauthColumns+`
+		FROM `+oauthFrom+` WHERE r.signature = $1 AND r.kind = ANY($2)`, sig, ks)
 	if err != nil {
 		return nil, wrap("get oauth records", err)
 	}
@@ -195,16 +256,17 @@ func (s *Store) GetOAuthRecordSet(ctx context.Context, sig string, kinds []store
 	for rows.Next() {
 		r := store.OAuthRecord{Signature: sig}
 		var kind, keyID string
-		var sealed []byte
+		var sealed, grantSealed []byte
+		var grantKey *string
 		var expires, rotated *time.Time
 		if err := rows.Scan(&kind, &r.RequestID, &r.ClientID, &r.TenantID, &r.Subject, &r.Active, &sealed, &keyID, &r.CreatedAt, &expires,
-			&rotated, &r.Successor); err != nil {
+			&rotated, &r.Successor, &grantKey, &grantSealed); err != nil {
 			return nil, wrap("get oauth records", err)
 		}
 		r.Kind = store.OAuthKind(kind)
 		r.CreatedAt, r.ExpiresAt, r.RotatedAt = r.CreatedAt.UTC(), timeOf(expires), timeOf(rotated)
-		if r.Data, err = s.sealer.Open(keyID, sealed, oauthAAD(r.Kind, sig)); err != nil {
-			return nil, fmt.Errorf("postgres: open oauth record: %w", err)
+		if err := s.openOAuth(&r, keyID, sealed, grantKey, grantSealed); err != nil {
+			return nil, err
 		}
 		out[r.Kind] = r
 	}
@@ -222,7 +284,7 @@ func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 	if b.Empty() {
 		return nil
 	}
-	if s.sealer == nil && len(b.Create) > 0 {
+	if s.sealer == nil && (len(b.Create) > 0 || b.Grant != nil) {
 		return ErrNoSealer
 	}
 	batch := &pgx.Batch{}
@@ -239,12 +301,30 @@ func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 	for _, d := range b.Deactivate {
 		batch.Queue(`UPDATE oauth_records SET active = false, expires_at = LEAST(COALESCE(expires_at, $3), $3)
 			WHERE kind = $1 AND request_id = $2 AND active`, string(d.Kind), d.RequestID, s.now().UTC())
+		if d.Kind == store.OAuthRefresh {
+			batch.Queue(revokeGrant, d.RequestID, s.now().UTC())
+		}
 	}
 	for _, d := range b.DeleteRequests {
 		batch.Queue(`DELETE FROM oauth_records WHERE kind = $1 AND request_id = $2`, string(d.Kind), d.RequestID)
 	}
 	for _, d := range b.Delete {
 		batch.Queue(`DELETE FROM oauth_records WHERE kind = $1 AND signature = $2`, string(d.Kind), d.Signature)
+	}
+	if g := b.Grant; g != nil {
+		created := g.CreatedAt
+		if created.IsZero() {
+			created = s.now()
+		}
+		keyID, sealed, err := s.sealer.Seal(g.Data, oauthGrantAAD(g.RequestID))
+		if err != nil {
+			return fmt.Errorf("postgres: apply oauth batch: %w", err)
+		}
+		batch.Queue(`INSERT INTO oauth_grants (request_id, client_id, tenant_id, subject, data, key_id, created_at, expires_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`, g.RequestID, g.ClientID, g.TenantID, g.Subject, sealed, keyID, created, nullTime(g.ExpiresAt))
+	}
+	if g := b.GrantExpiry; g != nil {
+		batch.Queue(`UPDATE oauth_grants SET expires_at = $2 WHERE request_id = $1 AND expires_at < $2`, g.RequestID, g.At)
 	}
 	for _, r := range b.Create {
 		if r.Kind == "" || r.Signature == "" {
@@ -253,7 +333,7 @@ func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 		if r.CreatedAt.IsZero() {
 			r.CreatedAt = s.now()
 		}
-		keyID, sealed, err := s.sealer.Seal(r.Data, oauthAAD(r.Kind, r.Signature))
+		keyID, sealed, err := s.sealOAuth(r)
 		if err != nil {
 			return fmt.Errorf("postgres: apply oauth batch: %w", err)
 		}

@@ -169,6 +169,11 @@ var resealers = map[store.SealedTable]resealer{
 	store.SealedOAuth: {table: "oauth_records", dataCol: "data", keyCol: "key_id",
 		key: []string{"kind", "signature"}, keyTypes: []string{"text", "text"},
 		aad: func(k, _ []string) []byte { return oauthAAD(store.OAuthKind(k[0]), k[1]) }},
+	// A token row that reads its grant's data has none of its own, nor a
+	// key (''); its grant is re-sealed here.
+	store.SealedOAuthGrants: {table: "oauth_grants", dataCol: "data", keyCol: "key_id",
+		key: []string{"request_id"}, keyTypes: []string{"text"},
+		aad: func(k, _ []string) []byte { return oauthGrantAAD(k[0]) }},
 	// Evidence's append-only trigger allows exactly this change (details
 	// and key_id, nothing else); destroyed evidence has no key ('').
 	store.SealedEvidence: {table: "consent_evidence", dataCol: "details", keyCol: "key_id",
@@ -219,6 +224,7 @@ func (s *Store) DeleteSealingKey(ctx context.Context, id string) (bool, error) {
 	tag, err := s.q(ctx).Exec(ctx, `DELETE FROM keys WHERE id = $1 AND retired_at IS NOT NULL
 		AND NOT EXISTS (SELECT 1 FROM roster_persons WHERE pii_key_id = $1)
 		AND NOT EXISTS (SELECT 1 FROM oauth_records WHERE key_id = $1)
+		AND NOT EXISTS (SELECT 1 FROM oauth_grants WHERE key_id = $1)
 		AND NOT EXISTS (SELECT 1 FROM consent_evidence WHERE key_id = $1)
 		AND NOT EXISTS (SELECT 1 FROM attempt_values WHERE key_id = $1)
 		AND NOT EXISTS (SELECT 1 FROM tickets WHERE report_key_id = $1 OR resolution_key_id = $1)

@@ -22,6 +22,7 @@ var tenantDeletion = []struct{ table, where string }{
 	{"ticket_notes", "ticket_id IN (SELECT id FROM tickets WHERE tenant_id = $1)"},
 	{"tickets", "tenant_id = $1"},
 	{"oauth_records", "tenant_id = $1 OR client_id IN (SELECT id FROM clients WHERE tenant_id = $1)"},
+	{"oauth_grants", "tenant_id = $1 OR client_id IN (SELECT id FROM clients WHERE tenant_id = $1)"},
 	{"attempt_values", "tenant_id = $1 OR ref IN (SELECT ref FROM attempts WHERE tenant_id = $1)"},
 	{"attempt_events", "ref IN (SELECT ref FROM attempts WHERE tenant_id = $1)"},
 	{"attempt_records", "tenant_id = $1 OR ref IN (SELECT ref FROM attempts WHERE tenant_id = $1)"},

@@ -46,6 +46,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"OAuthBatchGateIsAtomic", testOAuthBatchGateIsAtomic},
 		{"OAuthRotation", testOAuthRotation},
 		{"OAuthJanitor", testOAuthJanitor},
+		{"OAuthGrants", testOAuthGrants},
 		{"Audit", testAudit},
 		{"StaffGrants", testStaffGrants},
 		{"ConsoleScopes", testConsoleScopes},
@@ -1004,5 +1005,102 @@ func testOAuthJanitor(t *testing.T, s store.Store) {
 	must(t, err)
 	if later[store.OAuthCode] != 1 || later[store.OAuthRefresh] != 4 {
 		t.Fatalf("removed past expiry %v, want the used code and rt-1, rt-t2, rt-3, rt-4", later)
+	}
+}
+
+// testOAuthGrants: the session once per grant — tokens written without
+// data and subject read their grant's (FromGrant), alone and in a record
+// set, and are revoked with their grant's subject; a record
+// with data keeps its own; a grant written twice fails the whole batch; a
+// rotation moves the grant's expiry on; revoking the grant's refresh
+// tokens (by request or by subject, another tenant's untouched) lets the
+// janitor remove it, after which its rotated tokens read no data.
+func testOAuthGrants(t *testing.T, s store.Store) {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	session := []byte(`{"session":"claims"}`)
+	grant := func(req, tenant string, ttl time.Duration) *store.OAuthGrant {
+		return &store.OAuthGrant{RequestID: req, ClientID: "diary", TenantID: tenant, Subject: "sub-1", Data: session,
+			CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	}
+	slim := func(kind store.OAuthKind, sig, req, tenant string, ttl time.Duration) store.OAuthRecord {
+		return store.OAuthRecord{Kind: kind, Signature: sig, RequestID: req, ClientID: "diary", TenantID: tenant,
+			Active: true, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	}
+	must(t, s.ApplyOAuth(ctx(), store.OAuthBatch{Grant: grant("g1", "t1", 24*time.Hour), Create: []store.OAuthRecord{
+		slim(store.OAuthAccess, "at-1", "g1", "t1", time.Hour), slim(store.OAuthRefresh, "rt-1", "g1", "t1", 24*time.Hour)}}))
+	must(t, s.ApplyOAuth(ctx(), store.OAuthBatch{Grant: grant("g2", "t2", 24*time.Hour), Create: []store.OAuthRecord{
+		slim(store.OAuthRefresh, "rt-t2", "g2", "t2", 24*time.Hour)}}))
+	own := rec(store.OAuthRefresh, "rt-own", "g1")
+	must(t, s.CreateOAuthRecord(ctx(), own))
+
+	for _, sig := range []string{"at-1", "rt-1"} {
+		kind := store.OAuthAccess
+		if sig == "rt-1" {
+			kind = store.OAuthRefresh
+		}
+		r, err := s.GetOAuthRecord(ctx(), kind, sig)
+		must(t, err)
+		if !r.FromGrant || string(r.Data) != string(session) || r.RequestID != "g1" || r.TenantID != "t1" || r.Subject != "sub-1" || !r.ExpiresAt.Equal(slim(kind, sig, "g1", "t1", 0).ExpiresAt.Add(map[store.OAuthKind]time.Duration{store.OAuthAccess: time.Hour, store.OAuthRefresh: 24 * time.Hour}[kind])) {
+			t.Fatalf("%s: %+v", sig, r)
+		}
+	}
+	set, err := s.GetOAuthRecordSet(ctx(), "rt-1", []store.OAuthKind{store.OAuthRefresh})
+	must(t, err)
+	if r := set[store.OAuthRefresh]; !r.FromGrant || string(r.Data) != string(session) {
+		t.Fatalf("record set: %+v", r)
+	}
+	if r, err := s.GetOAuthRecord(ctx(), store.OAuthRefresh, "rt-own"); err != nil || r.FromGrant || string(r.Data) != string(own.Data) {
+		t.Fatalf("a record with its own data: %+v, %v", r, err)
+	}
+	// A grant written twice: the batch fails whole.
+	wantErr(t, s.ApplyOAuth(ctx(), store.OAuthBatch{Grant: grant("g1", "t1", time.Hour), Create: []store.OAuthRecord{
+		slim(store.OAuthAccess, "at-x", "g1", "t1", time.Hour)}}), store.ErrAlreadyExists)
+	_, err = s.GetOAuthRecord(ctx(), store.OAuthAccess, "at-x")
+	wantErr(t, err, store.ErrNotFound)
+
+	// A rotation moves the grant's expiry on: at 2 days the janitor keeps it.
+	must(t, s.ApplyOAuth(ctx(), store.OAuthBatch{
+		Gate: &store.OAuthRef{Kind: store.OAuthRefresh, Signature: "rt-1"}, Rotation: &store.OAuthRotation{At: now, Successor: "rt-2"},
+		GrantExpiry: &store.OAuthGrantExpiry{RequestID: "g1", At: now.Add(72 * time.Hour)},
+		Create:      []store.OAuthRecord{slim(store.OAuthRefresh, "rt-2", "g1", "t1", 72*time.Hour)}}))
+	removed, err := s.DeleteExpiredOAuth(ctx(), now.Add(48*time.Hour), 100)
+	must(t, err)
+	if removed[store.OAuthGrantKind] != 1 { // g2 only
+		t.Fatalf("removed at 2 days %v, want one grant (the other tenant's, not rotated)", removed)
+	}
+	if r, err := s.GetOAuthRecord(ctx(), store.OAuthRefresh, "rt-2"); err != nil || !r.FromGrant {
+		t.Fatalf("the successor after the janitor: %+v, %v", r, err)
+	}
+
+	// Revoking the grant's refresh tokens lets the janitor remove it.
+	must(t, s.ApplyOAuth(ctx(), store.OAuthBatch{Grant: grant("g3", "t2", 24*time.Hour), Create: []store.OAuthRecord{
+		slim(store.OAuthRefresh, "rt-g3", "g3", "t2", 24*time.Hour)}}))
+	must(t, s.ApplyOAuth(ctx(), store.OAuthBatch{
+		Gate: &store.OAuthRef{Kind: store.OAuthRefresh, Signature: "rt-2"}, Rotation: &store.OAuthRotation{At: now, Successor: "rt-3"},
+		GrantExpiry: &store.OAuthGrantExpiry{RequestID: "g1", At: now.Add(72 * time.Hour)},
+		Create:      []store.OAuthRecord{slim(store.OAuthRefresh, "rt-3", "g1", "t1", 72*time.Hour)}}))
+	if _, err := s.RevokeOAuthSubject(ctx(), "t1", "sub-1"); err != nil {
+		t.Fatal(err)
+	}
+	removed, err = s.DeleteExpiredOAuth(ctx(), time.Now().Add(time.Second), 100)
+	must(t, err)
+	if removed[store.OAuthGrantKind] != 1 {
+		t.Fatalf("removed after revocation %v, want g1", removed)
+	}
+	r, err := s.GetOAuthRecord(ctx(), store.OAuthRefresh, "rt-2") // rotated: kept for reuse detection
+	wantErr(t, err, store.ErrInactive)
+	if r.FromGrant || len(r.Data) != 0 {
+		t.Fatalf("a token of a removed grant reads %q", r.Data)
+	}
+	_, err = s.GetOAuthRecord(ctx(), store.OAuthRefresh, "rt-3") // revoked by its grant's subject, removed
+	wantErr(t, err, store.ErrNotFound)
+	if r, err := s.GetOAuthRecord(ctx(), store.OAuthRefresh, "rt-g3"); err != nil || !r.FromGrant {
+		t.Fatalf("another tenant's grant after the revocation: %+v, %v", r, err)
+	}
+	must(t, s.DeactivateOAuthRequest(ctx(), store.OAuthRefresh, "g3"))
+	removed, err = s.DeleteExpiredOAuth(ctx(), time.Now().Add(time.Second), 100)
+	must(t, err)
+	if removed[store.OAuthGrantKind] != 1 || removed[store.OAuthRefresh] != 1 {
+		t.Fatalf("removed after revoking g3 %v, want its grant and refresh token", removed)
 	}
 }

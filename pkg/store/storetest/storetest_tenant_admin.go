@@ -30,6 +30,13 @@ func SeedTenant(t *testing.T, s store.Store, id string) map[string]int64 {
 	must(t, s.KeepAttemptValues(ctx(), store.AttemptValues{Ref: ref, TenantID: id, Data: []byte(`{"snils":"11223344595"}`), KeptAt: base}))
 	must(t, s.CreateOAuthRecord(ctx(), store.OAuthRecord{Kind: store.OAuthAccess, Signature: id + "-sig", RequestID: id + "-req",
 		ClientID: id + "-diary", TenantID: id, Subject: "sub", Active: true, Data: []byte("{}"), CreatedAt: base, ExpiresAt: base.Add(time.Hour)}))
+	// A grant and its slim refresh token (the session once per grant).
+	must(t, s.ApplyOAuth(ctx(), store.OAuthBatch{
+		Grant: &store.OAuthGrant{RequestID: id + "-req2", ClientID: id + "-diary", TenantID: id, Subject: "sub", Data: []byte("{}"),
+			CreatedAt: base, ExpiresAt: base.Add(time.Hour)},
+		Create: []store.OAuthRecord{{Kind: store.OAuthRefresh, Signature: id + "-rt", RequestID: id + "-req2",
+			ClientID: id + "-diary", TenantID: id, Subject: "sub", Active: true, CreatedAt: base, ExpiresAt: base.Add(time.Hour)}},
+	}))
 	must(t, s.CreateConsent(ctx(), mkConsent(id+"-c1", id, "s-1", base)))
 	_, _, err := s.OpenRequest(ctx(), store.ConsentRequest{ID: id + "-r1", TenantID: id, PersonID: "s-1", Parents: []string{"p-1"}, CreatedAt: base})
 	must(t, err)
@@ -44,7 +51,7 @@ func SeedTenant(t *testing.T, s store.Store, id string) map[string]int64 {
 	_, err = s.ChangeTicket(ctx(), supportOf(id), id+"-k1", store.TicketChange{At: base, Author: "staff", Note: "позвонили"})
 	must(t, err)
 	return map[string]int64{"tenants": 1, "clients": 2, "roster_persons": 2, "roster_relations": 1, "links": 1,
-		"attempts": 1, "attempt_events": 2, "attempt_records": 1, "attempt_values": 1, "oauth_records": 1, "consents": 1, "consent_requests": 1,
+		"attempts": 1, "attempt_events": 2, "attempt_records": 1, "attempt_values": 1, "oauth_records": 2, "oauth_grants": 1, "consents": 1, "consent_requests": 1,
 		"consent_evidence": 1, "outbox_events": 1, "mail_jobs": 1, "staff_grants": 1, "audit_log": 1, "tickets": 1, "ticket_notes": 1}
 }
 
@@ -83,6 +90,12 @@ func tenantRows(t *testing.T, s store.Store, id string) map[string]int64 {
 	}
 	if _, err := s.GetOAuthRecord(ctx(), store.OAuthAccess, id+"-sig"); err == nil {
 		n["oauth_records"] = 1
+	}
+	if r, err := s.GetOAuthRecord(ctx(), store.OAuthRefresh, id+"-rt"); err == nil {
+		n["oauth_records"]++
+		if r.FromGrant {
+			n["oauth_grants"] = 1
+		}
 	}
 	cs, err := s.ConsentsOf(ctx(), id, "s-1")
 	must(t, err)

@@ -1,0 +1,119 @@
+package oauth_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha512"
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/diarybroker/broker/pkg/store"
+)
+
+// tokenSig is the signature fosite keys an HMAC token by (after the dot).
+func tokenSig(tok string) string {
+	_, sig, _ := strings.Cut(tok, ".")
+	return sig
+}
+
+// TestSessionOncePerGrant: the tokens a code exchange and the rotations
+// after it issue keep no session of their own — each reads its grant's,
+// written once — and still carry everything: the ID token at refresh,
+// userinfo-grade introspection, rotation with reuse detection. On memory
+// and PostgreSQL.
+func TestSessionOncePerGrant(t *testing.T) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			h := be.mk(t)
+			ctx := context.Background()
+			v := oauth2.GenerateVerifier()
+			tok, err := h.config().Exchange(ctx, h.code(t, v), oauth2.VerifierOption(v))
+			must(t, err)
+			check := func(tok *oauth2.Token) store.OAuthRecord {
+				t.Helper()
+				at, err := h.store.GetOAuthRecord(ctx, store.OAuthAccess, tokenSig(tok.AccessToken))
+				must(t, err)
+				rt, err := h.store.GetOAuthRecord(ctx, store.OAuthRefresh, tokenSig(tok.RefreshToken))
+				must(t, err)
+				if !at.FromGrant || !rt.FromGrant || at.RequestID != rt.RequestID || !bytes.Equal(at.Data, rt.Data) {
+					t.Fatalf("tokens keep a session of their own: access %v, refresh %v", at.FromGrant, rt.FromGrant)
+				}
+				if !h.introspect(t, tok.AccessToken) {
+					t.Fatal("access token inactive")
+				}
+				return rt
+			}
+			first := check(tok)
+			tok.Expiry = time.Now().Add(-time.Minute)
+			next, err := h.config().TokenSource(ctx, tok).Token()
+			must(t, err)
+			if _, ok := next.Extra("id_token").(string); !ok {
+				t.Fatal("refresh gave no ID token")
+			}
+			if second := check(next); second.RequestID != first.RequestID || !second.ExpiresAt.After(first.CreatedAt) {
+				t.Fatalf("rotation: %+v", second)
+			}
+			// Past the reuse interval the rotated token revokes the grant.
+			h.clock.Advance(store.DefaultRefreshReuse + time.Second)
+			if _, err := h.config().TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Minute)}).Token(); err == nil {
+				t.Fatal("a rotated refresh token was accepted")
+			}
+			if h.introspect(t, next.AccessToken) {
+				t.Fatal("reuse did not revoke the grant")
+			}
+		})
+	}
+}
+
+// TestRotationOfATokenWithItsOwnSession: a refresh token written before
+// grants were kept — its record holding the session — still rotates; the
+// rotation writes its grant, and the successor reads it.
+func TestRotationOfATokenWithItsOwnSession(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	v := oauth2.GenerateVerifier()
+	tok, err := h.config().Exchange(ctx, h.code(t, v), oauth2.VerifierOption(v))
+	must(t, err)
+	rec, err := h.store.GetOAuthRecord(ctx, store.OAuthRefresh, tokenSig(tok.RefreshToken))
+	must(t, err)
+	// A refresh token of another grant, minted as fosite does (the
+	// harness's HMAC secret), whose record carries the session itself.
+	var data map[string]any
+	must(t, json.Unmarshal(rec.Data, &data))
+	data["id"] = "legacy-grant"
+	legacy := rec
+	legacy.RequestID, legacy.FromGrant = "legacy-grant", false
+	legacy.Data, err = json.Marshal(data)
+	must(t, err)
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	m := hmac.New(sha512.New512_256, bytes.Repeat([]byte{2}, 32))
+	m.Write(key)
+	b64 := base64.URLEncoding.WithPadding(base64.NoPadding)
+	legacy.Signature = b64.EncodeToString(m.Sum(nil))
+	must(t, h.store.CreateOAuthRecord(ctx, legacy))
+	raw := "ory_rt_" + b64.EncodeToString(key) + "." + legacy.Signature
+
+	next, err := h.config().TokenSource(ctx, &oauth2.Token{RefreshToken: raw, Expiry: time.Now().Add(-time.Minute)}).Token()
+	must(t, err)
+	succ, err := h.store.GetOAuthRecord(ctx, store.OAuthRefresh, tokenSig(next.RefreshToken))
+	must(t, err)
+	if !succ.FromGrant || succ.RequestID != "legacy-grant" {
+		t.Fatalf("successor: grant %q, from grant %v", succ.RequestID, succ.FromGrant)
+	}
+	if !h.introspect(t, next.AccessToken) {
+		t.Fatal("the successor's access token is inactive")
+	}
+	// Its next rotation extends the grant written by the first.
+	next.Expiry = time.Now().Add(-time.Minute)
+	if _, err := h.config().TokenSource(ctx, next).Token(); err != nil {
+		t.Fatalf("second rotation: %v", err)
+	}
+}
