@@ -129,8 +129,10 @@ func New(cfg Config) (*Provider, error) {
 	}
 	core := compose.NewOAuth2HMACStrategy(fc)
 	st.codeSig = core.AuthorizeCodeSignature
+	tokens := newSuccessorStrategy(core, cfg.HMACSecret)
+	st.cc = tokens.cc
 	strategy := &compose.CommonStrategy{
-		CoreStrategy:               newSuccessorStrategy(core, cfg.HMACSecret),
+		CoreStrategy:               tokens,
 		OpenIDConnectTokenStrategy: &openid.DefaultStrategy{Signer: &idTokenSigner{keys: cfg.Signing}, Config: fc},
 		Signer:                     &idTokenSigner{keys: cfg.Signing},
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/ory/fosite"
@@ -36,6 +37,8 @@ type storage struct {
 	// lifespans fill in an expiry fosite left unset, so that the janitor
 	// can remove every record eventually.
 	codeTTL, refreshTTL time.Duration
+	// cc opens client-credentials tokens, which have no record.
+	cc *ccTokens
 	// accessTTL is the access token lifespan: a replayed rotation tells
 	// the expiry of the access token it hands back from it.
 	accessTTL time.Duration
@@ -331,16 +334,25 @@ func (s *storage) InvalidateAuthorizeCodeSession(ctx context.Context, sig string
 
 // CreateAccessTokenSession implements oauth2.AccessTokenStorage.
 func (s *storage) CreateAccessTokenSession(ctx context.Context, sig string, r fosite.Requester) error {
+	if strings.HasPrefix(sig, ccSigPrefix) {
+		return nil // a client-credentials token: nothing to keep
+	}
 	return s.create(ctx, store.OAuthAccess, sig, r, s.expiry(r, fosite.AccessToken, time.Hour))
 }
 
 // GetAccessTokenSession implements oauth2.AccessTokenStorage.
 func (s *storage) GetAccessTokenSession(ctx context.Context, sig string, session fosite.Session) (fosite.Requester, error) {
+	if strings.HasPrefix(sig, ccSigPrefix) {
+		return s.ccRequest(ctx, sig, session)
+	}
 	return s.get(ctx, store.OAuthAccess, sig, session, fosite.ErrInactiveToken)
 }
 
 // DeleteAccessTokenSession implements oauth2.AccessTokenStorage.
 func (s *storage) DeleteAccessTokenSession(ctx context.Context, sig string) error {
+	if strings.HasPrefix(sig, ccSigPrefix) {
+		return nil
+	}
 	return s.del(ctx, store.OAuthAccess, sig)
 }
 

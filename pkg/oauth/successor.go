@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
+	"strings"
+	"time"
 
 	"github.com/ory/fosite"
 	foauth2 "github.com/ory/fosite/handler/oauth2"
@@ -28,6 +30,7 @@ type successorStrategy struct {
 	*foauth2.HMACSHAStrategy
 	signKey   []byte // fosite's HMAC key: the first 32 bytes of the global secret
 	deriveKey []byte
+	cc        *ccTokens // client_credentials tokens (cctoken.go)
 }
 
 var _ foauth2.CoreStrategy = (*successorStrategy)(nil)
@@ -39,7 +42,32 @@ const deriveLabel = "diarybroker refresh successor v1"
 func newSuccessorStrategy(core *foauth2.HMACSHAStrategy, hmacSecret []byte) *successorStrategy {
 	m := hmac.New(sha256.New, hmacSecret)
 	m.Write([]byte(deriveLabel))
-	return &successorStrategy{HMACSHAStrategy: core, signKey: append([]byte(nil), hmacSecret[:32]...), deriveKey: m.Sum(nil)}
+	return &successorStrategy{HMACSHAStrategy: core, signKey: append([]byte(nil), hmacSecret[:32]...), deriveKey: m.Sum(nil),
+		cc: newCCTokens(hmacSecret)}
+}
+
+// AccessTokenSignature implements foauth2.AccessTokenStrategy: a
+// client-credentials token is its own "signature" (cctoken.go).
+func (s *successorStrategy) AccessTokenSignature(ctx context.Context, token string) string {
+	if strings.HasPrefix(token, ccPrefix) {
+		return ccSigPrefix + strings.TrimPrefix(token, ccPrefix)
+	}
+	return s.HMACSHAStrategy.AccessTokenSignature(ctx, token)
+}
+
+// ValidateAccessToken implements foauth2.AccessTokenStrategy; the storage
+// checked a client-credentials token's MAC when it rebuilt its request.
+func (s *successorStrategy) ValidateAccessToken(ctx context.Context, r fosite.Requester, token string) error {
+	if !strings.HasPrefix(token, ccPrefix) {
+		return s.HMACSHAStrategy.ValidateAccessToken(ctx, r, token)
+	}
+	if _, err := s.cc.open(ccSigPrefix + strings.TrimPrefix(token, ccPrefix)); err != nil {
+		return fosite.ErrTokenSignatureMismatch.WithWrap(err)
+	}
+	if exp := r.GetSession().GetExpiresAt(fosite.AccessToken); exp.IsZero() || exp.Before(time.Now().UTC()) {
+		return fosite.ErrTokenExpired.WithHintf("Access token expired at '%s'.", exp)
+	}
+	return nil
 }
 
 // GenerateAccessToken implements foauth2.AccessTokenStrategy.
@@ -48,6 +76,9 @@ func (s *successorStrategy) GenerateAccessToken(ctx context.Context, r fosite.Re
 		replayExpiry(ctx, r)
 		token, sig := s.derive("at", old)
 		return token, sig, nil
+	}
+	if isClientCredentials(r) {
+		return s.cc.mint(r)
 	}
 	return s.HMACSHAStrategy.GenerateAccessToken(ctx, r)
 }

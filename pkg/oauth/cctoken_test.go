@@ -1,0 +1,66 @@
+package oauth_test
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/diarybroker/broker/pkg/oauth"
+)
+
+// TestClientCredentialsTokensWriteNothing: a client_credentials token is
+// self-contained — issuing it writes no OAuth record, on memory and
+// PostgreSQL — and works at the API and introspection; a token whose
+// payload was changed (another scope, another client) or whose MAC was
+// cut is invalid; a disabled client's token stops working (as for stored
+// tokens: TestDisabledClientsAndTenantsStopWorking).
+func TestClientCredentialsTokensWriteNothing(t *testing.T) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			h := be.mk(t)
+			ctx := context.Background()
+			cc := &clientcredentials.Config{ClientID: "api", ClientSecret: "apisecret", TokenURL: h.srv.URL + "/oauth2/token", Scopes: []string{"roster"}}
+			tok, err := cc.Token(ctx)
+			must(t, err)
+			if n, err := h.store.DeleteExpiredOAuth(ctx, time.Now().AddDate(100, 0, 0), 1000); err != nil || len(n) != 0 {
+				t.Fatalf("a client_credentials token wrote OAuth records: %v (%v)", n, err)
+			}
+			api := func(token, scope string) error {
+				r := httptest.NewRequest(http.MethodGet, "/api/v1/roster", nil)
+				r.Header.Set("Authorization", "Bearer "+token)
+				_, err := h.provider.AuthenticateAPI(ctx, r, scope)
+				return err
+			}
+			must(t, api(tok.AccessToken, oauth.ScopeRoster))
+			if !h.introspect(t, tok.AccessToken) {
+				t.Fatal("introspection: inactive")
+			}
+			if err := api(tok.AccessToken, oauth.ScopeSupport); !errors.Is(err, oauth.ErrInsufficientScope) {
+				t.Fatalf("support scope: %v", err)
+			}
+			body, mac, _ := strings.Cut(strings.TrimPrefix(tok.AccessToken, "ory_ac_"), ".")
+			raw, err := base64.URLEncoding.WithPadding(base64.NoPadding).DecodeString(body)
+			must(t, err)
+			forged := strings.Replace(string(raw), `"roster"`, `"support"`, 1)
+			for name, bad := range map[string]string{
+				"another scope": "ory_ac_" + base64.URLEncoding.WithPadding(base64.NoPadding).EncodeToString([]byte(forged)) + "." + mac,
+				"no MAC":        "ory_ac_" + body,
+				"cut MAC":       "ory_ac_" + body + "." + mac[:10],
+			} {
+				if err := api(bad, oauth.ScopeSupport); !errors.Is(err, oauth.ErrInvalidToken) {
+					t.Fatalf("%s: %v", name, err)
+				}
+				if h.introspect(t, bad) {
+					t.Fatalf("%s: introspection says active", name)
+				}
+			}
+		})
+	}
+}
