@@ -78,10 +78,11 @@ command -v psql >/dev/null || missing="$missing postgresql-client"
 # shellcheck disable=SC2086
 [ -z "$missing" ] || apt_install $missing
 
-# --- Node: the OpenAPI linter, the Standard Webhooks verifier, openid-client ---
-# scripts/node pins them (package-lock.json); pkg/webhook's tests run the
-# standardwebhooks package from there with node, pkg/server's TestOpenIDClient
-# the openid-client package (scripts/node/openid-client-rp.mjs).
+# --- Node: the OpenAPI linter, the Standard Webhooks verifier, openid-client,
+# axe-core. scripts/node pins them (package-lock.json); pkg/webhook's tests run
+# the standardwebhooks package from there with node, pkg/server's TestOpenIDClient
+# the openid-client package (scripts/node/openid-client-rp.mjs), and its Chromium
+# tests inject axe-core's axe.min.js (TestAccessibilityInChromium).
 command -v npm >/dev/null || apt_install nodejs npm
 log "npm ci (scripts/node)"
 (cd scripts/node && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
