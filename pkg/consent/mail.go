@@ -50,6 +50,8 @@ type MailStore interface {
 	store.Tenants
 	GetPerson(ctx context.Context, tenantID, externalID string) (store.Person, error)
 	GetRequest(ctx context.Context, tenantID, id string) (store.ConsentRequest, error)
+	// TicketInScope reads a support ticket (for MailTicketResolved).
+	TicketInScope(ctx context.Context, sc store.Scope, id string) (store.Ticket, error)
 }
 
 // Mailer sends one plain-text e-mail in Russian.
@@ -131,6 +133,9 @@ func (n *Notifier) send(ctx context.Context, j store.MailJob, now time.Time) {
 // deliver sends one job and says how it went (reason: a failure's, never
 // an address).
 func (n *Notifier) deliver(ctx context.Context, j store.MailJob, now time.Time) (outcome, reason string) {
+	if j.Kind == store.MailTicketResolved {
+		return n.deliverTicket(ctx, j)
+	}
 	req, err := n.Store.GetRequest(ctx, j.TenantID, j.RequestID)
 	if errors.Is(err, store.ErrNotFound) {
 		return "closed", ""

@@ -38,7 +38,7 @@ func (c *Components) buildMail(s Settings) error {
 		perDay = 5
 	}
 	sent := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "broker_mail_total",
-		Help: "E-mails to parents about consent requests by kind (requested, reminder) and outcome (sent, no_address, closed, rate_limited, failed, dead)."},
+		Help: "E-mails by kind (requested, reminder: to parents about consent requests; ticket_resolved: to the reporter of a support ticket) and outcome (sent, no_address, closed, rate_limited, failed, dead)."},
 		[]string{"kind", "outcome"})
 	c.Metrics.Registry.MustRegister(sent)
 	c.Consent.Mail = true

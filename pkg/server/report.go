@@ -50,7 +50,7 @@ func (s *Server) routesReport(e *echo.Echo) {
 // form's reference code. The contact is never logged.
 func (s *Server) report(c echo.Context) error {
 	ref, contact, comment := c.FormValue("ref"), c.FormValue("contact"), c.FormValue("comment")
-	desk := &support.Desk{Store: s.c.Store, Now: s.c.Now}
+	desk := s.ticketDesk()
 	_, err := desk.File(c.Request().Context(), ref, contact, comment)
 	formatted := ref
 	if r, perr := login.ParseRef(ref); perr == nil {

@@ -116,7 +116,7 @@ func (s *Server) ticketQueue(c echo.Context) error {
 	if !state.Valid() {
 		state = ""
 	}
-	desk := &support.Desk{Store: s.c.Store, Now: s.c.Now}
+	desk := s.ticketDesk()
 	list, err := desk.Queue(c.Request().Context(), k.g.Scope(), state, 200)
 	if err != nil {
 		return err
@@ -160,7 +160,7 @@ func (s *Server) ticketPage(c echo.Context) error {
 	if k == nil {
 		return err
 	}
-	desk := &support.Desk{Store: s.c.Store, Now: s.c.Now}
+	desk := s.ticketDesk()
 	t, err := desk.Ticket(c.Request().Context(), k.g.Scope(), k.g.ID, c.Param("id"))
 	if errors.Is(err, support.ErrNotFound) {
 		return ticketNotFound(c, k)
@@ -174,6 +174,7 @@ func (s *Server) ticketPage(c echo.Context) error {
 func (s *Server) renderTicket(c echo.Context, k *console, t store.Ticket, status int, problem string) error {
 	d := k.data(c)
 	d["Ticket"], d["Problem"] = lineOfTicket(t, k.g.ID), problem
+	d["MailsResolution"] = s.c.Mail != nil && strings.Contains(t.Contact, "@")
 	return render(c, status, "support_ticket", Page{Brand: "Консоль поддержки", Title: "Обращение " + login.FormatRef(t.Ref), Data: d})
 }
 
@@ -186,7 +187,7 @@ func (s *Server) ticketAction(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	desk := &support.Desk{Store: s.c.Store, Now: s.c.Now}
+	desk := s.ticketDesk()
 	id := c.Param("id")
 	_, err = desk.Change(ctx, k.g.Scope(), k.g.ID, id, support.TicketAction(c.FormValue("action")), c.FormValue("text"))
 	switch {
@@ -206,4 +207,10 @@ func (s *Server) ticketAction(c echo.Context) error {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/support/tickets/"+url.PathEscape(id)+"?grant="+url.QueryEscape(k.g.ID))
+}
+
+// ticketDesk is the support tickets' desk; with e-mail on, a resolution
+// is e-mailed to the reporter who left an address.
+func (s *Server) ticketDesk() *support.Desk {
+	return &support.Desk{Store: s.c.Store, Now: s.c.Now, Mail: s.c.Mail != nil}
 }

@@ -5,7 +5,8 @@ import (
 	"time"
 )
 
-// MailKind is why a parent is written to.
+// MailKind is why someone is written to: a parent about a consent
+// request, or the person who reported a failed login about its ticket.
 type MailKind string
 
 // Mail kinds.
@@ -14,6 +15,12 @@ const (
 	MailRequested MailKind = "requested"
 	// MailReminder: the request is still open and expires soon.
 	MailReminder MailKind = "reminder"
+	// MailTicketResolved: support resolved the ticket of a person who left
+	// an e-mail address on the failed-login page. The job's RequestID is
+	// the ticket's id, its AttemptRef the ticket's reference code, and it
+	// names no roster record: the address is the ticket's (sealed) contact,
+	// read when the job is sent.
+	MailTicketResolved MailKind = "ticket_resolved"
 )
 
 // MailStatus is where a mail job is.
@@ -83,10 +90,10 @@ func ValidateMailJob(j MailJob) error {
 		return required("tenant_id")
 	case j.RequestID == "":
 		return required("request_id")
-	case j.ParentRecord == "":
+	case j.ParentRecord == "" && j.Kind != MailTicketResolved:
 		return required("parent_record")
-	case j.Kind != MailRequested && j.Kind != MailReminder:
-		return &FieldError{Field: "kind", Problem: "is not requested or reminder"}
+	case j.Kind != MailRequested && j.Kind != MailReminder && j.Kind != MailTicketResolved:
+		return &FieldError{Field: "kind", Problem: "is not requested, reminder or ticket_resolved"}
 	case j.Status != "" && !ValidMailStatus(j.Status):
 		return &FieldError{Field: "status", Problem: "is not a mail job state"}
 	}

@@ -12,18 +12,20 @@ var (
 	mailKindTexts = map[string]string{
 		"requested": "письмо о просьбе дать согласие",
 		"reminder":  "напоминание о просьбе",
+		// A resolved ticket's e-mail to the person who reported the login.
+		"ticket_resolved": "письмо заявителю о том, что обращение решено",
 	}
 	mailOutcomeTexts = map[string]string{
 		"sent":         "отправлено",
-		"no_address":   "не отправлено: в записи родителя нет адреса электронной почты",
-		"closed":       "не отправлено: просьба уже закрыта (согласие дано или срок истёк)",
+		"no_address":   "не отправлено: нет адреса электронной почты",
+		"closed":       "не отправлено: просьба или обращение уже закрыты (согласие дано, срок истёк, обращение удалено)",
 		"rate_limited": "не отправлено: на этот адрес сегодня ушло слишком много писем",
 		"failed":       "не отправлено, будет повторено",
 		"dead":         "не отправлено: попытки исчерпаны",
 	}
 )
 
-func init() { pageStepTitles["mail"] = "Письмо родителю" }
+func init() { pageStepTitles["mail"] = "Письмо" }
 
 // mailLine says what a mail step did: «напоминание о просьбе родителю
 // (запись p-0001): отправлено».

@@ -1,6 +1,8 @@
 package support
 
 import (
+	"github.com/google/uuid"
+
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -52,9 +54,23 @@ type Desk struct {
 		store.Attempts
 		store.Audit
 		store.Transactor
+		EnqueueMail(ctx context.Context, j store.MailJob) error
 		GetPerson(ctx context.Context, tenantID, externalID string) (store.Person, error)
 	}
 	Now func() time.Time
+	// Mail, when true (the broker sends e-mail), has a resolution e-mailed
+	// to the reporter who left an address: a mail job written with the
+	// resolution, sent by the consent package's Notifier.
+	Mail bool
+	// NewID makes a mail job's id (nil: a random one).
+	NewID func() string
+}
+
+func (d *Desk) newID() string {
+	if d.NewID != nil {
+		return d.NewID()
+	}
+	return uuid.NewString()
 }
 
 func (d *Desk) now() time.Time {
@@ -267,6 +283,12 @@ func (d *Desk) Change(ctx context.Context, sc store.Scope, grantID, id string, a
 			return err
 		}
 		out = t
+		if ch.Resolve && d.Mail && strings.Contains(t.Contact, "@") {
+			if err := d.Store.EnqueueMail(ctx, store.MailJob{ID: d.newID(), TenantID: t.TenantID, RequestID: t.ID,
+				AttemptRef: t.Ref, Kind: store.MailTicketResolved, NextAttemptAt: ch.At, CreatedAt: ch.At}); err != nil {
+				return fmt.Errorf("mail job: %w", err)
+			}
+		}
 		return d.audit(ctx, t, grantID, auditAction)
 	})
 	switch {
