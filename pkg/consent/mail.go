@@ -157,14 +157,8 @@ func (n *Notifier) deliver(ctx context.Context, j store.MailJob, now time.Time) 
 	if to == "" {
 		return "no_address", ""
 	}
-	if n.Allow != nil {
-		ok, err := n.Allow(ctx, addressKey(to))
-		if err != nil {
-			return "failed", "rate limit unavailable"
-		}
-		if !ok {
-			return "rate_limited", ""
-		}
+	if outcome, reason := n.allow(ctx, to); outcome != "" {
+		return outcome, reason
 	}
 	t, err := n.Store.GetTenant(ctx, j.TenantID)
 	if err != nil {
@@ -179,6 +173,22 @@ func (n *Notifier) deliver(ctx context.Context, j store.MailJob, now time.Time) 
 		return "failed", mailError(err, to)
 	}
 	return "sent", ""
+}
+
+// allow counts one e-mail to the address against its daily limit: "" when
+// it may go, else the outcome (rate_limited, or failed with its reason).
+func (n *Notifier) allow(ctx context.Context, to string) (outcome, reason string) {
+	if n.Allow == nil {
+		return "", ""
+	}
+	ok, err := n.Allow(ctx, addressKey(to))
+	switch {
+	case err != nil:
+		return "failed", "rate limit unavailable"
+	case !ok:
+		return "rate_limited", ""
+	}
+	return "", ""
 }
 
 // EmailOf is the first e-mail contact of a roster record, "" without one.

@@ -27,14 +27,8 @@ func (n *Notifier) deliverTicket(ctx context.Context, j store.MailJob) (outcome,
 	if !strings.Contains(to, "@") {
 		return "no_address", ""
 	}
-	if n.Allow != nil {
-		ok, err := n.Allow(ctx, addressKey(to))
-		if err != nil {
-			return "failed", "rate limit unavailable"
-		}
-		if !ok {
-			return "rate_limited", ""
-		}
+	if outcome, reason := n.allow(ctx, to); outcome != "" {
+		return outcome, reason
 	}
 	tn, err := n.Store.GetTenant(ctx, t.TenantID)
 	if err != nil {

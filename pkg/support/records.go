@@ -177,6 +177,20 @@ func (identityIndex) Index(_ store.IndexKind, normalised string) string { return
 // similar adds the records born the same day (or with day and month
 // swapped) whose names look alike, as the API's search does.
 func (r *Records) similar(ctx context.Context, sc store.Scope, q linking.Identity, add func(string, ...store.Person)) error {
+	found, err := similarByBirthDate(q, func(d store.Date) ([]store.Person, error) {
+		return r.Store.FindRecordsInScope(ctx, sc, store.IndexBirthDate, r.Index.Index(store.IndexBirthDate, d.String()), 0)
+	})
+	if err != nil {
+		return fmt.Errorf("support: search: %w", err)
+	}
+	add("similar_name", found...)
+	return nil
+}
+
+// similarByBirthDate returns the records find answers for q's birth date
+// (and for it with day and month swapped) whose names look like q's: the
+// ten most similar, most similar first.
+func similarByBirthDate(q linking.Identity, find func(store.Date) ([]store.Person, error)) ([]store.Person, error) {
 	dates := []store.Date{q.BirthDate}
 	if bd := q.BirthDate; bd.Day <= 12 && int(bd.Month) != bd.Day {
 		dates = append(dates, store.Date{Year: bd.Year, Month: time.Month(bd.Day), Day: int(bd.Month)})
@@ -187,9 +201,9 @@ func (r *Records) similar(ctx context.Context, sc store.Scope, q linking.Identit
 	}
 	var all []scored
 	for _, d := range dates {
-		found, err := r.Store.FindRecordsInScope(ctx, sc, store.IndexBirthDate, r.Index.Index(store.IndexBirthDate, d.String()), 0)
+		found, err := find(d)
 		if err != nil {
-			return fmt.Errorf("support: search: %w", err)
+			return nil, err
 		}
 		for _, p := range found {
 			if sim := linking.NameSimilarity(linking.IdentityOfRecord(p).Name, q.Name); sim >= 0.75 {
@@ -198,10 +212,11 @@ func (r *Records) similar(ctx context.Context, sc store.Scope, q linking.Identit
 		}
 	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].s > all[j].s })
+	var out []store.Person
 	for i := 0; i < len(all) && i < 10; i++ {
-		add("similar_name", all[i].p)
+		out = append(out, all[i].p)
 	}
-	return nil
+	return out, nil
 }
 
 // birthCertsOf reads a birth certificate from the search box: a Russian

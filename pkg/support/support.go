@@ -198,14 +198,22 @@ func (s *Service) SearchPersons(ctx context.Context, c Caller, q PersonQuery) ([
 			return nil, err
 		}
 	case strings.TrimSpace(q.BirthCert) != "":
-		ix := birthCertIndex(s.Index, q.BirthCert)
-		if ix == "" {
-			return nil, fmt.Errorf("%w: birth_cert must be a certificate's series and number, as «II-МЮ 123456»", ErrBadQuery)
-		}
 		by = "birth_cert"
-		var err error
-		if exact, err = s.Roster.FindPersons(ctx, c.TenantID, store.IndexBirthCert, ix, 50); err != nil {
-			return nil, fmt.Errorf("support: search: %w", err)
+		var asked bool
+		for _, bc := range birthCertsOf(q.BirthCert) {
+			ix := linking.IndexOf(s.Index, linking.Identity{BirthCert: bc}).BirthCert
+			if ix == "" {
+				continue
+			}
+			asked = true
+			found, err := s.Roster.FindPersons(ctx, c.TenantID, store.IndexBirthCert, ix, 50)
+			if err != nil {
+				return nil, fmt.Errorf("support: search: %w", err)
+			}
+			exact = append(exact, found...)
+		}
+		if !asked {
+			return nil, fmt.Errorf("%w: birth_cert must be a certificate's series and number, as «II-МЮ 123456»", ErrBadQuery)
 		}
 	case strings.TrimSpace(q.RecordID) != "":
 		by = "record_id"
@@ -260,32 +268,13 @@ func (s *Service) SearchPersons(ctx context.Context, c Caller, q PersonQuery) ([
 // candidates are records born the same day (or with day and month
 // swapped) whose names look alike, most similar first.
 func (s *Service) candidates(ctx context.Context, tenantID string, q linking.Identity) ([]store.Person, error) {
-	dates := []store.Date{q.BirthDate}
-	if bd := q.BirthDate; bd.Day <= 12 && int(bd.Month) != bd.Day {
-		dates = append(dates, store.Date{Year: bd.Year, Month: time.Month(bd.Day), Day: int(bd.Month)})
+	found, err := similarByBirthDate(q, func(d store.Date) ([]store.Person, error) {
+		return s.Roster.FindPersons(ctx, tenantID, store.IndexBirthDate, s.Index.Index(store.IndexBirthDate, d.String()), 500)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("support: candidates: %w", err)
 	}
-	type scored struct {
-		p store.Person
-		s float64
-	}
-	var all []scored
-	for _, d := range dates {
-		found, err := s.Roster.FindPersons(ctx, tenantID, store.IndexBirthDate, s.Index.Index(store.IndexBirthDate, d.String()), 500)
-		if err != nil {
-			return nil, fmt.Errorf("support: candidates: %w", err)
-		}
-		for _, p := range found {
-			if sim := linking.NameSimilarity(linking.IdentityOfRecord(p).Name, q.Name); sim >= 0.75 {
-				all = append(all, scored{p, sim})
-			}
-		}
-	}
-	sort.SliceStable(all, func(i, j int) bool { return all[i].s > all[j].s })
-	var out []store.Person
-	for i := 0; i < len(all) && i < 10; i++ {
-		out = append(out, all[i].p)
-	}
-	return out, nil
+	return found, nil
 }
 
 func (s *Service) view(ctx context.Context, tenantID string, p store.Person, match string, q linking.Identity) (PersonView, error) {
