@@ -16,14 +16,17 @@ import (
 // TestAccessibilityInChromium checks every person-facing page and every
 // support console page with axe-core (WCAG 2.0/2.1 A and AA), at the
 // desktop width and at a phone's 390 px: the demo diary, ESIA down with a
-// reference code, the diary's error result, the adult's consent page and
-// the diary after it, the role picker, the child's block page with the
-// parent link and QR code, the parent's notice, the parent page (a refusal
-// and a grant), «Ваш дневник не найден» with «Сообщить о проблеме» and its
-// confirmation, the parent page's address, a 404, /policy and a tenant's policy,
-// «Вы вышли»; the console's home, search, attempt, record, tickets queue,
-// ticket, audit log, «не найдено» and the no-access page. The pages load
-// without JavaScript; axe runs only for the check.
+// reference code, the diary's error result, a stale login, the adult's
+// consent page and the diary after it, the role picker, the child's block
+// page with the parent link and QR code, a parent's first login and his
+// notice of the child's request, the parent page (a refusal, the child's
+// page after it, a grant), «Вы вышли» after the parent's «Выйти», «Ваш
+// дневник не найден» with «Сообщить о проблеме» and its confirmation, a
+// 404, the parent page's address, /policy and a tenant's policy; the
+// console's home, search, attempt (with the «Показать» form open), record,
+// tickets queue, ticket, audit log, «Не найдено» and the no-access page.
+// Each page must also fit the window's width. The pages load without
+// JavaScript; axe runs only for the check.
 func TestAccessibilityInChromium(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -79,7 +82,9 @@ func sweepPages(t *testing.T, ctx context.Context, b *broker) {
 	visit("role-picker", "/demo/login?person="+oidTeacherParent, "Кем вы входите?")
 
 	visit("child-block", "/demo/login?person="+oidChild, "Для входа в дневник нужно согласие одного из родителей")
-	visit("parent-first-login", "/demo/login?person="+oidParent, "")
+	visit("parent-first-login", "/demo/login?person="+oidParent, "Согласие на обработку персональных данных")
+	clickAndLoad(t, ctx, `button[value="accept"]`)
+	check(t, ctx, "parent-notice", "Вас просят дать согласие")
 	visit("parent-page", "/parent?tenant="+server.DevTenant+"&sim_person="+oidParent, "Согласия для родителей")
 	clickAndLoad(t, ctx, `form:has(input[name="child"][value="s-0001"]) button[value="decline"]`)
 	check(t, ctx, "parent-declined", "Отказ записан")
@@ -87,6 +92,8 @@ func sweepPages(t *testing.T, ctx context.Context, b *broker) {
 	visit("parent-page-again", "/parent?tenant="+server.DevTenant, "Согласия для родителей")
 	clickAndLoad(t, ctx, `form:has(input[name="child"]:not([value="s-0001"])) button[value="accept"]`)
 	check(t, ctx, "parent-granted", "Согласие дано")
+	clickAndLoad(t, ctx, `form[action="/parent/logout"] button`)
+	check(t, ctx, "logged-out", "Вы вышли")
 
 	visit("not-found", "/demo/login?person="+oidSNILSTypo, "Сообщить о проблеме")
 	ref := refIn(t, pageText(t, ctx))
@@ -99,7 +106,6 @@ func sweepPages(t *testing.T, ctx context.Context, b *broker) {
 	visit("parent-address-unknown", "/parent?tenant=nosuch", "/parent?tenant=")
 	visit("policy-index", "/policy", "Политики обработки персональных данных")
 	visit("policy", "/policy/"+server.DevTenant, "персональных данных")
-	visit("logged-out", "/oauth2/logout", "Вы вышли")
 
 	// The support console.
 	visit("support-home", "/support?sim_person="+oidTenantSupport, "Консоль поддержки")
