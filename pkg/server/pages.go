@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -43,6 +44,8 @@ type Page struct {
 	Text    string
 	Ref     string // formatted XXXXX-XXXXX
 	BackURL string
+	// BackText names the way back; "" is «Вернуться в дневник».
+	BackText string
 	// BackPost, when set, is posted to BackURL by the «Вернуться в
 	// дневник» button: the diary asked for response_mode=form_post
 	// (render sets it from a form post way back, oauth.FormPostBack).
@@ -73,7 +76,12 @@ func render(c echo.Context, status int, name string, p Page) error {
 
 // errorPage renders the Russian error page.
 func errorPage(c echo.Context, status int, title, text, ref, back string) error {
-	return render(c, status, "error", Page{Title: title, Text: text, Ref: ref, BackURL: back})
+	p := Page{Title: title, Text: text, Ref: ref, BackURL: back}
+	if strings.HasPrefix(back, "/support") {
+		// The support console's own pages lead back into it, not to a diary.
+		p.Brand, p.BackText = "Консоль поддержки", "Вернуться в консоль поддержки"
+	}
+	return render(c, status, "error", p)
 }
 
 func staticHandler() http.Handler {

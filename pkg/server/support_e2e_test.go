@@ -149,7 +149,7 @@ func TestSupportConsoleInChromium(t *testing.T) {
 		do(t, ctx, chromedp.Navigate(b.URL+path), chromedp.WaitVisible(chromedp.CSS("h1")))
 		page = text()
 		must(path, strings.ToLower(page), "не найден")
-		mustNot(path, page, "st-0001 (", "Павлов", "отличается одной цифрой", "Шаги")
+		mustNot(path, page, "st-0001 (", "Павлов", "отличается одной цифрой", "Шаги", "Вернуться в дневник")
 	}
 	screenshot(t, ctx, "support-13-other-school-not-found")
 	do(t, ctx, chromedp.Navigate(b.URL+"/support/tickets"), chromedp.WaitVisible(chromedp.CSS("h1")))
