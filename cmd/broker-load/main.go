@@ -29,9 +29,11 @@ import (
 
 type config struct {
 	target, mode, clientID, secret, redirect, person, role, persons, scope string
-	concurrency                                                            int
-	duration                                                               time.Duration
-	codes                                                                  int
+	// loginScope is the scope of the authorization requests, space-separated.
+	loginScope  string
+	concurrency int
+	duration    time.Duration
+	codes       int
 }
 
 func main() {
@@ -44,6 +46,7 @@ func main() {
 	flag.StringVar(&c.clientID, "client", "", "client id (default demo-diary; demo-api for client-credentials)")
 	flag.StringVar(&c.secret, "secret", "", "client secret (default demo-secret; demo-api-secret for client-credentials)")
 	flag.StringVar(&c.scope, "scope", "support", "client-credentials: the scope asked for")
+	flag.StringVar(&c.loginScope, "login-scope", "openid profile", "login, exchange, refresh: the scope of the authorization requests (Hydra issues refresh tokens only with offline_access)")
 	flag.StringVar(&c.redirect, "redirect", "http://127.0.0.1:8089/callback", "registered redirect URI (never contacted)")
 	flag.StringVar(&c.person, "person", "1000100001", "ESIA fixture person (oid) to log in as")
 	flag.StringVar(&c.persons, "persons", "", "mixed, first-logins, refresh-race: the fixture persons (oids, ranges a-b, comma-separated)")
@@ -62,9 +65,17 @@ func newLoader(c config) *loader {
 	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 4*c.concurrency, 4*c.concurrency
 	base := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, base)
-	cfg := &oauth2.Config{ClientID: c.clientID, ClientSecret: c.secret, RedirectURL: c.redirect, Scopes: []string{"openid", "profile"},
+	cfg := &oauth2.Config{ClientID: c.clientID, ClientSecret: c.secret, RedirectURL: c.redirect, Scopes: loginScopes(c.loginScope),
 		Endpoint: oauth2.Endpoint{AuthURL: c.target + "/oauth2/auth", TokenURL: c.target + "/oauth2/token", AuthStyle: oauth2.AuthStyleInHeader}}
 	return &loader{c: c, cfg: cfg, tr: tr, ctx: ctx}
+}
+
+// loginScopes splits -login-scope; empty is the diary's "openid profile".
+func loginScopes(s string) []string {
+	if f := strings.Fields(s); len(f) > 0 {
+		return f
+	}
+	return []string{"openid", "profile"}
 }
 
 func run(c config) error {
