@@ -135,21 +135,23 @@ drive() { # drive SERVER SCENARIO — one broker-load run; prints its rate
   echo "$out" | head -1 | sed -n 's/.* rate=\([0-9]*\)\/s.*/\1/p'
 }
 
-declare -A SUM
+declare -A SUM RATE
 echo "== alternating runs: c=$C, duration $DURATION (refresh, client-credentials), $CODES codes (exchange)"
 for r in $(seq 1 "$ROUNDS"); do
   for s in refresh exchange client-credentials; do
     order=(broker hydra); [ $((r % 2)) -eq 0 ] && order=(hydra broker)
     for srv in "${order[@]}"; do
       rate="$(drive "$srv" "$s")"
-      SUM[$srv.$s]=$(( ${SUM[$srv.$s]:-0} + ${rate:-0} ))
+      SUM[$srv.$s]=$(( ${SUM[$srv.$s]:-0} + ${rate:-0} )); RATE[$srv.$s.$r]=${rate:-0}
     done
   done
 done
 
-echo "== mean of $ROUNDS rounds (Hydra's secret hasher: $HASHER_NAME; load average now $(load))"
-printf '| %-18s | %9s | %9s | %6s |\n' scenario "broker/s" "Hydra/s" ratio
+ratio() { awk -v b="$1" -v h="$2" 'BEGIN { if (h > 0) printf "%.1f×", b / h; else print "—" }'; }
+echo "== mean of $ROUNDS rounds, and each round's ratio (Hydra's secret hasher: $HASHER_NAME; load average now $(load))"
+printf '| %-18s | %9s | %9s | %6s | %s\n' scenario "broker/s" "Hydra/s" ratio "ratio in each round"
 for s in refresh exchange client-credentials; do
-  b=$(( SUM[broker.$s] / ROUNDS )); h=$(( SUM[hydra.$s] / ROUNDS ))
-  printf '| %-18s | %9d | %9d | %6s |\n' "$s" "$b" "$h" "$(awk -v b="$b" -v h="$h" 'BEGIN { if (h > 0) printf "%.1f×", b / h; else print "—" }')"
+  b=$(( SUM[broker.$s] / ROUNDS )); h=$(( SUM[hydra.$s] / ROUNDS )); each=""
+  for r in $(seq 1 "$ROUNDS"); do each+="$(ratio "${RATE[broker.$s.$r]}" "${RATE[hydra.$s.$r]}") "; done
+  printf '| %-18s | %9d | %9d | %6s | %s\n' "$s" "$b" "$h" "$(ratio "$b" "$h")" "$each"
 done
