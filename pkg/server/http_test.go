@@ -96,3 +96,22 @@ func TestNoPersonalDataInLogs(t *testing.T) {
 		}
 	}
 }
+
+// TestRateLimitOnPublicDocuments: the documents discovery names — the
+// policy pages, which read the store, and the served docs — are under the
+// pages' rate limit like every other unauthenticated page.
+func TestRateLimitOnPublicDocuments(t *testing.T) {
+	for _, path := range []string{"/policy", "/policy/" + server.DevTenant, "/docs/oauth.md"} {
+		t.Run(path, func(t *testing.T) {
+			b := startBroker(t, true, func(s *server.Settings) { s.RateLimit = 3 })
+			br := newBrowser(t)
+			var statuses []int
+			for i := 0; i < 4; i++ {
+				statuses = append(statuses, br.get(b.URL+path).Status)
+			}
+			if statuses[0] != http.StatusOK || statuses[3] != http.StatusTooManyRequests {
+				t.Fatalf("%s: statuses %v, want 200 first and 429 at the 4th", path, statuses)
+			}
+		})
+	}
+}

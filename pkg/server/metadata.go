@@ -41,9 +41,10 @@ func serveDoc(c echo.Context) error {
 	return c.Blob(http.StatusOK, "text/markdown; charset=utf-8", b)
 }
 
-// routesMetadata serves the documents the discovery metadata names.
-func (s *Server) routesMetadata(e *echo.Echo) {
-	e.GET("/docs/:name", serveDoc)
-	e.GET("/policy", s.policyIndex)
-	e.GET("/policy/:tenant", s.policyPage)
+// routesMetadata serves the documents the discovery metadata names, under
+// the pages' rate limit (the policy pages read the store).
+func (s *Server) routesMetadata(e *echo.Echo, limit echo.MiddlewareFunc) {
+	e.GET("/docs/:name", serveDoc, limit)
+	e.GET("/policy", s.policyIndex, limit)
+	e.GET("/policy/:tenant", s.policyPage, limit)
 }

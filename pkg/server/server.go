@@ -107,7 +107,7 @@ func New(c *Components) (*Server, error) {
 	s.routesTickets(e, limitPage)
 	s.routesAPI(e)
 	s.routesAPIDocs(e)
-	s.routesMetadata(e)
+	s.routesMetadata(e, limitPage)
 
 	e.GET("/healthz", func(ec echo.Context) error { return ec.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", s.ready)
