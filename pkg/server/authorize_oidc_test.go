@@ -151,6 +151,11 @@ func TestPromptLoginThroughESIA(t *testing.T) {
 					o.Redirect.Query().Get("state") != d.state {
 					t.Fatalf("status %d, diary got %v: %.300s", o.Status, o.Redirect, o.Body)
 				}
+				// The attempt ends as the diary was told, not at "linked".
+				recent, err := b.comp.Store.AttemptsByOID(ctx, server.DevTenant, oidTeacher, 1)
+				if err != nil || len(recent) != 1 || recent[0].Outcome != tc.wantErr || recent[0].Reason != tc.wantErr {
+					t.Fatalf("the attempt: %+v %v", recent, err)
+				}
 				return
 			}
 			tok, _ := tokens(t, b, d, o)

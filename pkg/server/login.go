@@ -222,6 +222,10 @@ func (s *Server) issue(c echo.Context, res *login.Result) error {
 		// prompt=login or max_age that ESIA's auth_time does not satisfy.
 		s.c.Metrics.Logins.WithLabelValues(ae.Err.ErrorField).Inc()
 		s.c.Logger.InfoContext(ctx, "login refused by the request's prompt or max_age", "ref", res.Pending.Ref, "error", ae.Err.ErrorField)
+		// The attempt ends here too, not at its matching step's "linked":
+		// support sees why the diary got no code.
+		s.c.Login.RecordStep(ctx, res.Pending.Ref, "failed", ae.Err.ErrorField, ae.Err.ErrorField,
+			map[string]any{"why": "prompt_or_max_age", "auth_time": res.AuthTime.UTC()})
 		s.c.OAuth.WriteAuthorizeError(ctx, c.Response(), ae)
 		return nil
 	}
