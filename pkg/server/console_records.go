@@ -346,13 +346,30 @@ func dateRU(d store.Date) string {
 // required, the record and the link are found through the scoped store,
 // and anything outside the scope is the «не найдено» page.
 func (s *Server) recordAction(c echo.Context, act func(g store.StaffGrant, tenantID, id, reason string) (string, error)) error {
+	return s.recordActionAs(c, func(_ *staffSession, g store.StaffGrant, tenantID, id, reason string) (string, error) {
+		return act(g, tenantID, id, reason)
+	})
+}
+
+// errUnmaskLimited is an action that shows personal data in full refused
+// by the staff member's hourly «Показать» limit.
+var errUnmaskLimited = errors.New("support: unmask limit reached")
+
+// recordActionAs is recordAction for an action that needs the staff
+// member's session (the «Показать» limit).
+func (s *Server) recordActionAs(c echo.Context, act func(ss *staffSession, g store.StaffGrant, tenantID, id, reason string) (string, error)) error {
 	ss, grants, g, ok, err := s.staffRequest(c)
 	if !ok {
 		return err
 	}
 	tenantID, id := c.Param("tenant"), c.Param("id")
-	done, err := act(g, tenantID, id, c.FormValue("reason"))
+	done, err := act(ss, g, tenantID, id, c.FormValue("reason"))
 	switch {
+	case errors.Is(err, errUnmaskLimited):
+		c.Response().Header().Set("Retry-After", "3600")
+		return s.renderRecordPage(c, ss, grants, g, tenantID, id, nil,
+			"Слишком много раскрытий за час: выгрузка показывает данные полностью и считается как «Показать». Попробуйте позже.",
+			http.StatusTooManyRequests)
 	case errors.Is(err, support.ErrNotFound):
 		return recordNotFound(c, g.ID)
 	case errors.Is(err, support.ErrNoReason):
@@ -400,12 +417,32 @@ func (s *Server) supportRecordReopen(c echo.Context) error {
 // supportRecordExport is POST /support/records/{tenant}/{id}/consent/export:
 // the 152-ФЗ export of the record's consents and evidence, as `broker
 // consents export` prints it, downloaded as a JSON file.
+//
+// The export holds names in full (the grantor's, the subject's), so it
+// counts against the staff member's hourly «Показать» limit like an
+// unmask, and in broker_support_unmask_total{kind="consent_export"}.
 func (s *Server) supportRecordExport(c echo.Context) error {
-	return s.recordAction(c, func(g store.StaffGrant, tenantID, id, reason string) (string, error) {
-		exp, err := s.supportRecords().ExportConsents(c.Request().Context(), g.Scope(), g.ID, tenantID, id, reason)
+	return s.recordActionAs(c, func(ss *staffSession, g store.StaffGrant, tenantID, id, reason string) (string, error) {
+		count := func(outcome string) { s.c.Metrics.SupportUnmask.WithLabelValues("consent_export", outcome).Inc() }
+		if strings.TrimSpace(reason) == "" {
+			return "", support.ErrNoReason
+		}
+		limited, _, err := s.unmaskLimited(c, ss)
 		if err != nil {
 			return "", err
 		}
+		if limited {
+			count("rate_limited")
+			return "", errUnmaskLimited
+		}
+		exp, err := s.supportRecords().ExportConsents(c.Request().Context(), g.Scope(), g.ID, tenantID, id, reason)
+		if errors.Is(err, support.ErrNotFound) {
+			count("not_found")
+		}
+		if err != nil {
+			return "", err
+		}
+		count("shown")
 		h := c.Response().Header()
 		h.Set("Cache-Control", "no-store")
 		h.Set("Content-Disposition", `attachment; filename="consents-`+fileSafe(tenantID)+"-"+fileSafe(id)+`.json"`)

@@ -45,7 +45,18 @@ func adviseAttempt(x explanation, records map[string]store.Person) []string {
 	c := x.Candidates[0]
 	rec, ok := records[c.ExternalID]
 	if !ok {
-		return append(out, fmt.Sprintf("Самая похожая запись (%s) — не из ваших школ или удалена: обратитесь в поддержку электронного дневника.", c.ExternalID))
+		out = append(out, fmt.Sprintf("Самая похожая запись (%s) — не из ваших школ или удалена: обратитесь в поддержку электронного дневника.", c.ExternalID))
+		// Then the most similar record of one's own schools, when the
+		// login compared one: that one the school can fix.
+		for _, next := range x.Candidates[1:] {
+			if r, mine := records[next.ExternalID]; mine {
+				c, rec, ok = next, r, true
+				break
+			}
+		}
+		if !ok {
+			return out
+		}
 	}
 	place := recordPlace(c.ExternalID, rec)
 	if c.Link != nil && suspensions[c.Link.Reason] != "" {

@@ -107,10 +107,23 @@ func (r *Records) Search(ctx context.Context, sc store.Scope, grantID string, q 
 				if err := r.audit(ctx, sc, grantID, a.TenantID, store.AuditReadAttempt, a.Ref, map[string]any{"outcome": a.Outcome}); err != nil {
 					return nil, err
 				}
+				inScope := map[string]store.Person{}
 				for _, id := range namedRecords(a) {
 					if p, err := r.Store.PersonInScope(ctx, sc, a.TenantID, id); err == nil {
 						add("attempt", p)
+						inScope[id] = p
 					}
+				}
+				// The advice of the attempt page, which names only the
+				// records in sc (ViewOfAttempt's is the API's, about the
+				// first candidate whatever its school).
+				var x explanation
+				if len(res.Attempt.Explanation) > 0 {
+					_ = json.Unmarshal(res.Attempt.Explanation, &x)
+				}
+				res.Attempt.Advice = adviseAttempt(x, inScope)
+				if a.Outcome == store.OutcomeAbandoned {
+					res.Attempt.Advice = append(res.Attempt.Advice, adviceAbandoned)
 				}
 			case !errors.Is(err, store.ErrNotFound):
 				return nil, fmt.Errorf("support: search: %w", err)
