@@ -33,10 +33,13 @@ const (
 
 // ccPayload is what a client-credentials token says.
 type ccPayload struct {
-	ClientID    string   `json:"c"`
+	ClientID string `json:"c"`
+	// TenantID is the client's tenant when the token was issued: a client
+	// id made again in another tenant does not inherit the token.
+	TenantID    string   `json:"t,omitempty"`
 	Scopes      []string `json:"s,omitempty"`
 	RequestID   string   `json:"r"`
-	RequestedAt int64    `json:"i"`
+	RequestedAt int64    `json:"i"` // Unix milliseconds
 	ExpiresAt   int64    `json:"e"`
 }
 
@@ -64,8 +67,12 @@ func isClientCredentials(r fosite.Requester) bool {
 // mint returns the token of a client_credentials request and its
 // signature as fosite's storage sees it.
 func (c *ccTokens) mint(r fosite.Requester) (token, signature string, err error) {
-	p := ccPayload{ClientID: r.GetClient().GetID(), Scopes: r.GetGrantedScopes(), RequestID: r.GetID(),
-		RequestedAt: r.GetRequestedAt().Unix(), ExpiresAt: r.GetSession().GetExpiresAt(fosite.AccessToken).Unix()}
+	tenant := ""
+	if c, ok := r.GetClient().(*Client); ok {
+		tenant = c.TenantID
+	}
+	p := ccPayload{ClientID: r.GetClient().GetID(), TenantID: tenant, Scopes: r.GetGrantedScopes(), RequestID: r.GetID(),
+		RequestedAt: r.GetRequestedAt().UnixMilli(), ExpiresAt: r.GetSession().GetExpiresAt(fosite.AccessToken).Unix()}
 	raw, err := json.Marshal(p)
 	if err != nil {
 		return "", "", err
@@ -107,6 +114,9 @@ func (s *storage) ccRequest(ctx context.Context, signature string, session fosit
 	if err != nil {
 		return nil, err
 	}
+	if !ccTokenFits(p, client) {
+		return nil, fosite.ErrNotFound
+	}
 	if session == nil {
 		session = NewSession()
 	}
@@ -114,6 +124,26 @@ func (s *storage) ccRequest(ctx context.Context, signature string, session fosit
 		bs.TenantID, bs.Claims.Tenant = client.TenantID, client.TenantID
 	}
 	session.SetExpiresAt(fosite.AccessToken, time.Unix(p.ExpiresAt, 0).UTC())
-	return &fosite.Request{ID: p.RequestID, RequestedAt: time.Unix(p.RequestedAt, 0).UTC(), Client: client,
+	return &fosite.Request{ID: p.RequestID, RequestedAt: time.UnixMilli(p.RequestedAt).UTC(), Client: client,
 		RequestedScope: p.Scopes, GrantedScope: p.Scopes, Form: map[string][]string{}, Session: session}, nil
+}
+
+// ccTokenFits reports whether the client a token names is still the one it
+// was issued to, as it is now: the same tenant, made before the token (a
+// client deleted and made again under the same id does not inherit it),
+// still a client_credentials client, and still holding every scope of the
+// token (a scope taken from the client is taken from its tokens).
+func ccTokenFits(p ccPayload, c *Client) bool {
+	if p.TenantID != c.TenantID || !c.GetGrantTypes().Has("client_credentials") {
+		return false
+	}
+	if !c.CreatedAt.IsZero() && p.RequestedAt < c.CreatedAt.UnixMilli() {
+		return false
+	}
+	for _, s := range p.Scopes {
+		if !c.GetScopes().Has(s) {
+			return false
+		}
+	}
+	return true
 }

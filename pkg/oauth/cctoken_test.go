@@ -13,6 +13,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/diarybroker/broker/pkg/oauth"
+	"github.com/diarybroker/broker/pkg/store"
 )
 
 // TestClientCredentialsTokensWriteNothing: a client_credentials token is
@@ -60,6 +61,69 @@ func TestClientCredentialsTokensWriteNothing(t *testing.T) {
 				if h.introspect(t, bad) {
 					t.Fatalf("%s: introspection says active", name)
 				}
+			}
+		})
+	}
+}
+
+// TestClientCredentialsTokenBoundToItsClient: a self-contained token stops
+// working when its client is no longer the one it was issued to — deleted
+// and made again under the same id (in another tenant, or the same), or
+// stripped of a scope the token carries, or no longer a client_credentials
+// client — on memory and PostgreSQL.
+func TestClientCredentialsTokenBoundToItsClient(t *testing.T) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			tests := []struct {
+				name   string
+				change func(t *testing.T, h *harness, c store.Client) store.Client
+			}{
+				{"made again in another tenant", func(t *testing.T, h *harness, c store.Client) store.Client {
+					ctx := context.Background()
+					must(t, h.store.CreateTenant(ctx, store.Tenant{ID: "victim"}))
+					must(t, h.store.DeleteClient(ctx, c.ID))
+					c.TenantID, c.CreatedAt = "victim", time.Now().Add(time.Second) // made after the token
+					must(t, h.store.CreateClient(ctx, c))
+					return c
+				}},
+				{"made again in the same tenant", func(t *testing.T, h *harness, c store.Client) store.Client {
+					ctx := context.Background()
+					must(t, h.store.DeleteClient(ctx, c.ID))
+					c.CreatedAt = time.Now().Add(time.Second) // made after the token
+					must(t, h.store.CreateClient(ctx, c))
+					return c
+				}},
+				{"scope taken away", func(t *testing.T, h *harness, c store.Client) store.Client {
+					c.Scopes = []string{"support"}
+					must(t, h.store.UpdateClient(context.Background(), c))
+					return c
+				}},
+			}
+			for _, tc := range tests {
+				t.Run(tc.name, func(t *testing.T) {
+					h := be.mk(t)
+					ctx := context.Background()
+					cc := &clientcredentials.Config{ClientID: "api", ClientSecret: "apisecret", TokenURL: h.srv.URL + "/oauth2/token", Scopes: []string{"roster"}}
+					tok, err := cc.Token(ctx)
+					must(t, err)
+					api := func() error {
+						r := httptest.NewRequest(http.MethodGet, "/api/v1/roster", nil)
+						r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+						_, err := h.provider.AuthenticateAPI(ctx, r, oauth.ScopeRoster)
+						return err
+					}
+					must(t, api())
+					c, err := h.store.GetClient(ctx, "api")
+					must(t, err)
+					tc.change(t, h, c)
+					h.provider.ForgetClient("api")
+					if err := api(); !errors.Is(err, oauth.ErrInvalidToken) {
+						t.Fatalf("the old token after the change: %v", err)
+					}
+					if h.introspect(t, tok.AccessToken) {
+						t.Fatal("introspection says the old token is active")
+					}
+				})
 			}
 		})
 	}
