@@ -117,3 +117,66 @@ func TestRotationOfATokenWithItsOwnSession(t *testing.T) {
 		t.Fatalf("second rotation: %v", err)
 	}
 }
+
+// TestReuseDetectionBeatsConcurrentRotation: a thief rotates a stolen
+// refresh token over and over while the diary presents the one the thief
+// rotated first: reuse detection revokes the grant, and the refresh token
+// the thief's rotation was making at that moment dies with it — on
+// PostgreSQL the grant's row lock orders the two (before, the revocation
+// missed a token a rotation under way was inserting, and the next rotation
+// moved the grant's expiry on again). Twenty trials, each must hold.
+func TestReuseDetectionBeatsConcurrentRotation(t *testing.T) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			h := be.mk(t)
+			zero := 0
+			h.setReuseInterval(t, &zero)
+			ctx := context.Background()
+			refresh := func(rt string) (*oauth2.Token, error) {
+				return h.config().TokenSource(ctx, &oauth2.Token{RefreshToken: rt, Expiry: time.Now().Add(-time.Minute)}).Token()
+			}
+			for trial := 0; trial < 20; trial++ {
+				v := oauth2.GenerateVerifier()
+				tok, err := h.config().Exchange(ctx, h.code(t, v), oauth2.VerifierOption(v))
+				must(t, err)
+				stolen := tok.RefreshToken
+				first, err := refresh(stolen)
+				must(t, err)
+				rotated := make(chan struct{}, 1)
+				stop := make(chan struct{})
+				last := make(chan string, 1)
+				go func() {
+					cur := first.RefreshToken
+					for {
+						select {
+						case <-stop:
+							last <- cur
+							return
+						default:
+						}
+						n, err := refresh(cur)
+						if err != nil {
+							last <- ""
+							return
+						}
+						cur = n.RefreshToken
+						select {
+						case rotated <- struct{}{}:
+						default:
+						}
+					}
+				}()
+				<-rotated // the thief is rotating
+				if _, err := refresh(stolen); err == nil {
+					t.Fatal("the rotated refresh token was accepted again")
+				}
+				close(stop)
+				if cur := <-last; cur != "" {
+					if _, err := refresh(cur); err == nil {
+						t.Fatalf("trial %d: the thief's refresh token outlived reuse detection", trial)
+					}
+				}
+			}
+		})
+	}
+}

@@ -49,7 +49,7 @@ func (s *Store) openOAuth(r *store.OAuthRecord, keyID string, sealed []byte, gra
 
 // oauthColumns are what GetOAuthRecord and GetOAuthRecordSet read of a
 // record r and its grant g (joined only for a record without data).
-const oauthColumns = `r.request_id, r.client_id, r.tenant_id, COALESCE(NULLIF(r.subject, ''), g.subject, ''), r.active, r.data, r.key_id, r.created_at, r.expires_at,
+const oauthColumns = `r.request_id, r.client_id, r.tenant_id, COALESCE(NULLIF(r.subject, ''), g.subject, ''), r.active AND g.revoked_at IS NULL, r.data, r.key_id, r.created_at, r.expires_at,
 	r.rotated_at, r.successor, g.key_id, g.data`
 
 // oauthFrom joins a record without data to its grant.
@@ -160,18 +160,31 @@ func (s *Store) DeactivateOAuthRequest(ctx context.Context, kind store.OAuthKind
 	if !store.ValidKeys(requestID) {
 		return nil
 	}
+	if kind == store.OAuthRefresh {
+		// The grant first: it waits for a rotation under way, whose new
+		// refresh token the next statement then sees (revokeGrant).
+		if _, err := s.q(ctx).Exec(ctx, revokeGrant, requestID, s.now().UTC()); err != nil {
+			return wrap("deactivate oauth request", err)
+		}
+	}
 	_, err := s.q(ctx).Exec(ctx, `UPDATE oauth_records SET active = false, expires_at = LEAST(COALESCE(expires_at, $3), $3)
 		WHERE kind = $1 AND request_id = $2 AND active`,
 		string(kind), requestID, s.now().UTC())
-	if err == nil && kind == store.OAuthRefresh {
-		_, err = s.q(ctx).Exec(ctx, revokeGrant, requestID, s.now().UTC())
-	}
 	return wrap("deactivate oauth request", err)
 }
 
-// revokeGrant brings a grant's expiry forward to now: its refresh tokens
-// were revoked, so the janitor may remove it.
-const revokeGrant = `UPDATE oauth_grants SET expires_at = LEAST(COALESCE(expires_at, $2), $2) WHERE request_id = $1`
+// revokeGrant marks a grant revoked and brings its expiry forward to now
+// (the janitor removes it then). It takes the grant's row lock, which a
+// rotation takes first too (grantLive): a rotation under way ends before
+// it, so the revocation's next statement sees the new refresh token; a
+// later one finds the grant revoked and fails.
+const revokeGrant = `UPDATE oauth_grants SET revoked_at = COALESCE(revoked_at, $2), expires_at = LEAST(COALESCE(expires_at, $2), $2)
+	WHERE request_id = $1`
+
+// grantLive, the first statement of a rotation's batch, locks the grant
+// and aborts the batch (division by zero, as an inactive gate does) when
+// it was revoked or is gone.
+const grantLive = `SELECT 1 / count(*) FROM (SELECT 1 FROM oauth_grants WHERE request_id = $1 AND revoked_at IS NULL FOR UPDATE) g`
 
 // RevokeOAuthSubject implements store.OAuthRecords.
 func (s *Store) RevokeOAuthSubject(ctx context.Context, tenantID, subject string) (int, error) {
@@ -181,15 +194,16 @@ func (s *Store) RevokeOAuthSubject(ctx context.Context, tenantID, subject string
 	if subject == "" {
 		return 0, nil
 	}
-	// A slim token row names no subject: its grant does.
+	// The grants first (revokeGrant says why), then the tokens. A slim
+	// token row names no subject: its grant does.
+	if _, err := s.q(ctx).Exec(ctx, `UPDATE oauth_grants SET revoked_at = COALESCE(revoked_at, $3), expires_at = LEAST(COALESCE(expires_at, $3), $3)
+		WHERE tenant_id = $1 AND subject = $2`, tenantID, subject, s.now().UTC()); err != nil {
+		return 0, wrap("revoke subject", err)
+	}
 	tag, err := s.q(ctx).Exec(ctx, `UPDATE oauth_records SET active = false, expires_at = LEAST(COALESCE(expires_at, $3), $3)
 		WHERE active AND kind IN ('access', 'refresh') AND (tenant_id = $1 AND subject = $2
 			OR request_id IN (SELECT request_id FROM oauth_grants WHERE tenant_id = $1 AND subject = $2))`, tenantID, subject, s.now().UTC())
 	if err != nil {
-		return 0, wrap("revoke subject", err)
-	}
-	if _, err := s.q(ctx).Exec(ctx, `UPDATE oauth_grants SET expires_at = LEAST(COALESCE(expires_at, $3), $3)
-		WHERE tenant_id = $1 AND subject = $2`, tenantID, subject, s.now().UTC()); err != nil {
 		return 0, wrap("revoke subject", err)
 	}
 	return int(tag.RowsAffected()), nil
@@ -288,6 +302,16 @@ func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 		return ErrNoSealer
 	}
 	batch := &pgx.Batch{}
+	if b.Gate != nil && b.GrantExpiry != nil && b.Grant == nil {
+		// A rotation of a grant's token: the grant's lock first, and no
+		// rotation of a revoked grant (revokeGrant).
+		batch.Queue(grantLive, b.GrantExpiry.RequestID)
+	}
+	for _, d := range b.Deactivate {
+		if d.Kind == store.OAuthRefresh {
+			batch.Queue(revokeGrant, d.RequestID, s.now().UTC())
+		}
+	}
 	if g := b.Gate; g != nil {
 		var rotated any
 		successor := ""
@@ -301,9 +325,6 @@ func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 	for _, d := range b.Deactivate {
 		batch.Queue(`UPDATE oauth_records SET active = false, expires_at = LEAST(COALESCE(expires_at, $3), $3)
 			WHERE kind = $1 AND request_id = $2 AND active`, string(d.Kind), d.RequestID, s.now().UTC())
-		if d.Kind == store.OAuthRefresh {
-			batch.Queue(revokeGrant, d.RequestID, s.now().UTC())
-		}
 	}
 	for _, d := range b.DeleteRequests {
 		batch.Queue(`DELETE FROM oauth_records WHERE kind = $1 AND request_id = $2`, string(d.Kind), d.RequestID)
@@ -324,7 +345,7 @@ func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`, g.RequestID, g.ClientID, g.TenantID, g.Subject, sealed, keyID, created, nullTime(g.ExpiresAt))
 	}
 	if g := b.GrantExpiry; g != nil {
-		batch.Queue(`UPDATE oauth_grants SET expires_at = $2 WHERE request_id = $1 AND expires_at < $2`, g.RequestID, g.At)
+		batch.Queue(`UPDATE oauth_grants SET expires_at = $2 WHERE request_id = $1 AND expires_at < $2 AND revoked_at IS NULL`, g.RequestID, g.At)
 	}
 	for _, r := range b.Create {
 		if r.Kind == "" || r.Signature == "" {
