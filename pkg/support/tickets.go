@@ -134,13 +134,15 @@ func (d *Desk) File(ctx context.Context, ref, contact, comment string) (store.Ti
 
 // schoolsOf are the schools of the records the attempt's events named
 // (store.RecordsNamedIn), as the roster has them now; records gone from
-// the roster are skipped.
+// the roster are skipped. A record named only as the one the diary asked
+// to link (manual_record, a login parameter the person can set) routes
+// nothing: otherwise anyone could send a report to any school's queue.
 func (d *Desk) schoolsOf(ctx context.Context, a store.Attempt) ([]string, error) {
 	seen := map[string]bool{}
 	var schools []string
 	n := 0
 	for _, ev := range a.Events {
-		for _, id := range store.RecordsNamedIn(ev.Detail) {
+		for _, id := range store.RecordsNamedIn(withoutManualRecord(ev.Detail)) {
 			if seen[id] || n >= maxRoutedRecords {
 				continue
 			}
@@ -309,4 +311,21 @@ func (d *Desk) audit(ctx context.Context, t store.Ticket, grantID, action string
 		return fmt.Errorf("support: audit: %w", err)
 	}
 	return nil
+}
+
+// withoutManualRecord is an event's detail without its manual_record.
+func withoutManualRecord(detail json.RawMessage) json.RawMessage {
+	var m map[string]json.RawMessage
+	if len(detail) == 0 || json.Unmarshal(detail, &m) != nil {
+		return detail
+	}
+	if _, ok := m["manual_record"]; !ok {
+		return detail
+	}
+	delete(m, "manual_record")
+	out, err := json.Marshal(m)
+	if err != nil {
+		return detail
+	}
+	return out
 }

@@ -48,6 +48,12 @@ func TestFileRoutes(t *testing.T) {
 		{"AAAAAAAAA3", "t1", "linked", []json.RawMessage{cands("a")}},
 		{"AAAAAAAAA4", "", "not_found", nil}, // a staff sign-in: no tenant
 		{"AAAAAAAAA5", "t1", "conflict", []json.RawMessage{cands("gone")}},
+		// A login whose diary asked to link record b of Школа Б (a parameter
+		// the person can set), compared with nothing else: the tenant's
+		// queue, not Школа Б's.
+		{"AAAAAAAAA6", "t1", "conflict", []json.RawMessage{json.RawMessage(`{"outcome":"conflict","manual_record":"b"}`)}},
+		// The same with b among the compared candidates: Школа Б.
+		{"AAAAAAAAA7", "t1", "conflict", []json.RawMessage{json.RawMessage(`{"outcome":"conflict","manual_record":"b","candidates":[{"record":"b"}]}`)}},
 	}
 	for _, a := range attempts {
 		evs := a.details
@@ -70,6 +76,8 @@ func TestFileRoutes(t *testing.T) {
 		{"aaaaa-aaaa1", []string{"Школа А", "Школа Б"}, nil},
 		{"AAAAAAAAA2", nil, nil},
 		{"AAAAAAAAA5", nil, nil}, // its candidate left the roster: the tenant's queue
+		{"AAAAAAAAA6", nil, nil}, // only a record the login asked for: the tenant's queue
+		{"AAAAAAAAA7", []string{"Школа Б"}, nil},
 		{"AAAAAAAAA3", nil, support.ErrNotFound},
 		{"AAAAAAAAA4", nil, support.ErrNotFound},
 		{"ZZZZZZZZZZ", nil, support.ErrNotFound},
