@@ -8,6 +8,7 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -24,10 +25,11 @@ func tokenSig(tok string) string {
 }
 
 // TestSessionOncePerGrant: the tokens a code exchange and the rotations
-// after it issue keep no session of their own — each reads its grant's,
-// written once — and still carry everything: the ID token at refresh,
-// userinfo-grade introspection, rotation with reuse detection. On memory
-// and PostgreSQL.
+// after it issue keep no session of their own — the refresh token reads
+// its grant's, written once; the access token, self-contained, has no row
+// at all (the rows left at the end: no access token among them) — and
+// still carry everything: the ID token at refresh, userinfo-grade
+// introspection, rotation with reuse detection. On memory and PostgreSQL.
 func TestSessionOncePerGrant(t *testing.T) {
 	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) {
@@ -38,12 +40,18 @@ func TestSessionOncePerGrant(t *testing.T) {
 			must(t, err)
 			check := func(tok *oauth2.Token) store.OAuthRecord {
 				t.Helper()
-				at, err := h.store.GetOAuthRecord(ctx, store.OAuthAccess, tokenSig(tok.AccessToken))
-				must(t, err)
+				if !strings.HasPrefix(tok.AccessToken, "ory_ag_") {
+					t.Fatalf("access token %.10s…, want a self-contained ory_ag_ token", tok.AccessToken)
+				}
+				if _, err := h.store.GetOAuthRecord(ctx, store.OAuthAccess, tokenSig(tok.AccessToken)); !errors.Is(err, store.ErrNotFound) {
+					t.Fatalf("the access token has a row: %v", err)
+				}
 				rt, err := h.store.GetOAuthRecord(ctx, store.OAuthRefresh, tokenSig(tok.RefreshToken))
 				must(t, err)
-				if !at.FromGrant || !rt.FromGrant || at.RequestID != rt.RequestID || !bytes.Equal(at.Data, rt.Data) {
-					t.Fatalf("tokens keep a session of their own: access %v, refresh %v", at.FromGrant, rt.FromGrant)
+				g, err := h.store.GetOAuthGrant(ctx, rt.RequestID)
+				must(t, err)
+				if !rt.FromGrant || !bytes.Equal(g.Data, rt.Data) || g.Access == "" {
+					t.Fatalf("the refresh token keeps a session of its own (%v), or the grant names no access token (%q)", !rt.FromGrant, g.Access)
 				}
 				if !h.introspect(t, tok.AccessToken) {
 					t.Fatal("access token inactive")
@@ -67,6 +75,12 @@ func TestSessionOncePerGrant(t *testing.T) {
 			}
 			if h.introspect(t, next.AccessToken) {
 				t.Fatal("reuse did not revoke the grant")
+			}
+			// Row count: an exchange and a rotation wrote no access token.
+			removed, err := h.store.DeleteExpiredOAuth(ctx, time.Now().AddDate(100, 0, 0), 1000)
+			must(t, err)
+			if removed[store.OAuthAccess] != 0 || removed[store.OAuthRefresh] == 0 || removed[store.OAuthGrantKind] != 1 {
+				t.Fatalf("rows at the end %v, want refresh tokens, 1 grant and no access token", removed)
 			}
 		})
 	}

@@ -33,6 +33,11 @@ type Config struct {
 	// ClientCacheTTL is how long a replica trusts a client it looked up
 	// (default 10 s; a deleted client may work that long on a replica).
 	ClientCacheTTL time.Duration
+	// GrantCacheTTL is how long a replica trusts a grant it read for a
+	// login's self-contained access token (default 5 s): the bound within
+	// which a revoked grant's access tokens stop working everywhere.
+	// Negative: no cache, every such token reads its grant.
+	GrantCacheTTL time.Duration
 	// StorageFailed, when set, is called when an endpoint (its path, e.g.
 	// "/oauth2/token") answered 503 or 500 because the store failed.
 	StorageFailed func(endpoint string, err *StorageError)
@@ -82,6 +87,7 @@ func New(cfg Config) (*Provider, error) {
 	def(&cfg.AuthorizeCodeLifespan, 5*time.Minute)
 	def(&cfg.IDTokenLifespan, time.Hour)
 	def(&cfg.ClientCacheTTL, 10*time.Second)
+	def(&cfg.GrantCacheTTL, 5*time.Second)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -126,11 +132,12 @@ func New(cfg Config) (*Provider, error) {
 		codeTTL:    cfg.AuthorizeCodeLifespan,
 		refreshTTL: cfg.RefreshTokenLifespan,
 		accessTTL:  cfg.AccessTokenLifespan,
+		grants:     newGrantCache(checkedStore{cfg.Store}, cfg.GrantCacheTTL, cfg.Now),
 	}
 	core := compose.NewOAuth2HMACStrategy(fc)
 	st.codeSig = core.AuthorizeCodeSignature
-	tokens := newSuccessorStrategy(core, cfg.HMACSecret)
-	st.cc = tokens.cc
+	tokens := newSuccessorStrategy(core, cfg.HMACSecret, cfg.Now)
+	st.cc, st.ag = tokens.cc, tokens.ag
 	strategy := &compose.CommonStrategy{
 		CoreStrategy:               tokens,
 		OpenIDConnectTokenStrategy: &openid.DefaultStrategy{Signer: &idTokenSigner{keys: cfg.Signing}, Config: fc},
@@ -156,6 +163,7 @@ func (p *Provider) Issuer() string { return p.cfg.Issuer }
 // hold for a person (after unlinking, suspension or consent withdrawal).
 func (p *Provider) RevokeSubject(ctx context.Context, tenantID, subject string) (int, error) {
 	n, err := p.cfg.Store.RevokeOAuthSubject(ctx, tenantID, subject)
+	p.storage.grants.forgetAll()
 	if err != nil {
 		return 0, fmt.Errorf("oauth: revoke subject: %w", err)
 	}

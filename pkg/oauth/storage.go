@@ -39,6 +39,10 @@ type storage struct {
 	codeTTL, refreshTTL time.Duration
 	// cc opens client-credentials tokens, which have no record.
 	cc *ccTokens
+	// ag opens the access tokens of logins, which have no record either;
+	// grants reads their grants (granttoken.go).
+	ag     *agTokens
+	grants *grantCache
 	// accessTTL is the access token lifespan: a replayed rotation tells
 	// the expiry of the access token it hands back from it.
 	accessTTL time.Duration
@@ -110,9 +114,24 @@ func (s *storage) record(kind store.OAuthKind, sig string, r fosite.Requester, e
 }
 
 func (s *storage) create(ctx context.Context, kind store.OAuthKind, sig string, r fosite.Requester, expires time.Time) error {
+	return s.write(ctx, kind, sig, r, expires, false)
+}
+
+// write is create; grantOnly writes a token's grant (when the batch has
+// none yet, or moves its expiry on) but no row of its own: a login's
+// self-contained access token.
+func (s *storage) write(ctx context.Context, kind store.OAuthKind, sig string, r fosite.Requester, expires time.Time, grantOnly bool) error {
 	rec, err := s.record(kind, sig, r, expires)
 	if err != nil {
 		return err
+	}
+	access := ""
+	if grantOnly {
+		pl, err := s.ag.open(sig)
+		if err != nil {
+			return fmt.Errorf("oauth: store access token: %w", err)
+		}
+		access = pl.Nonce
 	}
 	if p := pendingOf(ctx); p != nil {
 		if kind == store.OAuthAccess || kind == store.OAuthRefresh {
@@ -123,18 +142,36 @@ func (s *storage) create(ctx context.Context, kind store.OAuthKind, sig string, 
 			slim := rec
 			slim.Data, slim.Subject = nil, ""
 			p.add(func(b *store.OAuthBatch) {
-				b.Create = append(b.Create, slim)
+				if !grantOnly {
+					b.Create = append(b.Create, slim)
+				}
 				if b.Grant == nil {
 					b.Grant = &g
 				} else if expires.After(b.Grant.ExpiresAt) {
 					b.Grant.ExpiresAt = expires
 				}
+				if grantOnly {
+					b.Grant.Access = access
+				}
 			})
 		} else {
 			p.add(func(b *store.OAuthBatch) { b.Create = append(b.Create, rec) })
 		}
-		if c := cacheOf(ctx); c != nil {
+		if c := cacheOf(ctx); c != nil && !grantOnly {
 			c.put(kind, sig, rec, true)
+		}
+		return nil
+	}
+	if grantOnly {
+		g := store.OAuthGrant{RequestID: rec.RequestID, ClientID: rec.ClientID, TenantID: rec.TenantID, Subject: rec.Subject,
+			Data: rec.Data, CreatedAt: rec.CreatedAt, ExpiresAt: expires, Access: access}
+		err := s.st.ApplyOAuth(ctx, store.OAuthBatch{Grant: &g})
+		if errors.Is(err, store.ErrAlreadyExists) {
+			err = s.st.ApplyOAuth(ctx, store.OAuthBatch{GrantExpiry: &store.OAuthGrantExpiry{RequestID: g.RequestID, At: expires, Access: access}})
+		}
+		s.grants.forget(g.RequestID)
+		if err != nil {
+			return fmt.Errorf("oauth: store grant: %w", err)
 		}
 		return nil
 	}
@@ -337,6 +374,10 @@ func (s *storage) CreateAccessTokenSession(ctx context.Context, sig string, r fo
 	if strings.HasPrefix(sig, ccSigPrefix) {
 		return nil // a client-credentials token: nothing to keep
 	}
+	if strings.HasPrefix(sig, agSigPrefix) {
+		// A login's token: only its grant is kept.
+		return s.write(ctx, store.OAuthAccess, sig, r, s.expiry(r, fosite.AccessToken, time.Hour), true)
+	}
 	return s.create(ctx, store.OAuthAccess, sig, r, s.expiry(r, fosite.AccessToken, time.Hour))
 }
 
@@ -345,12 +386,15 @@ func (s *storage) GetAccessTokenSession(ctx context.Context, sig string, session
 	if strings.HasPrefix(sig, ccSigPrefix) {
 		return s.ccRequest(ctx, sig, session)
 	}
+	if strings.HasPrefix(sig, agSigPrefix) {
+		return s.agRequest(ctx, sig, session)
+	}
 	return s.get(ctx, store.OAuthAccess, sig, session, fosite.ErrInactiveToken)
 }
 
 // DeleteAccessTokenSession implements oauth2.AccessTokenStorage.
 func (s *storage) DeleteAccessTokenSession(ctx context.Context, sig string) error {
-	if strings.HasPrefix(sig, ccSigPrefix) {
+	if strings.HasPrefix(sig, ccSigPrefix) || strings.HasPrefix(sig, agSigPrefix) {
 		return nil
 	}
 	return s.del(ctx, store.OAuthAccess, sig)
@@ -482,13 +526,21 @@ func (s *storage) RotateRefreshToken(ctx context.Context, requestID, sig string)
 	return s.st.DeactivateOAuthRequest(ctx, store.OAuthAccess, requestID)
 }
 
-// RevokeRefreshToken implements oauth2.TokenRevocationStorage.
+// RevokeRefreshToken implements oauth2.TokenRevocationStorage. It ends
+// the grant (its expiry comes forward), and with it the grant's
+// self-contained access tokens: at once on this replica, within
+// GrantCacheTTL on the others.
 func (s *storage) RevokeRefreshToken(ctx context.Context, requestID string) error {
+	defer s.grants.forget(requestID)
 	return s.deactivate(ctx, store.OAuthRefresh, requestID)
 }
 
-// RevokeAccessToken implements oauth2.TokenRevocationStorage.
+// RevokeAccessToken implements oauth2.TokenRevocationStorage. fosite
+// revokes a grant's refresh tokens with its access tokens (RFC 7009 of
+// either), which ends the grant; so does the broker's revocation of a
+// reused code or refresh token (revokeGrant).
 func (s *storage) RevokeAccessToken(ctx context.Context, requestID string) error {
+	defer s.grants.forget(requestID)
 	return s.deactivate(ctx, store.OAuthAccess, requestID)
 }
 
@@ -574,8 +626,16 @@ func (s *storage) flush(ctx context.Context, p *pending) error {
 	successor := ""
 	if b.Gate != nil && b.Gate.Kind == store.OAuthRefresh && b.Grant != nil && s.grantKept(ctx, b.Gate.Signature) {
 		// A rotation: the grant is written already; its expiry moves on.
-		b.GrantExpiry = &store.OAuthGrantExpiry{RequestID: b.Grant.RequestID, At: b.Grant.ExpiresAt}
+		b.GrantExpiry = &store.OAuthGrantExpiry{RequestID: b.Grant.RequestID, At: b.Grant.ExpiresAt, Access: b.Grant.Access}
 		b.Grant = nil
+	}
+	if b.Grant != nil {
+		defer s.grants.forget(b.Grant.RequestID)
+	}
+	if b.GrantExpiry != nil {
+		// The rotation's new access token ends the earlier ones: at
+		// once on this replica.
+		defer s.grants.forget(b.GrantExpiry.RequestID)
 	}
 	if b.Gate != nil && b.Gate.Kind == store.OAuthRefresh {
 		for _, r := range b.Create {

@@ -124,3 +124,8 @@ func (s checkedStore) GetTenant(ctx context.Context, id string) (store.Tenant, e
 	t, err := s.Store.GetTenant(ctx, id)
 	return t, noteFailure(ctx, "get tenant", err)
 }
+
+func (s checkedStore) GetOAuthGrant(ctx context.Context, requestID string) (store.OAuthGrant, error) {
+	g, err := s.Store.GetOAuthGrant(ctx, requestID)
+	return g, noteFailure(ctx, "get oauth grant", err)
+}

@@ -31,6 +31,8 @@ type successorStrategy struct {
 	signKey   []byte // fosite's HMAC key: the first 32 bytes of the global secret
 	deriveKey []byte
 	cc        *ccTokens // client_credentials tokens (cctoken.go)
+	ag        *agTokens // logins' access tokens (granttoken.go)
+	now       func() time.Time
 }
 
 var _ foauth2.CoreStrategy = (*successorStrategy)(nil)
@@ -39,11 +41,11 @@ var _ foauth2.CoreStrategy = (*successorStrategy)(nil)
 // broker's HMAC secret.
 const deriveLabel = "diarybroker refresh successor v1"
 
-func newSuccessorStrategy(core *foauth2.HMACSHAStrategy, hmacSecret []byte) *successorStrategy {
+func newSuccessorStrategy(core *foauth2.HMACSHAStrategy, hmacSecret []byte, now func() time.Time) *successorStrategy {
 	m := hmac.New(sha256.New, hmacSecret)
 	m.Write([]byte(deriveLabel))
 	return &successorStrategy{HMACSHAStrategy: core, signKey: append([]byte(nil), hmacSecret[:32]...), deriveKey: m.Sum(nil),
-		cc: newCCTokens(hmacSecret)}
+		cc: newCCTokens(hmacSecret), ag: newAGTokens(hmacSecret), now: now}
 }
 
 // AccessTokenSignature implements foauth2.AccessTokenStrategy: a
@@ -52,19 +54,28 @@ func (s *successorStrategy) AccessTokenSignature(ctx context.Context, token stri
 	if strings.HasPrefix(token, ccPrefix) {
 		return ccSigPrefix + strings.TrimPrefix(token, ccPrefix)
 	}
+	if strings.HasPrefix(token, agPrefix) {
+		return agSigPrefix + strings.TrimPrefix(token, agPrefix)
+	}
 	return s.HMACSHAStrategy.AccessTokenSignature(ctx, token)
 }
 
 // ValidateAccessToken implements foauth2.AccessTokenStrategy; the storage
-// checked a client-credentials token's MAC when it rebuilt its request.
+// checked a self-contained token's MAC when it rebuilt its request.
 func (s *successorStrategy) ValidateAccessToken(ctx context.Context, r fosite.Requester, token string) error {
-	if !strings.HasPrefix(token, ccPrefix) {
+	var err error
+	switch {
+	case strings.HasPrefix(token, ccPrefix):
+		_, err = s.cc.open(ccSigPrefix + strings.TrimPrefix(token, ccPrefix))
+	case strings.HasPrefix(token, agPrefix):
+		_, err = s.ag.open(agSigPrefix + strings.TrimPrefix(token, agPrefix))
+	default:
 		return s.HMACSHAStrategy.ValidateAccessToken(ctx, r, token)
 	}
-	if _, err := s.cc.open(ccSigPrefix + strings.TrimPrefix(token, ccPrefix)); err != nil {
+	if err != nil {
 		return fosite.ErrTokenSignatureMismatch.WithWrap(err)
 	}
-	if exp := r.GetSession().GetExpiresAt(fosite.AccessToken); exp.IsZero() || exp.Before(time.Now().UTC()) {
+	if exp := r.GetSession().GetExpiresAt(fosite.AccessToken); exp.IsZero() || exp.Before(s.now().UTC()) {
 		return fosite.ErrTokenExpired.WithHintf("Access token expired at '%s'.", exp)
 	}
 	return nil
@@ -73,14 +84,17 @@ func (s *successorStrategy) ValidateAccessToken(ctx context.Context, r fosite.Re
 // GenerateAccessToken implements foauth2.AccessTokenStrategy.
 func (s *successorStrategy) GenerateAccessToken(ctx context.Context, r fosite.Requester) (string, string, error) {
 	if old := presentedRefresh(r); old != "" {
+		// A login's token, the same for a replayed rotation (its nonce
+		// derived from the presented refresh token, its expiry that of the
+		// first rotation's).
 		replayExpiry(ctx, r)
-		token, sig := s.derive("at", old)
-		return token, sig, nil
+		_, nonce := s.derive("at", old)
+		return s.ag.mint(r, nonce[:agNonceLen])
 	}
 	if isClientCredentials(r) {
 		return s.cc.mint(r)
 	}
-	return s.HMACSHAStrategy.GenerateAccessToken(ctx, r)
+	return s.ag.mint(r, randomNonce())
 }
 
 // GenerateRefreshToken implements foauth2.RefreshTokenStrategy.

@@ -53,6 +53,13 @@ func (f *faultyStore) GetClient(ctx context.Context, id string) (store.Client, e
 	return f.Store.GetClient(ctx, id)
 }
 
+func (f *faultyStore) GetOAuthGrant(ctx context.Context, requestID string) (store.OAuthGrant, error) {
+	if err := f.fault(); err != nil {
+		return store.OAuthGrant{}, fmt.Errorf("postgres: get oauth grant: %w", err)
+	}
+	return f.Store.GetOAuthGrant(ctx, requestID)
+}
+
 func (f *faultyStore) GetOAuthRecord(ctx context.Context, kind store.OAuthKind, sig string) (store.OAuthRecord, error) {
 	if err := f.fault(); err != nil {
 		return store.OAuthRecord{}, fmt.Errorf("postgres: get oauth record: %w", err)
@@ -108,6 +115,9 @@ func newOutageHarness(t *testing.T, st store.Store) *outageHarness {
 	logger := slog.New(slog.NewJSONHandler(&syncWriter{w: o.logs}, nil))
 	o.harness = newHarnessOn(t, st, func(c *oauth.Config) {
 		c.Logger = logger
+		// Every call reads the grant: a cached one would answer without
+		// the store.
+		c.GrantCacheTTL = -1
 		c.StorageFailed = func(endpoint string, _ *oauth.StorageError) {
 			o.mu.Lock()
 			o.failed = append(o.failed, endpoint)

@@ -34,12 +34,18 @@ type OAuthGrant struct {
 	// ExpiresAt is when its last token expires; a rotation moves it on
 	// (OAuthBatch.GrantExpiry). The janitor removes the grant after it.
 	ExpiresAt time.Time
+	// Access names the grant's current self-contained access token (a
+	// nonce the token carries): a rotation replaces it, which ends the
+	// access tokens issued before. "" when its access tokens have rows.
+	Access string
 }
 
-// OAuthGrantExpiry moves a grant's expiry on to At, if later.
+// OAuthGrantExpiry moves a grant's expiry on to At, if later, and, when
+// Access is set, names its new access token (OAuthGrant.Access).
 type OAuthGrantExpiry struct {
 	RequestID string
 	At        time.Time
+	Access    string
 }
 
 // OAuthRecord is an authorization code, token or request session of the
@@ -130,6 +136,10 @@ type OAuthRecords interface {
 	// ApplyOAuth applies a batch atomically.
 	ApplyOAuth(ctx context.Context, b OAuthBatch) error
 	CreateOAuthRecord(ctx context.Context, r OAuthRecord) error
+	// GetOAuthGrant returns a grant (its session opened) by request id;
+	// ErrNotFound when there is none. A revoked grant's ExpiresAt is no
+	// later than the revocation: a grant lives while it has not expired.
+	GetOAuthGrant(ctx context.Context, requestID string) (OAuthGrant, error)
 	// GetOAuthRecord returns the record; an inactive record comes back
 	// together with ErrInactive.
 	GetOAuthRecord(ctx context.Context, kind OAuthKind, signature string) (OAuthRecord, error)
@@ -197,12 +207,12 @@ func (b OAuthBatch) Validate() error {
 			return required("request_id")
 		}
 		if err := check(CheckID("request_id", g.RequestID), CheckID("client_id", g.ClientID),
-			CheckID("tenant_id", g.TenantID), CheckID("subject", g.Subject)); err != nil {
+			CheckID("tenant_id", g.TenantID), CheckID("subject", g.Subject), CheckID("access", g.Access)); err != nil {
 			return err
 		}
 	}
 	if g := b.GrantExpiry; g != nil {
-		if err := CheckID("request_id", g.RequestID); err != nil {
+		if err := check(CheckID("request_id", g.RequestID), CheckID("access", g.Access)); err != nil {
 			return err
 		}
 	}

@@ -112,6 +112,20 @@ func (s *Store) CreateOAuthRecord(ctx context.Context, r store.OAuthRecord) erro
 	return nil
 }
 
+// GetOAuthGrant implements store.OAuthRecords.
+func (s *Store) GetOAuthGrant(ctx context.Context, requestID string) (store.OAuthGrant, error) {
+	if !store.ValidKeys(requestID) {
+		return store.OAuthGrant{}, store.ErrNotFound
+	}
+	defer s.read(ctx)()
+	g, ok := s.oauthGrants[requestID]
+	if !ok {
+		return store.OAuthGrant{}, store.ErrNotFound
+	}
+	g.Data = append([]byte(nil), g.Data...)
+	return g, nil
+}
+
 // GetOAuthRecord implements store.OAuthRecords.
 func (s *Store) GetOAuthRecord(ctx context.Context, kind store.OAuthKind, sig string) (store.OAuthRecord, error) {
 	if !store.ValidKeys(sig) {
@@ -219,6 +233,13 @@ func (s *Store) RevokeOAuthSubject(ctx context.Context, tenantID, subject string
 			}
 		}
 	}
+	// A grant whose access tokens have no row (self-contained) is revoked
+	// all the same.
+	for id, g := range s.oauthGrants {
+		if g.TenantID == tenantID && g.Subject == subject {
+			s.expireGrant(ctx, id)
+		}
+	}
 	return n, nil
 }
 
@@ -306,9 +327,14 @@ func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 			s.onUndo(ctx, func() { delete(s.oauthGrants, ng.RequestID) })
 		}
 		if ge := b.GrantExpiry; ge != nil {
-			if old, ok := s.oauthGrants[ge.RequestID]; ok && old.ExpiresAt.Before(ge.At) {
+			if old, ok := s.oauthGrants[ge.RequestID]; ok && (old.ExpiresAt.Before(ge.At) || ge.Access != "") {
 				g := old
-				g.ExpiresAt = ge.At.UTC().Truncate(time.Microsecond)
+				if old.ExpiresAt.Before(ge.At) {
+					g.ExpiresAt = ge.At.UTC().Truncate(time.Microsecond)
+				}
+				if ge.Access != "" {
+					g.Access = ge.Access
+				}
 				s.oauthGrants[ge.RequestID] = g
 				s.onUndo(ctx, func() { s.oauthGrants[ge.RequestID] = old })
 			}

@@ -112,6 +112,31 @@ func (s *Store) GetOAuthRecord(ctx context.Context, kind store.OAuthKind, sig st
 	return r, nil
 }
 
+// GetOAuthGrant implements store.OAuthRecords.
+func (s *Store) GetOAuthGrant(ctx context.Context, requestID string) (store.OAuthGrant, error) {
+	if !store.ValidKeys(requestID) || requestID == "" {
+		return store.OAuthGrant{}, store.ErrNotFound
+	}
+	if s.sealer == nil {
+		return store.OAuthGrant{}, ErrNoSealer
+	}
+	g := store.OAuthGrant{RequestID: requestID}
+	var expires *time.Time
+	var sealed []byte
+	var keyID string
+	err := s.q(ctx).QueryRow(ctx, `SELECT client_id, tenant_id, subject, data, key_id, created_at, expires_at, access
+		FROM oauth_grants WHERE request_id = $1`, requestID).
+		Scan(&g.ClientID, &g.TenantID, &g.Subject, &sealed, &keyID, &g.CreatedAt, &expires, &g.Access)
+	if err != nil {
+		return store.OAuthGrant{}, wrap("get oauth grant", err)
+	}
+	if g.Data, err = s.sealer.Open(keyID, sealed, oauthGrantAAD(requestID)); err != nil {
+		return store.OAuthGrant{}, fmt.Errorf("postgres: open oauth grant: %w", err)
+	}
+	g.CreatedAt, g.ExpiresAt = g.CreatedAt.UTC(), timeOf(expires)
+	return g, nil
+}
+
 // DeleteOAuthRecord implements store.OAuthRecords.
 func (s *Store) DeleteOAuthRecord(ctx context.Context, kind store.OAuthKind, sig string) error {
 	if !store.ValidKeys(sig) {
@@ -341,11 +366,16 @@ func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 		if err != nil {
 			return fmt.Errorf("postgres: apply oauth batch: %w", err)
 		}
-		batch.Queue(`INSERT INTO oauth_grants (request_id, client_id, tenant_id, subject, data, key_id, created_at, expires_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`, g.RequestID, g.ClientID, g.TenantID, g.Subject, sealed, keyID, created, nullTime(g.ExpiresAt))
+		batch.Queue(`INSERT INTO oauth_grants (request_id, client_id, tenant_id, subject, data, key_id, created_at, expires_at, access)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`, g.RequestID, g.ClientID, g.TenantID, g.Subject, sealed, keyID, created, nullTime(g.ExpiresAt), g.Access)
 	}
 	if g := b.GrantExpiry; g != nil {
-		batch.Queue(`UPDATE oauth_grants SET expires_at = $2 WHERE request_id = $1 AND expires_at < $2 AND revoked_at IS NULL`, g.RequestID, g.At)
+		if g.Access != "" {
+			batch.Queue(`UPDATE oauth_grants SET expires_at = GREATEST(expires_at, $2), access = $3 WHERE request_id = $1 AND revoked_at IS NULL`,
+				g.RequestID, g.At, g.Access)
+		} else {
+			batch.Queue(`UPDATE oauth_grants SET expires_at = $2 WHERE request_id = $1 AND expires_at < $2 AND revoked_at IS NULL`, g.RequestID, g.At)
+		}
 	}
 	for _, r := range b.Create {
 		if r.Kind == "" || r.Signature == "" {

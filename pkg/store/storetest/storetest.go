@@ -1010,7 +1010,9 @@ func testOAuthJanitor(t *testing.T, s store.Store) {
 
 // testOAuthGrants: the session once per grant — tokens written without
 // data and subject read their grant's (FromGrant), alone and in a record
-// set, and are revoked with their grant's subject; a record
+// set, and are revoked with their grant's subject; a grant is read by its
+// request id, one without token rows is revoked by its subject (another
+// tenant's left alone), a rotation names its new access token; a record
 // with data keeps its own; a grant written twice fails the whole batch; a
 // rotation moves the grant's expiry on; revoking the grant's refresh
 // tokens (by request or by subject, another tenant's untouched) lets the
@@ -1032,6 +1034,38 @@ func testOAuthGrants(t *testing.T, s store.Store) {
 		slim(store.OAuthRefresh, "rt-t2", "g2", "t2", 24*time.Hour)}}))
 	own := rec(store.OAuthRefresh, "rt-own", "g1")
 	must(t, s.CreateOAuthRecord(ctx(), own))
+	// A grant is read by its request id (self-contained access tokens);
+	// one without any token row is revoked by its subject all the same.
+	if g, err := s.GetOAuthGrant(ctx(), "g1"); err != nil || string(g.Data) != string(session) || g.ClientID != "diary" ||
+		g.TenantID != "t1" || g.Subject != "sub-1" || !g.ExpiresAt.Equal(now.Add(24*time.Hour)) {
+		t.Fatalf("GetOAuthGrant: %+v, %v", g, err)
+	}
+	if _, err := s.GetOAuthGrant(ctx(), "no-such-grant"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("an unknown grant: %v", err)
+	}
+	bare := func(req, tenant string) *store.OAuthGrant {
+		g := grant(req, tenant, 96*time.Hour)
+		g.Subject = "sub-bare"
+		return g
+	}
+	withAccess := bare("g-bare", "t1")
+	withAccess.Access = "nonce-1"
+	must(t, s.ApplyOAuth(ctx(), store.OAuthBatch{Grant: withAccess}))
+	// A rotation names the grant's new access token, at an expiry no later.
+	must(t, s.ApplyOAuth(ctx(), store.OAuthBatch{GrantExpiry: &store.OAuthGrantExpiry{RequestID: "g-bare", At: now, Access: "nonce-2"}}))
+	if g, err := s.GetOAuthGrant(ctx(), "g-bare"); err != nil || g.Access != "nonce-2" || !g.ExpiresAt.Equal(now.Add(96*time.Hour)) {
+		t.Fatalf("a grant's access token after a rotation: %q %v, %v", g.Access, g.ExpiresAt, err)
+	}
+	must(t, s.ApplyOAuth(ctx(), store.OAuthBatch{Grant: bare("g-bare-t2", "t2")}))
+	if _, err := s.RevokeOAuthSubject(ctx(), "t1", "sub-bare"); err != nil {
+		t.Fatal(err)
+	}
+	if g, err := s.GetOAuthGrant(ctx(), "g-bare"); err != nil || g.ExpiresAt.After(time.Now()) {
+		t.Fatalf("a grant without token rows after its subject's revocation: %+v, %v", g.ExpiresAt, err)
+	}
+	if g, err := s.GetOAuthGrant(ctx(), "g-bare-t2"); err != nil || !g.ExpiresAt.Equal(now.Add(96*time.Hour)) {
+		t.Fatalf("another tenant's grant after the revocation: %+v, %v", g.ExpiresAt, err)
+	}
 
 	for _, sig := range []string{"at-1", "rt-1"} {
 		kind := store.OAuthAccess
@@ -1065,8 +1099,8 @@ func testOAuthGrants(t *testing.T, s store.Store) {
 		Create:      []store.OAuthRecord{slim(store.OAuthRefresh, "rt-2", "g1", "t1", 72*time.Hour)}}))
 	removed, err := s.DeleteExpiredOAuth(ctx(), now.Add(48*time.Hour), 100)
 	must(t, err)
-	if removed[store.OAuthGrantKind] != 1 { // g2 only
-		t.Fatalf("removed at 2 days %v, want one grant (the other tenant's, not rotated)", removed)
+	if removed[store.OAuthGrantKind] != 2 { // g2 and the revoked g-bare
+		t.Fatalf("removed at 2 days %v, want two grants (the other tenant's, not rotated, and the revoked one)", removed)
 	}
 	if r, err := s.GetOAuthRecord(ctx(), store.OAuthRefresh, "rt-2"); err != nil || !r.FromGrant {
 		t.Fatalf("the successor after the janitor: %+v, %v", r, err)
