@@ -229,7 +229,8 @@ func Build(ctx context.Context, s Settings, o BuildOptions) (_ *Components, err 
 		Issuer: s.Issuer, Store: c.Store, Signing: c.Signing, HMACSecret: hmacSecret,
 		AccessTokenLifespan: s.AccessTokenLifespan, RefreshTokenLifespan: s.RefreshTokenLifespan,
 		AuthorizeCodeLifespan: s.AuthorizeCodeLifespan, IDTokenLifespan: s.IDTokenLifespan,
-		Now: c.Now, Logger: c.Logger,
+		GrantCacheTTL: s.GrantCacheTTL,
+		Now:           c.Now, Logger: c.Logger,
 		StorageFailed: func(endpoint string, se *oauth.StorageError) {
 			if se.Unavailable() {
 				c.Metrics.StoreUnavailable.WithLabelValues("database", endpoint).Inc()

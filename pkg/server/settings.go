@@ -52,6 +52,10 @@ type Settings struct {
 	AuthorizeCodeLifespan time.Duration `yaml:"authorize_code_lifespan"`
 	IDTokenLifespan       time.Duration `yaml:"id_token_lifespan"`
 	LoginTimeout          time.Duration `yaml:"login_timeout"`
+	// GrantCacheTTL bounds how long a replica trusts a grant it read for
+	// a login's self-contained access token: a revoked grant's access
+	// tokens stop everywhere within it (default 5 s).
+	GrantCacheTTL time.Duration `yaml:"grant_cache_ttl"`
 
 	// RateLimit is requests per minute per client IP on the login and
 	// token endpoints; 0 turns limiting off.
@@ -173,6 +177,7 @@ func DefaultSettings() Settings {
 		AuthorizeCodeLifespan: 5 * time.Minute,
 		IDTokenLifespan:       time.Hour,
 		LoginTimeout:          15 * time.Minute,
+		GrantCacheTTL:         5 * time.Second,
 		RateLimit:             120,
 		SupportUnmaskPerHour:  30,
 		LogLevel:              "info",
