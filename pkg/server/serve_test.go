@@ -223,8 +223,12 @@ func TestSweepRemovesExpiredTokens(t *testing.T) {
 	if n := b.comp.Sweep(context.Background()); n != 0 {
 		t.Fatalf("swept %d live records", n)
 	}
-	b.clock.Advance(2 * time.Hour) // the access token (1 h) and the code are past expiry
+	b.clock.Advance(2 * time.Hour) // the code is past expiry (the access token has no row)
+	if n := b.comp.Sweep(context.Background()); n < 1 {
+		t.Fatalf("swept %d records, want the code", n)
+	}
+	b.clock.Advance(31 * 24 * time.Hour) // the refresh token (30 days) and its grant too
 	if n := b.comp.Sweep(context.Background()); n < 2 {
-		t.Fatalf("swept %d records, want the code and the access token", n)
+		t.Fatalf("swept %d records, want the refresh token and its grant", n)
 	}
 }
