@@ -25,9 +25,11 @@ import (
 // reused refresh token: each brings the grant's expiry forward) stops its
 // access tokens within GrantCacheTTL, at once on the replica that revoked
 // by request — and its client (the client cache: a disabled client or
-// tenant stops them within ClientCacheTTL). A rotation does not end the
-// access tokens issued before it: they live to their expiry, like the
-// RFC 9068 tokens of other servers, unless the grant ends.
+// tenant stops them within ClientCacheTTL). The grant names its current
+// access token's nonce: a rotation ends the access tokens issued before
+// it (at once on its replica, within GrantCacheTTL on the others), and a
+// replica holding the grant from before a rotation reads it again for the
+// rotation's token, which works everywhere at once.
 //
 // Format: "ory_ag_" + base64url(payload) + "." + base64url(HMAC-SHA512/256
 // of the payload under agLabel's key). fosite's storage calls receive it

@@ -199,7 +199,9 @@ func TestGrantCacheBound(t *testing.T) {
 }
 
 // TestForgedLoginAccessTokens: a login access token whose payload names
-// another grant or a later expiry, or whose MAC was cut, is refused.
+// another grant or a later expiry, or whose MAC was cut, is refused; it
+// carries no personal data; a genuine one stops at the expiry it names
+// (the injected clock).
 func TestForgedLoginAccessTokens(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
@@ -236,5 +238,11 @@ func TestForgedLoginAccessTokens(t *testing.T) {
 	}
 	if !h.live(t, tok.AccessToken) || !h.live(t, tok2.AccessToken) {
 		t.Fatal("the genuine tokens stopped working")
+	}
+	// Past the expiry it names (1 h), a token stops, its grant (30 days)
+	// alive.
+	h.clock.Advance(time.Hour + time.Second)
+	if h.live(t, tok.AccessToken) {
+		t.Fatal("an access token works past its expiry")
 	}
 }
