@@ -15,19 +15,23 @@
 # this machine: the load generator, the broker, PostgreSQL and Redis share
 # its cores.
 #
-# Usage: scripts/bench-broker.sh   (DURATION=20s CONCURRENCY=100 CODES=5000 PGPORT=55432 REDISPORT=56379)
+# On PostgreSQL + Redis, refresh and exchange also print the cluster's WAL
+# per operation over the timed run (after the grants or codes are made);
+# with CPU_SPLIT=1, the CPU time per operation of the broker process, of the
+# cluster (postmaster, backends, autovacuum and other workers) and of
+# redis-server over the same run (/proc/PID/stat utime+stime), and the
+# machine's idle time per operation.
+#
+# Usage: scripts/bench-broker.sh   (DURATION=20s CONCURRENCY=100 CODES=5000 CPU_SPLIT=0 PGPORT=55432 REDISPORT=56379)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 DURATION="${DURATION:-20s}"; C="${CONCURRENCY:-100}"; CODES="${CODES:-5000}"
 PGPORT="${PGPORT:-55432}"; REDISPORT="${REDISPORT:-56379}"
-WORK="$(mktemp -d)"; chmod 755 "$WORK"; PID=""; PGDATA="$WORK/pg"
-PGBIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
-# PostgreSQL refuses to run as root: the cluster belongs to the postgres user then.
-AS=(); if [ "$(id -u)" -eq 0 ]; then AS=(runuser -u postgres --); fi
+WORK="$(mktemp -d)"; chmod 755 "$WORK"; PID=""
+source scripts/lib/bench-services.sh
 cleanup() {
   [ -n "$PID" ] && kill "$PID" 2>/dev/null
-  [ -f "$PGDATA/postmaster.pid" ] && "${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDATA" -m immediate stop >/dev/null 2>&1
-  redis-cli -p "$REDISPORT" shutdown nosave >/dev/null 2>&1 || true
+  stop_services
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -36,43 +40,58 @@ go build -o "$WORK/broker" ./cmd/broker
 go build -o "$WORK/broker-load" ./cmd/broker-load
 echo "machine: $(nproc) cores, $(uname -sr), $(go version | cut -d' ' -f3), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
+# CPU ticks (utime+stime, and the reaped children's with "all") of a process.
+ticks() { awk -v all="${2:-}" '{ sub(/^.*\) /, ""); t = $12 + $13; if (all) t += $14 + $15; print t }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# cpu_now — "broker postgres redis idle" in ticks: the broker process; the
+# cluster's postmaster with every backend, worker and exited child; the
+# redis-server; the machine's idle time (all cores).
+cpu_now() {
+  local pm pg c; pm=$(head -1 "$PGDATA/postmaster.pid"); pg=$(ticks "$pm" all)
+  for c in $(ps -o pid= --ppid "$pm"); do pg=$(( pg + $(ticks "$c") )); done
+  echo "$(ticks "$PID") $pg $(ticks "$REDISPID") $(awk '/^cpu / { print $5 + $6 }' /proc/stat)"
+}
+
+drive() { # drive ADDR MODE ARGS... — one broker-load run; on PostgreSQL, refresh and exchange print WAL and CPU per operation
+  local addr=$1 mode=$2; shift 2
+  if [ -z "${PGURL:-}" ] || { [ "$mode" != refresh ] && [ "$mode" != exchange ]; }; then
+    "$WORK/broker-load" -target "http://$addr" -mode "$mode" "$@" 2>/dev/null; return
+  fi
+  "$WORK/broker-load" -target "http://$addr" -mode "$mode" "$@" >"$WORK/load.out" 2>"$WORK/load.err" &
+  local lp=$! lsn0 cpu0 cpu1 ok
+  # Count from the moment the grants or codes are made and the timed run starts.
+  while ! grep -q 'timed run starts' "$WORK/load.err" && kill -0 "$lp" 2>/dev/null; do sleep 0.02; done
+  cpu0=$(cpu_now); lsn0=$(psql "$PGURL" -Atc 'SELECT pg_current_wal_lsn()')
+  wait "$lp"
+  cpu1=$(cpu_now); cat "$WORK/load.out"
+  ok=$(sed -n 's/.* ok=\([0-9]*\).*/\1/p' "$WORK/load.out" | head -1)
+  # WAL per operation: the whole cluster's WAL over the timed run, by the operations done.
+  psql "$PGURL" -Atc "SELECT 'WAL per $mode: ' || round(pg_wal_lsn_diff(pg_current_wal_lsn(), '$lsn0') / greatest($ok, 1)) || ' bytes ($ok operations)'"
+  if [ "${CPU_SPLIT:-0}" = 1 ]; then
+    awk -v a="$cpu0" -v b="$cpu1" -v n="$ok" -v hz="$(getconf CLK_TCK)" -v cores="$(nproc)" -v mode="$mode" 'BEGIN {
+      split(a, x, " "); split(b, y, " "); n = (n > 0 ? n : 1); ms = 1000 / hz
+      printf "CPU per %s: broker %.3f ms, postgres %.3f ms, redis %.3f ms; machine idle %.3f ms of %d cores (the rest: broker-load, the kernel, others)\n",
+        mode, (y[1]-x[1])*ms/n, (y[2]-x[2])*ms/n, (y[3]-x[3])*ms/n, (y[4]-x[4])*ms/n, cores }'
+  fi
+}
+
 run() { # run NAME ADDR ARGS... — start broker dev with ARGS, drive it, stop it
   local name=$1 addr=$2; shift 2
   "$WORK/broker" dev --addr "$addr" --rate-limit 0 --log-level warn "$@" >"$WORK/$name.log" 2>&1 &
   PID=$!
   for _ in $(seq 1 50); do curl -fsS "http://$addr/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
   echo "== $name"
-  local lsn0="" out
-  [ -n "${PGURL:-}" ] && lsn0=$(psql "$PGURL" -Atc 'SELECT pg_current_wal_lsn()')
-  out=$("$WORK/broker-load" -target "http://$addr" -mode refresh -c "$C" -d "$DURATION" 2>/dev/null); echo "$out"
-  if [ -n "$lsn0" ]; then # WAL per refresh: the whole cluster's WAL over the run, by the refreshes done
-    local ok; ok=$(sed -n 's/.* ok=\([0-9]*\).*/\1/p' <<<"$out")
-    psql "$PGURL" -Atc "SELECT 'WAL per refresh: ' || round(pg_wal_lsn_diff(pg_current_wal_lsn(), '$lsn0') / greatest($ok, 1)) || ' bytes ($ok refreshes)'"
-  fi
-  "$WORK/broker-load" -target "http://$addr" -mode exchange -c "$C" -n "$CODES" 2>/dev/null
-  "$WORK/broker-load" -target "http://$addr" -mode client-credentials -c "$C" -d "$DURATION" 2>/dev/null
-  "$WORK/broker-load" -target "http://$addr" -mode login -c 20 -d "$DURATION" 2>/dev/null
+  drive "$addr" refresh -c "$C" -d "$DURATION"
+  drive "$addr" exchange -c "$C" -n "$CODES"
+  drive "$addr" client-credentials -c "$C" -d "$DURATION"
+  drive "$addr" login -c 20 -d "$DURATION"
   kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""
 }
 
 run memory 127.0.0.1:18181
 
-# The script's own PostgreSQL: production settings, not the CI cluster's.
-mkdir -p "$PGDATA"; [ ${#AS[@]} -gt 0 ] && chown postgres "$PGDATA"
-"${AS[@]}" "$PGBIN/initdb" -D "$PGDATA" -U postgres -A trust -E UTF8 --locale C.UTF-8 >/dev/null
-cat >>"$PGDATA/postgresql.conf" <<EOF
-listen_addresses = '127.0.0.1'
-port = $PGPORT
-unix_socket_directories = '$PGDATA'
-shared_buffers = 1GB
-max_connections = 200
-autovacuum = on
-fsync = on
-synchronous_commit = on
-EOF
-"${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w start >/dev/null
-redis-server --daemonize yes --bind 127.0.0.1 --port "$REDISPORT" --save "" --appendonly no >/dev/null
-PGURL="postgres://postgres@127.0.0.1:$PGPORT/postgres?sslmode=disable"
+# The script's own PostgreSQL (production settings) and Redis.
+start_services
+REDISPID=$(redis-cli -p "$REDISPORT" info server | sed -n 's/^process_id:\([0-9]*\).*/\1/p')
 echo "postgres: $("$PGBIN/postgres" --version), autovacuum $(psql "$PGURL" -Atc 'SHOW autovacuum'), redis: $(redis-server --version | cut -d' ' -f3)"
 
 BROKER_KEK="$("$WORK/broker" keys generate-kek)" run postgres+redis 127.0.0.1:18182 --database-url "$PGURL" --redis-url "redis://127.0.0.1:$REDISPORT/0"

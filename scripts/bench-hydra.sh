@@ -34,14 +34,11 @@ DURATION="${DURATION:-8s}"; C="${CONCURRENCY:-16}"; CODES="${CODES:-1500}"; ROUN
 HASHER="${HASHER:-pbkdf2}"
 PGPORT="${PGPORT:-55442}"; REDISPORT="${REDISPORT:-56389}"
 BROKER=127.0.0.1:18192; HYDRA_PUBLIC=127.0.0.1:14444; HYDRA_ADMIN=127.0.0.1:14445; LOGIN_APP=127.0.0.1:14446
-WORK="$(mktemp -d)"; chmod 755 "$WORK"; PGDATA="$WORK/pg"; PIDS=()
-PGBIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
-# PostgreSQL refuses to run as root: the cluster belongs to the postgres user then.
-AS=(); if [ "$(id -u)" -eq 0 ]; then AS=(runuser -u postgres --); fi
+WORK="$(mktemp -d)"; chmod 755 "$WORK"; PIDS=()
+source scripts/lib/bench-services.sh
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  [ -f "$PGDATA/postmaster.pid" ] && "${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDATA" -m immediate stop >/dev/null 2>&1
-  redis-cli -p "$REDISPORT" shutdown nosave >/dev/null 2>&1 || true
+  stop_services
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -54,22 +51,8 @@ go build -o "$WORK/broker-load" ./cmd/broker-load
 echo "machine: $(nproc) cores, $(uname -sr), $(go version | cut -d' ' -f3), load average $(load)"
 echo "hydra: $(cd scripts/bench-hydra && go list -m github.com/ory/hydra/v2) (built here from the Go module proxy)"
 
-# The script's own PostgreSQL: production settings, not the CI cluster's.
-mkdir -p "$PGDATA"; [ ${#AS[@]} -gt 0 ] && chown postgres "$PGDATA"
-"${AS[@]}" "$PGBIN/initdb" -D "$PGDATA" -U postgres -A trust -E UTF8 --locale C.UTF-8 >/dev/null
-cat >>"$PGDATA/postgresql.conf" <<EOF
-listen_addresses = '127.0.0.1'
-port = $PGPORT
-unix_socket_directories = '$PGDATA'
-shared_buffers = 1GB
-max_connections = 200
-autovacuum = on
-fsync = on
-synchronous_commit = on
-EOF
-"${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w start >/dev/null
-redis-server --daemonize yes --bind 127.0.0.1 --port "$REDISPORT" --save "" --appendonly no >/dev/null
-PGURL="postgres://postgres@127.0.0.1:$PGPORT/postgres?sslmode=disable"
+# The script's own PostgreSQL (production settings) and Redis.
+start_services
 psql "$PGURL" -qc "CREATE DATABASE hydra"
 echo "postgres: $("$PGBIN/postgres" --version), autovacuum $(psql "$PGURL" -Atc 'SHOW autovacuum'), redis: $(redis-server --version | cut -d' ' -f3)"
 

@@ -198,6 +198,8 @@ func (l *loader) exchange() error {
 		return err
 	default:
 	}
+	// scripts/bench-broker.sh (CPU_SPLIT=1) starts counting CPU at this line.
+	fmt.Fprintf(os.Stderr, "timed run starts\n")
 	rec := newRecorder()
 	start := time.Now()
 	for w := 0; w < l.c.concurrency; w++ {
@@ -229,6 +231,7 @@ func (l *loader) refresh() error {
 		}
 	}
 	client := &http.Client{Transport: l.tr, Timeout: 30 * time.Second}
+	fmt.Fprintf(os.Stderr, "timed run starts\n")
 	return l.timedWith(func(w int) func() error {
 		tok := grants[w]
 		return func() error {
