@@ -1,6 +1,8 @@
 package postgres
 
 import (
+	"github.com/jackc/pgx/v5"
+
 	"context"
 	"fmt"
 
@@ -35,10 +37,18 @@ func (s *Store) ListAudit(ctx context.Context, tenantID string, limit int) ([]st
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := s.q(ctx).Query(ctx, `SELECT id, at, tenant_id, actor, action, target, detail FROM audit_log
+	rows, err := s.q(ctx).Query(ctx, `SELECT `+auditColumns+` FROM audit_log
 		WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2`, tenantID, limit)
+	return collectAudit(rows, err, "list audit")
+}
+
+// auditColumns are the columns collectAudit reads, in its order.
+const auditColumns = `id, at, tenant_id, actor, action, target, detail`
+
+// collectAudit reads the entries a query of auditColumns answered.
+func collectAudit(rows pgx.Rows, err error, what string) ([]store.AuditEntry, error) {
 	if err != nil {
-		return nil, wrap("list audit", err)
+		return nil, wrap(what, err)
 	}
 	defer rows.Close()
 	var out []store.AuditEntry
@@ -46,7 +56,7 @@ func (s *Store) ListAudit(ctx context.Context, tenantID string, limit int) ([]st
 		var e store.AuditEntry
 		var detail []byte
 		if err := rows.Scan(&e.ID, &e.At, &e.TenantID, &e.Actor, &e.Action, &e.Target, &detail); err != nil {
-			return nil, wrap("list audit", err)
+			return nil, wrap(what, err)
 		}
 		e.At = e.At.UTC()
 		if len(detail) > 0 {
@@ -54,5 +64,5 @@ func (s *Store) ListAudit(ctx context.Context, tenantID string, limit int) ([]st
 		}
 		out = append(out, e)
 	}
-	return out, wrap("list audit", rows.Err())
+	return out, wrap(what, rows.Err())
 }

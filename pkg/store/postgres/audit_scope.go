@@ -29,29 +29,12 @@ func (s *Store) AuditInScope(ctx context.Context, sc store.Scope, f store.AuditF
 	if !f.To.IsZero() {
 		to = &f.To
 	}
-	rows, err := s.q(ctx).Query(ctx, `SELECT id, at, tenant_id, actor, action, target, detail FROM audit_log
+	rows, err := s.q(ctx).Query(ctx, `SELECT `+auditColumns+` FROM audit_log
 		WHERE ($1 = 'operator' OR tenant_id = $2)
 		  AND ($3 = '' OR actor = $3) AND ($4 = '' OR action = $4) AND ($5 = '' OR target = $5)
 		  AND ($6::timestamptz IS NULL OR at >= $6) AND ($7::timestamptz IS NULL OR at < $7)
 		  AND ($8::bigint = 0 OR id < $8::bigint)
 		ORDER BY id DESC LIMIT $9`,
 		string(sc.Role), sc.TenantID, f.Actor, f.Action, f.Target, from, to, f.Before, f.Limit)
-	if err != nil {
-		return nil, wrap("audit in scope", err)
-	}
-	defer rows.Close()
-	var out []store.AuditEntry
-	for rows.Next() {
-		var e store.AuditEntry
-		var detail []byte
-		if err := rows.Scan(&e.ID, &e.At, &e.TenantID, &e.Actor, &e.Action, &e.Target, &detail); err != nil {
-			return nil, wrap("audit in scope", err)
-		}
-		e.At = e.At.UTC()
-		if len(detail) > 0 {
-			e.Detail = detail
-		}
-		out = append(out, e)
-	}
-	return out, wrap("audit in scope", rows.Err())
+	return collectAudit(rows, err, "audit in scope")
 }
