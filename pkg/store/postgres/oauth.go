@@ -200,16 +200,23 @@ func (s *Store) DeactivateOAuthRequest(ctx context.Context, kind store.OAuthKind
 
 // revokeGrant marks a grant revoked and brings its expiry forward to now
 // (the janitor removes it then). It takes the grant's row lock, which a
-// rotation takes first too (grantLive): a rotation under way ends before
+// rotation takes first too (grantRotation): a rotation under way ends before
 // it, so the revocation's next statement sees the new refresh token; a
 // later one finds the grant revoked and fails.
 const revokeGrant = `UPDATE oauth_grants SET revoked_at = COALESCE(revoked_at, $2), expires_at = LEAST(COALESCE(expires_at, $2), $2)
 	WHERE request_id = $1`
 
-// grantLive, the first statement of a rotation's batch, locks the grant
-// and aborts the batch (division by zero, as an inactive gate does) when
-// it was revoked or is gone.
-const grantLive = `SELECT 1 / count(*) FROM (SELECT 1 FROM oauth_grants WHERE request_id = $1 AND revoked_at IS NULL FOR UPDATE) g`
+// grantRotation, the first statement of a rotation's batch, moves the
+// grant on (its expiry, and its new access token's nonce when it has
+// one): the update takes the grant's row lock before the refresh token's
+// gate, and aborts the batch (division by zero, as an inactive gate does)
+// when the grant was revoked or is gone. One statement where a locking
+// SELECT and an UPDATE were two.
+const grantRotation = `WITH u AS (UPDATE oauth_grants SET
+		expires_at = CASE WHEN $3 <> '' THEN GREATEST(expires_at, $2) WHEN expires_at < $2 THEN $2 ELSE expires_at END,
+		access = CASE WHEN $3 <> '' THEN $3 ELSE access END
+	WHERE request_id = $1 AND revoked_at IS NULL RETURNING 1)
+	SELECT 1 / count(*) FROM u`
 
 // RevokeOAuthSubject implements store.OAuthRecords.
 func (s *Store) RevokeOAuthSubject(ctx context.Context, tenantID, subject string) (int, error) {
@@ -327,10 +334,12 @@ func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 		return ErrNoSealer
 	}
 	batch := &pgx.Batch{}
-	if b.Gate != nil && b.GrantExpiry != nil && b.Grant == nil {
+	rotation := b.Gate != nil && b.GrantExpiry != nil && b.Grant == nil
+	if rotation {
 		// A rotation of a grant's token: the grant's lock first, and no
 		// rotation of a revoked grant (revokeGrant).
-		batch.Queue(grantLive, b.GrantExpiry.RequestID)
+		g := b.GrantExpiry
+		batch.Queue(grantRotation, g.RequestID, g.At, g.Access)
 	}
 	for _, d := range b.Deactivate {
 		if d.Kind == store.OAuthRefresh {
@@ -369,7 +378,7 @@ func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 		batch.Queue(`INSERT INTO oauth_grants (request_id, client_id, tenant_id, subject, data, key_id, created_at, expires_at, access)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`, g.RequestID, g.ClientID, g.TenantID, g.Subject, sealed, keyID, created, nullTime(g.ExpiresAt), g.Access)
 	}
-	if g := b.GrantExpiry; g != nil {
+	if g := b.GrantExpiry; g != nil && !rotation {
 		if g.Access != "" {
 			batch.Queue(`UPDATE oauth_grants SET expires_at = GREATEST(expires_at, $2), access = $3 WHERE request_id = $1 AND revoked_at IS NULL`,
 				g.RequestID, g.At, g.Access)
