@@ -57,6 +57,10 @@ type pending struct {
 	mu      sync.Mutex
 	batch   store.OAuthBatch
 	gateErr error
+	// grantReq is the request whose session the batch's grant keeps,
+	// encoded at flush only if the grant is written (a code exchange), not
+	// when it is kept already (a rotation: its expiry moves on).
+	grantReq fosite.Requester
 }
 
 type pendingKey struct{}
@@ -76,6 +80,16 @@ func (p *pending) add(f func(*store.OAuthBatch)) {
 	p.mu.Unlock()
 }
 
+// grantFrom notes the request whose session the batch's grant keeps (the
+// first token written names it).
+func (p *pending) grantFrom(r fosite.Requester) {
+	p.mu.Lock()
+	if p.grantReq == nil {
+		p.grantReq = r
+	}
+	p.mu.Unlock()
+}
+
 // gate sets the record the batch depends on and the error to return when
 // it is no longer active.
 func (p *pending) gate(ref store.OAuthRef, err error) {
@@ -86,10 +100,10 @@ func (p *pending) gate(ref store.OAuthRef, err error) {
 }
 
 // take returns the collected writes and forgets them.
-func (p *pending) take() (store.OAuthBatch, error) {
+func (p *pending) take() (store.OAuthBatch, fosite.Requester, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	b, err := p.batch, p.gateErr
-	p.batch, p.gateErr = store.OAuthBatch{}, nil
-	return b, err
+	b, r, err := p.batch, p.grantReq, p.gateErr
+	p.batch, p.grantReq, p.gateErr = store.OAuthBatch{}, nil, nil
+	return b, r, err
 }

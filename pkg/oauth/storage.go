@@ -88,10 +88,36 @@ type refreshReusedError struct{ requestID string }
 
 func (e *refreshReusedError) Error() string { return "oauth: refresh token used twice" }
 
+// record is the record of a token or session of r, with its data.
 func (s *storage) record(kind store.OAuthKind, sig string, r fosite.Requester, expires time.Time) (store.OAuthRecord, error) {
+	rec := s.slimRecord(kind, sig, r, expires)
+	data, err := encodeRequest(r)
+	if err != nil {
+		return store.OAuthRecord{}, err
+	}
+	rec.Data = data
+	return rec, nil
+}
+
+// slimRecord is the record of a token of r without its data (which, for
+// a login's tokens, its grant keeps).
+func (s *storage) slimRecord(kind store.OAuthKind, sig string, r fosite.Requester, expires time.Time) store.OAuthRecord {
+	rec := store.OAuthRecord{Kind: kind, Signature: sig, RequestID: r.GetID(), ClientID: r.GetClient().GetID(),
+		Active: true, CreatedAt: s.now().UTC(), ExpiresAt: expires}
+	if bs, ok := r.GetSession().(*Session); ok {
+		rec.TenantID, rec.Subject = bs.TenantID, bs.Claims.Subject
+	}
+	if c, ok := r.GetClient().(*Client); ok && rec.TenantID == "" {
+		rec.TenantID = c.TenantID
+	}
+	return rec
+}
+
+// encodeRequest serializes r as a storedRequest.
+func encodeRequest(r fosite.Requester) ([]byte, error) {
 	sess, err := json.Marshal(r.GetSession())
 	if err != nil {
-		return store.OAuthRecord{}, fmt.Errorf("oauth: encode session: %w", err)
+		return nil, fmt.Errorf("oauth: encode session: %w", err)
 	}
 	data, err := json.Marshal(storedRequest{
 		ID: r.GetID(), RequestedAt: r.GetRequestedAt(), ClientID: r.GetClient().GetID(),
@@ -100,17 +126,9 @@ func (s *storage) record(kind store.OAuthKind, sig string, r fosite.Requester, e
 		Form: r.GetRequestForm(), Session: sess,
 	})
 	if err != nil {
-		return store.OAuthRecord{}, fmt.Errorf("oauth: encode request: %w", err)
+		return nil, fmt.Errorf("oauth: encode request: %w", err)
 	}
-	rec := store.OAuthRecord{Kind: kind, Signature: sig, RequestID: r.GetID(), ClientID: r.GetClient().GetID(),
-		Active: true, Data: data, CreatedAt: s.now().UTC(), ExpiresAt: expires}
-	if bs, ok := r.GetSession().(*Session); ok {
-		rec.TenantID, rec.Subject = bs.TenantID, bs.Claims.Subject
-	}
-	if c, ok := r.GetClient().(*Client); ok && rec.TenantID == "" {
-		rec.TenantID = c.TenantID
-	}
-	return rec, nil
+	return data, nil
 }
 
 func (s *storage) create(ctx context.Context, kind store.OAuthKind, sig string, r fosite.Requester, expires time.Time) error {
@@ -121,10 +139,6 @@ func (s *storage) create(ctx context.Context, kind store.OAuthKind, sig string, 
 // none yet, or moves its expiry on) but no row of its own: a login's
 // self-contained access token.
 func (s *storage) write(ctx context.Context, kind store.OAuthKind, sig string, r fosite.Requester, expires time.Time, grantOnly bool) error {
-	rec, err := s.record(kind, sig, r, expires)
-	if err != nil {
-		return err
-	}
 	access := ""
 	if grantOnly {
 		pl, err := s.ag.open(sig)
@@ -133,31 +147,38 @@ func (s *storage) write(ctx context.Context, kind store.OAuthKind, sig string, r
 		}
 		access = pl.Nonce
 	}
+	if p := pendingOf(ctx); p != nil && (kind == store.OAuthAccess || kind == store.OAuthRefresh) {
+		// The session once per grant: the token's row is slim (no data),
+		// the batch carries the grant, whose session flush encodes if
+		// the grant is new.
+		rec := s.slimRecord(kind, sig, r, expires)
+		g := store.OAuthGrant{RequestID: rec.RequestID, ClientID: rec.ClientID, TenantID: rec.TenantID, Subject: rec.Subject,
+			CreatedAt: rec.CreatedAt, ExpiresAt: expires}
+		slim := rec
+		slim.Subject = ""
+		p.grantFrom(r)
+		p.add(func(b *store.OAuthBatch) {
+			if !grantOnly {
+				b.Create = append(b.Create, slim)
+			}
+			if b.Grant == nil {
+				b.Grant = &g
+			} else if expires.After(b.Grant.ExpiresAt) {
+				b.Grant.ExpiresAt = expires
+			}
+			if grantOnly {
+				b.Grant.Access = access
+			}
+		})
+		return nil
+	}
+	rec, err := s.record(kind, sig, r, expires)
+	if err != nil {
+		return err
+	}
 	if p := pendingOf(ctx); p != nil {
-		if kind == store.OAuthAccess || kind == store.OAuthRefresh {
-			// The session once per grant: the token's row is slim (no
-			// data), the batch carries the grant's session.
-			g := store.OAuthGrant{RequestID: rec.RequestID, ClientID: rec.ClientID, TenantID: rec.TenantID, Subject: rec.Subject,
-				Data: rec.Data, CreatedAt: rec.CreatedAt, ExpiresAt: expires}
-			slim := rec
-			slim.Data, slim.Subject = nil, ""
-			p.add(func(b *store.OAuthBatch) {
-				if !grantOnly {
-					b.Create = append(b.Create, slim)
-				}
-				if b.Grant == nil {
-					b.Grant = &g
-				} else if expires.After(b.Grant.ExpiresAt) {
-					b.Grant.ExpiresAt = expires
-				}
-				if grantOnly {
-					b.Grant.Access = access
-				}
-			})
-		} else {
-			p.add(func(b *store.OAuthBatch) { b.Create = append(b.Create, rec) })
-		}
-		if c := cacheOf(ctx); c != nil && !grantOnly {
+		p.add(func(b *store.OAuthBatch) { b.Create = append(b.Create, rec) })
+		if c := cacheOf(ctx); c != nil {
 			c.put(kind, sig, rec, true)
 		}
 		return nil
@@ -509,9 +530,14 @@ func (s *storage) DeleteRefreshTokenSession(ctx context.Context, sig string) err
 func (s *storage) RotateRefreshToken(ctx context.Context, requestID, sig string) error {
 	if p := pendingOf(ctx); p != nil {
 		p.gate(store.OAuthRef{Kind: store.OAuthRefresh, Signature: sig}, &refreshReusedError{requestID: requestID})
-		// The grant's old access tokens go: revoked tokens need not be
-		// kept (an unknown access token is as invalid as an inactive one),
-		// and keeping them would slow every later rotation.
+		if s.grantKept(ctx, sig) {
+			// A grant's access tokens have no rows (granttoken.go): the
+			// rotation's new nonce in the grant ends the old ones.
+			return nil
+		}
+		// A token from before grants were kept: the grant's old access
+		// tokens go (an unknown access token is as invalid as an inactive
+		// one, and keeping them would slow every later rotation).
 		p.add(func(b *store.OAuthBatch) {
 			b.DeleteRequests = append(b.DeleteRequests, store.OAuthRequestRef{Kind: store.OAuthAccess, RequestID: requestID})
 		})
@@ -622,12 +648,20 @@ func (s *storage) Commit(ctx context.Context) error {
 // reuse interval, the pair this request carries is that rotation's, and
 // nothing is written.
 func (s *storage) flush(ctx context.Context, p *pending) error {
-	b, gateErr := p.take()
+	b, grantReq, gateErr := p.take()
 	successor := ""
 	if b.Gate != nil && b.Gate.Kind == store.OAuthRefresh && b.Grant != nil && s.grantKept(ctx, b.Gate.Signature) {
 		// A rotation: the grant is written already; its expiry moves on.
 		b.GrantExpiry = &store.OAuthGrantExpiry{RequestID: b.Grant.RequestID, At: b.Grant.ExpiresAt, Access: b.Grant.Access}
 		b.Grant = nil
+	}
+	if b.Grant != nil && b.Grant.Data == nil {
+		// A new grant: its session, encoded once.
+		data, err := encodeRequest(grantReq)
+		if err != nil {
+			return err
+		}
+		b.Grant.Data = data
 	}
 	if b.Grant != nil {
 		defer s.grants.forget(b.Grant.RequestID)
@@ -687,7 +721,7 @@ func (s *storage) grantKept(ctx context.Context, sig string) bool {
 // Rollback implements storage.Transactional: nothing was written yet.
 func (s *storage) Rollback(ctx context.Context) error {
 	if p := pendingOf(ctx); p != nil {
-		p.take()
+		_, _, _ = p.take()
 	}
 	return nil
 }
