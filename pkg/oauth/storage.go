@@ -70,7 +70,9 @@ type storedRequest struct {
 	RequestedAudience []string        `json:"requested_audience,omitempty"`
 	GrantedAudience   []string        `json:"granted_audience,omitempty"`
 	Form              url.Values      `json:"form,omitempty"`
-	Session           json.RawMessage `json:"session"`
+	// Session is the request's fosite.Session, encoded and decoded in
+	// the same pass as the rest (decode sets it to the session to fill).
+	Session any `json:"session"`
 }
 
 // codeReusedError is returned by InvalidateAuthorizeCodeSession when a
@@ -115,15 +117,11 @@ func (s *storage) slimRecord(kind store.OAuthKind, sig string, r fosite.Requeste
 
 // encodeRequest serializes r as a storedRequest.
 func encodeRequest(r fosite.Requester) ([]byte, error) {
-	sess, err := json.Marshal(r.GetSession())
-	if err != nil {
-		return nil, fmt.Errorf("oauth: encode session: %w", err)
-	}
 	data, err := json.Marshal(storedRequest{
 		ID: r.GetID(), RequestedAt: r.GetRequestedAt(), ClientID: r.GetClient().GetID(),
 		RequestedScope: r.GetRequestedScopes(), GrantedScope: r.GetGrantedScopes(),
 		RequestedAudience: r.GetRequestedAudience(), GrantedAudience: r.GetGrantedAudience(),
-		Form: r.GetRequestForm(), Session: sess,
+		Form: r.GetRequestForm(), Session: r.GetSession(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("oauth: encode request: %w", err)
@@ -292,15 +290,12 @@ func (s *storage) decodeRecord(ctx context.Context, rec store.OAuthRecord, sessi
 }
 
 func (s *storage) decode(ctx context.Context, data []byte, session fosite.Session) (fosite.Requester, error) {
-	var sr storedRequest
-	if err := json.Unmarshal(data, &sr); err != nil {
-		return nil, fmt.Errorf("oauth: decode request: %w", err)
-	}
 	if session == nil {
 		session = NewSession()
 	}
-	if err := json.Unmarshal(sr.Session, session); err != nil {
-		return nil, fmt.Errorf("oauth: decode session: %w", err)
+	sr := storedRequest{Session: session}
+	if err := json.Unmarshal(data, &sr); err != nil {
+		return nil, fmt.Errorf("oauth: decode request: %w", err)
 	}
 	client, err := s.clients.get(ctx, sr.ClientID)
 	if err != nil {
