@@ -62,14 +62,14 @@ var (
 
 // storedRequest is a fosite request as kept in a store.OAuthRecord.
 type storedRequest struct {
-	ID                string          `json:"id"`
-	RequestedAt       time.Time       `json:"requested_at"`
-	ClientID          string          `json:"client_id"`
-	RequestedScope    []string        `json:"requested_scope,omitempty"`
-	GrantedScope      []string        `json:"granted_scope,omitempty"`
-	RequestedAudience []string        `json:"requested_audience,omitempty"`
-	GrantedAudience   []string        `json:"granted_audience,omitempty"`
-	Form              url.Values      `json:"form,omitempty"`
+	ID                string     `json:"id"`
+	RequestedAt       time.Time  `json:"requested_at"`
+	ClientID          string     `json:"client_id"`
+	RequestedScope    []string   `json:"requested_scope,omitempty"`
+	GrantedScope      []string   `json:"granted_scope,omitempty"`
+	RequestedAudience []string   `json:"requested_audience,omitempty"`
+	GrantedAudience   []string   `json:"granted_audience,omitempty"`
+	Form              url.Values `json:"form,omitempty"`
 	// Session is the request's fosite.Session, encoded and decoded in
 	// the same pass as the rest (decode sets it to the session to fill).
 	Session any `json:"session"`
