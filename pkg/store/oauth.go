@@ -107,6 +107,12 @@ type OAuthBatch struct {
 type OAuthRotation struct {
 	At        time.Time
 	Successor string
+	// Remove deletes the gated record instead of keeping it as rotated: a
+	// refresh token that names its grant is recognised as a rotated one
+	// of that grant without a row (docs/oauth.md), so nothing is kept
+	// and the table stays at its live size. The gate's semantics are the
+	// same: a record that is gone or inactive fails the batch.
+	Remove bool
 }
 
 // OAuthRef names one record.

@@ -307,7 +307,11 @@ func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 			if err := s.DeactivateOAuthRecord(ctx, g.Kind, g.Signature); err != nil {
 				return err
 			}
-			if rot := b.Rotation; rot != nil {
+			if rot := b.Rotation; rot != nil && rot.Remove {
+				if err := s.DeleteOAuthRecord(ctx, g.Kind, g.Signature); err != nil {
+					return err
+				}
+			} else if rot != nil {
 				r := s.oauth[g.Kind][g.Signature]
 				r.RotatedAt, r.Successor = rot.At.UTC().Truncate(time.Microsecond), rot.Successor
 				s.oauth[g.Kind][g.Signature] = r // undone with the deactivation

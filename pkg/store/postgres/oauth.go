@@ -352,9 +352,16 @@ func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 		if b.Rotation != nil {
 			rotated, successor = b.Rotation.At, b.Rotation.Successor
 		}
-		batch.Queue(`WITH u AS (UPDATE oauth_records SET active = false, rotated_at = $3, successor = $4
-				WHERE kind = $1 AND signature = $2 AND active RETURNING 1)
-			SELECT 1 / count(*) FROM u`, string(g.Kind), g.Signature, rotated, successor)
+		if b.Rotation != nil && b.Rotation.Remove {
+			// A token that names its grant: its row goes (a DELETE
+			// writes less WAL than the update that kept it).
+			batch.Queue(`WITH u AS (DELETE FROM oauth_records WHERE kind = $1 AND signature = $2 AND active RETURNING 1)
+				SELECT 1 / count(*) FROM u`, string(g.Kind), g.Signature)
+		} else {
+			batch.Queue(`WITH u AS (UPDATE oauth_records SET active = false, rotated_at = $3, successor = $4
+					WHERE kind = $1 AND signature = $2 AND active RETURNING 1)
+				SELECT 1 / count(*) FROM u`, string(g.Kind), g.Signature, rotated, successor)
+		}
 	}
 	for _, d := range b.Deactivate {
 		batch.Queue(`UPDATE oauth_records SET active = false, expires_at = LEAST(COALESCE(expires_at, $3), $3)

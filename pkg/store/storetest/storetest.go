@@ -45,6 +45,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"OAuthBatch", testOAuthBatch},
 		{"OAuthBatchGateIsAtomic", testOAuthBatchGateIsAtomic},
 		{"OAuthRotation", testOAuthRotation},
+		{"OAuthRotationRemoves", testOAuthRotationRemoves},
 		{"OAuthJanitor", testOAuthJanitor},
 		{"OAuthGrants", testOAuthGrants},
 		{"Audit", testAudit},
@@ -893,6 +894,44 @@ func testOAuthRotation(t *testing.T, s store.Store) {
 	must(t, s.DeactivateOAuthRequest(ctx(), store.OAuthRefresh, "r2"))
 	if r, _ := s.GetOAuthRecord(ctx(), store.OAuthRefresh, "rt-x"); r.Successor != "" || !r.RotatedAt.IsZero() {
 		t.Fatalf("revoked record: successor %q at %v", r.Successor, r.RotatedAt)
+	}
+}
+
+// testOAuthRotationRemoves: a rotation with Remove deletes the rotated
+// refresh token in the batch that creates its successor — nothing is left
+// for the janitor — and is still a gate: presented again (the row gone),
+// or when the token was revoked, the batch fails and writes nothing.
+func testOAuthRotationRemoves(t *testing.T, s store.Store) {
+	must(t, s.CreateOAuthRecord(ctx(), rec(store.OAuthRefresh, "rt-1", "r1")))
+	must(t, s.CreateOAuthRecord(ctx(), rec(store.OAuthRefresh, "rt-x", "r2")))
+	rotate := func(gate, successor, req string) error {
+		return s.ApplyOAuth(ctx(), store.OAuthBatch{
+			Gate:     &store.OAuthRef{Kind: store.OAuthRefresh, Signature: gate},
+			Rotation: &store.OAuthRotation{At: base, Successor: successor, Remove: true},
+			Create:   []store.OAuthRecord{rec(store.OAuthRefresh, successor, req)},
+		})
+	}
+	must(t, rotate("rt-1", "rt-2", "r1"))
+	_, err := s.GetOAuthRecord(ctx(), store.OAuthRefresh, "rt-1")
+	wantErr(t, err, store.ErrNotFound)
+	if r, err := s.GetOAuthRecord(ctx(), store.OAuthRefresh, "rt-2"); err != nil || r.RequestID != "r1" {
+		t.Fatalf("successor: %+v, %v", r, err)
+	}
+	// Presented again: the gate is gone; the other successor is not written.
+	wantErr(t, rotate("rt-1", "rt-3", "r1"), store.ErrNotFound)
+	_, err = s.GetOAuthRecord(ctx(), store.OAuthRefresh, "rt-3")
+	wantErr(t, err, store.ErrNotFound)
+	// A revoked token is kept inactive (until the janitor) and rotates no more.
+	must(t, s.DeactivateOAuthRequest(ctx(), store.OAuthRefresh, "r2"))
+	wantErr(t, rotate("rt-x", "rt-y", "r2"), store.ErrInactive)
+	_, err = s.GetOAuthRecord(ctx(), store.OAuthRefresh, "rt-x")
+	wantErr(t, err, store.ErrInactive)
+	_, err = s.GetOAuthRecord(ctx(), store.OAuthRefresh, "rt-y")
+	wantErr(t, err, store.ErrNotFound)
+	removed, err := s.DeleteExpiredOAuth(ctx(), base.Add(-time.Hour), 100)
+	must(t, err)
+	if removed[store.OAuthRefresh] != 0 {
+		t.Fatalf("the janitor found %v before anything expired", removed)
 	}
 }
 
