@@ -24,6 +24,19 @@ func tokenSig(tok string) string {
 	return sig
 }
 
+// refreshKey is the key of a refresh token's row: for a token that names
+// its grant (ory_rg_), HMAC-SHA512/256 of the token's body under fosite's
+// key (the harness's HMAC secret); for fosite's, its signature.
+func refreshKey(tok string) string {
+	body, ok := strings.CutPrefix(tok, "ory_rg_")
+	if !ok {
+		return tokenSig(tok)
+	}
+	m := hmac.New(sha512.New512_256, bytes.Repeat([]byte{2}, 32))
+	m.Write([]byte(body))
+	return base64.URLEncoding.WithPadding(base64.NoPadding).EncodeToString(m.Sum(nil))
+}
+
 // TestSessionOncePerGrant: the tokens a code exchange and the rotations
 // after it issue keep no session of their own — the refresh token reads
 // its grant's, written once; the access token, self-contained, has no row
@@ -46,7 +59,7 @@ func TestSessionOncePerGrant(t *testing.T) {
 				if _, err := h.store.GetOAuthRecord(ctx, store.OAuthAccess, tokenSig(tok.AccessToken)); !errors.Is(err, store.ErrNotFound) {
 					t.Fatalf("the access token has a row: %v", err)
 				}
-				rt, err := h.store.GetOAuthRecord(ctx, store.OAuthRefresh, tokenSig(tok.RefreshToken))
+				rt, err := h.store.GetOAuthRecord(ctx, store.OAuthRefresh, refreshKey(tok.RefreshToken))
 				must(t, err)
 				g, err := h.store.GetOAuthGrant(ctx, rt.RequestID)
 				must(t, err)
@@ -87,15 +100,17 @@ func TestSessionOncePerGrant(t *testing.T) {
 }
 
 // TestRotationOfATokenWithItsOwnSession: a refresh token written before
-// grants were kept — its record holding the session — still rotates; the
-// rotation writes its grant, and the successor reads it.
+// grants were kept — its record holding the session, in fosite's ory_rt_
+// format — still rotates; the rotation writes its grant, the successor (a
+// token that names its grant) reads it, and the old token's reuse revokes
+// the grant.
 func TestRotationOfATokenWithItsOwnSession(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
 	v := oauth2.GenerateVerifier()
 	tok, err := h.config().Exchange(ctx, h.code(t, v), oauth2.VerifierOption(v))
 	must(t, err)
-	rec, err := h.store.GetOAuthRecord(ctx, store.OAuthRefresh, tokenSig(tok.RefreshToken))
+	rec, err := h.store.GetOAuthRecord(ctx, store.OAuthRefresh, refreshKey(tok.RefreshToken))
 	must(t, err)
 	// A refresh token of another grant, minted as fosite does (the
 	// harness's HMAC secret), whose record carries the session itself.
@@ -117,7 +132,7 @@ func TestRotationOfATokenWithItsOwnSession(t *testing.T) {
 
 	next, err := h.config().TokenSource(ctx, &oauth2.Token{RefreshToken: raw, Expiry: time.Now().Add(-time.Minute)}).Token()
 	must(t, err)
-	succ, err := h.store.GetOAuthRecord(ctx, store.OAuthRefresh, tokenSig(next.RefreshToken))
+	succ, err := h.store.GetOAuthRecord(ctx, store.OAuthRefresh, refreshKey(next.RefreshToken))
 	must(t, err)
 	if !succ.FromGrant || succ.RequestID != "legacy-grant" {
 		t.Fatalf("successor: grant %q, from grant %v", succ.RequestID, succ.FromGrant)
@@ -125,10 +140,28 @@ func TestRotationOfATokenWithItsOwnSession(t *testing.T) {
 	if !h.introspect(t, next.AccessToken) {
 		t.Fatal("the successor's access token is inactive")
 	}
+	// It rotated into a token that names its grant; its own row, which
+	// nothing else could recognise it by, is kept as rotated.
+	if !strings.HasPrefix(next.RefreshToken, "ory_rg_") {
+		t.Fatalf("successor %.10s…, want ory_rg_", next.RefreshToken)
+	}
+	if old, err := h.store.GetOAuthRecord(ctx, store.OAuthRefresh, legacy.Signature); !errors.Is(err, store.ErrInactive) ||
+		old.Successor != refreshKey(next.RefreshToken) {
+		t.Fatalf("the old-format token's row after its rotation: %v, successor %q", err, old.Successor)
+	}
 	// Its next rotation extends the grant written by the first.
 	next.Expiry = time.Now().Add(-time.Minute)
-	if _, err := h.config().TokenSource(ctx, next).Token(); err != nil {
+	third, err := h.config().TokenSource(ctx, next).Token()
+	if err != nil {
 		t.Fatalf("second rotation: %v", err)
+	}
+	// The old-format token reused past the interval revokes the grant.
+	h.clock.Advance(store.DefaultRefreshReuse + time.Second)
+	if _, err := h.config().TokenSource(ctx, &oauth2.Token{RefreshToken: raw}).Token(); err == nil {
+		t.Fatal("the rotated old-format token was accepted again")
+	}
+	if _, err := h.config().TokenSource(ctx, &oauth2.Token{RefreshToken: third.RefreshToken}).Token(); err == nil {
+		t.Fatal("the grant survived the reuse of its old-format token")
 	}
 }
 

@@ -137,7 +137,14 @@ func New(cfg Config) (*Provider, error) {
 	core := compose.NewOAuth2HMACStrategy(fc)
 	st.codeSig = core.AuthorizeCodeSignature
 	tokens := newSuccessorStrategy(core, cfg.HMACSecret, cfg.Now)
-	st.cc, st.ag = tokens.cc, tokens.ag
+	st.cc, st.ag, st.rg = tokens.cc, tokens.ag, tokens.rg
+	st.successorOf = func(grant, presented string) string {
+		_, sig, err := tokens.refreshSuccessor(grant, presented)
+		if err != nil {
+			return ""
+		}
+		return tokens.rg.key(sig)
+	}
 	strategy := &compose.CommonStrategy{
 		CoreStrategy:               tokens,
 		OpenIDConnectTokenStrategy: &openid.DefaultStrategy{Signer: &idTokenSigner{keys: cfg.Signing}, Config: fc},

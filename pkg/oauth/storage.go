@@ -43,6 +43,11 @@ type storage struct {
 	// grants reads their grants (granttoken.go).
 	ag     *agTokens
 	grants *grantCache
+	// rg opens refresh tokens that name their grant; successorOf gives
+	// the row key of the refresh token a rotation of the presented one
+	// issues (refreshtoken.go).
+	rg          *rgTokens
+	successorOf func(grant, presented string) string
 	// accessTTL is the access token lifespan: a replayed rotation tells
 	// the expiry of the access token it hands back from it.
 	accessTTL time.Duration
@@ -418,7 +423,11 @@ func (s *storage) DeleteAccessTokenSession(ctx context.Context, sig string) erro
 
 // CreateRefreshTokenSession implements oauth2.RefreshTokenStorage.
 func (s *storage) CreateRefreshTokenSession(ctx context.Context, sig, _ string, r fosite.Requester) error {
-	return s.create(ctx, store.OAuthRefresh, sig, r, s.expiry(r, fosite.RefreshToken, s.refreshTTL))
+	key, _, err := s.refreshRow(sig)
+	if err != nil {
+		return fmt.Errorf("oauth: store refresh token: %w", err)
+	}
+	return s.create(ctx, store.OAuthRefresh, key, r, s.expiry(r, fosite.RefreshToken, s.refreshTTL))
 }
 
 // GetRefreshTokenSession implements oauth2.RefreshTokenStorage; a rotated
@@ -427,10 +436,20 @@ func (s *storage) CreateRefreshTokenSession(ctx context.Context, sig, _ string, 
 // token endpoint (the request's cache), it is within its reuse interval
 // (replayable): then it comes back as active, and the rotation that
 // follows hands back the pair the first produced. Introspection and
-// revocation see a rotated token as it is: inactive.
+// revocation see a rotated token as it is: inactive. A token that names
+// its grant keeps no row once rotated; on the token endpoint it is
+// recognised as rotated all the same (rotatedRefresh), elsewhere it is
+// unknown.
 func (s *storage) GetRefreshTokenSession(ctx context.Context, sig string, session fosite.Session) (fosite.Requester, error) {
+	sig, named, kerr := s.refreshRow(sig)
+	if kerr != nil {
+		return nil, fosite.ErrNotFound // forged or garbled
+	}
 	req, err := s.get(ctx, store.OAuthRefresh, sig, session, fosite.ErrInactiveToken)
 	c := cacheOf(ctx)
+	if errors.Is(err, fosite.ErrNotFound) && named != nil && c != nil {
+		return s.rotatedRefresh(ctx, c, named.sig, &named.rgPayload, session)
+	}
 	if !errors.Is(err, fosite.ErrInactiveToken) || c == nil {
 		return req, err
 	}
@@ -512,7 +531,11 @@ func (s *storage) reuseInterval(ctx context.Context, tenantID string) (time.Dura
 
 // DeleteRefreshTokenSession implements oauth2.RefreshTokenStorage.
 func (s *storage) DeleteRefreshTokenSession(ctx context.Context, sig string) error {
-	return s.del(ctx, store.OAuthRefresh, sig)
+	key, _, err := s.refreshRow(sig)
+	if err != nil {
+		return fosite.ErrNotFound
+	}
+	return s.del(ctx, store.OAuthRefresh, key)
 }
 
 // RotateRefreshToken implements oauth2.RefreshTokenStorage: the presented
@@ -522,7 +545,14 @@ func (s *storage) DeleteRefreshTokenSession(ctx context.Context, sig string) err
 // the same successor within the reuse interval — the same token presented
 // twice — writes nothing and hands back that pair (flush); otherwise a
 // rotated token used again revokes the whole grant.
+//
+// A token that names its grant is not kept once rotated: its row goes in
+// the batch that writes its successor (store.OAuthRotation.Remove).
 func (s *storage) RotateRefreshToken(ctx context.Context, requestID, sig string) error {
+	sig, named, err := s.refreshRow(sig)
+	if err != nil {
+		return fosite.ErrNotFound
+	}
 	if p := pendingOf(ctx); p != nil {
 		p.gate(store.OAuthRef{Kind: store.OAuthRefresh, Signature: sig}, &refreshReusedError{requestID: requestID})
 		if s.grantKept(ctx, sig) {
@@ -535,7 +565,20 @@ func (s *storage) RotateRefreshToken(ctx context.Context, requestID, sig string)
 		// one, and keeping them would slow every later rotation).
 		p.add(func(b *store.OAuthBatch) {
 			b.DeleteRequests = append(b.DeleteRequests, store.OAuthRequestRef{Kind: store.OAuthAccess, RequestID: requestID})
+			b.Rotation = &store.OAuthRotation{Remove: named != nil} // flush fills in the rest
 		})
+		return nil
+	}
+	if named != nil {
+		err = s.st.ApplyOAuth(ctx, store.OAuthBatch{Gate: &store.OAuthRef{Kind: store.OAuthRefresh, Signature: sig},
+			Rotation:       &store.OAuthRotation{At: s.now().UTC(), Remove: true},
+			DeleteRequests: []store.OAuthRequestRef{{Kind: store.OAuthAccess, RequestID: requestID}}})
+		if errors.Is(err, store.ErrInactive) || errors.Is(err, store.ErrNotFound) {
+			return &refreshReusedError{requestID: requestID}
+		}
+		if err != nil {
+			return fmt.Errorf("oauth: rotate refresh token: %w", err)
+		}
 		return nil
 	}
 	if err := s.st.DeactivateOAuthRecord(ctx, store.OAuthRefresh, sig); err != nil {
@@ -666,14 +709,16 @@ func (s *storage) flush(ctx context.Context, p *pending) error {
 		// once on this replica.
 		defer s.grants.forget(b.GrantExpiry.RequestID)
 	}
+	tenant := ""
 	if b.Gate != nil && b.Gate.Kind == store.OAuthRefresh {
 		for _, r := range b.Create {
 			if r.Kind == store.OAuthRefresh {
-				successor = r.Signature
+				successor, tenant = r.Signature, r.TenantID
 				break
 			}
 		}
-		b.Rotation = &store.OAuthRotation{At: s.now().UTC(), Successor: successor}
+		remove := b.Rotation != nil && b.Rotation.Remove
+		b.Rotation = &store.OAuthRotation{At: s.now().UTC(), Successor: successor, Remove: remove}
 	}
 	ctx = context.WithoutCancel(ctx)
 	err := s.st.ApplyOAuth(ctx, b)
@@ -693,6 +738,17 @@ func (s *storage) flush(ctx context.Context, p *pending) error {
 		}
 		return gateErr
 	case errors.Is(err, store.ErrInactive) && gateErr != nil:
+		return gateErr
+	case errors.Is(err, store.ErrNotFound) && errors.As(gateErr, &reused) && b.Rotation.Remove:
+		// A token that names its grant, rotated since this request read
+		// it: the same token presented twice at once (the pair this
+		// request carries is that rotation's, handed back within the
+		// reuse interval), or reuse.
+		if _, ok, rerr := s.replayableSuccessor(ctx, tenant, reused.requestID, successor); rerr != nil {
+			return rerr
+		} else if ok {
+			return nil
+		}
 		return gateErr
 	case errors.Is(err, store.ErrNotFound):
 		return fosite.ErrNotFound

@@ -20,18 +20,21 @@ import (
 // concurrent duplicate — yields the very same pair, which the reuse
 // interval can hand back without storing any token (docs/oauth.md).
 //
-// A derived token has fosite's format (ory_at_/ory_rt_, a 32-byte key,
-// "." and the HMAC-SHA512/256 of the key under the global secret) and is
-// validated by fosite as any other. Its key is HMAC-SHA512/256 of the kind
-// and the presented token under deriveKey; without the presented refresh
-// token — which the broker never stores, only its signature — nobody, the
-// database included, can compute it.
+// The derived access token is a login's self-contained one (ory_ag_,
+// granttoken.go) whose nonce is derived; the derived refresh token names
+// its grant (ory_rg_, refreshtoken.go) and its key is derived. Either is
+// HMAC-SHA512/256 of the kind and the presented token under deriveKey;
+// without the presented refresh token — which the broker never stores,
+// only an HMAC of it — nobody, the database included, can compute it.
+// Client-credentials tokens (ory_ac_) and authorization codes are
+// fosite's otherwise.
 type successorStrategy struct {
 	*foauth2.HMACSHAStrategy
 	signKey   []byte // fosite's HMAC key: the first 32 bytes of the global secret
 	deriveKey []byte
 	cc        *ccTokens // client_credentials tokens (cctoken.go)
 	ag        *agTokens // logins' access tokens (granttoken.go)
+	rg        *rgTokens // refresh tokens (refreshtoken.go)
 	now       func() time.Time
 }
 
@@ -45,7 +48,7 @@ func newSuccessorStrategy(core *foauth2.HMACSHAStrategy, hmacSecret []byte, now 
 	m := hmac.New(sha256.New, hmacSecret)
 	m.Write([]byte(deriveLabel))
 	return &successorStrategy{HMACSHAStrategy: core, signKey: append([]byte(nil), hmacSecret[:32]...), deriveKey: m.Sum(nil),
-		cc: newCCTokens(hmacSecret), ag: newAGTokens(hmacSecret), now: now}
+		cc: newCCTokens(hmacSecret), ag: newAGTokens(hmacSecret), rg: newRGTokens(hmacSecret), now: now}
 }
 
 // AccessTokenSignature implements foauth2.AccessTokenStrategy: a
@@ -97,13 +100,49 @@ func (s *successorStrategy) GenerateAccessToken(ctx context.Context, r fosite.Re
 	return s.ag.mint(r, randomNonce())
 }
 
-// GenerateRefreshToken implements foauth2.RefreshTokenStrategy.
+// GenerateRefreshToken implements foauth2.RefreshTokenStrategy: a token
+// that names its grant (refreshtoken.go), its key random at a code
+// exchange and derived from the presented token at a rotation.
 func (s *successorStrategy) GenerateRefreshToken(ctx context.Context, r fosite.Requester) (string, string, error) {
 	if old := presentedRefresh(r); old != "" {
-		token, sig := s.derive("rt", old)
-		return token, sig, nil
+		return s.refreshSuccessor(r.GetID(), old)
 	}
-	return s.HMACSHAStrategy.GenerateRefreshToken(ctx, r)
+	return s.rg.mint(r.GetID(), newRefreshKey())
+}
+
+// refreshSuccessor is the refresh token a rotation of the refresh token
+// old of grant issues, and its signature.
+func (s *successorStrategy) refreshSuccessor(grant, old string) (string, string, error) {
+	k := hmac.New(sha512.New512_256, s.deriveKey)
+	k.Write([]byte("rt\x00" + old))
+	return s.rg.mint(grant, k.Sum(nil))
+}
+
+// RefreshTokenSignature implements foauth2.RefreshTokenStrategy: a token
+// that names its grant is its own "signature"; the storage keys its row
+// by an HMAC of it (rgTokens.key).
+func (s *successorStrategy) RefreshTokenSignature(ctx context.Context, token string) string {
+	if strings.HasPrefix(token, rgPrefix) {
+		return rgSigPrefix + strings.TrimPrefix(token, rgPrefix)
+	}
+	return s.HMACSHAStrategy.RefreshTokenSignature(ctx, token)
+}
+
+// ValidateRefreshToken implements foauth2.RefreshTokenStrategy: a token
+// that names its grant must name the grant its row (or the grant itself)
+// gave, and be within its expiry.
+func (s *successorStrategy) ValidateRefreshToken(ctx context.Context, r fosite.Requester, token string) error {
+	if !strings.HasPrefix(token, rgPrefix) {
+		return s.HMACSHAStrategy.ValidateRefreshToken(ctx, r, token)
+	}
+	p, err := s.rg.open(rgSigPrefix + strings.TrimPrefix(token, rgPrefix))
+	if err != nil || p.Grant != r.GetID() {
+		return fosite.ErrTokenSignatureMismatch.WithWrap(errBadRGToken)
+	}
+	if exp := r.GetSession().GetExpiresAt(fosite.RefreshToken); !exp.IsZero() && exp.Before(s.now().UTC()) {
+		return fosite.ErrTokenExpired.WithHintf("Refresh token expired at '%s'.", exp)
+	}
+	return nil
 }
 
 // presentedRefresh is the refresh token a refresh grant presents, or "".
