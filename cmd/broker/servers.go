@@ -132,7 +132,7 @@ func serve(ctx context.Context, s server.Settings, logger *slog.Logger, ready fu
 			}
 		}
 	}()
-	go comp.RunBackground(ctx, time.Minute, reload)
+	go comp.RunBackground(ctx, s.JanitorEvery, reload)
 	go func() {
 		if comp.WaitReady(ctx, time.Second) == nil {
 			ready(comp)

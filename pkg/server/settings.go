@@ -56,6 +56,10 @@ type Settings struct {
 	// a login's self-contained access token: a revoked grant's access
 	// tokens stop everywhere within it (default 5 s).
 	GrantCacheTTL time.Duration `yaml:"grant_cache_ttl"`
+	// JanitorEvery is how often serve and dev run the janitors (OAuth,
+	// retention, consent) and re-read ESIA's certificates; webhook and
+	// mail delivery run twelve times as often (default 1 min).
+	JanitorEvery time.Duration `yaml:"janitor_every"`
 
 	// RateLimit is requests per minute per client IP on the login and
 	// token endpoints; 0 turns limiting off.
@@ -178,6 +182,7 @@ func DefaultSettings() Settings {
 		IDTokenLifespan:       time.Hour,
 		LoginTimeout:          15 * time.Minute,
 		GrantCacheTTL:         5 * time.Second,
+		JanitorEvery:          time.Minute,
 		RateLimit:             120,
 		SupportUnmaskPerHour:  30,
 		LogLevel:              "info",
