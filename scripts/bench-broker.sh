@@ -22,7 +22,17 @@
 # redis-server over the same run (/proc/PID/stat utime+stime), and the
 # machine's idle time per operation.
 #
+# With FLAT_REFRESHES=N it does only the flatness run instead (issue 13,
+# "tables flat over 1M refreshes"): `broker dev` on the script's own
+# PostgreSQL + Redis with the janitors every JANITOR_EVERY (10s), N refresh
+# rotations from CONCURRENCY diaries, and at the start of the timed run and
+# after every FLAT_EVERY (100000) refreshes the size of oauth_records and
+# oauth_grants (pg_total_relation_size, heap = pg_table_size, indexes =
+# pg_indexes_size, in kB), their live and dead rows, the WAL per refresh
+# since the previous line, the load average and the time.
+#
 # Usage: scripts/bench-broker.sh   (DURATION=20s CONCURRENCY=100 CODES=5000 CPU_SPLIT=0 PGPORT=55432 REDISPORT=56379)
+#        FLAT_REFRESHES=1000000 scripts/bench-broker.sh   (FLAT_EVERY=100000 JANITOR_EVERY=10s CONCURRENCY=100)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 DURATION="${DURATION:-20s}"; C="${CONCURRENCY:-100}"; CODES="${CODES:-5000}"
@@ -86,6 +96,46 @@ run() { # run NAME ADDR ARGS... — start broker dev with ARGS, drive it, stop i
   drive "$addr" login -c 20 -d "$DURATION"
   kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""
 }
+
+# flat — the flatness run (FLAT_REFRESHES): table sizes at checkpoints.
+flat() {
+  local addr=127.0.0.1:18183 every="${FLAT_EVERY:-100000}" lp
+  start_services
+  echo "postgres: $("$PGBIN/postgres" --version), autovacuum $(psql "$PGURL" -Atc 'SHOW autovacuum'), janitors every ${JANITOR_EVERY:-10s}"
+  BROKER_KEK="$("$WORK/broker" keys generate-kek)" BROKER_JANITOR_EVERY="${JANITOR_EVERY:-10s}" \
+    "$WORK/broker" dev --addr "$addr" --rate-limit 0 --log-level warn --database-url "$PGURL" \
+    --redis-url "redis://127.0.0.1:$REDISPORT/0" >"$WORK/flat.log" 2>&1 &
+  PID=$!
+  for _ in $(seq 1 100); do curl -fsS "http://$addr/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
+  : >"$WORK/load.err"
+  "$WORK/broker-load" -target "http://$addr" -mode refresh -c "$C" -total "$FLAT_REFRESHES" -checkpoint "$every" \
+    >"$WORK/load.out" 2>"$WORK/load.err" &
+  lp=$!
+  echo "refreshes | oauth_records total / heap / indexes kB, live, dead | oauth_grants total / heap / indexes kB, live, dead | WAL per refresh since the previous line | load average | UTC"
+  local lsn last=0 n
+  tail -n +1 -f --pid "$lp" "$WORK/load.err" | while read -r line; do
+    case "$line" in
+      "timed run starts") n=0 ;;
+      "checkpoint "*) n=${line#checkpoint } ;;
+      *) continue ;;
+    esac
+    psql "$PGURL" -Atc "SELECT '$n | ' || string_agg(pg_total_relation_size(relid) / 1024 || ' / ' || pg_table_size(relid) / 1024 || ' / ' ||
+        pg_indexes_size(relid) / 1024 || ', ' || n_live_tup || ', ' || n_dead_tup, ' | ' ORDER BY relname DESC)
+      FROM pg_stat_user_tables WHERE relname IN ('oauth_records', 'oauth_grants')" | tr -d '\n'
+    if [ -n "${lsn:-}" ]; then
+      psql "$PGURL" -Atc "SELECT ' | ' || round(pg_wal_lsn_diff(pg_current_wal_lsn(), '$lsn') / greatest($n - $last, 1))" | tr -d '\n'
+    else
+      printf ' | -'
+    fi
+    echo " | $(cut -d' ' -f1-3 /proc/loadavg) | $(date -u +%T)"
+    lsn=$(psql "$PGURL" -Atc 'SELECT pg_current_wal_lsn()'); last=$n
+  done
+  wait "$lp"; cat "$WORK/load.out"
+}
+if [ -n "${FLAT_REFRESHES:-}" ]; then
+  flat
+  exit 0
+fi
 
 run memory 127.0.0.1:18181
 

@@ -34,6 +34,11 @@ type config struct {
 	concurrency int
 	duration    time.Duration
 	codes       int
+	// total, when set, ends a timed run after that many operations instead
+	// of after the duration; checkpoint, when set, prints "checkpoint N"
+	// on stderr each time N more operations are done (scripts/bench-broker.sh
+	// measures the tables there).
+	total, checkpoint int64
 }
 
 func main() {
@@ -43,6 +48,8 @@ func main() {
 	flag.IntVar(&c.concurrency, "c", 100, "concurrent clients")
 	flag.DurationVar(&c.duration, "d", 20*time.Second, "how long to run (login, refresh)")
 	flag.IntVar(&c.codes, "n", 5000, "exchange: how many codes to make and exchange; refresh-race: how many races")
+	flag.Int64Var(&c.total, "total", 0, "login, refresh, client-credentials: stop after this many operations instead of after -d")
+	flag.Int64Var(&c.checkpoint, "checkpoint", 0, "login, refresh, client-credentials: print \"checkpoint N\" on stderr after every N operations")
 	flag.StringVar(&c.clientID, "client", "", "client id (default demo-diary; demo-api for client-credentials)")
 	flag.StringVar(&c.secret, "secret", "", "client secret (default demo-secret; demo-api-secret for client-credentials)")
 	flag.StringVar(&c.scope, "scope", "support", "client-credentials: the scope asked for")
@@ -145,6 +152,10 @@ func (l *loader) timed(op func() error) error {
 func (l *loader) timedWith(mk func(worker int) func() error) error {
 	rec := newRecorder()
 	deadline := time.Now().Add(l.c.duration)
+	if l.c.total > 0 {
+		deadline = time.Now().AddDate(1, 0, 0)
+	}
+	var claimed, finished atomic.Int64
 	var wg sync.WaitGroup
 	start := time.Now()
 	for w := 0; w < l.c.concurrency; w++ {
@@ -156,9 +167,15 @@ func (l *loader) timedWith(mk func(worker int) func() error) error {
 		go func() {
 			defer wg.Done()
 			for time.Now().Before(deadline) {
+				if l.c.total > 0 && claimed.Add(1) > l.c.total {
+					return
+				}
 				t := time.Now()
 				err := op()
 				rec.add(time.Since(t), err)
+				if n := finished.Add(1); l.c.checkpoint > 0 && n%l.c.checkpoint == 0 {
+					fmt.Fprintf(os.Stderr, "checkpoint %d\n", n)
+				}
 			}
 		}()
 	}
