@@ -555,6 +555,9 @@ func (s *storage) RotateRefreshToken(ctx context.Context, requestID, sig string)
 	}
 	if p := pendingOf(ctx); p != nil {
 		p.gate(store.OAuthRef{Kind: store.OAuthRefresh, Signature: sig}, &refreshReusedError{requestID: requestID})
+		// A token that names its grant leaves no row (flush fills in the
+		// rest of the rotation).
+		p.add(func(b *store.OAuthBatch) { b.Rotation = &store.OAuthRotation{Remove: named != nil} })
 		if s.grantKept(ctx, sig) {
 			// A grant's access tokens have no rows (granttoken.go): the
 			// rotation's new nonce in the grant ends the old ones.
@@ -565,7 +568,6 @@ func (s *storage) RotateRefreshToken(ctx context.Context, requestID, sig string)
 		// one, and keeping them would slow every later rotation).
 		p.add(func(b *store.OAuthBatch) {
 			b.DeleteRequests = append(b.DeleteRequests, store.OAuthRequestRef{Kind: store.OAuthAccess, RequestID: requestID})
-			b.Rotation = &store.OAuthRotation{Remove: named != nil} // flush fills in the rest
 		})
 		return nil
 	}
