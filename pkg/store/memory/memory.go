@@ -51,18 +51,30 @@ type Store struct {
 	values map[string]store.AttemptValues // ref → values kept for re-checks
 
 	tickets map[string]store.Ticket // id → support ticket, with its notes
+
+	limits Limits // how many rows the growing tables keep (bound)
+	// attemptsMark is the size of attempts after the last bounding pass,
+	// or its low since (bound).
+	attemptsMark int
 }
 
 var _ store.Store = (*Store)(nil)
 
-// New returns an empty store. now is the clock used for timestamps the
-// store sets itself (nil: time.Now).
-func New(now func() time.Time) *Store {
+// New returns an empty store bounded by DefaultLimits. now is the clock
+// used for timestamps the store sets itself and for telling what has
+// expired (nil: time.Now).
+func New(now func() time.Time) *Store { return NewLimited(now, Limits{}) }
+
+// NewLimited returns an empty store bounded by limits (a field left 0 is
+// DefaultMaxRows, a negative one leaves its table unbounded); see Limits
+// for what is dropped first.
+func NewLimited(now func() time.Time, limits Limits) *Store {
 	if now == nil {
 		now = time.Now
 	}
 	return &Store{
 		now:       now,
+		limits:    limits.withDefaults(),
 		tenants:   map[string]store.Tenant{},
 		clients:   map[string]store.Client{},
 		persons:   map[string]map[string]store.Person{},
@@ -112,7 +124,13 @@ func (s *Store) write(ctx context.Context) func() {
 		return func() {}
 	}
 	s.mu.Lock()
-	return s.mu.Unlock
+	return s.unlockWrite
+}
+
+// unlockWrite bounds the tables that the write grew and unlocks.
+func (s *Store) unlockWrite() {
+	s.bound()
+	s.mu.Unlock()
 }
 
 // read locks s for reading unless ctx is inside s's transaction.
@@ -165,7 +183,7 @@ func (s *Store) CommitTx(ctx context.Context) error {
 	}
 	s.undo = s.undo[:0]
 	s.endTx(ctx)
-	s.mu.Unlock()
+	s.unlockWrite()
 	return nil
 }
 
