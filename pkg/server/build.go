@@ -111,7 +111,7 @@ func OpenStorage(ctx context.Context, s Settings, migrate bool, logger *slog.Log
 		return nil, err
 	}
 	if s.DatabaseURL == "" {
-		st := memory.New(now)
+		st := memory.NewLimited(now, memory.Rows(s.MemoryMaxRows))
 		pii, err := keyring.OpenPII(ctx, st, kek, now)
 		if err != nil {
 			return nil, err

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/diarybroker/broker/pkg/store/memory"
 )
 
 // Settings is every setting of the broker (docs/configuration.md). The
@@ -60,6 +62,12 @@ type Settings struct {
 	// retention, consent) and re-read ESIA's certificates; webhook and
 	// mail delivery run twelve times as often (default 1 min).
 	JanitorEvery time.Duration `yaml:"janitor_every"`
+	// MemoryMaxRows bounds the memory store (dev without a database):
+	// past it, OAuth records, OAuth grants, finished login attempts and
+	// audit entries (each table on its own) drop their dead rows first,
+	// then their oldest (memory.Limits); default 5,000, a negative value
+	// keeps everything.
+	MemoryMaxRows int `yaml:"memory_max_rows"`
 
 	// RateLimit is requests per minute per client IP on the login and
 	// token endpoints; 0 turns limiting off.
@@ -183,6 +191,7 @@ func DefaultSettings() Settings {
 		LoginTimeout:          15 * time.Minute,
 		GrantCacheTTL:         5 * time.Second,
 		JanitorEvery:          time.Minute,
+		MemoryMaxRows:         memory.DefaultMaxRows,
 		RateLimit:             120,
 		SupportUnmaskPerHour:  30,
 		LogLevel:              "info",

@@ -120,6 +120,11 @@ var EnvVars = []envVar{
 	{"BROKER_ID_TOKEN_LIFESPAN", "ID token lifetime (1h)", dur(func(s *Settings) *time.Duration { return &s.IDTokenLifespan })},
 	{"BROKER_GRANT_CACHE_TTL", "how long a replica trusts a grant it read for an access token: the revocation bound (5s)", dur(func(s *Settings) *time.Duration { return &s.GrantCacheTTL })},
 	{"BROKER_JANITOR_EVERY", "how often the janitors run and ESIA's certificates are re-read (1m)", dur(func(s *Settings) *time.Duration { return &s.JanitorEvery })},
+	{"BROKER_MEMORY_MAX_ROWS", "dev memory store: rows kept of each growing table, dead and oldest dropped first (5000; -1 = all)", func(s *Settings, v string) error {
+		n, err := strconv.Atoi(v)
+		s.MemoryMaxRows = n
+		return err
+	}},
 	{"BROKER_LOGIN_TIMEOUT", "how long a login may wait for ESIA (15m)", dur(func(s *Settings) *time.Duration { return &s.LoginTimeout })},
 	{"BROKER_RATE_LIMIT", "requests per minute per IP on login and token endpoints (120; 0 = off)", func(s *Settings, v string) error {
 		n, err := strconv.Atoi(v)
