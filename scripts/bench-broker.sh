@@ -31,17 +31,26 @@
 # pg_indexes_size, in kB), their live and dead rows, the WAL per refresh
 # since the previous line, the load average and the time.
 #
+# With RSS_LOGINS=N it does only the memory run instead (issue 13, "broker
+# dev RSS ≤ 150 MB after 100k logins"): `broker dev` on the memory store
+# (its defaults: BROKER_MEMORY_MAX_ROWS 5000, janitors every minute), N
+# whole logins from 20 diaries, VmHWM and VmRSS of the broker every RSS_EVERY (20000)
+# logins, and at the end VmHWM (the peak) and VmRSS with the load average.
+#
 # Usage: scripts/bench-broker.sh   (DURATION=20s CONCURRENCY=100 CODES=5000 CPU_SPLIT=0 PGPORT=55432 REDISPORT=56379)
 #        FLAT_REFRESHES=1000000 scripts/bench-broker.sh   (FLAT_EVERY=100000 JANITOR_EVERY=10s CONCURRENCY=100)
+#        RSS_LOGINS=100000 scripts/bench-broker.sh   (RSS_EVERY=20000)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 DURATION="${DURATION:-20s}"; C="${CONCURRENCY:-100}"; CODES="${CODES:-5000}"
 PGPORT="${PGPORT:-55432}"; REDISPORT="${REDISPORT:-56379}"
-WORK="$(mktemp -d)"; chmod 755 "$WORK"; PID=""
+WORK="$(mktemp -d)"; chmod 755 "$WORK"; PID=""; SERVICES=""
 source scripts/lib/bench-services.sh
 cleanup() {
   [ -n "$PID" ] && kill "$PID" 2>/dev/null
-  stop_services
+  # Only services this run started (RSS_LOGINS starts none; a Redis of
+  # another run on the default port must not be shut down).
+  [ -n "$SERVICES" ] && stop_services
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -100,7 +109,7 @@ run() { # run NAME ADDR ARGS... — start broker dev with ARGS, drive it, stop i
 # flat — the flatness run (FLAT_REFRESHES): table sizes at checkpoints.
 flat() {
   local addr=127.0.0.1:18183 every="${FLAT_EVERY:-100000}" lp
-  start_services
+  SERVICES=1; start_services
   echo "postgres: $("$PGBIN/postgres" --version), autovacuum $(psql "$PGURL" -Atc 'SHOW autovacuum'), janitors every ${JANITOR_EVERY:-10s}"
   BROKER_KEK="$("$WORK/broker" keys generate-kek)" BROKER_JANITOR_EVERY="${JANITOR_EVERY:-10s}" \
     "$WORK/broker" dev --addr "$addr" --rate-limit 0 --log-level warn --database-url "$PGURL" \
@@ -132,6 +141,31 @@ flat() {
   done
   wait "$lp"; cat "$WORK/load.out"
 }
+# rss — the memory run (RSS_LOGINS): VmRSS of broker dev over N logins.
+rss() {
+  local addr=127.0.0.1:18184 lp line
+  "$WORK/broker" dev --addr "$addr" --rate-limit 0 --log-level warn >"$WORK/rss.log" 2>&1 &
+  PID=$!
+  for _ in $(seq 1 50); do curl -fsS "http://$addr/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
+  vm() { awk '/^(VmRSS|VmHWM):/ { printf "%s %d MB  ", $1, $2 / 1024 }' "/proc/$PID/status"; }
+  echo "logins | broker VmHWM (peak), VmRSS | load average | UTC"
+  echo "0 | $(vm)| $(cut -d' ' -f1-3 /proc/loadavg) | $(date -u +%T)"
+  : >"$WORK/load.err"
+  "$WORK/broker-load" -target "http://$addr" -mode login -c 20 -total "$RSS_LOGINS" -checkpoint "${RSS_EVERY:-20000}" \
+    >"$WORK/load.out" 2>"$WORK/load.err" &
+  lp=$!
+  tail -n +1 -f --pid "$lp" "$WORK/load.err" | while read -r line; do
+    case "$line" in
+      "checkpoint "*) echo "${line#checkpoint } | $(vm)| $(cut -d' ' -f1-3 /proc/loadavg) | $(date -u +%T)" ;;
+    esac
+  done
+  wait "$lp"; cat "$WORK/load.out"
+  echo "end: $(vm)load average $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+if [ -n "${RSS_LOGINS:-}" ]; then
+  rss
+  exit 0
+fi
 if [ -n "${FLAT_REFRESHES:-}" ]; then
   flat
   exit 0
@@ -140,7 +174,7 @@ fi
 run memory 127.0.0.1:18181
 
 # The script's own PostgreSQL (production settings) and Redis.
-start_services
+SERVICES=1; start_services
 REDISPID=$(redis-cli -p "$REDISPORT" info server | sed -n 's/^process_id:\([0-9]*\).*/\1/p')
 echo "postgres: $("$PGBIN/postgres" --version), autovacuum $(psql "$PGURL" -Atc 'SHOW autovacuum'), redis: $(redis-server --version | cut -d' ' -f3)"
 
