@@ -24,8 +24,11 @@ const DefaultMaxRows = 5000
 //   - OAuth records (codes, tokens, PKCE and OpenID sessions): the
 //     expired first, all of them (the janitor's work, done early); then
 //     the inactive ones — used codes, rotated or revoked tokens — oldest
-//     first; then, oldest first, whole grants: every record of the
-//     request and its grant, as if they had expired.
+//     first. Live records are dropped only past LiveRecordsFactor times
+//     the limit (codes made and not yet exchanged, each with its PKCE and
+//     OpenID sessions; a grant's tokens go with their grant), oldest
+//     first, each with every record of its request and its grant, as if
+//     they had expired.
 //   - OAuth grants: the expired first, then the oldest, each with every
 //     record of its request (a token whose grant is forgotten is invalid,
 //     as if expired).
@@ -45,6 +48,12 @@ type Limits struct {
 	Attempts     int
 	Audit        int
 }
+
+// LiveRecordsFactor is how many times its limit the OAuth records table
+// may grow with live records before the oldest are dropped: a benchmark
+// that makes 5,000 codes before exchanging them keeps three live records
+// for each (Limits).
+const LiveRecordsFactor = 4
 
 // DefaultLimits bound every table at DefaultMaxRows.
 func DefaultLimits() Limits {
@@ -77,8 +86,16 @@ func over(n, max int) bool {
 // runs when a write or a transaction ends, so that nothing it drops needs
 // undoing. The caller holds the write lock.
 func (s *Store) bound() {
-	if over(s.oauthRecordCount(), s.limits.OAuthRecords) {
-		s.boundOAuthRecords()
+	if l := s.limits.OAuthRecords; l >= 0 {
+		// Live records are dropped only far past the limit: the pass
+		// counts from the table's size after the last one (or its low
+		// since), so that many live ones do not make every write a pass.
+		n := s.oauthRecordCount()
+		s.recordsMark = max(l, min(s.recordsMark, n))
+		if n > s.recordsMark+l/16 {
+			s.boundOAuthRecords()
+			s.recordsMark = max(l, s.oauthRecordCount())
+		}
 	}
 	if over(len(s.oauthGrants), s.limits.OAuthGrants) {
 		s.boundOAuthGrants()
@@ -117,8 +134,9 @@ func (s *Store) forgetRequest(requestID string) {
 	delete(s.oauthGrants, requestID)
 }
 
-// boundOAuthRecords drops the expired records, then inactive ones and then
-// whole requests, oldest first, down to the limit.
+// boundOAuthRecords drops the expired records, then inactive ones oldest
+// first down to the limit, then live requests oldest first down to
+// LiveRecordsFactor times the limit.
 func (s *Store) boundOAuthRecords() {
 	now := s.now()
 	type row struct {
@@ -152,13 +170,16 @@ func (s *Store) boundOAuthRecords() {
 		return strings.Compare(a.sig, b.sig)
 	})
 	for _, r := range rows {
-		if s.oauthRecordCount() <= s.limits.OAuthRecords {
-			return
-		}
-		if r.inactive || r.req == "" {
+		n := s.oauthRecordCount()
+		switch {
+		case r.inactive && n > s.limits.OAuthRecords, r.req == "" && n > LiveRecordsFactor*s.limits.OAuthRecords:
 			s.removeRecord(r.kind, r.sig)
-		} else {
+		case !r.inactive && n > LiveRecordsFactor*s.limits.OAuthRecords:
 			s.forgetRequest(r.req)
+		case r.inactive:
+			continue
+		default:
+			return
 		}
 	}
 }

@@ -97,10 +97,10 @@ func keptCodes(ctx context.Context, t *testing.T, st *memory.Store, n int) strin
 }
 
 // TestLimitsOAuthRecords: past the limit the expired records go first
-// (all of them), then the inactive ones (used codes) oldest first, then
-// live requests oldest first; nothing goes while the table is within its
-// limit, and a large limit is overrun by a sixteenth before a pass brings
-// the table back to it.
+// (all of them), then the inactive ones (used codes) oldest first; live
+// ones only past four times the limit, oldest first; nothing goes while
+// the table is within its limit, and a large limit is overrun by a
+// sixteenth before a pass brings the table back to it.
 func TestLimitsOAuthRecords(t *testing.T) {
 	tests := []struct {
 		name string
@@ -111,10 +111,11 @@ func TestLimitsOAuthRecords(t *testing.T) {
 		{"within the limit nothing goes", "euaeua", 6, "111111"},
 		{"expired first, all of them", "eaeaaa", 4, "010111"},
 		{"then used codes, oldest first", "uauaua", 4, "010111"},
-		{"then live ones, oldest first", "aaaaaa", 4, "001111"},
+		{"live ones stay up to four times the limit", "aaaaaaaa", 2, "11111111"},
+		{"then the oldest live ones go", "aaaaaaaaaa", 2, "0011111111"},
 		{"dead before live, whatever their age", "aaeuuu", 2, "110000"},
-		{"a sixteenth over the limit before a pass", strings.Repeat("a", 34), 32, strings.Repeat("1", 34)},
-		{"the pass brings it back to the limit", strings.Repeat("a", 35), 32, "000" + strings.Repeat("1", 32)},
+		{"a sixteenth over the limit before a pass", strings.Repeat("u", 34), 32, strings.Repeat("1", 34)},
+		{"the pass brings it back to the limit", strings.Repeat("u", 35), 32, "000" + strings.Repeat("1", 32)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -130,19 +131,21 @@ func TestLimitsOAuthRecords(t *testing.T) {
 	}
 }
 
-// TestLimitsDropWholeRequests: a live request dropped past the limit takes
-// its other records (its PKCE session) and its grant with it.
+// TestLimitsDropWholeRequests: a live request dropped past four times the
+// limit takes its grant with it.
 func TestLimitsDropWholeRequests(t *testing.T) {
+	ctx := context.Background()
 	c := newClock()
-	st := memory.NewLimited(c.now, memory.Limits{OAuthRecords: 2})
+	st := memory.NewLimited(c.now, memory.Limits{OAuthRecords: 1})
 	grant(t, st, c, "r0", false) // a grant and its refresh token: 1 record
-	code(context.Background(), t, st, c, "r1", 'a')
-	code(context.Background(), t, st, c, "r2", 'a')
-	if has(context.Background(), t, st, store.OAuthRefresh, "rt-r0") || hasGrant(t, st, "r0") {
-		t.Fatal("the oldest request's refresh token or grant is kept past the limit")
+	for i := 1; i <= 4; i++ {
+		code(ctx, t, st, c, fmt.Sprintf("r%d", i), 'a')
 	}
-	if !has(context.Background(), t, st, store.OAuthCode, "sig-r1") || !has(context.Background(), t, st, store.OAuthCode, "sig-r2") {
-		t.Fatal("a newer code is dropped")
+	if has(ctx, t, st, store.OAuthRefresh, "rt-r0") || hasGrant(t, st, "r0") {
+		t.Fatal("the oldest request's refresh token or grant is kept past four times the limit")
+	}
+	if got := keptCodes(ctx, t, st, 5); got != "01111" {
+		t.Fatalf("codes kept %s, want 01111", got)
 	}
 }
 
@@ -234,12 +237,12 @@ func TestLimitsTransactions(t *testing.T) {
 	ctx := context.Background()
 	c := newClock()
 	st := memory.NewLimited(c.now, memory.Limits{OAuthRecords: 2})
-	code(ctx, t, st, c, "r0", 'a')
-	code(ctx, t, st, c, "r1", 'a')
+	code(ctx, t, st, c, "r0", 'u')
+	code(ctx, t, st, c, "r1", 'u')
 	fail := errors.New("rolled back")
 	err := st.InTx(ctx, func(ctx context.Context) error {
-		code(ctx, t, st, c, "r2", 'a')
-		code(ctx, t, st, c, "r3", 'a')
+		code(ctx, t, st, c, "r2", 'u')
+		code(ctx, t, st, c, "r3", 'u')
 		return fail
 	})
 	if !errors.Is(err, fail) {
@@ -249,8 +252,8 @@ func TestLimitsTransactions(t *testing.T) {
 		t.Fatalf("after a rollback kept %s, want 1100", got)
 	}
 	if err := st.InTx(ctx, func(ctx context.Context) error {
-		code(ctx, t, st, c, "r2", 'a')
-		code(ctx, t, st, c, "r3", 'a')
+		code(ctx, t, st, c, "r2", 'u')
+		code(ctx, t, st, c, "r3", 'u')
 		if got := keptCodes(ctx, t, st, 4); got != "1111" {
 			t.Errorf("inside the transaction kept %s, want 1111", got)
 		}

@@ -53,9 +53,10 @@ type Store struct {
 	tickets map[string]store.Ticket // id → support ticket, with its notes
 
 	limits Limits // how many rows the growing tables keep (bound)
-	// attemptsMark is the size of attempts after the last bounding pass,
-	// or its low since (bound).
-	attemptsMark int
+	// recordsMark and attemptsMark are the sizes of the OAuth records
+	// and of attempts after the last bounding pass, or their lows since
+	// (bound).
+	recordsMark, attemptsMark int
 }
 
 var _ store.Store = (*Store)(nil)
