@@ -15,7 +15,7 @@
 # this machine: the load generator, the broker, PostgreSQL and Redis share
 # its cores.
 #
-# On PostgreSQL + Redis, refresh and exchange also print the cluster's WAL
+# On PostgreSQL + Redis, refresh, exchange and whole logins also print the cluster's WAL
 # per operation over the timed run (after the grants or codes are made);
 # with CPU_SPLIT=1, the CPU time per operation of the broker process, of the
 # cluster (postmaster, backends, autovacuum and other workers) and of
@@ -70,9 +70,9 @@ cpu_now() {
   echo "$(ticks "$PID") $pg $(ticks "$REDISPID") $(awk '/^cpu / { print $5 + $6 }' /proc/stat)"
 }
 
-drive() { # drive ADDR MODE ARGS... — one broker-load run; on PostgreSQL, refresh and exchange print WAL and CPU per operation
+drive() { # drive ADDR MODE ARGS... — one broker-load run; on PostgreSQL, refresh, exchange and login print WAL and CPU per operation
   local addr=$1 mode=$2; shift 2
-  if [ -z "${PGURL:-}" ] || { [ "$mode" != refresh ] && [ "$mode" != exchange ]; }; then
+  if [ -z "${PGURL:-}" ] || { [ "$mode" != refresh ] && [ "$mode" != exchange ] && [ "$mode" != login ]; }; then
     "$WORK/broker-load" -target "http://$addr" -mode "$mode" "$@" 2>/dev/null; return
   fi
   "$WORK/broker-load" -target "http://$addr" -mode "$mode" "$@" >"$WORK/load.out" 2>"$WORK/load.err" &

@@ -90,6 +90,8 @@ func run(c config) error {
 	cfg, ctx := l.cfg, l.ctx
 	switch c.mode {
 	case "login":
+		// scripts/bench-broker.sh (CPU_SPLIT=1) starts counting CPU at this line.
+		fmt.Fprintf(os.Stderr, "timed run starts\n")
 		return l.timed(func() error {
 			code, verifier, err := l.code(l.c.person)
 			if err != nil {
