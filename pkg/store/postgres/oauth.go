@@ -227,13 +227,14 @@ func (s *Store) RevokeOAuthSubject(ctx context.Context, tenantID, subject string
 		return 0, nil
 	}
 	// The grants first (revokeGrant says why), then the tokens. A slim
-	// token row names no subject: its grant does.
+	// token row names no subject: its grant does (subject <> '' lets the
+	// partial index oauth_records_subject_named answer, migration 00110).
 	if _, err := s.q(ctx).Exec(ctx, `UPDATE oauth_grants SET revoked_at = COALESCE(revoked_at, $3), expires_at = LEAST(COALESCE(expires_at, $3), $3)
 		WHERE tenant_id = $1 AND subject = $2`, tenantID, subject, s.now().UTC()); err != nil {
 		return 0, wrap("revoke subject", err)
 	}
 	tag, err := s.q(ctx).Exec(ctx, `UPDATE oauth_records SET active = false, expires_at = LEAST(COALESCE(expires_at, $3), $3)
-		WHERE active AND kind IN ('access', 'refresh') AND (tenant_id = $1 AND subject = $2
+		WHERE active AND kind IN ('access', 'refresh') AND (tenant_id = $1 AND subject = $2 AND subject <> ''
 			OR request_id IN (SELECT request_id FROM oauth_grants WHERE tenant_id = $1 AND subject = $2))`, tenantID, subject, s.now().UTC())
 	if err != nil {
 		return 0, wrap("revoke subject", err)
