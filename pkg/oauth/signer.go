@@ -18,6 +18,8 @@ import (
 // during a rotation.
 type idTokenSigner struct {
 	keys *keyring.Signing
+	// es256 builds ES256 tokens without go-jose (jws.go).
+	es256 es256JWS
 }
 
 var _ jwt.Signer = (*idTokenSigner)(nil)
@@ -70,8 +72,22 @@ func (s *idTokenSigner) Generate(ctx context.Context, claims jwt.MapClaims, head
 			h[k] = v
 		}
 	}
+	if claims != nil && k.Algorithm == "ES256" && plainHeader(h) && es256Capable(k.Private) {
+		return s.es256.sign(k.Private, k.ID, claims)
+	}
 	h["kid"] = k.ID
 	return d.Generate(ctx, claims, &jwt.Headers{Extra: h})
+}
+
+// plainHeader reports whether a token's extra header fields are none but
+// the ones es256JWS writes anyway (typ JWT): the header it precomputes.
+func plainHeader(h map[string]interface{}) bool {
+	for k, v := range h {
+		if k != "typ" || v != "JWT" {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *idTokenSigner) Validate(ctx context.Context, token string) (string, error) {
