@@ -61,6 +61,9 @@ type pending struct {
 	// encoded at flush only if the grant is written (a code exchange), not
 	// when it is kept already (a rotation: its expiry moves on).
 	grantReq fosite.Requester
+	// code is the authorization code an authorize batch writes, into
+	// whose record its PKCE and OpenID sessions fold (codeparts.go).
+	code *codeFold
 }
 
 type pendingKey struct{}
@@ -104,6 +107,6 @@ func (p *pending) take() (store.OAuthBatch, fosite.Requester, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	b, r, err := p.batch, p.grantReq, p.gateErr
-	p.batch, p.grantReq, p.gateErr = store.OAuthBatch{}, nil, nil
+	p.batch, p.grantReq, p.gateErr, p.code = store.OAuthBatch{}, nil, nil, nil
 	return b, r, err
 }

@@ -78,6 +78,9 @@ type storedRequest struct {
 	// Session is the request's fosite.Session, encoded and decoded in
 	// the same pass as the rest (decode sets it to the session to fill).
 	Session any `json:"session"`
+	// Forms, in a code's record, are the forms of its PKCE and OpenID
+	// sessions by kind (codeparts.go).
+	Forms map[string]url.Values `json:"forms,omitempty"`
 }
 
 // codeReusedError is returned by InvalidateAuthorizeCodeSession when a
@@ -175,11 +178,24 @@ func (s *storage) write(ctx context.Context, kind store.OAuthKind, sig string, r
 		})
 		return nil
 	}
+	p := pendingOf(ctx)
+	if p != nil && (kind == store.OAuthPKCE || kind == store.OAuthOIDC) {
+		// Into the code's record, when it is the code's request but for
+		// its form (codeparts.go).
+		if folded, err := p.fold(kind, sig, r); err != nil || folded {
+			return err
+		}
+	}
 	rec, err := s.record(kind, sig, r, expires)
 	if err != nil {
 		return err
 	}
-	if p := pendingOf(ctx); p != nil {
+	if p != nil {
+		if kind == store.OAuthCode {
+			if err := p.noteCode(rec, r); err != nil {
+				return err
+			}
+		}
 		p.add(func(b *store.OAuthBatch) { b.Create = append(b.Create, rec) })
 		if c := cacheOf(ctx); c != nil {
 			c.put(kind, sig, rec, true)
@@ -209,6 +225,9 @@ func (s *storage) write(ctx context.Context, kind store.OAuthKind, sig string, r
 // for an inactive record, returned together with the request.
 func (s *storage) get(ctx context.Context, kind store.OAuthKind, sig string, session fosite.Session, inactive error) (fosite.Requester, error) {
 	rec, err := s.load(ctx, kind, sig)
+	if errors.Is(err, store.ErrNotFound) && (kind == store.OAuthPKCE || kind == store.OAuthOIDC) {
+		return s.foldedPart(ctx, kind, sig, session)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fosite.ErrNotFound
 	}
@@ -295,23 +314,32 @@ func (s *storage) decodeRecord(ctx context.Context, rec store.OAuthRecord, sessi
 }
 
 func (s *storage) decode(ctx context.Context, data []byte, session fosite.Session) (fosite.Requester, error) {
+	req, _, err := s.decodeForms(ctx, data, session)
+	if err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// decodeForms is decode, with the forms of a code's folded sessions.
+func (s *storage) decodeForms(ctx context.Context, data []byte, session fosite.Session) (*fosite.Request, map[string]url.Values, error) {
 	if session == nil {
 		session = NewSession()
 	}
 	sr := storedRequest{Session: session}
 	if err := json.Unmarshal(data, &sr); err != nil {
-		return nil, fmt.Errorf("oauth: decode request: %w", err)
+		return nil, nil, fmt.Errorf("oauth: decode request: %w", err)
 	}
 	client, err := s.clients.get(ctx, sr.ClientID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	return &fosite.Request{
 		ID: sr.ID, RequestedAt: sr.RequestedAt, Client: client,
 		RequestedScope: sr.RequestedScope, GrantedScope: sr.GrantedScope,
 		RequestedAudience: sr.RequestedAudience, GrantedAudience: sr.GrantedAudience,
 		Form: sr.Form, Session: session,
-	}, nil
+	}, sr.Forms, nil
 }
 
 func (s *storage) del(ctx context.Context, kind store.OAuthKind, sig string) error {
@@ -372,11 +400,20 @@ func (s *storage) InvalidateAuthorizeCodeSession(ctx context.Context, sig string
 			requestID = rec.RequestID
 		}
 		p.gate(store.OAuthRef{Kind: store.OAuthCode, Signature: sig}, &codeReusedError{requestID: requestID})
-		// The code's PKCE and OpenID sessions go with it; this request has
-		// them in its cache.
-		p.add(func(b *store.OAuthBatch) {
-			b.Delete = append(b.Delete, store.OAuthRef{Kind: store.OAuthPKCE, Signature: sig}, store.OAuthRef{Kind: store.OAuthOIDC, Signature: sig})
-		})
+		// The code's PKCE and OpenID sessions go with it: the rows of
+		// those that have one (this request's cache knows; sessions
+		// folded into the code's record have none).
+		var rows []store.OAuthRef
+		c := cacheOf(ctx)
+		for _, kind := range []store.OAuthKind{store.OAuthPKCE, store.OAuthOIDC} {
+			if c != nil {
+				if _, present, known := c.get(kind, sig); known && !present {
+					continue
+				}
+			}
+			rows = append(rows, store.OAuthRef{Kind: kind, Signature: sig})
+		}
+		p.add(func(b *store.OAuthBatch) { b.Delete = append(b.Delete, rows...) })
 		return nil
 	}
 	err := s.st.DeactivateOAuthRecord(ctx, store.OAuthCode, sig)
