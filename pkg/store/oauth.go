@@ -81,6 +81,10 @@ type OAuthRecord struct {
 type OAuthBatch struct {
 	// Gate, when set, is deactivated first; when it is not active the whole
 	// batch fails with ErrInactive (or ErrNotFound) and nothing is written.
+	// A code gated in the batch that writes its grant (Grant of the
+	// code's request id: an exchange) keeps no data of its own from then
+	// on and reads its grant's, as a slim token row does: its replay
+	// needs the request id, and the used row stays small (issue 13).
 	Gate *OAuthRef
 	// Rotation, with Gate, records on the gated record that it was rotated
 	// (OAuthRecord.RotatedAt, Successor).

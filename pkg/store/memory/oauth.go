@@ -315,6 +315,10 @@ func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 				r := s.oauth[g.Kind][g.Signature]
 				r.RotatedAt, r.Successor = rot.At.UTC().Truncate(time.Microsecond), rot.Successor
 				s.oauth[g.Kind][g.Signature] = r // undone with the deactivation
+			} else if r := s.oauth[g.Kind][g.Signature]; g.Kind == store.OAuthCode && b.Grant != nil && r.RequestID == b.Grant.RequestID {
+				// A code exchanged with its grant reads the grant's data.
+				r.Data = nil
+				s.oauth[g.Kind][g.Signature] = r // undone with the deactivation
 			}
 		}
 		if g := b.Grant; g != nil {

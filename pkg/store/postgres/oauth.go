@@ -359,9 +359,19 @@ func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 			batch.Queue(`WITH u AS (DELETE FROM oauth_records WHERE kind = $1 AND signature = $2 AND active RETURNING 1)
 				SELECT 1 / count(*) FROM u`, string(g.Kind), g.Signature)
 		} else {
-			batch.Queue(`WITH u AS (UPDATE oauth_records SET active = false, rotated_at = $3, successor = $4
+			// A code exchanged in the batch that writes its grant drops
+			// its sealed request ($5, the grant's request id; NULL
+			// otherwise): the new row version is small enough for a HOT
+			// update on the code's page, and a used code reads its grant.
+			var slimFor any
+			if g.Kind == store.OAuthCode && b.Grant != nil {
+				slimFor = b.Grant.RequestID
+			}
+			batch.Queue(`WITH u AS (UPDATE oauth_records SET active = false, rotated_at = $3, successor = $4,
+						data = CASE WHEN request_id = $5 THEN ''::bytea ELSE data END,
+						key_id = CASE WHEN request_id = $5 THEN '' ELSE key_id END
 					WHERE kind = $1 AND signature = $2 AND active RETURNING 1)
-				SELECT 1 / count(*) FROM u`, string(g.Kind), g.Signature, rotated, successor)
+				SELECT 1 / count(*) FROM u`, string(g.Kind), g.Signature, rotated, successor, slimFor)
 		}
 	}
 	for _, d := range b.Deactivate {

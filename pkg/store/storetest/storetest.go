@@ -44,6 +44,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"OAuthRecordSet", testOAuthRecordSet},
 		{"OAuthBatch", testOAuthBatch},
 		{"OAuthBatchGateIsAtomic", testOAuthBatchGateIsAtomic},
+		{"OAuthUsedCodeReadsItsGrant", testOAuthUsedCodeReadsItsGrant},
 		{"OAuthRotation", testOAuthRotation},
 		{"OAuthRotationRemoves", testOAuthRotationRemoves},
 		{"OAuthJanitor", testOAuthJanitor},
@@ -824,6 +825,36 @@ func testOAuthBatch(t *testing.T, s store.Store) {
 		t.Fatalf("failed batch deactivated a record: %v", err)
 	}
 	must(t, s.ApplyOAuth(ctx(), store.OAuthBatch{}))
+}
+
+// testOAuthUsedCodeReadsItsGrant: a code gated in the batch that writes
+// its grant keeps no data of its own and reads the grant's (its replay
+// still finds the request); gated without its grant it keeps its own.
+func testOAuthUsedCodeReadsItsGrant(t *testing.T, s store.Store) {
+	must(t, s.CreateOAuthRecord(ctx(), rec(store.OAuthCode, "exchanged", "r1")))
+	must(t, s.CreateOAuthRecord(ctx(), rec(store.OAuthCode, "other", "r2")))
+	grant := &store.OAuthGrant{RequestID: "r1", ClientID: "diary", TenantID: "t1", Subject: "sub-1", Data: []byte(`{"grant":1}`),
+		CreatedAt: base, ExpiresAt: base.Add(time.Hour)}
+	must(t, s.ApplyOAuth(ctx(), store.OAuthBatch{Gate: &store.OAuthRef{Kind: store.OAuthCode, Signature: "exchanged"}, Grant: grant}))
+	got, err := s.GetOAuthRecord(ctx(), store.OAuthCode, "exchanged")
+	wantErr(t, err, store.ErrInactive)
+	if got.RequestID != "r1" || string(got.Data) != `{"grant":1}` || !got.FromGrant {
+		t.Fatalf("used code %+v (data %s)", got, got.Data)
+	}
+	set, err := s.GetOAuthRecordSet(ctx(), "exchanged", []store.OAuthKind{store.OAuthCode, store.OAuthPKCE})
+	must(t, err)
+	if r := set[store.OAuthCode]; len(set) != 1 || r.Active || string(r.Data) != `{"grant":1}` || !r.FromGrant {
+		t.Fatalf("used code in a set %+v", set)
+	}
+	// Another request's grant leaves the code its data.
+	grant2 := *grant
+	grant2.RequestID = "r3"
+	must(t, s.ApplyOAuth(ctx(), store.OAuthBatch{Gate: &store.OAuthRef{Kind: store.OAuthCode, Signature: "other"}, Grant: &grant2}))
+	got, err = s.GetOAuthRecord(ctx(), store.OAuthCode, "other")
+	wantErr(t, err, store.ErrInactive)
+	if string(got.Data) != `{"x":1}` || got.FromGrant {
+		t.Fatalf("code gated with another grant %+v (data %s)", got, got.Data)
+	}
 }
 
 func testOAuthBatchGateIsAtomic(t *testing.T, s store.Store) {
