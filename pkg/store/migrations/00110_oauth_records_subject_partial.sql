@@ -7,8 +7,12 @@
 -- exchange, all into the same key's leaf pages. RevokeOAuthSubject, the
 -- one query that looks token rows up by subject, asks for subject <> ''
 -- and finds the slim rows through oauth_grants_subject. Built
--- CONCURRENTLY: token requests keep writing the table.
-CREATE INDEX CONCURRENTLY IF NOT EXISTS oauth_records_subject_named ON oauth_records (tenant_id, subject) WHERE subject <> '';
+-- CONCURRENTLY: token requests keep writing the table. A build that failed
+-- half-way leaves an invalid index of that name, which IF NOT EXISTS would
+-- keep, and the next line would then drop the valid one: the new index is
+-- dropped first, so that a rerun builds it whole.
+DROP INDEX CONCURRENTLY IF EXISTS oauth_records_subject_named;
+CREATE INDEX CONCURRENTLY oauth_records_subject_named ON oauth_records (tenant_id, subject) WHERE subject <> '';
 DROP INDEX CONCURRENTLY IF EXISTS oauth_records_subject;
 
 -- +goose Down
