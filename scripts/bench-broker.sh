@@ -4,7 +4,8 @@
 # Builds broker and broker-load, starts `broker dev` twice — on the memory
 # store, and on PostgreSQL + Redis — and drives each with concurrent
 # diaries: refresh rotations, code exchanges (codes made beforehand),
-# client-credentials tokens and whole logins. After the PostgreSQL run it
+# client-credentials tokens and whole logins (one person 20 times at once,
+# then LOGIN_PERSONS side by side). After the PostgreSQL run it
 # prints the size of every table and its dead rows.
 #
 # PostgreSQL and Redis are the script's own: a fresh cluster (initdb in a
@@ -20,7 +21,9 @@
 # with CPU_SPLIT=1, the CPU time per operation of the broker process, of the
 # cluster (postmaster, backends, autovacuum and other workers) and of
 # redis-server over the same run (/proc/PID/stat utime+stime), and the
-# machine's idle time per operation.
+# machine's idle time per operation. With STATEMENTS=1 the cluster preloads
+# pg_stat_statements and each of those runs also prints the broker's
+# statements by execution time: calls per operation, execution time and WAL per call.
 #
 # With FLAT_REFRESHES=N it does only the flatness run instead (issue 13,
 # "tables flat over 1M refreshes"): `broker dev` on the script's own
@@ -37,12 +40,15 @@
 # whole logins from 20 diaries, VmHWM and VmRSS of the broker every RSS_EVERY (20000)
 # logins, and at the end VmHWM (the peak) and VmRSS with the load average.
 #
-# Usage: scripts/bench-broker.sh   (DURATION=20s CONCURRENCY=100 CODES=5000 CPU_SPLIT=0 PGPORT=55432 REDISPORT=56379)
+# Usage: scripts/bench-broker.sh   (DURATION=20s CONCURRENCY=100 CODES=5000 CPU_SPLIT=0 STATEMENTS=0 PGPORT=55432 REDISPORT=56379)
 #        FLAT_REFRESHES=1000000 scripts/bench-broker.sh   (FLAT_EVERY=100000 JANITOR_EVERY=10s CONCURRENCY=100)
 #        RSS_LOGINS=100000 scripts/bench-broker.sh   (RSS_EVERY=20000)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 DURATION="${DURATION:-20s}"; C="${CONCURRENCY:-100}"; CODES="${CODES:-5000}"
+# The dev fixture persons whose login ends in the diary (linked, of age or
+# consented): the second whole-login run spreads its clients over them.
+LOGIN_PERSONS="${LOGIN_PERSONS:-1000100001,1000100002,1000100006,1000100010,1000100011,1000100013,1000100014,1000100017,1000100019,1000100020,1000100022,1000100023,1000100025,1000100028}"
 PGPORT="${PGPORT:-55432}"; REDISPORT="${REDISPORT:-56379}"
 WORK="$(mktemp -d)"; chmod 755 "$WORK"; PID=""; SERVICES=""
 source scripts/lib/bench-services.sh
@@ -75,10 +81,12 @@ drive() { # drive ADDR MODE ARGS... — one broker-load run; on PostgreSQL, refr
   if [ -z "${PGURL:-}" ] || { [ "$mode" != refresh ] && [ "$mode" != exchange ] && [ "$mode" != login ]; }; then
     "$WORK/broker-load" -target "http://$addr" -mode "$mode" "$@" 2>/dev/null; return
   fi
+: >"$WORK/load.err"
   "$WORK/broker-load" -target "http://$addr" -mode "$mode" "$@" >"$WORK/load.out" 2>"$WORK/load.err" &
   local lp=$! lsn0 cpu0 cpu1 ok
   # Count from the moment the grants or codes are made and the timed run starts.
   while ! grep -q 'timed run starts' "$WORK/load.err" && kill -0 "$lp" 2>/dev/null; do sleep 0.02; done
+  if [ "${STATEMENTS:-0}" = 1 ]; then psql "$PGURL" -Atc 'SELECT pg_stat_statements_reset()' >/dev/null; fi
   cpu0=$(cpu_now); lsn0=$(psql "$PGURL" -Atc 'SELECT pg_current_wal_lsn()')
   wait "$lp"
   cpu1=$(cpu_now); cat "$WORK/load.out"
@@ -90,6 +98,19 @@ drive() { # drive ADDR MODE ARGS... — one broker-load run; on PostgreSQL, refr
       split(a, x, " "); split(b, y, " "); n = (n > 0 ? n : 1); ms = 1000 / hz
       printf "CPU per %s: broker %.3f ms, postgres %.3f ms, redis %.3f ms; machine idle %.3f ms of %d cores (the rest: broker-load, the kernel, others)\n",
         mode, (y[1]-x[1])*ms/n, (y[2]-x[2])*ms/n, (y[3]-x[3])*ms/n, (y[4]-x[4])*ms/n, cores }'
+  fi
+  if [ "${STATEMENTS:-0}" = 1 ]; then
+    # The broker's statements over the timed run (the script's own psql
+    # excluded): calls per operation, and per call the mean and largest
+    # execution time and the WAL. Counting starts a moment after the timed
+    # run does, so calls per operation may fall a little short of 1.
+    psql "$PGURL" -P footer=off -c "SELECT round(calls::numeric / greatest($ok, 1), 2) AS calls_per_op,
+        round((mean_exec_time * 1000)::numeric, 1) AS exec_us, round((max_exec_time * 1000)::numeric) AS max_us,
+        round(wal_bytes / greatest(calls, 1)) AS wal_bytes,
+        left(regexp_replace(query, '\s+', ' ', 'g'), 90) AS statement
+      FROM pg_stat_statements
+      WHERE query NOT LIKE '%pg_stat_statements%' AND query NOT LIKE '%pg_current_wal_lsn%' AND calls >= greatest($ok, 1) / 100
+      ORDER BY total_exec_time DESC LIMIT 8"
   fi
 }
 
@@ -103,6 +124,8 @@ run() { # run NAME ADDR ARGS... — start broker dev with ARGS, drive it, stop i
   drive "$addr" exchange -c "$C" -n "$CODES"
   drive "$addr" client-credentials -c "$C" -d "$DURATION"
   drive "$addr" login -c 20 -d "$DURATION"
+  echo "-- the same, 20 clients logging in $(echo "$LOGIN_PERSONS" | tr ',' '\n' | wc -l) different people (LOGIN_PERSONS) instead of one person 20 times at once:"
+  drive "$addr" login -c 20 -d "$DURATION" -persons "$LOGIN_PERSONS"
   kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""
 }
 
@@ -175,6 +198,12 @@ run memory 127.0.0.1:18181
 
 # The script's own PostgreSQL (production settings) and Redis.
 SERVICES=1; start_services
+if [ "${STATEMENTS:-0}" = 1 ]; then
+  # pg_stat_statements needs preloading: one restart of the fresh cluster.
+  printf "shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track = all\n" >>"$PGDATA/postgresql.conf"
+  "${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w restart >/dev/null || { tail -20 "$PGDATA/server.log"; exit 1; }
+  psql "$PGURL" -qc 'CREATE EXTENSION pg_stat_statements'
+fi
 REDISPID=$(redis-cli -p "$REDISPORT" info server | sed -n 's/^process_id:\([0-9]*\).*/\1/p')
 echo "postgres: $("$PGBIN/postgres" --version), autovacuum $(psql "$PGURL" -Atc 'SHOW autovacuum'), redis: $(redis-server --version | cut -d' ' -f3)"
 

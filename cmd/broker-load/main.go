@@ -56,7 +56,7 @@ func main() {
 	flag.StringVar(&c.loginScope, "login-scope", "openid profile", "login, exchange, refresh: the scope of the authorization requests (Hydra issues refresh tokens only with offline_access)")
 	flag.StringVar(&c.redirect, "redirect", "http://127.0.0.1:8089/callback", "registered redirect URI (never contacted)")
 	flag.StringVar(&c.person, "person", "1000100001", "ESIA fixture person (oid) to log in as")
-	flag.StringVar(&c.persons, "persons", "", "mixed, first-logins, refresh-race: the fixture persons (oids, ranges a-b, comma-separated)")
+	flag.StringVar(&c.persons, "persons", "", "login: the fixture persons the workers log in as, one each in turn (instead of -person); mixed, first-logins, refresh-race: the fixture persons (oids, ranges a-b, comma-separated)")
 	flag.StringVar(&c.role, "role", "", "the role to choose when the login offers several (default: the first offered)")
 	flag.Parse()
 	c.defaults()
@@ -91,14 +91,27 @@ func run(c config) error {
 	switch c.mode {
 	case "login":
 		// scripts/bench-broker.sh (CPU_SPLIT=1) starts counting CPU at this line.
-		fmt.Fprintf(os.Stderr, "timed run starts\n")
-		return l.timed(func() error {
-			code, verifier, err := l.code(l.c.person)
-			if err != nil {
+		// With -persons, worker w logs in as the w-th of them (round
+		// robin): people logging in side by side, rather than one person
+		// many times at once, whose logins queue on their roster row.
+		persons := []string{l.c.person}
+		if l.c.persons != "" {
+			var err error
+			if persons, err = parsePersons(l.c.persons); err != nil {
 				return err
 			}
-			_, err = cfg.Exchange(ctx, code, oauth2.VerifierOption(verifier))
-			return err
+		}
+		fmt.Fprintf(os.Stderr, "timed run starts\n")
+		return l.timedWith(func(w int) func() error {
+			person := persons[w%len(persons)]
+			return func() error {
+				code, verifier, err := l.code(person)
+				if err != nil {
+					return err
+				}
+				_, err = cfg.Exchange(ctx, code, oauth2.VerifierOption(verifier))
+				return err
+			}
 		})
 	case "exchange":
 		return l.exchange()
