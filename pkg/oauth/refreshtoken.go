@@ -189,15 +189,23 @@ func (s *storage) replayableSuccessor(ctx context.Context, tenantID, grant, succ
 	if err != nil || interval <= 0 {
 		return store.OAuthRecord{}, false, err
 	}
+	succ, ok, err := s.activeSuccessor(ctx, successor)
+	if !ok || succ.RequestID != grant || s.now().Sub(succ.CreatedAt) > interval {
+		return store.OAuthRecord{}, false, err
+	}
+	return succ, true, nil
+}
+
+// activeSuccessor loads the refresh token row a rotation wrote (its key):
+// false, without an error, when it is gone or no longer active — rotated
+// in turn or revoked.
+func (s *storage) activeSuccessor(ctx context.Context, successor string) (store.OAuthRecord, bool, error) {
 	succ, err := s.st.GetOAuthRecord(ctx, store.OAuthRefresh, successor)
 	switch {
 	case errors.Is(err, store.ErrInactive), errors.Is(err, store.ErrNotFound):
 		return store.OAuthRecord{}, false, nil
 	case err != nil:
 		return store.OAuthRecord{}, false, fmt.Errorf("oauth: load successor: %w", err)
-	}
-	if succ.RequestID != grant || s.now().Sub(succ.CreatedAt) > interval {
-		return store.OAuthRecord{}, false, nil
 	}
 	return succ, true, nil
 }

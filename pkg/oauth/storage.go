@@ -541,14 +541,7 @@ func (s *storage) replayable(ctx context.Context, rec store.OAuthRecord, success
 	if interval <= 0 || s.now().Sub(rec.RotatedAt) > interval {
 		return store.OAuthRecord{}, false, nil
 	}
-	succ, err := s.st.GetOAuthRecord(ctx, store.OAuthRefresh, successor)
-	switch {
-	case errors.Is(err, store.ErrInactive), errors.Is(err, store.ErrNotFound):
-		return store.OAuthRecord{}, false, nil
-	case err != nil:
-		return store.OAuthRecord{}, false, fmt.Errorf("oauth: load successor: %w", err)
-	}
-	return succ, true, nil
+	return s.activeSuccessor(ctx, successor)
 }
 
 // reuseInterval is the tenant's refresh token reuse interval (0: off).
