@@ -39,18 +39,7 @@ type codeFold struct {
 
 // encodeBody encodes r without its form: two requests of a code with the
 // same body differ only in their forms.
-func encodeBody(r fosite.Requester) ([]byte, error) {
-	data, err := json.Marshal(storedRequest{
-		ID: r.GetID(), RequestedAt: r.GetRequestedAt(), ClientID: r.GetClient().GetID(),
-		RequestedScope: r.GetRequestedScopes(), GrantedScope: r.GetGrantedScopes(),
-		RequestedAudience: r.GetRequestedAudience(), GrantedAudience: r.GetGrantedAudience(),
-		Session: r.GetSession(),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("oauth: encode request: %w", err)
-	}
-	return data, nil
-}
+func encodeBody(r fosite.Requester) ([]byte, error) { return encodeStored(r, nil) }
 
 // noteCode remembers the code an authorize batch writes (rec, of r).
 func (p *pending) noteCode(rec store.OAuthRecord, r fosite.Requester) error {

@@ -124,12 +124,15 @@ func (s *storage) slimRecord(kind store.OAuthKind, sig string, r fosite.Requeste
 }
 
 // encodeRequest serializes r as a storedRequest.
-func encodeRequest(r fosite.Requester) ([]byte, error) {
+func encodeRequest(r fosite.Requester) ([]byte, error) { return encodeStored(r, r.GetRequestForm()) }
+
+// encodeStored serializes r as a storedRequest with form as its form.
+func encodeStored(r fosite.Requester, form url.Values) ([]byte, error) {
 	data, err := json.Marshal(storedRequest{
 		ID: r.GetID(), RequestedAt: r.GetRequestedAt(), ClientID: r.GetClient().GetID(),
 		RequestedScope: r.GetRequestedScopes(), GrantedScope: r.GetGrantedScopes(),
 		RequestedAudience: r.GetRequestedAudience(), GrantedAudience: r.GetGrantedAudience(),
-		Form: r.GetRequestForm(), Session: r.GetSession(),
+		Form: form, Session: r.GetSession(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("oauth: encode request: %w", err)
