@@ -51,8 +51,9 @@ type Limits struct {
 
 // LiveRecordsFactor is how many times its limit the OAuth records table
 // may grow with live records before the oldest are dropped: a benchmark
-// that makes 5,000 codes before exchanging them keeps three live records
-// for each (Limits).
+// that makes 5,000 codes before exchanging them keeps a live record for
+// each (three where a code's PKCE and OpenID sessions have rows of their
+// own; Limits).
 const LiveRecordsFactor = 4
 
 // DefaultLimits bound every table at DefaultMaxRows.
