@@ -72,11 +72,11 @@ func (d *downStore) GetTenant(ctx context.Context, id string) (store.Tenant, err
 	return d.Store.GetTenant(ctx, id)
 }
 
-func (d *downStore) RecordAttempt(ctx context.Context, a store.Attempt, ev store.AttemptEvent) error {
+func (d *downStore) RecordAttempt(ctx context.Context, a store.Attempt, evs ...store.AttemptEvent) error {
 	if err := d.fault("record attempt"); err != nil {
 		return err
 	}
-	return d.Store.RecordAttempt(ctx, a, ev)
+	return d.Store.RecordAttempt(ctx, a, evs...)
 }
 
 type fixture struct {

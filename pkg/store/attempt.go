@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"time"
 )
@@ -32,10 +33,13 @@ type AttemptEvent struct {
 // Attempts stores login attempts for support.
 type Attempts interface {
 	// RecordAttempt creates the attempt when new, updates its summary
-	// fields (ESIAOID, Outcome, Reason when non-empty) and appends ev.
-	// The roster records ev's detail names (RecordsNamedIn) are
-	// remembered for AttemptsByRecord.
-	RecordAttempt(ctx context.Context, a Attempt, ev AttemptEvent) error
+	// fields (ESIAOID, Outcome, Reason when non-empty) and appends evs in
+	// order, atomically (an event without a step updates the summary and
+	// appends nothing); UpdatedAt becomes the last event's time (the
+	// store's now without events). The roster records the events' details
+	// name (RecordsNamedIn) are remembered for AttemptsByRecord. Several
+	// events of one request are one write (login.Journal).
+	RecordAttempt(ctx context.Context, a Attempt, evs ...AttemptEvent) error
 	// GetAttempt returns the attempt with its events in order.
 	GetAttempt(ctx context.Context, ref string) (Attempt, error)
 	// AttemptsByOID lists the newest attempts of an ESIA person (no events).
@@ -86,20 +90,34 @@ func RecordsNamedIn(detail json.RawMessage) []string {
 }
 
 // ValidateAttempt checks what every store requires of an attempt and the
-// event recorded with it: a reference code, strings a store can keep and
-// a detail that is JSON a store can keep (*FieldError otherwise).
-func ValidateAttempt(a Attempt, ev AttemptEvent) error {
+// events recorded with it: a reference code, strings a store can keep and
+// details that are JSON a store can keep (*FieldError otherwise), at most
+// MaxAttemptEventsPerWrite of them.
+func ValidateAttempt(a Attempt, evs ...AttemptEvent) error {
 	if a.Ref == "" {
 		return required("ref")
 	}
-	return check(
+	if len(evs) > MaxAttemptEventsPerWrite {
+		return fmt.Errorf("%w: %d attempt events in one write, at most %d", ErrInvalid, len(evs), MaxAttemptEventsPerWrite)
+	}
+	if err := check(
 		CheckID("ref", a.Ref),
 		CheckID("tenant_id", a.TenantID),
 		CheckID("client_id", a.ClientID),
 		CheckID("esia_oid", a.ESIAOID),
 		CheckText("outcome", a.Outcome, MaxWordLength),
 		CheckText("reason", a.Reason, MaxWordLength),
-		CheckText("step", ev.Step, MaxWordLength),
-		CheckJSON("detail", ev.Detail),
-	)
+	); err != nil {
+		return err
+	}
+	for _, ev := range evs {
+		if err := check(CheckText("step", ev.Step, MaxWordLength), CheckJSON("detail", ev.Detail)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
+
+// MaxAttemptEventsPerWrite bounds the events one RecordAttempt appends: a
+// request records a handful (login.Journal).
+const MaxAttemptEventsPerWrite = 32

@@ -3,7 +3,6 @@ package memory
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"sort"
 
 	"github.com/diarybroker/broker/pkg/store"
@@ -22,25 +21,28 @@ func cloneAttempt(a *store.Attempt, withEvents bool) store.Attempt {
 }
 
 // RecordAttempt implements store.Attempts.
-func (s *Store) RecordAttempt(ctx context.Context, a store.Attempt, ev store.AttemptEvent) error {
-	if err := store.ValidateAttempt(a, ev); err != nil {
+func (s *Store) RecordAttempt(ctx context.Context, a store.Attempt, evs ...store.AttemptEvent) error {
+	if err := store.ValidateAttempt(a, evs...); err != nil {
 		return err
 	}
-	if a.Ref == "" {
-		return fmt.Errorf("%w: attempt without a reference", store.ErrInvalid)
-	}
 	defer s.write(ctx)()
-	if ev.At.IsZero() {
-		ev.At = s.now().UTC()
+	now := s.now().UTC()
+	last := now
+	if len(evs) > 0 {
+		if last = evs[len(evs)-1].At; last.IsZero() {
+			last = now
+		}
 	}
-	ev.Detail = append(json.RawMessage(nil), ev.Detail...)
 	cur, ok := s.attempts[a.Ref]
 	if !ok {
 		a.Events = nil
 		if a.CreatedAt.IsZero() {
-			a.CreatedAt = ev.At
+			a.CreatedAt = now
+			if len(evs) > 0 && !evs[0].At.IsZero() {
+				a.CreatedAt = evs[0].At
+			}
 		}
-		a.UpdatedAt = ev.At
+		a.UpdatedAt = last
 		cur = &a
 		s.attempts[a.Ref] = cur
 		s.onUndo(ctx, func() { delete(s.attempts, a.Ref) })
@@ -62,24 +64,35 @@ func (s *Store) RecordAttempt(ctx context.Context, a store.Attempt, ev store.Att
 		if a.ClientID != "" && cur.ClientID == "" {
 			cur.ClientID = a.ClientID
 		}
-		cur.UpdatedAt = ev.At
+		cur.UpdatedAt = last
 	}
-	if ev.Step != "" {
-		cur.Events = append(cur.Events, ev)
+	for _, ev := range evs {
+		if ev.At.IsZero() {
+			ev.At = now
+		}
+		ev.Detail = append(json.RawMessage(nil), ev.Detail...)
+		if ev.Step != "" {
+			cur.Events = append(cur.Events, ev)
+		}
+		s.nameRecords(ctx, a.Ref, ev.Detail)
 	}
-	for _, id := range store.RecordsNamedIn(ev.Detail) {
-		named := s.attemptRecords[a.Ref]
+	return nil
+}
+
+// nameRecords remembers the roster records an event's detail names.
+func (s *Store) nameRecords(ctx context.Context, ref string, detail json.RawMessage) {
+	for _, id := range store.RecordsNamedIn(detail) {
+		named := s.attemptRecords[ref]
 		if named == nil {
 			named = map[string]bool{}
-			s.attemptRecords[a.Ref] = named
-			s.onUndo(ctx, func() { delete(s.attemptRecords, a.Ref) })
+			s.attemptRecords[ref] = named
+			s.onUndo(ctx, func() { delete(s.attemptRecords, ref) })
 		}
 		if !named[id] {
 			named[id] = true
 			s.onUndo(ctx, func() { delete(named, id) })
 		}
 	}
-	return nil
 }
 
 // GetAttempt implements store.Attempts.

@@ -2,32 +2,49 @@ package postgres
 
 import (
 	"context"
-	"fmt"
+	"slices"
+	"time"
 
 	"github.com/diarybroker/broker/pkg/store"
 )
 
 // RecordAttempt implements store.Attempts in one round trip: the attempt
-// row is upserted, the event appended and the records it names
+// row is upserted, the events appended in order and the records they name
 // remembered by one statement.
-func (s *Store) RecordAttempt(ctx context.Context, a store.Attempt, ev store.AttemptEvent) error {
-	if err := store.ValidateAttempt(a, ev); err != nil {
+func (s *Store) RecordAttempt(ctx context.Context, a store.Attempt, evs ...store.AttemptEvent) error {
+	if err := store.ValidateAttempt(a, evs...); err != nil {
 		return err
 	}
-	if a.Ref == "" {
-		return fmt.Errorf("%w: attempt without a reference", store.ErrInvalid)
+	now := s.now()
+	steps := make([]string, 0, len(evs))
+	ats := make([]time.Time, 0, len(evs))
+	details := make([]*string, 0, len(evs))
+	var named []string
+	for _, ev := range evs {
+		if ev.At.IsZero() {
+			ev.At = now
+		}
+		var detail *string
+		if len(ev.Detail) > 0 {
+			d := string(ev.Detail)
+			detail = &d
+		}
+		steps, ats, details = append(steps, ev.Step), append(ats, ev.At), append(details, detail)
+		named = append(named, store.RecordsNamedIn(ev.Detail)...)
 	}
-	if ev.At.IsZero() {
-		ev.At = s.now()
+	updated := now
+	if len(ats) > 0 {
+		updated = ats[len(ats)-1]
 	}
 	created := a.CreatedAt
 	if created.IsZero() {
-		created = ev.At
+		created = now
+		if len(ats) > 0 {
+			created = ats[0]
+		}
 	}
-	var detail any
-	if len(ev.Detail) > 0 {
-		detail = string(ev.Detail)
-	}
+	slices.Sort(named)
+	named = slices.Compact(named)
 	_, err := s.q(ctx).Exec(ctx, `
 		WITH a AS (
 			INSERT INTO attempts AS t (ref, tenant_id, client_id, esia_oid, outcome, reason, created_at, updated_at)
@@ -42,12 +59,14 @@ func (s *Store) RecordAttempt(ctx context.Context, a store.Attempt, ev store.Att
 			RETURNING ref, tenant_id, created_at
 		), e AS (
 			INSERT INTO attempt_events (ref, step, at, detail)
-			SELECT ref, $9, $8, $10::jsonb FROM a WHERE $9 <> ''
+			SELECT a.ref, ev.step, ev.at, ev.detail::jsonb
+			FROM a, unnest($9::text[], $10::timestamptz[], $11::text[]) WITH ORDINALITY AS ev(step, at, detail, n)
+			WHERE ev.step <> '' ORDER BY ev.n
 		)
 		INSERT INTO attempt_records (ref, tenant_id, external_id, created_at)
-		SELECT a.ref, a.tenant_id, r.id, a.created_at FROM a, unnest($11::text[]) AS r(id)
+		SELECT a.ref, a.tenant_id, r.id, a.created_at FROM a, unnest($12::text[]) AS r(id)
 		ON CONFLICT (ref, external_id) DO NOTHING`,
-		a.Ref, a.TenantID, a.ClientID, a.ESIAOID, a.Outcome, a.Reason, created, ev.At, ev.Step, detail, store.RecordsNamedIn(ev.Detail))
+		a.Ref, a.TenantID, a.ClientID, a.ESIAOID, a.Outcome, a.Reason, created, updated, steps, ats, details, named)
 	return wrap("record attempt", err)
 }
 

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"testing"
@@ -24,6 +25,7 @@ func RunRecords(t *testing.T, newStore NewStore) {
 		{"LinksByRecords", testLinksByRecords},
 		{"AttemptsByRecord", testAttemptsByRecord},
 		{"AttemptsByRecordRollback", testAttemptsByRecordRollback},
+		{"AttemptEventsInOneWrite", testAttemptEventsInOneWrite},
 		{"RelationRoles", testRelationRoles},
 	}
 	for _, tc := range tests {
@@ -176,5 +178,72 @@ func testAttemptsByRecordRollback(t *testing.T, s store.Store) {
 	must(t, err)
 	if fmt.Sprint(refsOf(got)) != "[REF0000001]" {
 		t.Fatalf("after rollback: %v", refsOf(got))
+	}
+}
+
+// testAttemptEventsInOneWrite: one RecordAttempt with several events (a
+// request's journal) appends them in order, takes the last event's time as
+// the attempt's, skips events without a step, remembers the records any of
+// them names, and writes nothing when one of them is bad.
+func testAttemptEventsInOneWrite(t *testing.T, s store.Store) {
+	mkTenant(t, s, "t1")
+	must(t, s.RecordAttempt(ctx(), store.Attempt{Ref: "REF0000001", TenantID: "t1", ClientID: "diary", Outcome: "in_progress"},
+		store.AttemptEvent{Step: "authorize", At: base}))
+	must(t, s.RecordAttempt(ctx(), store.Attempt{Ref: "REF0000001", ESIAOID: "1000", Outcome: "issued"},
+		store.AttemptEvent{Step: "esia", At: base.Add(time.Second), Detail: json.RawMessage(`{"level":"CONFIRMED"}`)},
+		store.AttemptEvent{Step: "link", At: base.Add(2 * time.Second), Detail: linkDetail("s-1", "s-2")},
+		store.AttemptEvent{At: base.Add(3 * time.Second)}, // a summary-only step: no event
+		store.AttemptEvent{Step: "issued", At: base.Add(4 * time.Second)}))
+	// A new attempt written whole in one go starts at its first event.
+	must(t, s.RecordAttempt(ctx(), store.Attempt{Ref: "REF0000002", TenantID: "t1", Outcome: "not_found"},
+		store.AttemptEvent{Step: "authorize", At: base.Add(time.Minute)},
+		store.AttemptEvent{Step: "link", At: base.Add(time.Minute + time.Second), Detail: linkDetail("", "s-3")}))
+
+	a, err := s.GetAttempt(ctx(), "REF0000001")
+	must(t, err)
+	var steps []string
+	for _, ev := range a.Events {
+		steps = append(steps, ev.Step)
+	}
+	if want := []string{"authorize", "esia", "link", "issued"}; !reflect.DeepEqual(steps, want) {
+		t.Fatalf("steps = %v, want %v", steps, want)
+	}
+	if a.TenantID != "t1" || a.ClientID != "diary" || a.ESIAOID != "1000" || a.Outcome != "issued" ||
+		!a.CreatedAt.Equal(base) || !a.UpdatedAt.Equal(base.Add(4*time.Second)) || !a.Events[2].At.Equal(base.Add(2*time.Second)) {
+		t.Fatalf("attempt = %+v", a)
+	}
+	b, err := s.GetAttempt(ctx(), "REF0000002")
+	must(t, err)
+	if len(b.Events) != 2 || !b.CreatedAt.Equal(base.Add(time.Minute)) || !b.UpdatedAt.Equal(base.Add(time.Minute+time.Second)) {
+		t.Fatalf("new attempt = %+v", b)
+	}
+	for rec, want := range map[string][]string{"s-1": {"REF0000001"}, "s-2": {"REF0000001"}, "s-3": {"REF0000002"}} {
+		got, err := s.AttemptsByRecord(ctx(), "t1", rec, 0)
+		if err != nil || !reflect.DeepEqual(refsOf(got), want) {
+			t.Fatalf("AttemptsByRecord(%s) = %v %v, want %v", rec, refsOf(got), err, want)
+		}
+	}
+
+	// A bad event anywhere in the write, or too many events: nothing of it
+	// is kept.
+	bad := []struct {
+		name string
+		evs  []store.AttemptEvent
+	}{
+		{"bad detail last", []store.AttemptEvent{{Step: "link", At: base.Add(time.Hour)}, {Step: "issued", At: base.Add(time.Hour), Detail: json.RawMessage(`{"x":`)}}},
+		{"NUL in a step", []store.AttemptEvent{{Step: "link", At: base.Add(time.Hour)}, {Step: "is\x00sued", At: base.Add(time.Hour)}}},
+		{"too many", make([]store.AttemptEvent, store.MaxAttemptEventsPerWrite+1)},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := s.RecordAttempt(ctx(), store.Attempt{Ref: "REF0000001", Outcome: "failed"}, tc.evs...); !errors.Is(err, store.ErrInvalid) {
+				t.Fatalf("err = %v, want ErrInvalid", err)
+			}
+			a, err := s.GetAttempt(ctx(), "REF0000001")
+			must(t, err)
+			if len(a.Events) != 4 || a.Outcome != "issued" || !a.UpdatedAt.Equal(base.Add(4*time.Second)) {
+				t.Fatalf("after a rejected write: %+v", a)
+			}
+		})
 	}
 }
