@@ -482,13 +482,20 @@ func esiaDetail(reason string, err error) map[string]any {
 	return detail
 }
 
-// record appends an attempt event; a failure to record never fails a login.
+// record appends an attempt event — at once, or under a journal when the
+// request flushes it; a failure to record never fails a login.
 func (s *Service) record(ctx context.Context, a store.Attempt, step string, detail map[string]any) {
 	b, err := json.Marshal(detail)
 	if err != nil {
 		b = nil
 	}
 	ev := store.AttemptEvent{Step: step, At: s.cfg.Now().UTC(), Detail: b}
+	if j := journalOf(ctx); j != nil {
+		if j.keep(a, ev) {
+			return // written with the request's other events (journal.go)
+		}
+		s.FlushJournal(ctx) // full, or flushed already: what it kept goes first
+	}
 	if err := s.cfg.Attempts.RecordAttempt(ctx, a, ev); err != nil {
 		s.cfg.Logger.ErrorContext(ctx, "recording login attempt failed", "ref", a.Ref, "step", step, "error", err)
 	}

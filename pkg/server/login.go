@@ -217,7 +217,10 @@ func failureStatus(res *login.Result) int {
 func (s *Server) issue(c echo.Context, res *login.Result) error {
 	ctx := c.Request().Context()
 	ref := login.FormatRef(res.Pending.Ref)
-	err := s.c.OAuth.CompleteAuthorize(ctx, c.Response(), &res.Pending.Request, *res.Claims, res.AuthTime)
+	// The code's answer is held until its "issued" event is recorded: the
+	// request's journal (journaled) writes it with the others then.
+	held := newHeldAnswer()
+	err := s.c.OAuth.CompleteAuthorize(ctx, held, &res.Pending.Request, *res.Claims, res.AuthTime)
 	if ae, ok := oauth.IsAuthorizeError(err); ok && ae.Redirectable {
 		// prompt=login or max_age that ESIA's auth_time does not satisfy.
 		s.c.Metrics.Logins.WithLabelValues(ae.Err.ErrorField).Inc()
@@ -247,5 +250,5 @@ func (s *Server) issue(c echo.Context, res *login.Result) error {
 	}
 	s.c.Metrics.Logins.WithLabelValues("linked").Inc()
 	s.c.Login.Issued(ctx, res)
-	return nil
+	return held.writeTo(c.Response())
 }
