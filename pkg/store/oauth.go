@@ -38,6 +38,51 @@ type OAuthGrant struct {
 	// nonce the token carries): a rotation replaces it, which ends the
 	// access tokens issued before. "" when its access tokens have rows.
 	Access string
+	// Refresh is the row key of the grant's live refresh token (an HMAC of
+	// the token, as an OAuthRecord's signature would be): the grant keeps
+	// it, and a rotation replaces it (OAuthGrantRotation), so a token
+	// presented whose key is not this one was rotated. "" for a grant
+	// whose refresh tokens have rows (written before grants kept them).
+	Refresh string
+	// RefreshAt is when the live refresh token was issued (a rotation's
+	// time: the reuse interval is measured from it); RefreshExpiresAt is
+	// when it expires — the token's own expiry, which decides whether it
+	// is valid, while ExpiresAt may be later (a rotation moves it on only
+	// now and then, OAuthGrantRotation).
+	RefreshAt        time.Time
+	RefreshExpiresAt time.Time
+	// RevokedAt is when the grant was revoked (zero while it is not): its
+	// tokens read as inactive, and no rotation of it succeeds.
+	RevokedAt time.Time
+}
+
+// OAuthGrantRotation rotates the refresh token a grant keeps
+// (OAuthGrant.Refresh): it succeeds only while the grant exists, is not
+// revoked and its live refresh token is the presented one; otherwise the
+// whole batch fails, with ErrNotFound when the grant is gone and
+// ErrInactive when it was revoked or its live token is another (the
+// presented one was rotated already: a replay or reuse).
+type OAuthGrantRotation struct {
+	RequestID string
+	// Presented is the row key of the refresh token presented: the grant's
+	// Refresh must be it. "" rotates a grant whose refresh tokens have rows
+	// (the batch's Gate is the presented token's row) into keeping them.
+	Presented string
+	// Refresh, At and RefreshExpiresAt are the new live refresh token: its
+	// row key, issue time and expiry (OAuthGrant.Refresh, RefreshAt,
+	// RefreshExpiresAt).
+	Refresh          string
+	At               time.Time
+	RefreshExpiresAt time.Time
+	// Access, when set, names the grant's new access token (OAuthGrant.Access).
+	Access string
+	// LastExpiry is when the grant's last token now expires. Only when the
+	// grant's ExpiresAt is earlier does it move on, to ExpiresAt (or to
+	// LastExpiry when ExpiresAt is earlier than it): with some slack in
+	// ExpiresAt most rotations leave the indexed expiry alone, so that
+	// PostgreSQL can update the grant row in place (HOT).
+	LastExpiry time.Time
+	ExpiresAt  time.Time
 }
 
 // OAuthGrantExpiry moves a grant's expiry on to At, if later, and, when
@@ -102,6 +147,10 @@ type OAuthBatch struct {
 	Grant *OAuthGrant
 	// GrantExpiry, when set, moves a grant's expiry on (a rotation).
 	GrantExpiry *OAuthGrantExpiry
+	// GrantRotation, when set, is applied first: it rotates the refresh
+	// token the grant keeps, and fails the batch when the grant's live
+	// token is not the presented one (OAuthGrantRotation).
+	GrantRotation *OAuthGrantRotation
 	// Create lists records to insert.
 	Create []OAuthRecord
 }
@@ -134,7 +183,7 @@ type OAuthRequestRef struct {
 // Empty reports whether the batch writes nothing.
 func (b OAuthBatch) Empty() bool {
 	return b.Gate == nil && len(b.Deactivate) == 0 && len(b.DeleteRequests) == 0 && len(b.Delete) == 0 && len(b.Create) == 0 &&
-		b.Grant == nil && b.GrantExpiry == nil
+		b.Grant == nil && b.GrantExpiry == nil && b.GrantRotation == nil
 }
 
 // OAuthRecords stores the downstream provider's codes and tokens.
@@ -165,8 +214,10 @@ type OAuthRecords interface {
 	// as invalid unknown as inactive.
 	DeactivateOAuthRequest(ctx context.Context, kind OAuthKind, requestID string) error
 	// RevokeOAuthSubject deactivates every access and refresh token a
-	// tenant's clients hold for a subject and returns how many; they
-	// expire then too, as with DeactivateOAuthRequest.
+	// tenant's clients hold for a subject and returns how many — token
+	// rows, and the unexpired refresh tokens grants kept (OAuthGrant.Refresh)
+	// of grants it revoked; they expire then too, as with
+	// DeactivateOAuthRequest, and the subject's grants are revoked.
 	RevokeOAuthSubject(ctx context.Context, tenantID, subject string) (int, error)
 	// DeleteExpiredOAuth removes up to limit records that expired before
 	// t — expired codes and tokens, used codes and rotated refresh tokens
@@ -217,7 +268,20 @@ func (b OAuthBatch) Validate() error {
 			return required("request_id")
 		}
 		if err := check(CheckID("request_id", g.RequestID), CheckID("client_id", g.ClientID),
-			CheckID("tenant_id", g.TenantID), CheckID("subject", g.Subject), CheckID("access", g.Access)); err != nil {
+			CheckID("tenant_id", g.TenantID), CheckID("subject", g.Subject), CheckID("access", g.Access),
+			CheckID("refresh", g.Refresh)); err != nil {
+			return err
+		}
+	}
+	if g := b.GrantRotation; g != nil {
+		if g.RequestID == "" {
+			return required("request_id")
+		}
+		if g.Refresh == "" {
+			return required("refresh")
+		}
+		if err := check(CheckID("request_id", g.RequestID), CheckID("presented", g.Presented),
+			CheckID("refresh", g.Refresh), CheckID("access", g.Access)); err != nil {
 			return err
 		}
 	}

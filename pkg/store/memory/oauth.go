@@ -31,16 +31,20 @@ func (s *Store) withGrant(r store.OAuthRecord) store.OAuthRecord {
 	return r
 }
 
-// expireGrant brings a grant's expiry forward to now; the caller holds
-// the lock.
+// expireGrant revokes a grant: its expiry comes forward to now, and it
+// is marked revoked (if it was not); the caller holds the lock.
 func (s *Store) expireGrant(ctx context.Context, requestID string) {
 	old, ok := s.oauthGrants[requestID]
 	if !ok {
 		return
 	}
 	g := old
-	if now := s.now().UTC().Truncate(time.Microsecond); g.ExpiresAt.IsZero() || g.ExpiresAt.After(now) {
+	now := s.now().UTC().Truncate(time.Microsecond)
+	if g.ExpiresAt.IsZero() || g.ExpiresAt.After(now) {
 		g.ExpiresAt = now
+	}
+	if g.RevokedAt.IsZero() {
+		g.RevokedAt = now
 	}
 	s.oauthGrants[requestID] = g
 	s.onUndo(ctx, func() { s.oauthGrants[requestID] = old })
@@ -222,6 +226,14 @@ func (s *Store) RevokeOAuthSubject(ctx context.Context, tenantID, subject string
 	}
 	defer s.write(ctx)()
 	n := 0
+	// The grants' live refresh tokens first, as PostgreSQL counts them
+	// (a grant revoked below through one of its rows is revoked already).
+	now := s.now().UTC()
+	for _, g := range s.oauthGrants {
+		if g.TenantID == tenantID && g.Subject == subject && g.RevokedAt.IsZero() && g.Refresh != "" && g.RefreshExpiresAt.After(now) {
+			n++
+		}
+	}
 	for _, kind := range []store.OAuthKind{store.OAuthAccess, store.OAuthRefresh} {
 		for sig, r := range s.oauth[kind] {
 			g, slim := s.oauthGrants[r.RequestID]
@@ -233,10 +245,11 @@ func (s *Store) RevokeOAuthSubject(ctx context.Context, tenantID, subject string
 			}
 		}
 	}
-	// A grant whose access tokens have no row (self-contained) is revoked
-	// all the same.
+	// A grant whose tokens have no row (self-contained access tokens, a
+	// refresh token the grant keeps) is revoked all the same; its live
+	// refresh token counts.
 	for id, g := range s.oauthGrants {
-		if g.TenantID == tenantID && g.Subject == subject {
+		if g.TenantID == tenantID && g.Subject == subject && g.RevokedAt.IsZero() {
 			s.expireGrant(ctx, id)
 		}
 	}
@@ -303,6 +316,11 @@ func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 		}
 	}
 	return s.InTx(ctx, func(ctx context.Context) error {
+		if r := b.GrantRotation; r != nil {
+			if err := s.rotateGrant(ctx, *r); err != nil {
+				return err
+			}
+		}
 		if g := b.Gate; g != nil {
 			if err := s.DeactivateOAuthRecord(ctx, g.Kind, g.Signature); err != nil {
 				return err
@@ -331,11 +349,13 @@ func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 				ng.CreatedAt = s.now().UTC()
 			}
 			ng.CreatedAt, ng.ExpiresAt = ng.CreatedAt.UTC().Truncate(time.Microsecond), ng.ExpiresAt.UTC().Truncate(time.Microsecond)
+			ng.RefreshAt, ng.RefreshExpiresAt = ng.RefreshAt.UTC().Truncate(time.Microsecond), ng.RefreshExpiresAt.UTC().Truncate(time.Microsecond)
+			ng.RevokedAt = time.Time{}
 			s.oauthGrants[g.RequestID] = ng
 			s.onUndo(ctx, func() { delete(s.oauthGrants, ng.RequestID) })
 		}
 		if ge := b.GrantExpiry; ge != nil {
-			if old, ok := s.oauthGrants[ge.RequestID]; ok && (old.ExpiresAt.Before(ge.At) || ge.Access != "") {
+			if old, ok := s.oauthGrants[ge.RequestID]; ok && old.RevokedAt.IsZero() && (old.ExpiresAt.Before(ge.At) || ge.Access != "") {
 				g := old
 				if old.ExpiresAt.Before(ge.At) {
 					g.ExpiresAt = ge.At.UTC().Truncate(time.Microsecond)
@@ -371,4 +391,32 @@ func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 		}
 		return nil
 	})
+}
+
+// rotateGrant applies an OAuthGrantRotation (the semantics of
+// PostgreSQL's grantRefreshRotation); the caller holds the lock.
+func (s *Store) rotateGrant(ctx context.Context, r store.OAuthGrantRotation) error {
+	old, ok := s.oauthGrants[r.RequestID]
+	if !ok {
+		return store.ErrNotFound
+	}
+	if old.Refresh != r.Presented || !old.RevokedAt.IsZero() {
+		return store.ErrInactive
+	}
+	g := old
+	g.Refresh = r.Refresh
+	g.RefreshAt, g.RefreshExpiresAt = r.At.UTC().Truncate(time.Microsecond), r.RefreshExpiresAt.UTC().Truncate(time.Microsecond)
+	if r.Access != "" {
+		g.Access = r.Access
+	}
+	if !g.ExpiresAt.IsZero() && g.ExpiresAt.Before(r.LastExpiry) {
+		at := r.ExpiresAt
+		if at.Before(r.LastExpiry) {
+			at = r.LastExpiry
+		}
+		g.ExpiresAt = at.UTC().Truncate(time.Microsecond)
+	}
+	s.oauthGrants[r.RequestID] = g
+	s.onUndo(ctx, func() { s.oauthGrants[r.RequestID] = old })
+	return nil
 }

@@ -121,12 +121,14 @@ func (s *Store) GetOAuthGrant(ctx context.Context, requestID string) (store.OAut
 		return store.OAuthGrant{}, ErrNoSealer
 	}
 	g := store.OAuthGrant{RequestID: requestID}
-	var expires *time.Time
+	var expires, refreshAt, refreshExpires, revoked *time.Time
 	var sealed []byte
 	var keyID string
-	err := s.q(ctx).QueryRow(ctx, `SELECT client_id, tenant_id, subject, data, key_id, created_at, expires_at, access
+	err := s.q(ctx).QueryRow(ctx, `SELECT client_id, tenant_id, subject, data, key_id, created_at, expires_at, access,
+			refresh, refresh_at, refresh_expires_at, revoked_at
 		FROM oauth_grants WHERE request_id = $1`, requestID).
-		Scan(&g.ClientID, &g.TenantID, &g.Subject, &sealed, &keyID, &g.CreatedAt, &expires, &g.Access)
+		Scan(&g.ClientID, &g.TenantID, &g.Subject, &sealed, &keyID, &g.CreatedAt, &expires, &g.Access,
+			&g.Refresh, &refreshAt, &refreshExpires, &revoked)
 	if err != nil {
 		return store.OAuthGrant{}, wrap("get oauth grant", err)
 	}
@@ -134,6 +136,7 @@ func (s *Store) GetOAuthGrant(ctx context.Context, requestID string) (store.OAut
 		return store.OAuthGrant{}, fmt.Errorf("postgres: open oauth grant: %w", err)
 	}
 	g.CreatedAt, g.ExpiresAt = g.CreatedAt.UTC(), timeOf(expires)
+	g.RefreshAt, g.RefreshExpiresAt, g.RevokedAt = timeOf(refreshAt), timeOf(refreshExpires), timeOf(revoked)
 	return g, nil
 }
 
@@ -218,6 +221,22 @@ const grantRotation = `WITH u AS (UPDATE oauth_grants SET
 	WHERE request_id = $1 AND revoked_at IS NULL RETURNING 1)
 	SELECT 1 / count(*) FROM u`
 
+// grantRefreshRotation is a batch's OAuthGrantRotation, its first
+// statement: the grant's live refresh token becomes the new one only while
+// it is the presented one and the grant is not revoked — the gate folded
+// into the update, which takes the grant's row lock (a concurrent rotation
+// of the same token waits, then finds another key and fails; revokeGrant
+// says why revocation takes it too). Zero rows abort the batch (division
+// by zero), as an inactive gate does. The indexed expires_at moves only
+// when the grant's last token now outlives it, so that most rotations
+// change no indexed column and can be HOT updates.
+const grantRefreshRotation = `WITH u AS (UPDATE oauth_grants SET
+		refresh = $3, refresh_at = $4, refresh_expires_at = $5,
+		access = CASE WHEN $6 <> '' THEN $6 ELSE access END,
+		expires_at = CASE WHEN expires_at < $7 THEN GREATEST($8, $7) ELSE expires_at END
+	WHERE request_id = $1 AND refresh = $2 AND revoked_at IS NULL RETURNING 1)
+	SELECT 1 / count(*) FROM u`
+
 // RevokeOAuthSubject implements store.OAuthRecords.
 func (s *Store) RevokeOAuthSubject(ctx context.Context, tenantID, subject string) (int, error) {
 	if !store.ValidKeys(tenantID, subject) {
@@ -229,13 +248,18 @@ func (s *Store) RevokeOAuthSubject(ctx context.Context, tenantID, subject string
 	// The grants first (revokeGrant says why), then the tokens. A slim
 	// token row names no subject: its grant does (subject <> '' lets the
 	// partial index oauth_records_subject_named answer, migration 00110).
-	if _, err := s.q(ctx).Exec(ctx, `UPDATE oauth_grants SET revoked_at = COALESCE(revoked_at, $3), expires_at = LEAST(COALESCE(expires_at, $3), $3)
-		WHERE tenant_id = $1 AND subject = $2`, tenantID, subject, s.now().UTC()); err != nil {
+	// A grant revoked already is left as it is (its expiry is no later
+	// than its revocation); the live refresh tokens the others kept count
+	// as revoked tokens.
+	now := s.now().UTC()
+	var kept int64
+	if err := s.q(ctx).QueryRow(ctx, `WITH u AS (UPDATE oauth_grants SET revoked_at = $3, expires_at = LEAST(COALESCE(expires_at, $3), $3)
+			WHERE tenant_id = $1 AND subject = $2 AND revoked_at IS NULL RETURNING refresh, refresh_expires_at)
+		SELECT count(*) FILTER (WHERE refresh <> '' AND refresh_expires_at > $3) FROM u`, tenantID, subject, now).Scan(&kept); err != nil {
 		return 0, wrap("revoke subject", err)
 	}
 	// Two statements, each through its index: one UPDATE with an OR of the
 	// two ways read the whole table.
-	now := s.now().UTC()
 	named, err := s.q(ctx).Exec(ctx, `UPDATE oauth_records SET active = false, expires_at = LEAST(COALESCE(expires_at, $3), $3)
 		WHERE active AND kind IN ('access', 'refresh') AND tenant_id = $1 AND subject = $2 AND subject <> ''`, tenantID, subject, now)
 	if err != nil {
@@ -247,7 +271,7 @@ func (s *Store) RevokeOAuthSubject(ctx context.Context, tenantID, subject string
 	if err != nil {
 		return 0, wrap("revoke subject", err)
 	}
-	return int(named.RowsAffected() + slim.RowsAffected()), nil
+	return int(kept + named.RowsAffected() + slim.RowsAffected()), nil
 }
 
 // DeleteExpiredOAuth implements store.OAuthRecords. Rows are claimed with
@@ -343,6 +367,10 @@ func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 		return ErrNoSealer
 	}
 	batch := &pgx.Batch{}
+	if r := b.GrantRotation; r != nil {
+		batch.Queue(grantRefreshRotation, r.RequestID, r.Presented, r.Refresh, r.At.UTC(), nullTime(r.RefreshExpiresAt),
+			r.Access, r.LastExpiry.UTC(), nullTime(r.ExpiresAt))
+	}
 	rotation := b.Gate != nil && b.GrantExpiry != nil && b.Grant == nil
 	if rotation {
 		// A rotation of a grant's token: the grant's lock first, and no
@@ -401,8 +429,10 @@ func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 		if err != nil {
 			return fmt.Errorf("postgres: apply oauth batch: %w", err)
 		}
-		batch.Queue(`INSERT INTO oauth_grants (request_id, client_id, tenant_id, subject, data, key_id, created_at, expires_at, access)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`, g.RequestID, g.ClientID, g.TenantID, g.Subject, sealed, keyID, created, nullTime(g.ExpiresAt), g.Access)
+		batch.Queue(`INSERT INTO oauth_grants (request_id, client_id, tenant_id, subject, data, key_id, created_at, expires_at, access,
+				refresh, refresh_at, refresh_expires_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)`, g.RequestID, g.ClientID, g.TenantID, g.Subject, sealed, keyID, created,
+			nullTime(g.ExpiresAt), g.Access, g.Refresh, nullTime(g.RefreshAt), nullTime(g.RefreshExpiresAt))
 	}
 	if g := b.GrantExpiry; g != nil && !rotation {
 		if g.Access != "" {
@@ -433,7 +463,26 @@ func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 		return nil
 	}
 	var pgErr *pgconn.PgError
-	if b.Gate != nil && errors.As(err, &pgErr) && pgErr.Code == "22012" {
+	if !errors.As(err, &pgErr) || pgErr.Code != "22012" {
+		return wrap("apply oauth batch", err)
+	}
+	if r := b.GrantRotation; r != nil {
+		// The grant's gate first, as its statement ran first.
+		var refresh string
+		var revoked bool
+		qerr := s.q(ctx).QueryRow(ctx, `SELECT refresh, revoked_at IS NOT NULL FROM oauth_grants WHERE request_id = $1`, r.RequestID).
+			Scan(&refresh, &revoked)
+		if errors.Is(qerr, pgx.ErrNoRows) {
+			return store.ErrNotFound
+		}
+		if qerr != nil {
+			return wrap("apply oauth batch", qerr)
+		}
+		if refresh != r.Presented || revoked || b.Gate == nil {
+			return store.ErrInactive
+		}
+	}
+	if b.Gate != nil {
 		var exists bool
 		if qerr := s.q(ctx).QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM oauth_records WHERE kind = $1 AND signature = $2)`,
 			string(b.Gate.Kind), b.Gate.Signature).Scan(&exists); qerr != nil {
