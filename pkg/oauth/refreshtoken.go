@@ -18,25 +18,28 @@ import (
 )
 
 // Refresh tokens name their grant (issue 13): the token carries the
-// grant's request id and 32 bytes of key under an HMAC of the broker's. A
-// rotation deletes the presented token's row in the batch that writes its
-// successor — no rotated row is kept, so the table stays at its live
-// size — and reuse detection (RFC 6819 §5.2.2.3) needs no row: a token
-// whose MAC holds, whose row is gone and whose grant lives was rotated
-// (a grant outlives a token of its own only through a rotation), and its
-// presentation revokes the grant as before. Within the tenant's reuse
-// interval a rotated token is handed back the pair its rotation produced:
-// the successor is derived from the presented token (successor.go), so
-// its row, written at the rotation (its created_at is the rotation's
-// time), says whether that pair is still the grant's live one.
+// grant's request id and 32 bytes of key under an HMAC of the broker's.
+// The grant keeps its live refresh token — the row key below, when it was
+// issued and when it expires (store.OAuthGrant.Refresh) — so a token has
+// no row: reading one is reading its grant, a code exchange writes the
+// key into the grant it inserts, and a rotation is one update of the
+// grant gated on its key being the presented token's
+// (store.OAuthGrantRotation). Reuse detection (RFC 6819 §5.2.2.3) needs no
+// row either: a token whose MAC holds, whose grant lives and keeps another
+// key was rotated, and its presentation revokes the grant as before.
+// Within the tenant's reuse interval a rotated token is handed back the
+// pair its rotation produced: the successor is derived from the presented
+// token (successor.go), so the grant keeping the successor's key, issued
+// no longer ago than the interval, says that pair is still the live one.
 //
 // Format: "ory_rg_" + base64url(payload) + "." + base64url(HMAC-SHA512/256
 // of the payload under rgLabel's key). fosite's storage calls receive it as
-// its "signature" rgSigPrefix + the part after the prefix; the row is keyed
-// by rgTokens.key of it, an HMAC the database cannot turn back into the
-// token. Refresh tokens issued before (fosite's ory_rt_) keep working and
-// rotate into this format; their rotated rows are kept as before, until
-// their expiry, since they cannot be recognised without one.
+// its "signature" rgSigPrefix + the part after the prefix; the grant keeps
+// rgTokens.key of it, an HMAC the database cannot turn back into the
+// token. Refresh tokens with rows — fosite's ory_rt_ from before this
+// format, and ory_rg_ ones of grants written before grants kept them —
+// keep working and rotate into their grant (an ory_rt_ token's rotated row
+// is kept, until its expiry, since it cannot be recognised without one).
 const (
 	rgPrefix    = "ory_rg_"
 	rgSigPrefix = "rg."
@@ -134,23 +137,82 @@ type namedRefresh struct {
 	sig string
 }
 
-// rotatedRefresh answers for a token that names its grant, whose MAC
-// holds but whose row is gone, presented at the token endpoint: it was
-// rotated. The grant's request comes back with fosite.ErrInactiveToken
-// (fosite revokes the grant: reuse) — or, within the tenant's reuse
-// interval while the pair its rotation produced is the grant's live one,
-// with no error, the request's cache holding that pair's expiry times
-// (replay). A grant that is gone or over is fosite.ErrNotFound: there is
-// nothing left to revoke.
-func (s *storage) rotatedRefresh(ctx context.Context, c *requestCache, sig string, p *rgPayload, session fosite.Session) (fosite.Requester, error) {
-	g, err := s.st.GetOAuthGrant(ctx, p.Grant)
-	if errors.Is(err, store.ErrNotFound) {
+// grantRefresh answers for a token that names its grant, which keeps a
+// refresh token (store.OAuthGrant.Refresh): the token is live while it is
+// the one the grant keeps — its own expiry, and the grant not revoked
+// (inactive otherwise, as a revoked row was). Any other token of the grant
+// was rotated: unknown off the token endpoint (introspection, revocation:
+// as a rotated token without a row was), and on it the grant's request
+// with fosite.ErrInactiveToken (reuse: fosite revokes the grant) — or,
+// within the tenant's reuse interval while the grant keeps the successor
+// the token's rotation produced, that pair (replay), which the request
+// hands back without writing. A grant that ended is fosite.ErrNotFound:
+// there is nothing left to revoke.
+func (s *storage) grantRefresh(ctx context.Context, c *requestCache, named *namedRefresh, key string, g store.OAuthGrant, session fosite.Session) (fosite.Requester, error) {
+	live := g.Refresh == key
+	if !live && (c == nil || s.grantOver(g)) {
 		return nil, fosite.ErrNotFound
 	}
+	req, err := s.decode(ctx, g.Data, session)
 	if err != nil {
-		return nil, fmt.Errorf("oauth: load grant: %w", err)
+		return nil, err
 	}
-	if !g.ExpiresAt.IsZero() && !g.ExpiresAt.After(s.now()) {
+	r := req.(*fosite.Request)
+	// The grant's session holds the exchange's expiry times; the token's
+	// are its own.
+	r.Session.SetExpiresAt(fosite.RefreshToken, g.RefreshExpiresAt)
+	if !g.RefreshAt.IsZero() {
+		r.RequestedAt = g.RefreshAt
+	}
+	if live {
+		if c != nil {
+			c.setHeld(&heldRefresh{key: key, grant: g})
+		}
+		if !g.RevokedAt.IsZero() {
+			return r, fosite.ErrInactiveToken
+		}
+		return r, nil
+	}
+	presented := rgPrefix + strings.TrimPrefix(named.sig, rgSigPrefix)
+	exp, issued, ok, err := s.liveSuccessor(ctx, &g, g.RequestID, s.successorOf(g.RequestID, presented))
+	if err != nil {
+		return nil, err
+	}
+	if err == nil && ok {
+		ok, err = s.withinReuse(ctx, g.TenantID, issued)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return r, fosite.ErrInactiveToken
+	}
+	c.mu.Lock()
+	c.replay = exp
+	c.held = &heldRefresh{key: key, grant: g, replay: true}
+	c.mu.Unlock()
+	return r, nil
+}
+
+// grantOver reports whether a grant ended: it expired (a revoked grant
+// expires at its revocation), or the refresh token it keeps did.
+func (s *storage) grantOver(g store.OAuthGrant) bool {
+	now := s.now()
+	return !g.ExpiresAt.IsZero() && !g.ExpiresAt.After(now) ||
+		g.Refresh != "" && !g.RefreshExpiresAt.IsZero() && !g.RefreshExpiresAt.After(now)
+}
+
+// rotatedRefresh answers for a token that names its grant, whose MAC
+// holds but whose row is gone, presented at the token endpoint, when the
+// grant g keeps no refresh token (its tokens had rows): it was rotated by
+// a broker from before grants kept them. The grant's request comes back
+// with fosite.ErrInactiveToken (fosite revokes the grant: reuse) — or,
+// within the tenant's reuse interval while the pair its rotation produced
+// is the grant's live one, with no error, the request's cache holding
+// that pair's expiry times (replay). A grant that is over is
+// fosite.ErrNotFound: there is nothing left to revoke.
+func (s *storage) rotatedRefresh(ctx context.Context, c *requestCache, sig string, g store.OAuthGrant, session fosite.Session) (fosite.Requester, error) {
+	if s.grantOver(g) {
 		return nil, fosite.ErrNotFound
 	}
 	req, err := s.decode(ctx, g.Data, session)
@@ -158,7 +220,10 @@ func (s *storage) rotatedRefresh(ctx context.Context, c *requestCache, sig strin
 		return nil, err
 	}
 	presented := rgPrefix + strings.TrimPrefix(sig, rgSigPrefix)
-	succ, ok, err := s.replayableSuccessor(ctx, g.TenantID, p.Grant, s.successorOf(p.Grant, presented))
+	exp, issued, ok, err := s.liveSuccessor(ctx, &g, g.RequestID, s.successorOf(g.RequestID, presented))
+	if err == nil && ok {
+		ok, err = s.withinReuse(ctx, g.TenantID, issued)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -167,45 +232,98 @@ func (s *storage) rotatedRefresh(ctx context.Context, c *requestCache, sig strin
 	}
 	// The presented token's own expiry is unknown without its row; its
 	// successor's is later, and the token was rotated moments ago.
-	req.GetSession().SetExpiresAt(fosite.RefreshToken, succ.ExpiresAt)
+	req.GetSession().SetExpiresAt(fosite.RefreshToken, exp[fosite.RefreshToken])
 	c.mu.Lock()
-	c.replay = map[fosite.TokenType]time.Time{
-		fosite.RefreshToken: succ.ExpiresAt,
-		fosite.AccessToken:  succ.ExpiresAt.Add(s.accessTTL - s.refreshTTL),
-	}
+	c.replay = exp
 	c.mu.Unlock()
 	return req, nil
 }
 
-// replayableSuccessor reports whether the successor (its row key) of a
-// rotated token that names its grant may be handed back: it is active,
-// of the grant, and was written — the rotation happened — no longer ago
-// than the tenant's reuse interval. It returns the successor's record.
-func (s *storage) replayableSuccessor(ctx context.Context, tenantID, grant, successor string) (store.OAuthRecord, bool, error) {
-	if successor == "" {
-		return store.OAuthRecord{}, false, nil
-	}
+// withinReuse reports whether a token issued at issued is within its
+// tenant's reuse interval.
+func (s *storage) withinReuse(ctx context.Context, tenantID string, issued time.Time) (bool, error) {
 	interval, err := s.reuseInterval(ctx, tenantID)
 	if err != nil || interval <= 0 {
-		return store.OAuthRecord{}, false, err
+		return false, err
 	}
-	succ, ok, err := s.activeSuccessor(ctx, successor)
-	if !ok || succ.RequestID != grant || s.now().Sub(succ.CreatedAt) > interval {
-		return store.OAuthRecord{}, false, err
-	}
-	return succ, true, nil
+	return s.now().Sub(issued) <= interval, nil
 }
 
-// activeSuccessor loads the refresh token row a rotation wrote (its key):
-// false, without an error, when it is gone or no longer active — rotated
-// in turn or revoked.
-func (s *storage) activeSuccessor(ctx context.Context, successor string) (store.OAuthRecord, bool, error) {
+// rotatedInto reports whether a grant's presented refresh token, whose
+// rotation this request lost to a concurrent one, was rotated into
+// successor (the same token presented twice at once) within the reuse
+// interval, while that successor is still live: the pair this request
+// carries is then that rotation's, handed back.
+func (s *storage) rotatedInto(ctx context.Context, grant, successor string) (bool, error) {
+	g, err := s.st.GetOAuthGrant(ctx, grant)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("oauth: load grant: %w", err)
+	}
+	_, issued, ok, err := s.liveSuccessor(ctx, &g, grant, successor)
+	if err != nil || !ok {
+		return false, err
+	}
+	return s.withinReuse(ctx, g.TenantID, issued)
+}
+
+// liveSuccessor looks up the refresh token a rotation produced (its row
+// key) of a grant (g, or read when nil): live when the grant keeps it and
+// it has not expired and the grant is not revoked — or, for a grant that
+// keeps none (from before), when its row is active and of the grant. It
+// returns the expiry times of the pair the rotation produced and when it
+// was issued (for the reuse interval).
+func (s *storage) liveSuccessor(ctx context.Context, g *store.OAuthGrant, grant, successor string) (map[fosite.TokenType]time.Time, time.Time, bool, error) {
+	if successor == "" {
+		return nil, time.Time{}, false, nil
+	}
+	if g == nil {
+		read, err := s.st.GetOAuthGrant(ctx, grant)
+		switch {
+		case err == nil:
+			g = &read
+		case !errors.Is(err, store.ErrNotFound):
+			return nil, time.Time{}, false, fmt.Errorf("oauth: load grant: %w", err)
+		}
+	}
+	if g != nil && g.Refresh != "" {
+		if g.Refresh != successor || !g.RevokedAt.IsZero() || s.grantOver(*g) {
+			return nil, time.Time{}, false, nil
+		}
+		// One rotation set both expiry times, from the same instant and
+		// the configured lifespans.
+		return map[fosite.TokenType]time.Time{
+			fosite.RefreshToken: g.RefreshExpiresAt,
+			fosite.AccessToken:  g.RefreshExpiresAt.Add(s.accessTTL - s.refreshTTL),
+		}, g.RefreshAt, true, nil
+	}
 	succ, err := s.st.GetOAuthRecord(ctx, store.OAuthRefresh, successor)
 	switch {
 	case errors.Is(err, store.ErrInactive), errors.Is(err, store.ErrNotFound):
-		return store.OAuthRecord{}, false, nil
+		return nil, time.Time{}, false, nil
 	case err != nil:
-		return store.OAuthRecord{}, false, fmt.Errorf("oauth: load successor: %w", err)
+		return nil, time.Time{}, false, fmt.Errorf("oauth: load successor: %w", err)
 	}
-	return succ, true, nil
+	if succ.RequestID != grant {
+		return nil, time.Time{}, false, nil
+	}
+	exp := map[fosite.TokenType]time.Time{}
+	if succ.FromGrant {
+		exp[fosite.RefreshToken] = succ.ExpiresAt
+		exp[fosite.AccessToken] = succ.ExpiresAt.Add(s.accessTTL - s.refreshTTL)
+		return exp, succ.CreatedAt, true, nil
+	}
+	// A successor with its own session (from before grants were kept).
+	next, err := s.decode(ctx, succ.Data, NewSession())
+	if err != nil {
+		return nil, time.Time{}, false, err
+	}
+	for _, kind := range []fosite.TokenType{fosite.AccessToken, fosite.RefreshToken} {
+		if at := next.GetSession().GetExpiresAt(kind); !at.IsZero() {
+			exp[kind] = at
+		}
+	}
+	return exp, succ.CreatedAt, true, nil
 }

@@ -20,6 +20,43 @@ type requestCache struct {
 	// reuse interval, holds the expiry times of the pair its rotation
 	// produced (successorStrategy hands the same pair back).
 	replay map[fosite.TokenType]time.Time
+	// held is the refresh token the request presented when its grant
+	// keeps it (store.OAuthGrant.Refresh), or kept its successor within
+	// the reuse interval (a replay): the rotation gates on the grant.
+	held *heldRefresh
+}
+
+// heldRefresh is a presented refresh token its grant keeps, or kept: its
+// row key and its grant as GetRefreshTokenSession read it.
+type heldRefresh struct {
+	key   string
+	grant store.OAuthGrant
+	// replay: the grant keeps the successor of the presented token,
+	// rotated within the reuse interval; the request hands back that pair
+	// and writes nothing.
+	replay bool
+}
+
+// setHeld notes the presented refresh token its grant keeps.
+func (c *requestCache) setHeld(h *heldRefresh) {
+	c.mu.Lock()
+	c.held = h
+	c.mu.Unlock()
+}
+
+// heldOf is the presented refresh token of row key key when its grant
+// keeps it (GetRefreshTokenSession read it in this request), or nil.
+func heldOf(ctx context.Context, key string) *heldRefresh {
+	c := cacheOf(ctx)
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.held == nil || c.held.key != key {
+		return nil
+	}
+	return c.held
 }
 
 type cachedRecord struct {
@@ -64,6 +101,9 @@ type pending struct {
 	// code is the authorization code an authorize batch writes, into
 	// whose record its PKCE and OpenID sessions fold (codeparts.go).
 	code *codeFold
+	// replay: the batch is a replayed rotation (heldRefresh.replay), whose
+	// pair the grant keeps already: nothing is written.
+	replay bool
 }
 
 type pendingKey struct{}
@@ -102,11 +142,21 @@ func (p *pending) gate(ref store.OAuthRef, err error) {
 	p.mu.Unlock()
 }
 
-// take returns the collected writes and forgets them.
-func (p *pending) take() (store.OAuthBatch, fosite.Requester, error) {
+// gateGrant makes the batch depend on a grant's live refresh token (the
+// batch's GrantRotation) and sets the error to return when it is another.
+func (p *pending) gateGrant(r store.OAuthGrantRotation, err error, replay bool) {
+	p.mu.Lock()
+	p.batch.GrantRotation = &r
+	p.gateErr, p.replay = err, replay
+	p.mu.Unlock()
+}
+
+// take returns the collected writes and forgets them; replay reports a
+// replayed rotation, which writes nothing.
+func (p *pending) take() (b store.OAuthBatch, r fosite.Requester, replay bool, gateErr error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	b, r, err := p.batch, p.grantReq, p.gateErr
-	p.batch, p.grantReq, p.gateErr, p.code = store.OAuthBatch{}, nil, nil, nil
-	return b, r, err
+	b, r, replay, gateErr = p.batch, p.grantReq, p.replay, p.gateErr
+	p.batch, p.grantReq, p.gateErr, p.code, p.replay = store.OAuthBatch{}, nil, nil, nil, false
+	return b, r, replay, gateErr
 }

@@ -146,10 +146,11 @@ func (s *storage) create(ctx context.Context, kind store.OAuthKind, sig string, 
 
 // write is create; grantOnly writes a token's grant (when the batch has
 // none yet, or moves its expiry on) but no row of its own: a login's
-// self-contained access token.
+// self-contained access token, or — in a transaction — a refresh token
+// that names its grant, which the grant keeps (sig is then its row key).
 func (s *storage) write(ctx context.Context, kind store.OAuthKind, sig string, r fosite.Requester, expires time.Time, grantOnly bool) error {
 	access := ""
-	if grantOnly {
+	if grantOnly && kind == store.OAuthAccess {
 		pl, err := s.ag.open(sig)
 		if err != nil {
 			return fmt.Errorf("oauth: store access token: %w", err)
@@ -175,8 +176,11 @@ func (s *storage) write(ctx context.Context, kind store.OAuthKind, sig string, r
 			} else if expires.After(b.Grant.ExpiresAt) {
 				b.Grant.ExpiresAt = expires
 			}
-			if grantOnly {
+			switch {
+			case grantOnly && kind == store.OAuthAccess:
 				b.Grant.Access = access
+			case grantOnly && kind == store.OAuthRefresh:
+				b.Grant.Refresh, b.Grant.RefreshAt, b.Grant.RefreshExpiresAt = sig, rec.CreatedAt, expires
 			}
 		})
 		return nil
@@ -461,13 +465,17 @@ func (s *storage) DeleteAccessTokenSession(ctx context.Context, sig string) erro
 	return s.del(ctx, store.OAuthAccess, sig)
 }
 
-// CreateRefreshTokenSession implements oauth2.RefreshTokenStorage.
+// CreateRefreshTokenSession implements oauth2.RefreshTokenStorage. A
+// token that names its grant is kept by its grant (its row key in
+// store.OAuthGrant.Refresh), written in the batch of the code exchange or
+// rotation: no row of its own. Outside a transaction it gets a row.
 func (s *storage) CreateRefreshTokenSession(ctx context.Context, sig, _ string, r fosite.Requester) error {
-	key, _, err := s.refreshRow(sig)
+	key, named, err := s.refreshRow(sig)
 	if err != nil {
 		return fmt.Errorf("oauth: store refresh token: %w", err)
 	}
-	return s.create(ctx, store.OAuthRefresh, key, r, s.expiry(r, fosite.RefreshToken, s.refreshTTL))
+	held := named != nil && pendingOf(ctx) != nil
+	return s.write(ctx, store.OAuthRefresh, key, r, s.expiry(r, fosite.RefreshToken, s.refreshTTL), held)
 }
 
 // GetRefreshTokenSession implements oauth2.RefreshTokenStorage; a rotated
@@ -476,19 +484,37 @@ func (s *storage) CreateRefreshTokenSession(ctx context.Context, sig, _ string, 
 // token endpoint (the request's cache), it is within its reuse interval
 // (replayable): then it comes back as active, and the rotation that
 // follows hands back the pair the first produced. Introspection and
-// revocation see a rotated token as it is: inactive. A token that names
-// its grant keeps no row once rotated; on the token endpoint it is
-// recognised as rotated all the same (rotatedRefresh), elsewhere it is
-// unknown.
+// revocation see a rotated token as it is: inactive.
+//
+// A token that names its grant is read with its grant, in one query: it
+// is live while the grant keeps its row key (grantRefresh). A token that
+// names its grant keeps no row once rotated; on the token endpoint it is
+// recognised as rotated all the same, elsewhere it is unknown. Only a
+// grant that keeps none (written before grants kept them) sends the read
+// on to the token's row.
 func (s *storage) GetRefreshTokenSession(ctx context.Context, sig string, session fosite.Session) (fosite.Requester, error) {
 	sig, named, kerr := s.refreshRow(sig)
 	if kerr != nil {
 		return nil, fosite.ErrNotFound // forged or garbled
 	}
-	req, err := s.get(ctx, store.OAuthRefresh, sig, session, fosite.ErrInactiveToken)
 	c := cacheOf(ctx)
+	var grant store.OAuthGrant
+	if named != nil {
+		g, err := s.st.GetOAuthGrant(ctx, named.Grant)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, fosite.ErrNotFound
+		}
+		if err != nil {
+			return nil, fmt.Errorf("oauth: load grant: %w", err)
+		}
+		if g.Refresh != "" {
+			return s.grantRefresh(ctx, c, named, sig, g, session)
+		}
+		grant = g
+	}
+	req, err := s.get(ctx, store.OAuthRefresh, sig, session, fosite.ErrInactiveToken)
 	if errors.Is(err, fosite.ErrNotFound) && named != nil && c != nil {
-		return s.rotatedRefresh(ctx, c, named.sig, &named.rgPayload, session)
+		return s.rotatedRefresh(ctx, c, named.sig, grant, session)
 	}
 	if !errors.Is(err, fosite.ErrInactiveToken) || c == nil {
 		return req, err
@@ -497,30 +523,12 @@ func (s *storage) GetRefreshTokenSession(ctx context.Context, sig string, sessio
 	if !errors.Is(lerr, store.ErrInactive) {
 		return req, err
 	}
-	succ, ok, rerr := s.replayable(ctx, rec, rec.Successor)
+	exp, ok, rerr := s.replayable(ctx, rec, rec.Successor)
 	if rerr != nil {
 		return nil, rerr
 	}
 	if !ok {
 		return req, err
-	}
-	next, derr := s.decode(ctx, succ.Data, NewSession())
-	if derr != nil {
-		return nil, derr
-	}
-	exp := map[fosite.TokenType]time.Time{}
-	for _, kind := range []fosite.TokenType{fosite.AccessToken, fosite.RefreshToken} {
-		if at := next.GetSession().GetExpiresAt(kind); !at.IsZero() {
-			exp[kind] = at
-		}
-	}
-	if succ.FromGrant {
-		// The grant's session holds the exchange's expiry times; the
-		// successor's are its own, and its access token's follows from
-		// it: one rotation set both, from the same instant and the
-		// configured lifespans.
-		exp[fosite.RefreshToken] = succ.ExpiresAt
-		exp[fosite.AccessToken] = succ.ExpiresAt.Add(s.accessTTL - s.refreshTTL)
 	}
 	c.mu.Lock()
 	c.replay = exp
@@ -531,20 +539,21 @@ func (s *storage) GetRefreshTokenSession(ctx context.Context, sig string, sessio
 // replayable reports whether the rotated refresh token rec may be
 // presented again, its rotation handing back the pair it produced: it was
 // rotated (not revoked) into successor, no longer ago than its tenant's
-// reuse interval, and the successor is still active — not rotated in
-// turn, not revoked. It returns the successor's record.
-func (s *storage) replayable(ctx context.Context, rec store.OAuthRecord, successor string) (store.OAuthRecord, bool, error) {
+// reuse interval, and the successor is still live — not rotated in
+// turn, not revoked. It returns the expiry times of that pair.
+func (s *storage) replayable(ctx context.Context, rec store.OAuthRecord, successor string) (map[fosite.TokenType]time.Time, bool, error) {
 	if rec.Successor == "" || rec.Successor != successor || rec.RotatedAt.IsZero() {
-		return store.OAuthRecord{}, false, nil
+		return nil, false, nil
 	}
 	interval, err := s.reuseInterval(ctx, rec.TenantID)
 	if err != nil {
-		return store.OAuthRecord{}, false, err
+		return nil, false, err
 	}
 	if interval <= 0 || s.now().Sub(rec.RotatedAt) > interval {
-		return store.OAuthRecord{}, false, nil
+		return nil, false, nil
 	}
-	return s.activeSuccessor(ctx, successor)
+	exp, _, ok, err := s.liveSuccessor(ctx, nil, rec.RequestID, successor)
+	return exp, ok, err
 }
 
 // reuseInterval is the tenant's refresh token reuse interval (0: off).
@@ -579,21 +588,34 @@ func (s *storage) DeleteRefreshTokenSession(ctx context.Context, sig string) err
 // twice — writes nothing and hands back that pair (flush); otherwise a
 // rotated token used again revokes the whole grant.
 //
-// A token that names its grant is not kept once rotated: its row goes in
-// the batch that writes its successor (store.OAuthRotation.Remove).
+// A token its grant keeps is rotated by one update of the grant, which
+// keeps the successor (store.OAuthGrantRotation); a token with a row (one
+// from before) is gated on its row — a token that names its grant loses
+// it (store.OAuthRotation.Remove) — and its grant keeps the successor
+// from then on (a grant written in the batch, when it had none).
 func (s *storage) RotateRefreshToken(ctx context.Context, requestID, sig string) error {
 	sig, named, err := s.refreshRow(sig)
 	if err != nil {
 		return fosite.ErrNotFound
 	}
 	if p := pendingOf(ctx); p != nil {
+		if h := heldOf(ctx, sig); h != nil {
+			// A token its grant keeps: the rotation is one update of the
+			// grant, gated on its live token being this one (flush fills
+			// in the successor).
+			p.gateGrant(store.OAuthGrantRotation{RequestID: requestID, Presented: sig}, &refreshReusedError{requestID: requestID}, h.replay)
+			return nil
+		}
 		p.gate(store.OAuthRef{Kind: store.OAuthRefresh, Signature: sig}, &refreshReusedError{requestID: requestID})
 		// A token that names its grant leaves no row (flush fills in the
 		// rest of the rotation).
 		p.add(func(b *store.OAuthBatch) { b.Rotation = &store.OAuthRotation{Remove: named != nil} })
 		if s.grantKept(ctx, sig) {
 			// A grant's access tokens have no rows (granttoken.go): the
-			// rotation's new nonce in the grant ends the old ones.
+			// rotation's new nonce in the grant ends the old ones. The
+			// grant keeps no refresh token yet (""): it keeps the
+			// successor from now on.
+			p.add(func(b *store.OAuthBatch) { b.GrantRotation = &store.OAuthGrantRotation{RequestID: requestID} })
 			return nil
 		}
 		// A token from before grants were kept: the grant's old access
@@ -716,16 +738,25 @@ func (s *storage) Commit(ctx context.Context) error {
 }
 
 // flush applies the collected writes; a gate that fails becomes the typed
-// error of its kind. A refresh token's rotation notes its successor; when
-// it finds the token rotated already into the same successor within the
-// reuse interval, the pair this request carries is that rotation's, and
-// nothing is written.
+// error of its kind. A refresh token's rotation notes its successor, which
+// the grant keeps from then on; when it finds the token rotated already
+// into the same successor within the reuse interval, the pair this request
+// carries is that rotation's, and nothing is written. So for a replay
+// known as one when the token was read (heldRefresh.replay).
 func (s *storage) flush(ctx context.Context, p *pending) error {
-	b, grantReq, gateErr := p.take()
-	successor := ""
-	if b.Gate != nil && b.Gate.Kind == store.OAuthRefresh && b.Grant != nil && s.grantKept(ctx, b.Gate.Signature) {
-		// A rotation: the grant is written already; its expiry moves on.
-		b.GrantExpiry = &store.OAuthGrantExpiry{RequestID: b.Grant.RequestID, At: b.Grant.ExpiresAt, Access: b.Grant.Access}
+	b, grantReq, replay, gateErr := p.take()
+	if replay {
+		return nil
+	}
+	if r := b.GrantRotation; r != nil && b.Grant != nil {
+		// A rotation: the grant is written already; its live refresh
+		// token, access token and expiry move on.
+		g := b.Grant
+		if g.Refresh == "" {
+			return errors.New("oauth: a rotation without a refresh token for its grant")
+		}
+		r.Refresh, r.At, r.RefreshExpiresAt, r.Access = g.Refresh, g.RefreshAt, g.RefreshExpiresAt, g.Access
+		r.LastExpiry, r.ExpiresAt = g.ExpiresAt, g.ExpiresAt.Add(s.grantSlack())
 		b.Grant = nil
 	}
 	if b.Grant != nil && b.Grant.Data == nil {
@@ -736,19 +767,24 @@ func (s *storage) flush(ctx context.Context, p *pending) error {
 		}
 		b.Grant.Data = data
 	}
+	successor := ""
 	if b.Grant != nil {
 		defer s.grants.forget(b.Grant.RequestID)
+		if b.Grant.Refresh != "" {
+			successor = b.Grant.Refresh
+			b.Grant.ExpiresAt = b.Grant.ExpiresAt.Add(s.grantSlack())
+		}
 	}
-	if b.GrantExpiry != nil {
-		// The rotation's new access token ends the earlier ones: at
-		// once on this replica.
-		defer s.grants.forget(b.GrantExpiry.RequestID)
+	if b.GrantRotation != nil {
+		// The rotation's new access token ends the earlier ones: at once
+		// on this replica.
+		defer s.grants.forget(b.GrantRotation.RequestID)
+		successor = b.GrantRotation.Refresh
 	}
-	tenant := ""
 	if b.Gate != nil && b.Gate.Kind == store.OAuthRefresh {
 		for _, r := range b.Create {
 			if r.Kind == store.OAuthRefresh {
-				successor, tenant = r.Signature, r.TenantID
+				successor = r.Signature
 				break
 			}
 		}
@@ -761,12 +797,12 @@ func (s *storage) flush(ctx context.Context, p *pending) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, store.ErrInactive) && errors.As(gateErr, &reused) && successor != "":
-		rec, lerr := s.st.GetOAuthRecord(ctx, store.OAuthRefresh, b.Gate.Signature)
-		if !errors.Is(lerr, store.ErrInactive) {
-			return gateErr
-		}
-		if _, ok, rerr := s.replayable(ctx, rec, successor); rerr != nil {
+	case (errors.Is(err, store.ErrInactive) || errors.Is(err, store.ErrNotFound)) && errors.As(gateErr, &reused) && successor != "":
+		// The presented token rotated since this request read it: the
+		// same token presented twice at once (the pair this request
+		// carries is that rotation's, handed back within the reuse
+		// interval), or reuse.
+		if ok, rerr := s.rotatedInto(ctx, reused.requestID, successor); rerr != nil {
 			return rerr
 		} else if ok {
 			return nil
@@ -774,22 +810,20 @@ func (s *storage) flush(ctx context.Context, p *pending) error {
 		return gateErr
 	case errors.Is(err, store.ErrInactive) && gateErr != nil:
 		return gateErr
-	case errors.Is(err, store.ErrNotFound) && errors.As(gateErr, &reused) && b.Rotation.Remove:
-		// A token that names its grant, rotated since this request read
-		// it: the same token presented twice at once (the pair this
-		// request carries is that rotation's, handed back within the
-		// reuse interval), or reuse.
-		if _, ok, rerr := s.replayableSuccessor(ctx, tenant, reused.requestID, successor); rerr != nil {
-			return rerr
-		} else if ok {
-			return nil
-		}
-		return gateErr
 	case errors.Is(err, store.ErrNotFound):
 		return fosite.ErrNotFound
 	}
 	return fmt.Errorf("oauth: write tokens: %w", err)
 }
+
+// grantSlack is how much later than its last token a grant expires when a
+// code exchange or rotation sets its expiry: a rotation moves the indexed
+// expiry on only when its new tokens outlive it, once every tenth of the
+// refresh token lifespan, so that the other rotations can update the
+// grant's row in place (a HOT update in PostgreSQL). The tokens' own
+// expiry times decide whether they are valid; the janitor removes the
+// grant that much later.
+func (s *storage) grantSlack() time.Duration { return s.refreshTTL / 10 }
 
 // grantKept reports whether the refresh token a rotation presents reads
 // its grant's session — so the grant is stored — rather than one of its
@@ -807,7 +841,7 @@ func (s *storage) grantKept(ctx context.Context, sig string) bool {
 // Rollback implements storage.Transactional: nothing was written yet.
 func (s *storage) Rollback(ctx context.Context) error {
 	if p := pendingOf(ctx); p != nil {
-		_, _, _ = p.take()
+		_, _, _, _ = p.take()
 	}
 	return nil
 }

@@ -11,8 +11,8 @@ import (
 	"github.com/diarybroker/broker/pkg/server"
 )
 
-// TestOAuthJanitorRemovesWhatIsOver: a revoked grant's tokens, and the
-// grant's session, are removed
+// TestOAuthJanitorRemovesWhatIsOver: a revoked grant — its session and
+// the refresh token it keeps — is removed
 // by the next janitor run and counted by kind in broker_oauth_removed_total;
 // another grant's tokens stay and work; the used codes stay until their
 // expiry (a replay must still be recognised), then go too.
@@ -36,12 +36,12 @@ func TestOAuthJanitorRemovesWhatIsOver(t *testing.T) {
 	}
 
 	b.clock.Advance(time.Second)
-	// The access token is self-contained: it has no row to remove.
-	if n := b.comp.RunOAuthJanitor(ctx); n != 2 {
-		t.Fatalf("the janitor removed %d records, want the revoked grant's refresh token and the grant", n)
+	// The access token is self-contained and the grant keeps the refresh
+	// token: neither has a row to remove.
+	if n := b.comp.RunOAuthJanitor(ctx); n != 1 {
+		t.Fatalf("the janitor removed %d records, want the revoked grant", n)
 	}
 	metric(t, b, `broker_oauth_removed_total{kind="grant"} 1`)
-	metric(t, b, `broker_oauth_removed_total{kind="refresh"} 1`)
 	if r := call(t, "GET", b.URL+"/userinfo", kept.AccessToken, "", ""); r.Status != 200 {
 		t.Fatalf("the other grant's token after the janitor: %d", r.Status)
 	}
