@@ -24,6 +24,8 @@ type requestCache struct {
 	// keeps it (store.OAuthGrant.Refresh), or kept its successor within
 	// the reuse interval (a replay): the rotation gates on the grant.
 	held *heldRefresh
+	// decoded keeps the decode of a code's record (decodememo.go).
+	decoded []decodedRecord
 }
 
 // heldRefresh is a presented refresh token its grant keeps, or kept: its

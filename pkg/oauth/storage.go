@@ -329,7 +329,13 @@ func (s *storage) decode(ctx context.Context, data []byte, session fosite.Sessio
 }
 
 // decodeForms is decode, with the forms of a code's folded sessions.
+// A nil session asks for a fresh one. On the token endpoint a code's
+// record is decoded once (decodememo.go).
 func (s *storage) decodeForms(ctx context.Context, data []byte, session fosite.Session) (*fosite.Request, map[string]url.Values, error) {
+	c := cacheOf(ctx)
+	if req, forms, ok := c.reuseDecoded(data, session); ok {
+		return req, forms, nil
+	}
 	if session == nil {
 		session = NewSession()
 	}
@@ -341,12 +347,14 @@ func (s *storage) decodeForms(ctx context.Context, data []byte, session fosite.S
 	if err != nil {
 		return nil, nil, err
 	}
-	return &fosite.Request{
+	req := &fosite.Request{
 		ID: sr.ID, RequestedAt: sr.RequestedAt, Client: client,
 		RequestedScope: sr.RequestedScope, GrantedScope: sr.GrantedScope,
 		RequestedAudience: sr.RequestedAudience, GrantedAudience: sr.GrantedAudience,
 		Form: sr.Form, Session: session,
-	}, sr.Forms, nil
+	}
+	c.keepDecoded(data, req, sr.Forms)
+	return req, sr.Forms, nil
 }
 
 func (s *storage) del(ctx context.Context, kind store.OAuthKind, sig string) error {
@@ -684,7 +692,7 @@ func (s *storage) CreateOpenIDConnectSession(ctx context.Context, code string, r
 
 // GetOpenIDConnectSession implements openid.OpenIDConnectRequestStorage.
 func (s *storage) GetOpenIDConnectSession(ctx context.Context, code string, r fosite.Requester) (fosite.Requester, error) {
-	req, err := s.get(ctx, store.OAuthOIDC, s.codeSig(ctx, code), NewSession(), fosite.ErrNotFound)
+	req, err := s.get(ctx, store.OAuthOIDC, s.codeSig(ctx, code), nil, fosite.ErrNotFound) // a fresh session
 	if errors.Is(err, fosite.ErrNotFound) {
 		return nil, openid.ErrNoSessionFound
 	}
