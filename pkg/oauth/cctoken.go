@@ -2,9 +2,6 @@ package oauth
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"crypto/sha512"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -44,18 +41,10 @@ type ccPayload struct {
 }
 
 // ccTokens mints and opens client-credentials tokens.
-type ccTokens struct{ key []byte }
+type ccTokens struct{ mac *keyedMAC }
 
 func newCCTokens(hmacSecret []byte) *ccTokens {
-	m := hmac.New(sha256.New, hmacSecret)
-	m.Write([]byte(ccLabel))
-	return &ccTokens{key: m.Sum(nil)}
-}
-
-func (c *ccTokens) mac(payload string) string {
-	m := hmac.New(sha512.New512_256, c.key)
-	m.Write([]byte(payload))
-	return b64.EncodeToString(m.Sum(nil))
+	return &ccTokens{mac: newKeyedMAC(labelKey(hmacSecret, ccLabel))}
 }
 
 // isClientCredentials reports whether r is a client_credentials request.
@@ -78,7 +67,7 @@ func (c *ccTokens) mint(r fosite.Requester) (token, signature string, err error)
 		return "", "", err
 	}
 	body := b64.EncodeToString(raw)
-	body += "." + c.mac(body)
+	body += "." + c.mac.mac64(body)
 	return ccPrefix + body, ccSigPrefix + body, nil
 }
 
@@ -88,7 +77,7 @@ var errBadCCToken = errors.New("oauth: malformed or forged client token")
 // the payload.
 func (c *ccTokens) open(signature string) (ccPayload, error) {
 	body, mac, ok := strings.Cut(strings.TrimPrefix(signature, ccSigPrefix), ".")
-	if !ok || !hmac.Equal([]byte(mac), []byte(c.mac(body))) {
+	if !ok || !c.mac.verify64(mac, body) {
 		return ccPayload{}, errBadCCToken
 	}
 	raw, err := b64.DecodeString(body)

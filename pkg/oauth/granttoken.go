@@ -2,9 +2,7 @@ package oauth
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,12 +51,10 @@ type agPayload struct {
 }
 
 // agTokens mints and opens login access tokens.
-type agTokens struct{ mac *ccTokens }
+type agTokens struct{ mac *keyedMAC }
 
 func newAGTokens(hmacSecret []byte) *agTokens {
-	m := hmac.New(sha256.New, hmacSecret)
-	m.Write([]byte(agLabel))
-	return &agTokens{mac: &ccTokens{key: m.Sum(nil)}}
+	return &agTokens{mac: newKeyedMAC(labelKey(hmacSecret, agLabel))}
 }
 
 // mint returns the token of the grant r and its signature as fosite's
@@ -73,7 +69,7 @@ func (a *agTokens) mint(r fosite.Requester, nonce string) (token, signature stri
 		return "", "", fmt.Errorf("oauth: encode access token: %w", err)
 	}
 	body := b64.EncodeToString(raw)
-	body += "." + a.mac.mac(body)
+	body += "." + a.mac.mac64(body)
 	return agPrefix + body, agSigPrefix + body, nil
 }
 
@@ -83,7 +79,7 @@ var errBadAGToken = errors.New("oauth: malformed or forged access token")
 // the payload.
 func (a *agTokens) open(signature string) (agPayload, error) {
 	body, mac, ok := strings.Cut(strings.TrimPrefix(signature, agSigPrefix), ".")
-	if !ok || !hmac.Equal([]byte(mac), []byte(a.mac.mac(body))) {
+	if !ok || !a.mac.verify64(mac, body) {
 		return agPayload{}, errBadAGToken
 	}
 	raw, err := b64.DecodeString(body)

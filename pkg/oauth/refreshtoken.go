@@ -2,10 +2,7 @@ package oauth
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/sha512"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -56,14 +53,12 @@ type rgPayload struct {
 
 // rgTokens mints and opens refresh tokens that name their grant.
 type rgTokens struct {
-	mac     *ccTokens
-	signKey []byte // the row key's HMAC key: fosite's (the global secret)
+	mac  *keyedMAC
+	sign *keyedMAC // the row key's HMAC: under fosite's key (the global secret)
 }
 
 func newRGTokens(hmacSecret []byte) *rgTokens {
-	m := hmac.New(sha256.New, hmacSecret)
-	m.Write([]byte(rgLabel))
-	return &rgTokens{mac: &ccTokens{key: m.Sum(nil)}, signKey: append([]byte(nil), hmacSecret[:32]...)}
+	return &rgTokens{mac: newKeyedMAC(labelKey(hmacSecret, rgLabel)), sign: newKeyedMAC(hmacSecret[:32])}
 }
 
 // mint returns the refresh token of grant with key, and its signature as
@@ -77,7 +72,7 @@ func (t *rgTokens) mint(grant string, key []byte) (token, signature string, err 
 		return "", "", fmt.Errorf("oauth: encode refresh token: %w", err)
 	}
 	body := b64.EncodeToString(raw)
-	body += "." + t.mac.mac(body)
+	body += "." + t.mac.mac64(body)
 	return rgPrefix + body, rgSigPrefix + body, nil
 }
 
@@ -87,7 +82,7 @@ var errBadRGToken = errors.New("oauth: malformed or forged refresh token")
 // the payload.
 func (t *rgTokens) open(signature string) (rgPayload, error) {
 	body, mac, ok := strings.Cut(strings.TrimPrefix(signature, rgSigPrefix), ".")
-	if !ok || !hmac.Equal([]byte(mac), []byte(t.mac.mac(body))) {
+	if !ok || !t.mac.verify64(mac, body) {
 		return rgPayload{}, errBadRGToken
 	}
 	raw, err := b64.DecodeString(body)
@@ -104,9 +99,7 @@ func (t *rgTokens) open(signature string) (rgPayload, error) {
 // key is the row key of a signature: HMAC-SHA512/256 of the token under
 // fosite's key, as long as fosite's own signatures, so a row is no larger.
 func (t *rgTokens) key(signature string) string {
-	m := hmac.New(sha512.New512_256, t.signKey)
-	m.Write([]byte(strings.TrimPrefix(signature, rgSigPrefix)))
-	return b64.EncodeToString(m.Sum(nil))
+	return t.sign.mac64(strings.TrimPrefix(signature, rgSigPrefix))
 }
 
 // newRefreshKey is a code exchange's refresh token key.

@@ -2,9 +2,6 @@ package oauth
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"crypto/sha512"
 	"encoding/base64"
 	"strings"
 	"time"
@@ -30,8 +27,8 @@ import (
 // fosite's otherwise.
 type successorStrategy struct {
 	*foauth2.HMACSHAStrategy
-	signKey   []byte // fosite's HMAC key: the first 32 bytes of the global secret
-	deriveKey []byte
+	signMAC   *keyedMAC // under fosite's HMAC key: the first 32 bytes of the global secret
+	deriveMAC *keyedMAC // under the derivation key (deriveLabel)
 	cc        *ccTokens // client_credentials tokens (cctoken.go)
 	ag        *agTokens // logins' access tokens (granttoken.go)
 	rg        *rgTokens // refresh tokens (refreshtoken.go)
@@ -45,9 +42,7 @@ var _ foauth2.CoreStrategy = (*successorStrategy)(nil)
 const deriveLabel = "diarybroker refresh successor v1"
 
 func newSuccessorStrategy(core *foauth2.HMACSHAStrategy, hmacSecret []byte, now func() time.Time) *successorStrategy {
-	m := hmac.New(sha256.New, hmacSecret)
-	m.Write([]byte(deriveLabel))
-	return &successorStrategy{HMACSHAStrategy: core, signKey: append([]byte(nil), hmacSecret[:32]...), deriveKey: m.Sum(nil),
+	return &successorStrategy{HMACSHAStrategy: core, signMAC: newKeyedMAC(hmacSecret[:32]), deriveMAC: newKeyedMAC(labelKey(hmacSecret, deriveLabel)),
 		cc: newCCTokens(hmacSecret), ag: newAGTokens(hmacSecret), rg: newRGTokens(hmacSecret), now: now}
 }
 
@@ -113,9 +108,8 @@ func (s *successorStrategy) GenerateRefreshToken(ctx context.Context, r fosite.R
 // refreshSuccessor is the refresh token a rotation of the refresh token
 // old of grant issues, and its signature.
 func (s *successorStrategy) refreshSuccessor(grant, old string) (string, string, error) {
-	k := hmac.New(sha512.New512_256, s.deriveKey)
-	k.Write([]byte("rt\x00" + old))
-	return s.rg.mint(grant, k.Sum(nil))
+	var key [macSize]byte
+	return s.rg.mint(grant, s.deriveMAC.sum(key[:0], "rt\x00", old))
 }
 
 // RefreshTokenSignature implements foauth2.RefreshTokenStrategy: a token
@@ -159,13 +153,10 @@ var b64 = base64.URLEncoding.WithPadding(base64.NoPadding)
 // derive returns the successor token of kind ("at", "rt") of the refresh
 // token old, and its signature.
 func (s *successorStrategy) derive(kind, old string) (token, signature string) {
-	k := hmac.New(sha512.New512_256, s.deriveKey)
-	k.Write([]byte(kind + "\x00" + old))
-	key := k.Sum(nil)
-	m := hmac.New(sha512.New512_256, s.signKey)
-	m.Write(key)
-	signature = b64.EncodeToString(m.Sum(nil))
-	return "ory_" + kind + "_" + b64.EncodeToString(key) + "." + signature, signature
+	var key [macSize]byte
+	s.deriveMAC.sum(key[:0], kind, "\x00", old)
+	signature = s.signMAC.mac64(string(key[:]))
+	return "ory_" + kind + "_" + b64.EncodeToString(key[:]) + "." + signature, signature
 }
 
 // replayExpiry gives a replayed rotation (GetRefreshTokenSession let a
