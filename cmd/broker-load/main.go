@@ -8,15 +8,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"net/http"
 	"net/http/cookiejar"
-	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -234,13 +232,16 @@ func (l *loader) exchange() error {
 	fmt.Fprintf(os.Stderr, "timed run starts\n")
 	rec := newRecorder()
 	start := time.Now()
+	te := newTokenEndpoint(l)
 	for w := 0; w < l.c.concurrency; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var buf bytes.Buffer
+			var out tokenAnswer
 			for p := range codes {
 				t := time.Now()
-				_, err := l.cfg.Exchange(l.ctx, p.code, oauth2.VerifierOption(p.verifier))
+				err := te.exchange(p.code, p.verifier, l.c.redirect, &buf, &out)
 				rec.add(time.Since(t), err)
 			}
 		}()
@@ -262,31 +263,17 @@ func (l *loader) refresh() error {
 			return err
 		}
 	}
-	client := &http.Client{Transport: l.tr, Timeout: 30 * time.Second}
+	te := newTokenEndpoint(l)
 	fmt.Fprintf(os.Stderr, "timed run starts\n")
 	return l.timedWith(func(w int) func() error {
-		tok := grants[w]
+		rt := grants[w].RefreshToken
+		var buf bytes.Buffer
+		var out tokenAnswer
 		return func() error {
-			form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}
-			req, _ := http.NewRequest(http.MethodPost, l.c.target+"/oauth2/token", strings.NewReader(form.Encode()))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.SetBasicAuth(l.c.clientID, l.c.secret)
-			resp, err := client.Do(req)
-			if err != nil {
+			if err := te.refresh(rt, &buf, &out); err != nil {
 				return err
 			}
-			defer resp.Body.Close()
-			var out struct {
-				RefreshToken string `json:"refresh_token"`
-				Error        string `json:"error"`
-			}
-			if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-				return err
-			}
-			if out.RefreshToken == "" {
-				return errors.New("refresh failed: " + out.Error)
-			}
-			tok.RefreshToken = out.RefreshToken
+			rt = out.RefreshToken
 			return nil
 		}
 	})
