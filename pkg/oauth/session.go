@@ -38,7 +38,7 @@ func (s *Session) Clone() fosite.Session {
 	}
 	c := *s
 	if s.DefaultSession != nil {
-		c.DefaultSession = s.DefaultSession.Clone().(*openid.DefaultSession)
+		c.DefaultSession = cloneDefaultSession(s.DefaultSession)
 	}
 	c.Claims = s.Claims.clone()
 	return &c
