@@ -160,6 +160,7 @@ func New(cfg Config) (*Provider, error) {
 		compose.OAuth2TokenIntrospectionFactory,
 		compose.OAuth2TokenRevocationFactory,
 	).(*fosite.Fosite)
+	shortcutTokenHandlers(fc)
 	return &Provider{cfg: cfg, fosite: f, storage: st, log: cfg.Logger}, nil
 }
 
