@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -81,11 +82,25 @@ func run(ctx context.Context, s server.Settings, ready func(*server.Components))
 	}
 	logger := server.NewLogger(s, nil)
 	server.RouteLibraryLogs(logger)
+	if setGCPercent(s.GCPercent) {
+		logger.Info("garbage collector target set", "gc_percent", s.GCPercent)
+	}
 	if err := serve(ctx, s, logger, ready); err != nil {
 		logger.Error("broker stopped", "error", err)
 		return &loggedError{err}
 	}
 	return nil
+}
+
+// setGCPercent sets the garbage collector's target to n (BROKER_GOGC,
+// gc_percent) unless n is 0 or the GOGC variable is set: Go reads that
+// itself, and it wins. It reports whether it set it.
+func setGCPercent(n int) bool {
+	if n <= 0 || os.Getenv("GOGC") != "" {
+		return false
+	}
+	debug.SetGCPercent(n)
+	return true
 }
 
 // loggedError is an error already in the JSON log: main does not print it

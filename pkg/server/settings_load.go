@@ -125,6 +125,11 @@ var EnvVars = []envVar{
 		s.MemoryMaxRows = n
 		return err
 	}},
+	{"BROKER_GOGC", "the garbage collector's target in serve and dev unless GOGC is set (0: Go's default, 100)", func(s *Settings, v string) error {
+		n, err := strconv.Atoi(v)
+		s.GCPercent = n
+		return err
+	}},
 	{"BROKER_LOGIN_TIMEOUT", "how long a login may wait for ESIA (15m)", dur(func(s *Settings) *time.Duration { return &s.LoginTimeout })},
 	{"BROKER_RATE_LIMIT", "requests per minute per IP on login and token endpoints (120; 0 = off)", func(s *Settings, v string) error {
 		n, err := strconv.Atoi(v)
