@@ -12,7 +12,9 @@
 # temporary directory, production settings — autovacuum on, fsync and
 # synchronous_commit on) and a redis-server on a port of their own, so no
 # figure depends on the machine's shared database (which CI runs with
-# autovacuum off) or on what other tests left in it. Everything runs on
+# autovacuum off) or on what other tests left in it. Each PostgreSQL run
+# starts with ANALYZE, as autovacuum keeps a running database's statistics
+# (scripts/lib/bench-services.sh says why). Everything runs on
 # this machine: the load generator, the broker, PostgreSQL and Redis share
 # its cores.
 #
@@ -78,6 +80,7 @@ cpu_now() {
 
 drive() { # drive ADDR MODE ARGS... — one broker-load run; on PostgreSQL, refresh, exchange and login print WAL and CPU per operation
   local addr=$1 mode=$2; shift 2
+  if [ -n "${PGURL:-}" ]; then analyze_all; fi # the statistics of a running database (bench-services.sh)
   if [ -z "${PGURL:-}" ] || { [ "$mode" != refresh ] && [ "$mode" != exchange ] && [ "$mode" != login ]; }; then
     "$WORK/broker-load" -target "http://$addr" -mode "$mode" "$@" 2>/dev/null; return
   fi

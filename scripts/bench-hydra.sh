@@ -111,6 +111,7 @@ drive() { # drive SERVER SCENARIO — one broker-load run; prints its rate
   else
     args+=(-target "http://$BROKER")
   fi
+  analyze_all # the statistics of a running database, for both (bench-services.sh)
   local before; before="$(load)"
   local out; out="$("$WORK/broker-load" "${args[@]}" 2>"$WORK/load.err")" || { echo "$1 $2: broker-load failed: $(tail -1 "$WORK/load.err")" >&2; echo 0; return; }
   printf '%-7s load %-16s %s\n' "$1" "$before" "$(echo "$out" | head -1)" >&2

@@ -32,6 +32,20 @@ CONF
   PGURL="postgres://postgres@127.0.0.1:$PGPORT/postgres?sslmode=disable"
 }
 
+# analyze_all — ANALYZE every database of the cluster, as autovacuum keeps
+# a running database's statistics; the benchmarks call it before each run.
+# Without it a run inherits the plans of the one before: a connection
+# plans a prepared statement generically after its fifth execution and
+# keeps that plan until the statistics of its tables change, so the code
+# exchange's gate, first run while oauth_records held a few rows, kept a
+# sequential scan into the next run and read all 5,000 codes there (360
+# buffers and ~350 µs a call instead of 5 and ~35 µs: docs/performance.md).
+# Autovacuum's ANALYZE replans it in a database that runs for minutes; the
+# runs last seconds.
+analyze_all() {
+  "$PGBIN/vacuumdb" -h 127.0.0.1 -p "$PGPORT" -U postgres --all --analyze-only --quiet
+}
+
 # stop_services — stop both (for the script's EXIT trap; harmless if they
 # never started).
 stop_services() {
