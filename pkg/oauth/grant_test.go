@@ -293,9 +293,7 @@ func TestReuseDetectionBeatsConcurrentRotation(t *testing.T) {
 				return h.config().TokenSource(ctx, &oauth2.Token{RefreshToken: rt, Expiry: time.Now().Add(-time.Minute)}).Token()
 			}
 			for trial := 0; trial < 20; trial++ {
-				v := oauth2.GenerateVerifier()
-				tok, err := h.config().Exchange(ctx, h.code(t, v), oauth2.VerifierOption(v))
-				must(t, err)
+				tok := h.login(t)
 				stolen := tok.RefreshToken
 				first, err := refresh(stolen)
 				must(t, err)

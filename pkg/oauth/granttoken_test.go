@@ -177,9 +177,7 @@ func TestGrantCacheBound(t *testing.T) {
 			mux.HandleFunc("/oauth2/introspect", r.provider.ServeIntrospect)
 			mux.HandleFunc("/userinfo", r.provider.ServeUserinfo)
 			ctx := context.Background()
-			v := oauth2.GenerateVerifier()
-			tok, err := h.config().Exchange(ctx, h.code(t, v), oauth2.VerifierOption(v))
-			must(t, err)
+			tok := h.login(t)
 			if !r.live(t, tok.AccessToken) {
 				t.Fatal("fresh token refused")
 			}
@@ -205,9 +203,7 @@ func TestGrantCacheBound(t *testing.T) {
 func TestForgedLoginAccessTokens(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
-	v := oauth2.GenerateVerifier()
-	tok, err := h.config().Exchange(ctx, h.code(t, v), oauth2.VerifierOption(v))
-	must(t, err)
+	tok := h.login(t)
 	v2 := oauth2.GenerateVerifier()
 	tok2, err := h.config().Exchange(ctx, h.code(t, v2), oauth2.VerifierOption(v2))
 	must(t, err)

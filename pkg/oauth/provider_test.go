@@ -194,6 +194,16 @@ func (h *harness) code(t *testing.T, verifier string) string {
 	return q.Get("code")
 }
 
+// login is a fresh login's tokens: a code, with PKCE, exchanged by the
+// standard client.
+func (h *harness) login(t *testing.T) *oauth2.Token {
+	t.Helper()
+	v := oauth2.GenerateVerifier()
+	tok, err := h.config().Exchange(context.Background(), h.code(t, v), oauth2.VerifierOption(v))
+	must(t, err)
+	return tok
+}
+
 func TestCodeFlowWithStandardClients(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
