@@ -98,9 +98,7 @@ func TestSessionOncePerGrant(t *testing.T) {
 		t.Run(be.name, func(t *testing.T) {
 			h := be.mk(t)
 			ctx := context.Background()
-			v := oauth2.GenerateVerifier()
-			tok, err := h.config().Exchange(ctx, h.code(t, v), oauth2.VerifierOption(v))
-			must(t, err)
+			tok := h.login(t)
 			check := func(tok *oauth2.Token) store.OAuthGrant {
 				t.Helper()
 				if !strings.HasPrefix(tok.AccessToken, "ory_ag_") {
@@ -163,9 +161,7 @@ func TestSessionOncePerGrant(t *testing.T) {
 func TestRotationOfATokenWithItsOwnSession(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
-	v := oauth2.GenerateVerifier()
-	tok, err := h.config().Exchange(ctx, h.code(t, v), oauth2.VerifierOption(v))
-	must(t, err)
+	tok := h.login(t)
 	g, err := h.store.GetOAuthGrant(ctx, grantOf(t, tok.RefreshToken))
 	must(t, err)
 	// A refresh token of another grant, minted as fosite does (the
@@ -238,9 +234,7 @@ func TestRotationOfATokenWithASlimRow(t *testing.T) {
 		t.Run(be.name, func(t *testing.T) {
 			h := be.mk(t)
 			ctx := context.Background()
-			v := oauth2.GenerateVerifier()
-			tok, err := h.config().Exchange(ctx, h.code(t, v), oauth2.VerifierOption(v))
-			must(t, err)
+			tok := h.login(t)
 			legacyGrant(t, h, grantOf(t, tok.RefreshToken), "legacy-rg")
 			raw := mintRG(t, "legacy-rg")
 			g, err := h.store.GetOAuthGrant(ctx, "legacy-rg")

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -64,15 +63,8 @@ func TestLoginAccessTokensEndWithTheirGrant(t *testing.T) {
 	ctx := context.Background()
 	revoke := func(t *testing.T, h *harness, token string) {
 		t.Helper()
-		form := url.Values{"token": {token}}
-		req, _ := http.NewRequest(http.MethodPost, h.srv.URL+"/oauth2/revoke", strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth("diary", "s3cret")
-		resp, err := http.DefaultClient.Do(req)
-		must(t, err)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("revoke: %d", resp.StatusCode)
+		if status := h.revoke(t, token, ""); status != http.StatusOK {
+			t.Fatalf("revoke: %d", status)
 		}
 	}
 	cases := []struct {

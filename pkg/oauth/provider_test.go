@@ -194,6 +194,23 @@ func (h *harness) code(t *testing.T, verifier string) string {
 	return q.Get("code")
 }
 
+// revoke posts an RFC 7009 revocation of token (with hint, if given) as
+// the diary and returns the status.
+func (h *harness) revoke(t *testing.T, token, hint string) int {
+	t.Helper()
+	form := url.Values{"token": {token}}
+	if hint != "" {
+		form.Set("token_type_hint", hint)
+	}
+	req, _ := http.NewRequest(http.MethodPost, h.srv.URL+"/oauth2/revoke", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("diary", "s3cret")
+	resp, err := http.DefaultClient.Do(req)
+	must(t, err)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 // login is a fresh login's tokens: a code, with PKCE, exchanged by the
 // standard client.
 func (h *harness) login(t *testing.T) *oauth2.Token {
@@ -384,9 +401,7 @@ func TestConcurrentRefreshIsIdempotent(t *testing.T) {
 				h := backend.mk(t)
 				h.setReuseInterval(t, tc.interval)
 				ctx := context.Background()
-				v := oauth2.GenerateVerifier()
-				tok, err := h.config().Exchange(ctx, h.code(t, v), oauth2.VerifierOption(v))
-				must(t, err)
+				tok := h.login(t)
 				const n = 8
 				got := make([]*oauth2.Token, n)
 				errs := make([]error, n)
@@ -455,9 +470,7 @@ func (h *harness) setReuseInterval(t *testing.T, seconds *int) {
 
 func testRefreshRotationAndReuse(t *testing.T, h *harness) {
 	ctx := context.Background()
-	v := oauth2.GenerateVerifier()
-	tok, err := h.config().Exchange(ctx, h.code(t, v), oauth2.VerifierOption(v))
-	must(t, err)
+	tok := h.login(t)
 	first := tok.RefreshToken
 	tok.Expiry = time.Now().Add(-time.Minute) // force a refresh
 	next, err := h.config().TokenSource(ctx, tok).Token()
@@ -513,9 +526,7 @@ func TestRefreshReuseIsForItsClient(t *testing.T) {
 	must(t, h.store.CreateClient(ctx, store.Client{ID: "other-diary", TenantID: "demo", SecretHash: oauth.HashSecret("0ther"),
 		RedirectURIs: []string{"http://127.0.0.1:9/cb"}, GrantTypes: []string{"authorization_code", "refresh_token"},
 		ResponseTypes: []string{"code"}, Scopes: []string{"openid", "profile"}}))
-	v := oauth2.GenerateVerifier()
-	tok, err := h.config().Exchange(ctx, h.code(t, v), oauth2.VerifierOption(v))
-	must(t, err)
+	tok := h.login(t)
 	next, err := h.config().TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
 	must(t, err)
 	other := h.config()
@@ -553,9 +564,7 @@ func TestRefreshReuseNeedsALiveSuccessor(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
 			ctx := context.Background()
-			v := oauth2.GenerateVerifier()
-			tok, err := h.config().Exchange(ctx, h.code(t, v), oauth2.VerifierOption(v))
-			must(t, err)
+			tok := h.login(t)
 			next, err := h.config().TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
 			must(t, err)
 			tc.after(t, h, next)
@@ -580,15 +589,8 @@ func TestRevocationAndRevokeSubject(t *testing.T) {
 	if !h.introspect(t, tok.AccessToken) {
 		t.Fatal("fresh token inactive")
 	}
-	form := url.Values{"token": {tok.AccessToken}}
-	req, _ := http.NewRequest(http.MethodPost, h.srv.URL+"/oauth2/revoke", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth("diary", "s3cret")
-	resp, err := http.DefaultClient.Do(req)
-	must(t, err)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || h.introspect(t, tok.AccessToken) {
-		t.Fatalf("revoke: status %d", resp.StatusCode)
+	if status := h.revoke(t, tok.AccessToken, ""); status != 200 || h.introspect(t, tok.AccessToken) {
+		t.Fatalf("revoke: status %d", status)
 	}
 	tok2, err := h.config().Exchange(ctx, h.code(t, v), oauth2.VerifierOption(v))
 	must(t, err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -27,9 +26,7 @@ func TestRotatedRefreshTokenKeepsNoRow(t *testing.T) {
 		t.Run(be.name, func(t *testing.T) {
 			h := be.mk(t)
 			ctx := context.Background()
-			v := oauth2.GenerateVerifier()
-			tok, err := h.config().Exchange(ctx, h.code(t, v), oauth2.VerifierOption(v))
-			must(t, err)
+			tok := h.login(t)
 			if !strings.HasPrefix(tok.RefreshToken, "ory_rg_") {
 				t.Fatalf("refresh token %.10s…, want one that names its grant (ory_rg_)", tok.RefreshToken)
 			}
@@ -87,9 +84,7 @@ func TestForgedRefreshTokensRevokeNothing(t *testing.T) {
 		t.Run(be.name, func(t *testing.T) {
 			h := be.mk(t)
 			ctx := context.Background()
-			v := oauth2.GenerateVerifier()
-			tok, err := h.config().Exchange(ctx, h.code(t, v), oauth2.VerifierOption(v))
-			must(t, err)
+			tok := h.login(t)
 			next, err := h.config().TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
 			must(t, err)
 			body, mac, _ := strings.Cut(strings.TrimPrefix(tok.RefreshToken, "ory_rg_"), ".")
@@ -141,15 +136,8 @@ func TestWhatEndsAKeptRefreshToken(t *testing.T) {
 		end  func(t *testing.T, h *harness, g *grant)
 	}{
 		{"RFC 7009 revocation of the refresh token", func(t *testing.T, h *harness, g *grant) {
-			form := url.Values{"token": {g.tok.RefreshToken}, "token_type_hint": {"refresh_token"}}
-			req, _ := http.NewRequest(http.MethodPost, h.srv.URL+"/oauth2/revoke", strings.NewReader(form.Encode()))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.SetBasicAuth("diary", "s3cret")
-			resp, err := http.DefaultClient.Do(req)
-			must(t, err)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("revoke: status %d", resp.StatusCode)
+			if status := h.revoke(t, g.tok.RefreshToken, "refresh_token"); status != http.StatusOK {
+				t.Fatalf("revoke: status %d", status)
 			}
 		}},
 		{"logout or consent withdrawal (RevokeSubject)", func(t *testing.T, h *harness, g *grant) {
