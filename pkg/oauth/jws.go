@@ -63,7 +63,7 @@ func (j *es256JWS) sign(priv crypto.Signer, kid string, claims map[string]any) (
 	if err != nil {
 		return "", "", err
 	}
-	payload, err := json.Marshal(claims)
+	payload, err := marshalStored(claims)
 	if err != nil {
 		return "", "", fmt.Errorf("oauth: encode id token claims: %w", err)
 	}

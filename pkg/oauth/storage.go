@@ -2,7 +2,6 @@ package oauth
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -128,7 +127,7 @@ func encodeRequest(r fosite.Requester) ([]byte, error) { return encodeStored(r, 
 
 // encodeStored serializes r as a storedRequest with form as its form.
 func encodeStored(r fosite.Requester, form url.Values) ([]byte, error) {
-	data, err := json.Marshal(storedRequest{
+	data, err := marshalStored(storedRequest{
 		ID: r.GetID(), RequestedAt: r.GetRequestedAt(), ClientID: r.GetClient().GetID(),
 		RequestedScope: r.GetRequestedScopes(), GrantedScope: r.GetGrantedScopes(),
 		RequestedAudience: r.GetRequestedAudience(), GrantedAudience: r.GetGrantedAudience(),
@@ -340,7 +339,7 @@ func (s *storage) decodeForms(ctx context.Context, data []byte, session fosite.S
 		session = NewSession()
 	}
 	sr := storedRequest{Session: session}
-	if err := json.Unmarshal(data, &sr); err != nil {
+	if err := unmarshalStored(data, &sr); err != nil {
 		return nil, nil, fmt.Errorf("oauth: decode request: %w", err)
 	}
 	client, err := s.clients.get(ctx, sr.ClientID)
