@@ -112,16 +112,58 @@ func newRefreshKey() []byte {
 // refreshRow maps the signature fosite hands the storage to the row key
 // and, for a token that names its grant, what it says (nil otherwise). A
 // forged or garbled token of the format is errBadRGToken.
-func (s *storage) refreshRow(sig string) (string, *namedRefresh, error) {
+func (s *storage) refreshRow(ctx context.Context, sig string) (string, *namedRefresh, error) {
 	if !strings.HasPrefix(sig, rgSigPrefix) {
 		return sig, nil, nil
 	}
-	p, err := s.rg.open(sig)
+	o, err := s.rg.openIn(ctx, sig)
 	if err != nil {
 		return "", nil, err
 	}
-	return s.rg.key(sig), &namedRefresh{rgPayload: p, sig: sig}, nil
+	return o.key, &namedRefresh{rgPayload: o.payload, sig: sig}, nil
 }
+
+// openedRG is a refresh token's signature as open and key found it.
+type openedRG struct {
+	sig     string
+	payload rgPayload
+	key     string
+}
+
+// openIn is open and key, once a request: a refresh asks four times
+// about the token it presents (reading, validating and rotating it) and
+// once about its successor, and each open checks a MAC and decodes JSON
+// (issue 13). Only a token that opened is kept.
+func (t *rgTokens) openIn(ctx context.Context, sig string) (openedRG, error) {
+	c := cacheOf(ctx)
+	if c != nil {
+		c.mu.Lock()
+		for _, o := range c.opened {
+			if o.sig == sig {
+				c.mu.Unlock()
+				return o, nil
+			}
+		}
+		c.mu.Unlock()
+	}
+	p, err := t.open(sig)
+	if err != nil {
+		return openedRG{}, err
+	}
+	o := openedRG{sig: sig, payload: p, key: t.key(sig)}
+	if c != nil {
+		c.mu.Lock()
+		if len(c.opened) < maxOpenedRG {
+			c.opened = append(c.opened, o)
+		}
+		c.mu.Unlock()
+	}
+	return o, nil
+}
+
+// maxOpenedRG bounds the tokens a request keeps opened: the one it
+// presents and the one it mints.
+const maxOpenedRG = 4
 
 // namedRefresh is a refresh token that names its grant: its payload and
 // its signature as fosite's storage sees it.

@@ -26,6 +26,9 @@ type requestCache struct {
 	held *heldRefresh
 	// decoded keeps the decode of a code's record (decodememo.go).
 	decoded []decodedRecord
+	// opened keeps the refresh tokens that name their grant the request
+	// opened (rgTokens.openIn).
+	opened []openedRG
 }
 
 // heldRefresh is a presented refresh token its grant keeps, or kept: its

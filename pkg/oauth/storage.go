@@ -477,7 +477,7 @@ func (s *storage) DeleteAccessTokenSession(ctx context.Context, sig string) erro
 // store.OAuthGrant.Refresh), written in the batch of the code exchange or
 // rotation: no row of its own. Outside a transaction it gets a row.
 func (s *storage) CreateRefreshTokenSession(ctx context.Context, sig, _ string, r fosite.Requester) error {
-	key, named, err := s.refreshRow(sig)
+	key, named, err := s.refreshRow(ctx, sig)
 	if err != nil {
 		return fmt.Errorf("oauth: store refresh token: %w", err)
 	}
@@ -500,7 +500,7 @@ func (s *storage) CreateRefreshTokenSession(ctx context.Context, sig, _ string, 
 // grant that keeps none (written before grants kept them) sends the read
 // on to the token's row.
 func (s *storage) GetRefreshTokenSession(ctx context.Context, sig string, session fosite.Session) (fosite.Requester, error) {
-	sig, named, kerr := s.refreshRow(sig)
+	sig, named, kerr := s.refreshRow(ctx, sig)
 	if kerr != nil {
 		return nil, fosite.ErrNotFound // forged or garbled
 	}
@@ -580,7 +580,7 @@ func (s *storage) reuseInterval(ctx context.Context, tenantID string) (time.Dura
 
 // DeleteRefreshTokenSession implements oauth2.RefreshTokenStorage.
 func (s *storage) DeleteRefreshTokenSession(ctx context.Context, sig string) error {
-	key, _, err := s.refreshRow(sig)
+	key, _, err := s.refreshRow(ctx, sig)
 	if err != nil {
 		return fosite.ErrNotFound
 	}
@@ -601,7 +601,7 @@ func (s *storage) DeleteRefreshTokenSession(ctx context.Context, sig string) err
 // it (store.OAuthRotation.Remove) — and its grant keeps the successor
 // from then on (a grant written in the batch, when it had none).
 func (s *storage) RotateRefreshToken(ctx context.Context, requestID, sig string) error {
-	sig, named, err := s.refreshRow(sig)
+	sig, named, err := s.refreshRow(ctx, sig)
 	if err != nil {
 		return fosite.ErrNotFound
 	}

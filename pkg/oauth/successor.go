@@ -129,8 +129,8 @@ func (s *successorStrategy) ValidateRefreshToken(ctx context.Context, r fosite.R
 	if !strings.HasPrefix(token, rgPrefix) {
 		return s.HMACSHAStrategy.ValidateRefreshToken(ctx, r, token)
 	}
-	p, err := s.rg.open(rgSigPrefix + strings.TrimPrefix(token, rgPrefix))
-	if err != nil || p.Grant != r.GetID() {
+	o, err := s.rg.openIn(ctx, rgSigPrefix+strings.TrimPrefix(token, rgPrefix))
+	if err != nil || o.payload.Grant != r.GetID() {
 		return fosite.ErrTokenSignatureMismatch.WithWrap(errBadRGToken)
 	}
 	if exp := r.GetSession().GetExpiresAt(fosite.RefreshToken); !exp.IsZero() && exp.Before(s.now().UTC()) {
