@@ -52,6 +52,10 @@ DURATION="${DURATION:-20s}"; C="${CONCURRENCY:-100}"; CODES="${CODES:-5000}"
 # consented): the second whole-login run spreads its clients over them.
 LOGIN_PERSONS="${LOGIN_PERSONS:-1000100001,1000100002,1000100006,1000100010,1000100011,1000100013,1000100014,1000100017,1000100019,1000100020,1000100022,1000100023,1000100025,1000100028}"
 PGPORT="${PGPORT:-55432}"; REDISPORT="${REDISPORT:-56379}"
+# MODES: the scenarios to run (refresh exchange client-credentials login
+# logins — the last is login over LOGIN_PERSONS); BACKENDS: memory,
+# postgres+redis or both (the default).
+MODES="${MODES:-refresh exchange client-credentials login logins}"; BACKENDS="${BACKENDS:-both}"
 WORK="$(mktemp -d)"; chmod 755 "$WORK"; PID=""; SERVICES=""
 source scripts/lib/bench-services.sh
 cleanup() {
@@ -117,18 +121,23 @@ drive() { # drive ADDR MODE ARGS... — one broker-load run; on PostgreSQL, refr
   fi
 }
 
+# want SCENARIO — whether MODES names it (all of them by default).
+want() { case " $MODES " in *" $1 "*) return 0 ;; esac; return 1; }
+
 run() { # run NAME ADDR ARGS... — start broker dev with ARGS, drive it, stop it
   local name=$1 addr=$2; shift 2
   "$WORK/broker" dev --addr "$addr" --rate-limit 0 --log-level warn "$@" >"$WORK/$name.log" 2>&1 &
   PID=$!
   for _ in $(seq 1 50); do curl -fsS "http://$addr/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
   echo "== $name"
-  drive "$addr" refresh -c "$C" -d "$DURATION"
-  drive "$addr" exchange -c "$C" -n "$CODES"
-  drive "$addr" client-credentials -c "$C" -d "$DURATION"
-  drive "$addr" login -c 20 -d "$DURATION"
-  echo "-- the same, 20 clients logging in $(echo "$LOGIN_PERSONS" | tr ',' '\n' | wc -l) different people (LOGIN_PERSONS) instead of one person 20 times at once:"
-  drive "$addr" login -c 20 -d "$DURATION" -persons "$LOGIN_PERSONS"
+  want refresh && drive "$addr" refresh -c "$C" -d "$DURATION"
+  want exchange && drive "$addr" exchange -c "$C" -n "$CODES"
+  want client-credentials && drive "$addr" client-credentials -c "$C" -d "$DURATION"
+  want login && drive "$addr" login -c 20 -d "$DURATION"
+  if want logins; then
+    echo "-- the same, 20 clients logging in $(echo "$LOGIN_PERSONS" | tr ',' '\n' | wc -l) different people (LOGIN_PERSONS) instead of one person 20 times at once:"
+    drive "$addr" login -c 20 -d "$DURATION" -persons "$LOGIN_PERSONS"
+  fi
   kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""
 }
 
@@ -197,7 +206,8 @@ if [ -n "${FLAT_REFRESHES:-}" ]; then
   exit 0
 fi
 
-run memory 127.0.0.1:18181
+if [ "$BACKENDS" != postgres+redis ]; then run memory 127.0.0.1:18181; fi
+if [ "$BACKENDS" = memory ]; then exit 0; fi
 
 # The script's own PostgreSQL (production settings) and Redis.
 SERVICES=1; start_services
