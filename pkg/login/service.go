@@ -217,6 +217,9 @@ type Result struct {
 	Reason   string
 	// Message is the Russian text for the person when Reason is set.
 	Message Message
+	// Tenant is the login's tenant as the callback read it (nil when it
+	// did not), so that the consent step need not read it again.
+	Tenant *store.Tenant `json:"-"`
 }
 
 // Callback finishes a login on ESIA's redirect (the query of
@@ -269,6 +272,7 @@ func (s *Service) Callback(ctx context.Context, q url.Values, binding string) (*
 	if err != nil {
 		return s.storeFailed(ctx, res, a, "tenant", fmt.Errorf("login: tenant: %w", err))
 	}
+	res.Tenant = &tenant
 	lp := linkingPerson(tok.Identity.OID, person)
 	var match linking.Result
 	manual := p.Request.LinkPersonID

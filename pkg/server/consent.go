@@ -13,6 +13,15 @@ import (
 	"github.com/diarybroker/broker/pkg/store"
 )
 
+// tenantOf is the tenant of a login: as its callback read it within the
+// same request, or read now.
+func (s *Server) tenantOf(ctx context.Context, res *login.Result) (store.Tenant, error) {
+	if t := res.Tenant; t != nil && t.ID == res.Pending.Request.TenantID {
+		return *t, nil
+	}
+	return s.c.Store.GetTenant(ctx, res.Pending.Request.TenantID)
+}
+
 // Reasons added to DESIGN.md §3's list (docs/oauth.md): a 14–17-year-old
 // whose ESIA account is not confirmed.
 const reasonAccountNotConfirmed = "account_not_confirmed"
@@ -22,7 +31,7 @@ const reasonAccountNotConfirmed = "account_not_confirmed"
 // or straight on to the diary.
 func (s *Server) proceed(c echo.Context, res *login.Result) error {
 	ctx := c.Request().Context()
-	t, err := s.c.Store.GetTenant(ctx, res.Pending.Request.TenantID)
+	t, err := s.tenantOf(ctx, res)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -139,7 +140,7 @@ func (p RetentionPolicy) Validate() error {
 // LocationErr returns the tenant's time zone, or an error when it is not a
 // known IANA zone (checked when a tenant is created).
 func (t Tenant) LocationErr() (*time.Location, error) {
-	loc, err := time.LoadLocation(t.TimeZone)
+	loc, err := loadLocation(t.TimeZone)
 	if err != nil {
 		return nil, fmt.Errorf("%w: time zone %q is not an IANA zone", ErrInvalid, t.TimeZone)
 	}
@@ -149,14 +150,33 @@ func (t Tenant) LocationErr() (*time.Location, error) {
 // Location returns the tenant's time zone, or Europe/Moscow when unset or unknown.
 func (t Tenant) Location() *time.Location {
 	if t.TimeZone != "" {
-		if loc, err := time.LoadLocation(t.TimeZone); err == nil {
+		if loc, err := loadLocation(t.TimeZone); err == nil {
 			return loc
 		}
 	}
-	if loc, err := time.LoadLocation("Europe/Moscow"); err == nil {
+	if loc, err := loadLocation("Europe/Moscow"); err == nil {
 		return loc
 	}
 	return time.FixedZone("MSK", 3*60*60)
+}
+
+// locations keeps the zones loadLocation found, by name: time.LoadLocation
+// reads and parses the zone's file on every call (≈ 55 µs, twice a login:
+// issue 13). Only zones that loaded are kept, so the map holds at most the
+// IANA database (Russia's tenants use a dozen).
+var locations sync.Map // string → *time.Location
+
+// loadLocation is time.LoadLocation, once per zone.
+func loadLocation(name string) (*time.Location, error) {
+	if loc, ok := locations.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	locations.Store(name, loc)
+	return loc, nil
 }
 
 // Tenants stores tenants.
