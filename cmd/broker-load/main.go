@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -56,9 +57,24 @@ func main() {
 	flag.StringVar(&c.person, "person", "1000100001", "ESIA fixture person (oid) to log in as")
 	flag.StringVar(&c.persons, "persons", "", "login: the fixture persons the workers log in as, one each in turn (instead of -person); mixed, first-logins, refresh-race: the fixture persons (oids, ranges a-b, comma-separated)")
 	flag.StringVar(&c.role, "role", "", "the role to choose when the login offers several (default: the first offered)")
+	cpuprofile := flag.String("cpuprofile", "", "write the load generator's own CPU profile to this file (what it costs the machine)")
 	flag.Parse()
 	c.defaults()
-	if err := run(c); err != nil {
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "broker-load: cpuprofile:", err)
+			os.Exit(2)
+		}
+	}
+	err := run(c)
+	if *cpuprofile != "" {
+		pprof.StopCPUProfile()
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "broker-load:", err)
 		os.Exit(1)
 	}
