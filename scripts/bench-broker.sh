@@ -73,13 +73,14 @@ echo "machine: $(nproc) cores, $(uname -sr), $(go version | cut -d' ' -f3), load
 
 # CPU ticks (utime+stime, and the reaped children's with "all") of a process.
 ticks() { awk -v all="${2:-}" '{ sub(/^.*\) /, ""); t = $12 + $13; if (all) t += $14 + $15; print t }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-# cpu_now — "broker postgres redis idle" in ticks: the broker process; the
-# cluster's postmaster with every backend, worker and exited child; the
-# redis-server; the machine's idle time (all cores).
+# cpu_now — "broker postgres redis idle steal" in ticks: the broker process;
+# the cluster's postmaster with every backend, worker and exited child; the
+# redis-server; the machine's idle time and the time the hypervisor gave its
+# cores to other guests (steal; all cores).
 cpu_now() {
   local pm pg c; pm=$(head -1 "$PGDATA/postmaster.pid"); pg=$(ticks "$pm" all)
   for c in $(ps -o pid= --ppid "$pm"); do pg=$(( pg + $(ticks "$c") )); done
-  echo "$(ticks "$PID") $pg $(ticks "$REDISPID") $(awk '/^cpu / { print $5 + $6 }' /proc/stat)"
+  echo "$(ticks "$PID") $pg $(ticks "$REDISPID") $(awk '/^cpu / { print $5 + $6, $9 }' /proc/stat)"
 }
 
 drive() { # drive ADDR MODE ARGS... — one broker-load run; on PostgreSQL, refresh, exchange and login print WAL and CPU per operation
@@ -103,8 +104,8 @@ drive() { # drive ADDR MODE ARGS... — one broker-load run; on PostgreSQL, refr
   if [ "${CPU_SPLIT:-0}" = 1 ]; then
     awk -v a="$cpu0" -v b="$cpu1" -v n="$ok" -v hz="$(getconf CLK_TCK)" -v cores="$(nproc)" -v mode="$mode" 'BEGIN {
       split(a, x, " "); split(b, y, " "); n = (n > 0 ? n : 1); ms = 1000 / hz
-      printf "CPU per %s: broker %.3f ms, postgres %.3f ms, redis %.3f ms; machine idle %.3f ms of %d cores (the rest: broker-load, the kernel, others)\n",
-        mode, (y[1]-x[1])*ms/n, (y[2]-x[2])*ms/n, (y[3]-x[3])*ms/n, (y[4]-x[4])*ms/n, cores }'
+      printf "CPU per %s: broker %.3f ms, postgres %.3f ms, redis %.3f ms; machine idle %.3f ms, stolen by the hypervisor %.3f ms, of %d cores (the rest: broker-load, the kernel, others)\n",
+        mode, (y[1]-x[1])*ms/n, (y[2]-x[2])*ms/n, (y[3]-x[3])*ms/n, (y[4]-x[4])*ms/n, (y[5]-x[5])*ms/n, cores }'
   fi
   if [ "${STATEMENTS:-0}" = 1 ]; then
     # The broker's statements over the timed run (the script's own psql
