@@ -136,6 +136,10 @@ func OpenStorage(ctx context.Context, s Settings, migrate bool, logger *slog.Log
 	if now != nil {
 		pg = pg.WithClock(now)
 	}
+	if s.TokenCommit == "async" {
+		pg = pg.WithAsyncTokenCommit()
+		logger.Info("token writes commit asynchronously", "token_commit", s.TokenCommit)
+	}
 	pii, err := keyring.OpenPII(ctx, pg, kek, now)
 	if err != nil {
 		pool.Close()

@@ -75,6 +75,13 @@ type Settings struct {
 	// of the live data (issue 13: 400 took 18% off the broker's CPU per
 	// refresh, for a peak heap up to five times the live data).
 	GCPercent int `yaml:"gc_percent"`
+	// TokenCommit is how token writes commit on PostgreSQL: "durable" (the
+	// default, also when empty) waits for the WAL to reach the disk;
+	// "async" does not for the writes that issue or rotate tokens, so a
+	// crash of the database may lose the last moment's (their diaries log
+	// in again), while revocations stay durable
+	// (postgres.Store.WithAsyncTokenCommit).
+	TokenCommit string `yaml:"token_commit"`
 
 	// RateLimit is requests per minute per client IP on the login and
 	// token endpoints; 0 turns limiting off.
@@ -234,6 +241,11 @@ func (s *Settings) Resolve() error {
 	}
 	if s.ESIA.RedirectURL == "" {
 		s.ESIA.RedirectURL = s.Issuer + "/esia/callback"
+	}
+	switch s.TokenCommit {
+	case "", "durable", "async":
+	default:
+		return fmt.Errorf("settings: token_commit %q: durable or async", s.TokenCommit)
 	}
 	if s.GCPercent < 0 {
 		return fmt.Errorf("settings: gc_percent %d: 0 is Go's default, a negative one would turn the collector off", s.GCPercent)

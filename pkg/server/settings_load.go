@@ -130,6 +130,7 @@ var EnvVars = []envVar{
 		s.GCPercent = n
 		return err
 	}},
+	{"BROKER_TOKEN_COMMIT", "PostgreSQL: durable (default) or async — token issues and rotations commit without waiting for the disk; a database crash may lose the last moment's, revocations stay durable", str(func(s *Settings) *string { return &s.TokenCommit })},
 	{"BROKER_LOGIN_TIMEOUT", "how long a login may wait for ESIA (15m)", dur(func(s *Settings) *time.Duration { return &s.LoginTimeout })},
 	{"BROKER_RATE_LIMIT", "requests per minute per IP on login and token endpoints (120; 0 = off)", func(s *Settings, v string) error {
 		n, err := strconv.Atoi(v)

@@ -180,6 +180,14 @@ type OAuthRequestRef struct {
 	RequestID string
 }
 
+// Revokes reports whether the batch takes tokens away: it deactivates
+// records (a revocation, a reused code or refresh token) or deletes them.
+// A batch that only issues or rotates tokens (an authorization, an
+// exchange, a rotation, which may drop the rotated grant's old access
+// token rows) does not; a store that commits token writes
+// asynchronously still commits such a batch durably.
+func (b OAuthBatch) Revokes() bool { return len(b.Deactivate) > 0 || len(b.Delete) > 0 }
+
 // Empty reports whether the batch writes nothing.
 func (b OAuthBatch) Empty() bool {
 	return b.Gate == nil && len(b.Deactivate) == 0 && len(b.DeleteRequests) == 0 && len(b.Delete) == 0 && len(b.Create) == 0 &&

@@ -352,6 +352,19 @@ func (s *Store) GetOAuthRecordSet(ctx context.Context, sig string, kinds []store
 	return out, wrap("get oauth records", rows.Err())
 }
 
+// asyncCommit makes the rest of its transaction commit without waiting
+// for the WAL to reach the disk (WithAsyncTokenCommit); it is local to
+// the transaction, and a pipelined batch is one implicit transaction.
+const asyncCommit = `SELECT set_config('synchronous_commit', 'off', true)`
+
+// commitsAsync reports whether ApplyOAuth commits b asynchronously: the
+// store was asked to, b takes nothing away (store.OAuthBatch.Revokes),
+// and b is its own transaction — inside a caller's, the setting would
+// reach the caller's other writes.
+func (s *Store) commitsAsync(ctx context.Context, b store.OAuthBatch) bool {
+	return s.asyncTokens && !b.Revokes() && s.txOf(ctx) == nil
+}
+
 // ApplyOAuth implements store.OAuthRecords as one pipelined batch: the
 // statements travel in one round trip and run in one implicit transaction.
 // The gate statement divides by the number of rows it deactivated, so an
@@ -367,6 +380,9 @@ func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 		return ErrNoSealer
 	}
 	batch := &pgx.Batch{}
+	if s.commitsAsync(ctx, b) {
+		batch.Queue(asyncCommit)
+	}
 	if r := b.GrantRotation; r != nil {
 		batch.Queue(grantRefreshRotation, r.RequestID, r.Presented, r.Refresh, r.At.UTC(), nullTime(r.RefreshExpiresAt),
 			r.Access, r.LastExpiry.UTC(), nullTime(r.ExpiresAt))

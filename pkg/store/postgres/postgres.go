@@ -25,6 +25,8 @@ type Store struct {
 	sealer  store.Sealer
 	queries *atomic.Int64
 	clock   func() time.Time
+	// asyncTokens: WithAsyncTokenCommit.
+	asyncTokens bool
 }
 
 var _ store.Store = (*Store)(nil)
@@ -43,6 +45,19 @@ func New(pool *pgxpool.Pool, sealer store.Sealer) *Store {
 func (s *Store) WithSealer(sealer store.Sealer) *Store {
 	c := *s
 	c.sealer = sealer
+	return &c
+}
+
+// WithAsyncTokenCommit returns a store sharing s's pool whose token
+// writes that issue or rotate tokens (store.OAuthBatch.Revokes false)
+// commit without waiting for the WAL to reach the disk
+// (synchronous_commit off for their transaction only; BROKER_TOKEN_COMMIT
+// = async, docs/configuration.md). A crash of the database then loses at
+// most the last moment's such writes — the diaries that got those tokens
+// log in again — while revocations and everything else stay durable.
+func (s *Store) WithAsyncTokenCommit() *Store {
+	c := *s
+	c.asyncTokens = true
 	return &c
 }
 
