@@ -4,14 +4,29 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/diarybroker/broker/pkg/store"
 )
 
+// cloneRecord copies r, so that the store keeps none of its caller's
+// memory: a string cut from a larger buffer (a decoder's, as
+// goccy/go-json's strings are) would keep the whole buffer alive as long
+// as the record.
 func cloneRecord(r store.OAuthRecord) store.OAuthRecord {
 	r.Data = append([]byte(nil), r.Data...)
+	r.Signature, r.RequestID, r.ClientID = strings.Clone(r.Signature), strings.Clone(r.RequestID), strings.Clone(r.ClientID)
+	r.TenantID, r.Subject, r.Successor = strings.Clone(r.TenantID), strings.Clone(r.Subject), strings.Clone(r.Successor)
 	return r
+}
+
+// cloneOAuthGrant is cloneRecord for a grant.
+func cloneOAuthGrant(g store.OAuthGrant) store.OAuthGrant {
+	g.Data = append([]byte(nil), g.Data...)
+	g.RequestID, g.ClientID, g.TenantID = strings.Clone(g.RequestID), strings.Clone(g.ClientID), strings.Clone(g.TenantID)
+	g.Subject, g.Access, g.Refresh = strings.Clone(g.Subject), strings.Clone(g.Access), strings.Clone(g.Refresh)
+	return g
 }
 
 // withGrant gives a record without data its grant's; the caller holds
@@ -331,7 +346,7 @@ func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 				}
 			} else if rot != nil {
 				r := s.oauth[g.Kind][g.Signature]
-				r.RotatedAt, r.Successor = rot.At.UTC().Truncate(time.Microsecond), rot.Successor
+				r.RotatedAt, r.Successor = rot.At.UTC().Truncate(time.Microsecond), strings.Clone(rot.Successor)
 				s.oauth[g.Kind][g.Signature] = r // undone with the deactivation
 			} else if r := s.oauth[g.Kind][g.Signature]; g.Kind == store.OAuthCode && b.Grant != nil && r.RequestID == b.Grant.RequestID {
 				// A code exchanged with its grant reads the grant's data.
@@ -343,15 +358,14 @@ func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 			if _, ok := s.oauthGrants[g.RequestID]; ok {
 				return store.ErrAlreadyExists
 			}
-			ng := *g
-			ng.Data = append([]byte(nil), g.Data...)
+			ng := cloneOAuthGrant(*g)
 			if ng.CreatedAt.IsZero() {
 				ng.CreatedAt = s.now().UTC()
 			}
 			ng.CreatedAt, ng.ExpiresAt = ng.CreatedAt.UTC().Truncate(time.Microsecond), ng.ExpiresAt.UTC().Truncate(time.Microsecond)
 			ng.RefreshAt, ng.RefreshExpiresAt = ng.RefreshAt.UTC().Truncate(time.Microsecond), ng.RefreshExpiresAt.UTC().Truncate(time.Microsecond)
 			ng.RevokedAt = time.Time{}
-			s.oauthGrants[g.RequestID] = ng
+			s.oauthGrants[ng.RequestID] = ng
 			s.onUndo(ctx, func() { delete(s.oauthGrants, ng.RequestID) })
 		}
 		if ge := b.GrantExpiry; ge != nil {
@@ -361,7 +375,7 @@ func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 					g.ExpiresAt = ge.At.UTC().Truncate(time.Microsecond)
 				}
 				if ge.Access != "" {
-					g.Access = ge.Access
+					g.Access = strings.Clone(ge.Access)
 				}
 				s.oauthGrants[ge.RequestID] = g
 				s.onUndo(ctx, func() { s.oauthGrants[ge.RequestID] = old })
@@ -404,10 +418,10 @@ func (s *Store) rotateGrant(ctx context.Context, r store.OAuthGrantRotation) err
 		return store.ErrInactive
 	}
 	g := old
-	g.Refresh = r.Refresh
+	g.Refresh = strings.Clone(r.Refresh)
 	g.RefreshAt, g.RefreshExpiresAt = r.At.UTC().Truncate(time.Microsecond), r.RefreshExpiresAt.UTC().Truncate(time.Microsecond)
 	if r.Access != "" {
-		g.Access = r.Access
+		g.Access = strings.Clone(r.Access)
 	}
 	if !g.ExpiresAt.IsZero() && g.ExpiresAt.Before(r.LastExpiry) {
 		at := r.ExpiresAt
