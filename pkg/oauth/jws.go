@@ -19,7 +19,7 @@ import (
 
 // es256JWS builds the compact JWS of an ES256 ID token directly (issue
 // 13): the protected header {"alg":"ES256","kid":…,"typ":"JWT"} encoded
-// once per key, the claims marshalled once with encoding/json, the
+// once per key, the claims marshalled once (marshalStored), the
 // signature by the key's own crypto.Signer as raw r‖s (RFC 7518 §3.4).
 // go-jose's generic path — a signer built per token, its JSON fork
 // marshalling the claims and the header, the signature object assembled

@@ -161,8 +161,8 @@ func (t *rgTokens) openIn(ctx context.Context, sig string) (openedRG, error) {
 	return o, nil
 }
 
-// maxOpenedRG bounds the tokens a request keeps opened: the one it
-// presents and the one it mints.
+// maxOpenedRG bounds the tokens a request keeps opened: a refresh opens
+// two (the one it presents and the one it mints); the rest is room.
 const maxOpenedRG = 4
 
 // namedRefresh is a refresh token that names its grant: its payload and

@@ -184,8 +184,8 @@ type OAuthRequestRef struct {
 // records (a revocation, a reused code or refresh token) or deletes them.
 // A batch that only issues or rotates tokens (an authorization, an
 // exchange, a rotation, which may drop the rotated grant's old access
-// token rows) does not; a store that commits token writes
-// asynchronously still commits such a batch durably.
+// token rows) does not. A store that commits token writes
+// asynchronously still commits a batch that revokes durably.
 func (b OAuthBatch) Revokes() bool { return len(b.Deactivate) > 0 || len(b.Delete) > 0 }
 
 // Empty reports whether the batch writes nothing.

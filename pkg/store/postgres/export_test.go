@@ -9,7 +9,16 @@ import (
 // AsyncCommit is the statement an asynchronous token write begins with.
 const AsyncCommit = asyncCommit
 
-// CommitsAsync reports whether ApplyOAuth would commit b asynchronously.
-func CommitsAsync(s *Store, ctx context.Context, b store.OAuthBatch) bool {
-	return s.commitsAsync(ctx, b)
+// QueuedOAuth is the SQL of the statements ApplyOAuth would send for b,
+// in order.
+func QueuedOAuth(s *Store, ctx context.Context, b store.OAuthBatch) ([]string, error) {
+	batch, err := s.oauthBatch(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(batch.QueuedQueries))
+	for i, q := range batch.QueuedQueries {
+		out[i] = q.SQL
+	}
+	return out, nil
 }

@@ -379,6 +379,51 @@ func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 	if s.sealer == nil && (len(b.Create) > 0 || b.Grant != nil) {
 		return ErrNoSealer
 	}
+	batch, err := s.oauthBatch(ctx, b)
+	if err != nil {
+		return err
+	}
+	err = s.q(ctx).SendBatch(ctx, batch).Close()
+	if err == nil {
+		return nil
+	}
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "22012" {
+		return wrap("apply oauth batch", err)
+	}
+	if r := b.GrantRotation; r != nil {
+		// The grant's gate first, as its statement ran first.
+		var refresh string
+		var revoked bool
+		qerr := s.q(ctx).QueryRow(ctx, `SELECT refresh, revoked_at IS NOT NULL FROM oauth_grants WHERE request_id = $1`, r.RequestID).
+			Scan(&refresh, &revoked)
+		if errors.Is(qerr, pgx.ErrNoRows) {
+			return store.ErrNotFound
+		}
+		if qerr != nil {
+			return wrap("apply oauth batch", qerr)
+		}
+		if refresh != r.Presented || revoked || b.Gate == nil {
+			return store.ErrInactive
+		}
+	}
+	if b.Gate != nil {
+		var exists bool
+		if qerr := s.q(ctx).QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM oauth_records WHERE kind = $1 AND signature = $2)`,
+			string(b.Gate.Kind), b.Gate.Signature).Scan(&exists); qerr != nil {
+			return wrap("apply oauth batch", qerr)
+		}
+		if !exists {
+			return store.ErrNotFound
+		}
+		return store.ErrInactive
+	}
+	return wrap("apply oauth batch", err)
+}
+
+// oauthBatch queues b's statements (ApplyOAuth sends them as one
+// pipelined batch, one implicit transaction), sealing what they write.
+func (s *Store) oauthBatch(ctx context.Context, b store.OAuthBatch) (*pgx.Batch, error) {
 	batch := &pgx.Batch{}
 	if s.commitsAsync(ctx, b) {
 		batch.Queue(asyncCommit)
@@ -443,7 +488,7 @@ func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 		}
 		keyID, sealed, err := s.sealer.Seal(g.Data, oauthGrantAAD(g.RequestID))
 		if err != nil {
-			return fmt.Errorf("postgres: apply oauth batch: %w", err)
+			return nil, fmt.Errorf("postgres: apply oauth batch: %w", err)
 		}
 		batch.Queue(`INSERT INTO oauth_grants (request_id, client_id, tenant_id, subject, data, key_id, created_at, expires_at, access,
 				refresh, refresh_at, refresh_expires_at)
@@ -460,54 +505,19 @@ func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 	}
 	for _, r := range b.Create {
 		if r.Kind == "" || r.Signature == "" {
-			return fmt.Errorf("%w: oauth record needs a kind and a signature", store.ErrInvalid)
+			return nil, fmt.Errorf("%w: oauth record needs a kind and a signature", store.ErrInvalid)
 		}
 		if r.CreatedAt.IsZero() {
 			r.CreatedAt = s.now()
 		}
 		keyID, sealed, err := s.sealOAuth(r)
 		if err != nil {
-			return fmt.Errorf("postgres: apply oauth batch: %w", err)
+			return nil, fmt.Errorf("postgres: apply oauth batch: %w", err)
 		}
 		batch.Queue(`INSERT INTO oauth_records
 			(kind, signature, request_id, client_id, tenant_id, subject, active, data, key_id, created_at, expires_at)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`,
 			string(r.Kind), r.Signature, r.RequestID, r.ClientID, r.TenantID, r.Subject, r.Active, sealed, keyID, r.CreatedAt, nullTime(r.ExpiresAt))
 	}
-	err := s.q(ctx).SendBatch(ctx, batch).Close()
-	if err == nil {
-		return nil
-	}
-	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) || pgErr.Code != "22012" {
-		return wrap("apply oauth batch", err)
-	}
-	if r := b.GrantRotation; r != nil {
-		// The grant's gate first, as its statement ran first.
-		var refresh string
-		var revoked bool
-		qerr := s.q(ctx).QueryRow(ctx, `SELECT refresh, revoked_at IS NOT NULL FROM oauth_grants WHERE request_id = $1`, r.RequestID).
-			Scan(&refresh, &revoked)
-		if errors.Is(qerr, pgx.ErrNoRows) {
-			return store.ErrNotFound
-		}
-		if qerr != nil {
-			return wrap("apply oauth batch", qerr)
-		}
-		if refresh != r.Presented || revoked || b.Gate == nil {
-			return store.ErrInactive
-		}
-	}
-	if b.Gate != nil {
-		var exists bool
-		if qerr := s.q(ctx).QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM oauth_records WHERE kind = $1 AND signature = $2)`,
-			string(b.Gate.Kind), b.Gate.Signature).Scan(&exists); qerr != nil {
-			return wrap("apply oauth batch", qerr)
-		}
-		if !exists {
-			return store.ErrNotFound
-		}
-		return store.ErrInactive
-	}
-	return wrap("apply oauth batch", err)
+	return batch, nil
 }
