@@ -23,7 +23,8 @@
 # with CPU_SPLIT=1, the CPU time per operation of the broker process, of the
 # cluster (postmaster, backends, autovacuum and other workers) and of
 # redis-server over the same run (/proc/PID/stat utime+stime), and the
-# machine's idle time per operation. With STATEMENTS=1 the cluster preloads
+# machine's idle time and steal (the time the hypervisor gave its cores to
+# other guests) per operation. With STATEMENTS=1 the cluster preloads
 # pg_stat_statements and each of those runs also prints the broker's
 # statements by execution time: calls per operation, execution time and WAL per call.
 #
@@ -42,7 +43,8 @@
 # whole logins from 20 diaries, VmHWM and VmRSS of the broker every RSS_EVERY (20000)
 # logins, and at the end VmHWM (the peak) and VmRSS with the load average.
 #
-# Usage: scripts/bench-broker.sh   (DURATION=20s CONCURRENCY=100 CODES=5000 CPU_SPLIT=0 STATEMENTS=0 PGPORT=55432 REDISPORT=56379)
+# Usage: scripts/bench-broker.sh   (DURATION=20s CONCURRENCY=100 CODES=5000 CPU_SPLIT=0 STATEMENTS=0 PGPORT=55432 REDISPORT=56379
+#                                    MODES="refresh exchange client-credentials login logins" BACKENDS=both|memory|postgres+redis)
 #        FLAT_REFRESHES=1000000 scripts/bench-broker.sh   (FLAT_EVERY=100000 JANITOR_EVERY=10s CONCURRENCY=100)
 #        RSS_LOGINS=100000 scripts/bench-broker.sh   (RSS_EVERY=20000)
 set -euo pipefail
@@ -56,6 +58,10 @@ PGPORT="${PGPORT:-55432}"; REDISPORT="${REDISPORT:-56379}"
 # logins — the last is login over LOGIN_PERSONS); BACKENDS: memory,
 # postgres+redis or both (the default).
 MODES="${MODES:-refresh exchange client-credentials login logins}"; BACKENDS="${BACKENDS:-both}"
+case "$BACKENDS" in both | memory | postgres+redis) ;; *) echo "BACKENDS=$BACKENDS: both, memory or postgres+redis" >&2; exit 2 ;; esac
+for m in $MODES; do
+  case "$m" in refresh | exchange | client-credentials | login | logins) ;; *) echo "MODES: no scenario $m (refresh exchange client-credentials login logins)" >&2; exit 2 ;; esac
+done
 WORK="$(mktemp -d)"; chmod 755 "$WORK"; PID=""; SERVICES=""
 source scripts/lib/bench-services.sh
 cleanup() {

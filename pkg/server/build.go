@@ -111,6 +111,9 @@ func OpenStorage(ctx context.Context, s Settings, migrate bool, logger *slog.Log
 		return nil, err
 	}
 	if s.DatabaseURL == "" {
+		if s.TokenCommit == "async" {
+			logger.Warn("token_commit async is for PostgreSQL: the memory store has nothing to commit", "token_commit", s.TokenCommit)
+		}
 		st := memory.NewLimited(now, memory.Rows(s.MemoryMaxRows))
 		pii, err := keyring.OpenPII(ctx, st, kek, now)
 		if err != nil {
