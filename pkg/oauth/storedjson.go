@@ -1,7 +1,6 @@
 package oauth
 
 import (
-
 	gojson "github.com/goccy/go-json"
 )
 

@@ -55,26 +55,27 @@ func TestStoredCodecIsEncodingJSON(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			sr := storedSample(tt.a, tt.b, tt.at)
-			want, err := json.Marshal(sr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := marshalStored(sr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			assertSameJSON(t, got, want)
+			got, want := assertEncodesAlike(t, sr)
 			assertDecodesAlike(t, want)
 			assertDecodesAlike(t, got)
-			claims := sr.Session.(*Session).Claims.Map(true)
-			wantClaims, _ := json.Marshal(claims)
-			gotClaims, err := marshalStored(claims)
-			if err != nil {
-				t.Fatal(err)
-			}
-			assertSameJSON(t, gotClaims, wantClaims)
+			assertEncodesAlike(t, sr.Session.(*Session).Claims.Map(true))
 		})
 	}
+}
+
+// assertEncodesAlike encodes v with encoding/json and with the codec,
+// checks that they agree (assertSameJSON) and returns both encodings.
+func assertEncodesAlike(t *testing.T, v any) (got, want []byte) {
+	t.Helper()
+	want, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err = marshalStored(v); err != nil {
+		t.Fatal(err)
+	}
+	assertSameJSON(t, got, want)
+	return got, want
 }
 
 // assertSameJSON checks that got is the JSON text want is but for the
@@ -156,15 +157,10 @@ func FuzzStoredCodec(f *testing.F) {
 	f.Add("\xff\xfe", "😀", int64(-62135596800))
 	f.Fuzz(func(t *testing.T, a, b string, unix int64) {
 		sr := storedSample(a, b, time.Unix(unix%(1<<35), unix%1e9).UTC())
-		want, err := json.Marshal(sr)
-		if err != nil {
+		if _, err := json.Marshal(sr); err != nil {
 			t.Skip() // a time encoding/json cannot write either
 		}
-		got, err := marshalStored(sr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		assertSameJSON(t, got, want)
+		got, want := assertEncodesAlike(t, sr)
 		assertDecodesAlike(t, want)
 		assertDecodesAlike(t, got)
 	})
