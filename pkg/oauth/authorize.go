@@ -224,8 +224,7 @@ func (p *Provider) newSession(tenantID string, claims Claims, withProfile bool, 
 	idc.Subject = claims.Subject
 	idc.AuthTime = authTime.UTC().Truncate(time.Second)
 	idc.RequestedAt = requestedAt.UTC()
-	idc.Extra = claims.Map(withProfile)
-	delete(idc.Extra, "sub")
+	idc.Extra = s.extraClaims(withProfile)
 	return s
 }
 

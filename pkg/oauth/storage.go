@@ -342,6 +342,9 @@ func (s *storage) decodeForms(ctx context.Context, data []byte, session fosite.S
 	if err := unmarshalStored(data, &sr); err != nil {
 		return nil, nil, fmt.Errorf("oauth: decode request: %w", err)
 	}
+	if bs, ok := session.(*Session); ok {
+		bs.restoreExtra(sr.GrantedScope)
+	}
 	client, err := s.clients.get(ctx, sr.ClientID)
 	if err != nil {
 		return nil, nil, err
