@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -122,7 +123,10 @@ func (cc *clientCache) get(ctx context.Context, id string) (*Client, error) {
 	if len(cc.entries) > 10000 {
 		cc.entries = map[string]cachedClient{}
 	}
-	cc.entries[id] = cachedClient{c: c, fetched: now}
+	// A copy of id as the key: id may be cut from a decoded stored
+	// request's buffer (storedjson.go), which the cache would otherwise
+	// keep alive.
+	cc.entries[strings.Clone(id)] = cachedClient{c: c, fetched: now}
 	cc.mu.Unlock()
 	return c, nil
 }

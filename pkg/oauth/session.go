@@ -73,6 +73,9 @@ func (s *Session) restoreExtra(grantedScope fosite.Arguments) {
 		return
 	}
 	extra := s.extraClaims(grantedScope.Has(ScopeProfile))
+	// Claims.Map gives strings and lists of strings; a number or an
+	// object there would need the same turn into what JSON decodes
+	// (float64, map[string]interface{}).
 	for k, v := range extra {
 		if list, ok := v.([]string); ok {
 			// As JSON decodes a list into an interface: the same session

@@ -21,6 +21,17 @@ func cloneRecord(r store.OAuthRecord) store.OAuthRecord {
 	return r
 }
 
+// ownKey is the map key to overwrite an entry under: the stored entry's
+// own string when there is one. Assigning to an existing key of a Go map
+// replaces the key with the one given, so writing under the caller's
+// string would keep the caller's buffer alive after all.
+func ownKey(stored, given string) string {
+	if stored != "" {
+		return stored
+	}
+	return strings.Clone(given)
+}
+
 // cloneOAuthGrant is cloneRecord for a grant.
 func cloneOAuthGrant(g store.OAuthGrant) store.OAuthGrant {
 	g.Data = append([]byte(nil), g.Data...)
@@ -32,7 +43,7 @@ func cloneOAuthGrant(g store.OAuthGrant) store.OAuthGrant {
 // withGrant gives a record without data its grant's; the caller holds
 // the lock.
 func (s *Store) withGrant(r store.OAuthRecord) store.OAuthRecord {
-	r = cloneRecord(r)
+	r.Data = append([]byte(nil), r.Data...) // the strings are the store's already
 	if len(r.Data) > 0 {
 		return r
 	}
@@ -61,8 +72,8 @@ func (s *Store) expireGrant(ctx context.Context, requestID string) {
 	if g.RevokedAt.IsZero() {
 		g.RevokedAt = now
 	}
-	s.oauthGrants[requestID] = g
-	s.onUndo(ctx, func() { s.oauthGrants[requestID] = old })
+	s.oauthGrants[old.RequestID] = g // the store's own key (ownKey)
+	s.onUndo(ctx, func() { s.oauthGrants[old.RequestID] = old })
 }
 
 // putRecord stores r and indexes it by request; the caller holds the lock.
@@ -180,8 +191,9 @@ func (s *Store) setInactive(ctx context.Context, kind store.OAuthKind, sig strin
 	old := s.oauth[kind][sig]
 	r := old
 	r.Active = false
-	s.oauth[kind][sig] = r
-	s.onUndo(ctx, func() { s.oauth[kind][sig] = old })
+	k := ownKey(old.Signature, sig)
+	s.oauth[kind][k] = r
+	s.onUndo(ctx, func() { s.oauth[kind][k] = old })
 }
 
 // revoke deactivates a record and brings its expiry forward to now, so
@@ -193,8 +205,9 @@ func (s *Store) revoke(ctx context.Context, kind store.OAuthKind, sig string) {
 	if now := s.now().UTC().Truncate(time.Microsecond); r.ExpiresAt.IsZero() || r.ExpiresAt.After(now) {
 		r.ExpiresAt = now
 	}
-	s.oauth[kind][sig] = r
-	s.onUndo(ctx, func() { s.oauth[kind][sig] = old })
+	k := ownKey(old.Signature, sig)
+	s.oauth[kind][k] = r
+	s.onUndo(ctx, func() { s.oauth[kind][k] = old })
 }
 
 // DeactivateOAuthRecord implements store.OAuthRecords.
@@ -297,7 +310,7 @@ func (s *Store) DeleteExpiredOAuth(ctx context.Context, before time.Time, limit 
 		if !g.ExpiresAt.IsZero() && g.ExpiresAt.Before(before) {
 			delete(s.oauthGrants, id)
 			old := g
-			s.onUndo(ctx, func() { s.oauthGrants[id] = old })
+			s.onUndo(ctx, func() { s.oauthGrants[old.RequestID] = old })
 			n++
 			out[store.OAuthGrantKind]++
 		}
@@ -347,11 +360,11 @@ func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 			} else if rot != nil {
 				r := s.oauth[g.Kind][g.Signature]
 				r.RotatedAt, r.Successor = rot.At.UTC().Truncate(time.Microsecond), strings.Clone(rot.Successor)
-				s.oauth[g.Kind][g.Signature] = r // undone with the deactivation
+				s.oauth[g.Kind][ownKey(r.Signature, g.Signature)] = r // undone with the deactivation
 			} else if r := s.oauth[g.Kind][g.Signature]; g.Kind == store.OAuthCode && b.Grant != nil && r.RequestID == b.Grant.RequestID {
 				// A code exchanged with its grant reads the grant's data.
 				r.Data = nil
-				s.oauth[g.Kind][g.Signature] = r // undone with the deactivation
+				s.oauth[g.Kind][ownKey(r.Signature, g.Signature)] = r // undone with the deactivation
 			}
 		}
 		if g := b.Grant; g != nil {
@@ -377,8 +390,8 @@ func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 				if ge.Access != "" {
 					g.Access = strings.Clone(ge.Access)
 				}
-				s.oauthGrants[ge.RequestID] = g
-				s.onUndo(ctx, func() { s.oauthGrants[ge.RequestID] = old })
+				s.oauthGrants[old.RequestID] = g
+				s.onUndo(ctx, func() { s.oauthGrants[old.RequestID] = old })
 			}
 		}
 		for _, d := range b.Deactivate {
@@ -430,7 +443,7 @@ func (s *Store) rotateGrant(ctx context.Context, r store.OAuthGrantRotation) err
 		}
 		g.ExpiresAt = at.UTC().Truncate(time.Microsecond)
 	}
-	s.oauthGrants[r.RequestID] = g
-	s.onUndo(ctx, func() { s.oauthGrants[r.RequestID] = old })
+	s.oauthGrants[old.RequestID] = g
+	s.onUndo(ctx, func() { s.oauthGrants[old.RequestID] = old })
 	return nil
 }

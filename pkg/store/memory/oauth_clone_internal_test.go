@@ -44,34 +44,46 @@ func TestOAuthKeepsNoCallerMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = s.ApplyOAuth(ctx, store.OAuthBatch{
-		Gate: &store.OAuthRef{Kind: store.OAuthCode, Signature: "sig-1"}, Rotation: &store.OAuthRotation{At: now, Successor: at(5)},
-		GrantRotation: &store.OAuthGrantRotation{RequestID: "req-1", Presented: "ref-1", Refresh: at(8), Access: at(9), At: now,
-			RefreshExpiresAt: now.Add(time.Hour), LastExpiry: now.Add(time.Hour)},
-	})
-	if err != nil {
-		t.Fatal(err)
+	// Every later write names the grant and the code with the caller's
+	// strings too: a Go map that is assigned to an existing key takes the
+	// key given.
+	later := []store.OAuthBatch{
+		{Gate: &store.OAuthRef{Kind: store.OAuthCode, Signature: at(0)}, Rotation: &store.OAuthRotation{At: now, Successor: at(5)},
+			GrantRotation: &store.OAuthGrantRotation{RequestID: at(1), Presented: "ref-1", Refresh: at(8), Access: at(9), At: now,
+				RefreshExpiresAt: now.Add(time.Hour), LastExpiry: now.Add(time.Hour)}},
+		{GrantExpiry: &store.OAuthGrantExpiry{RequestID: at(1), At: now.Add(2 * time.Hour), Access: at(9)}},
+		{Deactivate: []store.OAuthRequestRef{{Kind: store.OAuthCode, RequestID: at(1)}, {Kind: store.OAuthRefresh, RequestID: at(1)}}},
 	}
-	for kind, recs := range s.oauth {
-		for key, r := range recs {
-			for _, v := range []string{key, r.Signature, r.RequestID, r.ClientID, r.TenantID, r.Subject, r.Successor} {
+	owned := func(after string) {
+		t.Helper()
+		for kind, recs := range s.oauth {
+			for key, r := range recs {
+				for _, v := range []string{key, r.Signature, r.RequestID, r.ClientID, r.TenantID, r.Subject, r.Successor} {
+					if inBuf(v) {
+						t.Errorf("after %s: %s record keeps %q in the caller's buffer", after, kind, v)
+					}
+				}
+			}
+		}
+		if len(s.oauthGrants) != 1 {
+			t.Fatalf("%d grants, want 1", len(s.oauthGrants))
+		}
+		for key, g := range s.oauthGrants {
+			for _, v := range []string{key, g.RequestID, g.ClientID, g.TenantID, g.Subject, g.Access, g.Refresh} {
 				if inBuf(v) {
-					t.Errorf("%s record keeps %q in the caller's buffer", kind, v)
+					t.Errorf("after %s: grant keeps %q in the caller's buffer", after, v)
 				}
 			}
 		}
 	}
-	if len(s.oauthGrants) != 1 {
-		t.Fatalf("%d grants, want 1", len(s.oauthGrants))
+	owned("the authorization")
+	for i, b := range later {
+		if err := s.ApplyOAuth(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		owned([]string{"the rotation", "the expiry", "the revocation"}[i])
 	}
-	for key, g := range s.oauthGrants {
-		if g.Refresh != "ref-2" || g.Access != "acc-2" {
-			t.Fatalf("grant after rotation: refresh %q, access %q", g.Refresh, g.Access)
-		}
-		for _, v := range []string{key, g.RequestID, g.ClientID, g.TenantID, g.Subject, g.Access, g.Refresh} {
-			if inBuf(v) {
-				t.Errorf("grant keeps %q in the caller's buffer", v)
-			}
-		}
+	if g := s.oauthGrants["req-1"]; g.Refresh != "ref-2" || g.Access != "acc-2" || g.RevokedAt.IsZero() {
+		t.Fatalf("grant after rotation and revocation: refresh %q, access %q, revoked %v", g.Refresh, g.Access, g.RevokedAt)
 	}
 }
