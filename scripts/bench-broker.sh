@@ -91,6 +91,13 @@ cpu_now() {
 
 drive() { # drive ADDR MODE ARGS... — one broker-load run; on PostgreSQL, refresh, exchange and login print WAL and CPU per operation
   local addr=$1 mode=$2; shift 2
+  if [ -n "${PGURL:-}" ] && [ "$mode" = login ] && [ "$(psql "$PGURL" -Atc 'SELECT count(*) FROM attempts')" -lt 1000 ]; then
+    # Logins run first (MODES=login): a running database has attempts, so
+    # the statistics below must not be those of an empty table (each
+    # connection would keep a sequential scan as its generic plan for the
+    # attempts' foreign-key checks: docs/performance.md, fourth pass).
+    "$WORK/broker-load" -target "http://$addr" -mode login -c 20 -total 1000 "$@" >/dev/null 2>&1 || true
+  fi
   if [ -n "${PGURL:-}" ]; then analyze_all; fi # the statistics of a running database (bench-services.sh)
   if [ -z "${PGURL:-}" ] || { [ "$mode" != refresh ] && [ "$mode" != exchange ] && [ "$mode" != login ]; }; then
     "$WORK/broker-load" -target "http://$addr" -mode "$mode" "$@" 2>/dev/null; return
