@@ -1,15 +1,11 @@
 package oauth
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"testing"
 
 	"github.com/ory/fosite"
-
-	"github.com/diarybroker/broker/pkg/keyring"
-	"github.com/diarybroker/broker/pkg/store/memory"
 )
 
 // TestGrantTokenHandlersShortcut: every token endpoint handler the
@@ -18,19 +14,7 @@ import (
 // fosite.ErrUnknownRequest (or nil) — what the shortcut returns at once.
 func TestGrantTokenHandlersShortcut(t *testing.T) {
 	ctx := context.Background()
-	st := memory.New(nil)
-	kek, err := keyring.NewKEK(bytes.Repeat([]byte{1}, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	signing, err := keyring.OpenSigning(ctx, st, kek, "ES256", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := New(Config{Issuer: "https://broker.example", Store: st, Signing: signing, HMACSecret: bytes.Repeat([]byte{2}, 32)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := fuzzProvider(t)
 	handlers := p.fosite.Config.(*fosite.Config).TokenEndpointHandlers
 	if len(handlers) < 4 {
 		t.Fatalf("%d token endpoint handlers", len(handlers))
