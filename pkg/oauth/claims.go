@@ -1,6 +1,9 @@
 package oauth
 
-import "sort"
+import (
+	"slices"
+	"sort"
+)
 
 // Age groups of the age_group claim.
 const (
@@ -73,6 +76,61 @@ func (c Claims) Map(withProfile bool) map[string]interface{} {
 		}
 	}
 	return m
+}
+
+// derivedBy reports whether extra — ID token claims beyond the standard
+// ones, as Session.extraClaims made them or as JSON decoded them — are
+// exactly Map(withProfile) but "sub", which Session.storedForm may then
+// leave out of a stored session. It checks what Map would build without
+// building it (a stored request is encoded at every code and grant);
+// TestDerivedByIsMap holds the two together.
+func (c Claims) derivedBy(extra map[string]interface{}, withProfile bool) bool {
+	n := 0
+	str := func(k, v string, always bool) bool {
+		if v == "" && !always {
+			return true // Map leaves it out; the count below sees one there
+		}
+		n++
+		h, ok := extra[k].(string)
+		return ok && h == v
+	}
+	list := func(k string, v []string, always bool) bool {
+		if len(v) == 0 && !always {
+			return true
+		}
+		n++
+		return sameSorted(extra[k], v)
+	}
+	ok := str("person_id", c.PersonID, true) && list("roles", c.Roles, true) && str("tenant", c.Tenant, true) &&
+		str("age_group", c.AgeGroup, false) && str("esia_trust", c.ESIATrust, false) && list("children", c.Children, false)
+	if ok && withProfile {
+		ok = str("family_name", c.FamilyName, false) && str("given_name", c.GivenName, false) &&
+			str("middle_name", c.MiddleName, false) && str("name", joinName(c.FamilyName, c.GivenName, c.MiddleName), false)
+	}
+	return ok && len(extra) == n
+}
+
+// sameSorted reports whether h, a []string or a []interface{} of strings
+// (as JSON decodes a list), holds want's strings sorted, as Map gives them.
+func sameSorted(h interface{}, want []string) bool {
+	if !slices.IsSorted(want) {
+		want = slices.Sorted(slices.Values(want))
+	}
+	switch h := h.(type) {
+	case []string:
+		return h != nil && slices.Equal(h, want)
+	case []interface{}:
+		if h == nil || len(h) != len(want) {
+			return false
+		}
+		for i, e := range h {
+			if es, ok := e.(string); !ok || es != want[i] {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 func joinName(parts ...string) string {

@@ -131,12 +131,21 @@ func encodeStored(r fosite.Requester, form url.Values) ([]byte, error) {
 		ID: r.GetID(), RequestedAt: r.GetRequestedAt(), ClientID: r.GetClient().GetID(),
 		RequestedScope: r.GetRequestedScopes(), GrantedScope: r.GetGrantedScopes(),
 		RequestedAudience: r.GetRequestedAudience(), GrantedAudience: r.GetGrantedAudience(),
-		Form: form, Session: r.GetSession(),
+		Form: form, Session: storedSession(r),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("oauth: encode request: %w", err)
 	}
 	return data, nil
+}
+
+// storedSession is r's session as a stored request keeps it
+// (Session.storedForm).
+func storedSession(r fosite.Requester) fosite.Session {
+	if bs, ok := r.GetSession().(*Session); ok {
+		return bs.storedForm(r.GetGrantedScopes())
+	}
+	return r.GetSession()
 }
 
 func (s *storage) create(ctx context.Context, kind store.OAuthKind, sig string, r fosite.Requester, expires time.Time) error {
