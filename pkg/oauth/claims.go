@@ -45,6 +45,10 @@ func (c Claims) clone() Claims {
 }
 
 // Map returns the claims as a JSON object; names only when withProfile.
+// The ID token's extra claims of a stored session are rebuilt from it
+// when read (Session.restoreExtra), so a change here changes the ID
+// tokens of grants issued before it: a token-format change
+// (docs/operations.md, Upgrading).
 func (c Claims) Map(withProfile bool) map[string]interface{} {
 	roles := append([]string{}, c.Roles...)
 	sort.Strings(roles)

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,6 +34,10 @@ func eventIndexes(t *testing.T, pool *pgxpool.Pool) []string {
 // are kept under one index, the primary key (ref, id); rolling it back
 // restores the two (id; ref, id) and applying it again the one, the
 // events kept through both and read in the order they were recorded.
+// Applied again over what a failed run leaves — a stray index of the new
+// one's name, then the swap given up on its lock timeout while another
+// transaction holds the table — it fails without harm and a rerun
+// completes it.
 func TestAttemptEventsOneIndex(t *testing.T) {
 	ctx := context.Background()
 	pool := pgtest.NewPool(t)
@@ -70,6 +75,43 @@ func TestAttemptEventsOneIndex(t *testing.T) {
 	}
 	if got := read(); !slices.Equal(got, steps) {
 		t.Fatalf("rolled back: events %q, want %q", got, steps)
+	}
+	// A stray index of the new one's name, as a build that failed
+	// half-way leaves it: replaced.
+	if _, err := pool.Exec(ctx, `CREATE INDEX attempt_events_ref_id ON attempt_events (step)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := postgres.Migrate(ctx, pool, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := eventIndexes(t, pool); !slices.Equal(got, one) {
+		t.Fatalf("applied over a stray index: indexes %q, want %q", got, one)
+	}
+	// The swap waits for the table's lock at most its lock_timeout: with
+	// another transaction holding the table it gives up, keeps what was
+	// there, and a rerun completes it.
+	if err := postgres.MigrateDown(ctx, pool, nil); err != nil {
+		t.Fatal(err)
+	}
+	holder, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Rollback(ctx)
+	if _, err := holder.Exec(ctx, `LOCK TABLE attempt_events IN ACCESS SHARE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := postgres.Migrate(ctx, pool, nil); err == nil || !strings.Contains(err.Error(), "lock timeout") {
+		t.Fatalf("applied while another transaction held the table: %v", err)
+	}
+	if err := holder.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := eventIndexes(t, pool); !slices.Equal(got, append(slices.Clone(two), "attempt_events_ref_id: btree (ref, id)")) {
+		t.Fatalf("after the lock timeout: indexes %q", got)
+	}
+	if got := read(); !slices.Equal(got, steps) {
+		t.Fatalf("after the lock timeout: events %q, want %q", got, steps)
 	}
 	if _, err := postgres.Migrate(ctx, pool, nil); err != nil {
 		t.Fatal(err)
