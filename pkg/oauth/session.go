@@ -89,27 +89,6 @@ func (s *Session) restoreExtra(grantedScope fosite.Arguments) {
 	s.DefaultSession.Claims.Extra = extra
 }
 
-// storedForm is s as a stored request keeps it: without the ID token's
-// extra claims when they are exactly the ones restoreExtra gives back
-// from the broker claims and grantedScope, and s itself otherwise (extra
-// claims that anything else set or changed are kept as they are). s is
-// not changed: the copy shares all but the ID token claims' header.
-func (s *Session) storedForm(grantedScope fosite.Arguments) *Session {
-	if s == nil || s.DefaultSession == nil || s.DefaultSession.Claims == nil || s.DefaultSession.Claims.Extra == nil || s.Claims.Subject == "" {
-		return s
-	}
-	if !s.Claims.derivedBy(s.DefaultSession.Claims.Extra, grantedScope.Has(ScopeProfile)) {
-		return s
-	}
-	c := *s
-	ds := *s.DefaultSession
-	idc := *s.DefaultSession.Claims
-	idc.Extra = nil
-	ds.Claims = &idc
-	c.DefaultSession = &ds
-	return &c
-}
-
 // setExpiry sets the expiry of a token kind relative to now.
 func (s *Session) setExpiry(kind fosite.TokenType, at time.Time) {
 	s.DefaultSession.SetExpiresAt(kind, at)

@@ -131,7 +131,7 @@ func encodeStored(r fosite.Requester, form url.Values) ([]byte, error) {
 		ID: r.GetID(), RequestedAt: r.GetRequestedAt(), ClientID: r.GetClient().GetID(),
 		RequestedScope: r.GetRequestedScopes(), GrantedScope: r.GetGrantedScopes(),
 		RequestedAudience: r.GetRequestedAudience(), GrantedAudience: r.GetGrantedAudience(),
-		Form: form, Session: storedSession(r),
+		Form: form, Session: sessionToStore(r),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("oauth: encode request: %w", err)
@@ -139,9 +139,9 @@ func encodeStored(r fosite.Requester, form url.Values) ([]byte, error) {
 	return data, nil
 }
 
-// storedSession is r's session as a stored request keeps it
-// (Session.storedForm).
-func storedSession(r fosite.Requester) fosite.Session {
+// sessionToStore is r's session as a stored request keeps it
+// (Session.storedForm, storedsession.go).
+func sessionToStore(r fosite.Requester) any {
 	if bs, ok := r.GetSession().(*Session); ok {
 		return bs.storedForm(r.GetGrantedScopes())
 	}
