@@ -28,13 +28,27 @@ func encodeAsBefore(t *testing.T, r fosite.Requester) []byte {
 	return data
 }
 
+// decodeSessions decodes the stored requests a and b into fresh
+// sessions, as a read does.
+func decodeSessions(t *testing.T, p *Provider, a, b []byte) (*Session, *Session) {
+	t.Helper()
+	var out [2]*Session
+	for i, data := range [][]byte{a, b} {
+		req, _, err := p.storage.decodeForms(context.Background(), data, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = req.GetSession().(*Session)
+	}
+	return out[0], out[1]
+}
+
 // TestStoredSessionWithoutExtraClaims: a stored request whose session
 // holds no extra ID token claims ("ext" null, as encodeRequest writes it
 // since storedForm) decodes into the same session as one that holds them
 // (as earlier releases wrote it), with and without the profile scope; a
 // session that had none to give (no broker claims) gets none.
 func TestStoredSessionWithoutExtraClaims(t *testing.T) {
-	ctx := context.Background()
 	p := fuzzProvider(t)
 	at := time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
 	claims := Claims{Subject: "sub-1", PersonID: "st-1", Roles: []string{"student"}, Tenant: "demo", AgeGroup: "child",
@@ -61,15 +75,7 @@ func TestStoredSessionWithoutExtraClaims(t *testing.T) {
 			if !strings.Contains(string(slim), `"ext":null`) || len(slim) >= len(full) && tt.claims.Subject != "" {
 				t.Fatalf("the slim encoding still holds the extra claims: %s", slim)
 			}
-			fromFull, _, err := p.storage.decodeForms(ctx, full, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			fromSlim, _, err := p.storage.decodeForms(ctx, slim, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, got := fromFull.GetSession().(*Session), fromSlim.GetSession().(*Session)
+			want, got := decodeSessions(t, p, full, slim)
 			if tt.claims.Subject == "" {
 				want.DefaultSession.Claims.Extra = nil // none to restore from
 			}
@@ -147,15 +153,7 @@ func TestStoredFormLeavesOutDerivedClaims(t *testing.T) {
 			if tt.omit && len(data) >= len(before) {
 				t.Fatalf("%d bytes, no fewer than the %d with ext", len(data), len(before))
 			}
-			fromBefore, _, err := p.storage.decodeForms(ctx, before, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			fromNow, _, err := p.storage.decodeForms(ctx, data, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if want, got := fromBefore.GetSession().(*Session), fromNow.GetSession().(*Session); !reflect.DeepEqual(got, want) {
+			if want, got := decodeSessions(t, p, before, data); !reflect.DeepEqual(got, want) {
 				t.Fatalf("decoded:\n%#v\nwant:\n%#v", got.DefaultSession.Claims.Extra, want.DefaultSession.Claims.Extra)
 			}
 		})

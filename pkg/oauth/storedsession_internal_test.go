@@ -1,7 +1,6 @@
 package oauth
 
 import (
-	"context"
 	"encoding/json"
 	"reflect"
 	"slices"
@@ -68,7 +67,6 @@ func TestStoredSessionMembers(t *testing.T) {
 // types encode) does — for a login's session and for every member set
 // or empty in turn — and goccy/go-json writes it as encoding/json does.
 func TestStoredSessionDecodesAlike(t *testing.T) {
-	ctx := context.Background()
 	p := fuzzProvider(t)
 	at := time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
 	claims := Claims{Subject: "sub-1", PersonID: "st-1", Roles: []string{"student"}, Tenant: "demo", FamilyName: "Павлов"}
@@ -134,17 +132,8 @@ func TestStoredSessionDecodesAlike(t *testing.T) {
 			if len(now) > len(before) {
 				t.Fatalf("%d bytes, more than the %d of the full encoding", len(now), len(before))
 			}
-			want, _, err := p.storage.decodeForms(ctx, before, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, _, err := p.storage.decodeForms(ctx, now, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got.GetSession(), want.GetSession()) {
-				t.Fatalf("decoded\n%+v\nwant\n%+v\nfrom\n%s\nand\n%s", got.GetSession().(*Session).DefaultSession,
-					want.GetSession().(*Session).DefaultSession, now, before)
+			if want, got := decodeSessions(t, p, before, now); !reflect.DeepEqual(got, want) {
+				t.Fatalf("decoded\n%+v\nwant\n%+v\nfrom\n%s\nand\n%s", got.DefaultSession, want.DefaultSession, now, before)
 			}
 		})
 	}
