@@ -225,7 +225,10 @@ type OAuthRecords interface {
 	// tenant's clients hold for a subject and returns how many — token
 	// rows, and the unexpired refresh tokens grants kept (OAuthGrant.Refresh)
 	// of grants it revoked; they expire then too, as with
-	// DeactivateOAuthRequest, and the subject's grants are revoked.
+	// DeactivateOAuthRequest, and the subject's grants are revoked. The
+	// subject's unused authorization codes are deactivated as well (and
+	// not counted), so that none issued before becomes a grant after; an
+	// exchange that commits first has its grant revoked.
 	RevokeOAuthSubject(ctx context.Context, tenantID, subject string) (int, error)
 	// DeleteExpiredOAuth removes up to limit records that expired before
 	// t — expired codes and tokens, used codes and rotated refresh tokens

@@ -262,6 +262,12 @@ func (s *Store) RevokeOAuthSubject(ctx context.Context, tenantID, subject string
 			n++
 		}
 	}
+	// Codes in flight too, uncounted: they are not tokens yet.
+	for sig, r := range s.oauth[store.OAuthCode] {
+		if r.TenantID == tenantID && r.Subject == subject && r.Active {
+			s.revoke(ctx, store.OAuthCode, sig)
+		}
+	}
 	for _, kind := range []store.OAuthKind{store.OAuthAccess, store.OAuthRefresh} {
 		for sig, r := range s.oauth[kind] {
 			g, slim := s.oauthGrants[r.RequestID]

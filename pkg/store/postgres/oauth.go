@@ -252,6 +252,16 @@ func (s *Store) RevokeOAuthSubject(ctx context.Context, tenantID, subject string
 	// than its revocation); the live refresh tokens the others kept count
 	// as revoked tokens.
 	now := s.now().UTC()
+	// Codes in flight before all else: a code issued a moment before must
+	// not become a grant after. Its exchange either loses here (the code
+	// is inactive: invalid_grant, as a used code) or holds the code's row
+	// until it commits, and then the grant statement below, which reads
+	// after this one, sees the grant the exchange wrote. Codes are not
+	// counted: they are not tokens yet.
+	if _, err := s.q(ctx).Exec(ctx, `UPDATE oauth_records SET active = false, expires_at = LEAST(COALESCE(expires_at, $3), $3)
+		WHERE active AND kind = 'code' AND tenant_id = $1 AND subject = $2 AND subject <> ''`, tenantID, subject, now); err != nil {
+		return 0, wrap("revoke subject", err)
+	}
 	var kept int64
 	if err := s.q(ctx).QueryRow(ctx, `WITH u AS (UPDATE oauth_grants SET revoked_at = $3, expires_at = LEAST(COALESCE(expires_at, $3), $3)
 			WHERE tenant_id = $1 AND subject = $2 AND revoked_at IS NULL RETURNING refresh, refresh_expires_at)

@@ -699,14 +699,21 @@ func testOAuthRevokeSubject(t *testing.T, s store.Store) {
 	otherTenant.TenantID = "t2"
 	otherSubject := rec(store.OAuthAccess, "a3", "r3")
 	otherSubject.Subject = "sub-2"
+	// A code in flight goes too (uncounted: not a token yet), so that it
+	// cannot become a grant after the revocation; other tenants' and
+	// subjects' codes stay.
 	code := rec(store.OAuthCode, "c1", "r1")
-	for _, x := range []store.OAuthRecord{a, r, otherTenant, otherSubject, code} {
+	otherTenantCode := rec(store.OAuthCode, "c2", "r4")
+	otherTenantCode.TenantID = "t2"
+	otherSubjectCode := rec(store.OAuthCode, "c3", "r5")
+	otherSubjectCode.Subject = "sub-2"
+	for _, x := range []store.OAuthRecord{a, r, otherTenant, otherSubject, code, otherTenantCode, otherSubjectCode} {
 		must(t, s.CreateOAuthRecord(ctx(), x))
 	}
 	n, err := s.RevokeOAuthSubject(ctx(), "t1", "sub-1")
 	must(t, err)
 	if n != 2 {
-		t.Fatalf("revoked %d, want 2", n)
+		t.Fatalf("revoked %d, want 2 (the code is not counted)", n)
 	}
 	for _, c := range []struct {
 		kind store.OAuthKind
@@ -715,6 +722,7 @@ func testOAuthRevokeSubject(t *testing.T, s store.Store) {
 	}{
 		{store.OAuthAccess, "a1", store.ErrInactive}, {store.OAuthRefresh, "r1", store.ErrInactive},
 		{store.OAuthAccess, "a2", nil}, {store.OAuthAccess, "a3", nil},
+		{store.OAuthCode, "c1", store.ErrInactive}, {store.OAuthCode, "c2", nil}, {store.OAuthCode, "c3", nil},
 	} {
 		_, err := s.GetOAuthRecord(ctx(), c.kind, c.sig)
 		if c.want == nil && err != nil || c.want != nil && !errors.Is(err, c.want) {
