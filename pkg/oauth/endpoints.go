@@ -209,8 +209,8 @@ func (p *Provider) Discovery(ctx context.Context) map[string]interface{} {
 		"scopes_supported":                      []string{ScopeOpenID, ScopeProfile, ScopeOfflineAccess, ScopeRoster, ScopeConsentRead, ScopeSupport, ScopeAdmin},
 		// Every claim the ID token, userinfo and introspection carry
 		// (TestClaimsSupportedComplete): fosite's jti, rat (requested at) and
-		// at_hash too.
-		"claims_supported": []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "jti", "rat", "at_hash",
+		// at_hash too, and sid (sid.go).
+		"claims_supported": []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "jti", "rat", "at_hash", "sid",
 			"person_id", "roles", "tenant", "age_group", "esia_trust", "children", "name", "family_name", "given_name", "middle_name"},
 		// Introspection takes confidential clients only; revocation, as the
 		// token endpoint, also public ones by client_id (fosite's

@@ -51,7 +51,7 @@ const grantCacheBound = 5 * time.Second
 // TestLoginAccessTokensEndWithTheirGrant: a login's access token is
 // self-contained (no row) and works while its grant lives; every way a
 // grant ends — RFC 7009 revocation of its refresh or its access token,
-// the revocation by subject that logout and consent withdrawal make
+// the revocation by subject that unlinking and consent withdrawal make
 // straight in the store, a replayed code, a reused refresh token — stops
 // it at once on the replica that ended it through the provider, and on
 // another replica, which read the grant before, once the grant cache's
@@ -83,7 +83,7 @@ func TestLoginAccessTokensEndWithTheirGrant(t *testing.T) {
 			revoke(t, h, tok.AccessToken)
 			return tok.AccessToken
 		}, true},
-		{"logout or consent withdrawal (the subject's tokens revoked in the store)", func(t *testing.T, h, other *harness, tok *oauth2.Token, _, _ string) string {
+		{"unlinking, suspension or consent withdrawal (the subject's tokens revoked in the store)", func(t *testing.T, h, other *harness, tok *oauth2.Token, _, _ string) string {
 			if _, err := h.store.RevokeOAuthSubject(ctx, "demo", "pairwise-sub"); err != nil {
 				t.Fatal(err)
 			}

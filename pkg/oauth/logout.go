@@ -8,6 +8,8 @@ import (
 	"slices"
 
 	"github.com/lestrrat-go/jwx/v2/jwt"
+
+	"github.com/diarybroker/broker/pkg/store"
 )
 
 // LogoutRequest is a validated RP-initiated logout (OpenID Connect
@@ -16,6 +18,10 @@ type LogoutRequest struct {
 	ClientID              string
 	PostLogoutRedirectURI string // "" when none was asked for or it is not registered
 	State                 string
+
+	// grant and subject are the sid and sub of a valid id_token_hint:
+	// the login EndLogoutGrant ends.
+	grant, subject string
 }
 
 // ErrLogoutHint reports an id_token_hint that is not an ID token this
@@ -55,6 +61,10 @@ func (p *Provider) ParseLogout(ctx context.Context, r *http.Request) (*LogoutReq
 			return out, ErrLogoutHint
 		}
 		clientID = aud
+		out.subject = tok.Subject()
+		if sid, ok := tok.PrivateClaims()[claimSID].(string); ok {
+			out.grant = sid
+		}
 	}
 	out.ClientID = clientID
 	target := q.Get("post_logout_redirect_uri")
@@ -69,4 +79,36 @@ func (p *Provider) ParseLogout(ctx context.Context, r *http.Request) (*LogoutReq
 		out.PostLogoutRedirectURI = target
 	}
 	return out, nil
+}
+
+// EndLogoutGrant ends the login whose ID token was the logout's
+// id_token_hint — the grant its sid names, if it is the hint's client's
+// and subject's: that login's access and refresh tokens stop, at once on
+// this replica and within GrantCacheTTL on the others, as with an RFC 7009
+// revocation. The person's other logins (another device, another diary)
+// keep theirs. Without a valid hint, with a hint from before ID tokens
+// carried sid, or when the grant has ended already, nothing is revoked.
+// An error is the store's: the person is logged out all the same, and the
+// caller says so in its log.
+func (p *Provider) EndLogoutGrant(ctx context.Context, req *LogoutRequest) error {
+	if req == nil || req.grant == "" || !store.ValidKeys(req.grant) {
+		return nil
+	}
+	g, err := p.storage.st.GetOAuthGrant(ctx, req.grant)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("oauth: logout: %w", err)
+	}
+	if g.ClientID != req.ClientID || g.Subject != req.subject || !g.RevokedAt.IsZero() {
+		return nil
+	}
+	if err := p.storage.RevokeAccessToken(ctx, req.grant); err != nil {
+		return fmt.Errorf("oauth: logout: %w", err)
+	}
+	if err := p.storage.RevokeRefreshToken(ctx, req.grant); err != nil {
+		return fmt.Errorf("oauth: logout: %w", err)
+	}
+	return nil
 }

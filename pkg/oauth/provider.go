@@ -147,7 +147,7 @@ func New(cfg Config) (*Provider, error) {
 	}
 	strategy := &compose.CommonStrategy{
 		CoreStrategy:               tokens,
-		OpenIDConnectTokenStrategy: &openid.DefaultStrategy{Signer: &idTokenSigner{keys: cfg.Signing}, Config: fc},
+		OpenIDConnectTokenStrategy: sidStrategy{&openid.DefaultStrategy{Signer: &idTokenSigner{keys: cfg.Signing}, Config: fc}},
 		Signer:                     &idTokenSigner{keys: cfg.Signing},
 	}
 	f := compose.Compose(fc, st, strategy,

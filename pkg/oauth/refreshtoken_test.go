@@ -121,7 +121,7 @@ func TestForgedRefreshTokensRevokeNothing(t *testing.T) {
 
 // TestWhatEndsAKeptRefreshToken: the refresh token a grant keeps (no row
 // of its own) dies with its grant, whatever ends it — RFC 7009 revocation
-// of the refresh token itself, logout or consent withdrawal
+// of the refresh token itself, unlinking or consent withdrawal
 // (RevokeSubject, which counts it), the reuse of a rotated refresh token,
 // the replay of the grant's authorization code: afterwards it is
 // invalid_grant and the grant's access token inactive. On memory and
@@ -140,7 +140,7 @@ func TestWhatEndsAKeptRefreshToken(t *testing.T) {
 				t.Fatalf("revoke: status %d", status)
 			}
 		}},
-		{"logout or consent withdrawal (RevokeSubject)", func(t *testing.T, h *harness, g *grant) {
+		{"unlinking, suspension or consent withdrawal (RevokeSubject)", func(t *testing.T, h *harness, g *grant) {
 			n, err := h.provider.RevokeSubject(context.Background(), "demo", "pairwise-sub")
 			must(t, err)
 			if n != 1 {

@@ -20,10 +20,11 @@ type pendingLogout struct {
 }
 
 // logout is GET /oauth2/logout (end_session_endpoint): the broker keeps no
-// browser session of its own, so logging out means ending the person's
-// ESIA session — on a shared school computer the next pupil must not find
-// the previous one still logged in at Госуслуги — and then returning to the
-// diary's registered post_logout_redirect_uri.
+// browser session of its own, so logging out means ending the login the
+// id_token_hint names (its tokens), then the person's ESIA session — on a
+// shared school computer the next pupil must not find the previous one
+// still logged in at Госуслуги — and then returning to the diary's
+// registered post_logout_redirect_uri.
 func (s *Server) logout(c echo.Context) error {
 	ctx := c.Request().Context()
 	req, err := s.c.OAuth.ParseLogout(ctx, c.Request())
@@ -32,6 +33,12 @@ func (s *Server) logout(c echo.Context) error {
 	}
 	if req == nil {
 		req = &oauth.LogoutRequest{}
+	}
+	// The login of the id_token_hint ends: its tokens are revoked. A store
+	// that fails here does not keep the person logged in at Госуслуги;
+	// the failure is logged (no personal data: the grant is a request id).
+	if err := s.c.OAuth.EndLogoutGrant(ctx, req); err != nil {
+		s.c.Logger.ErrorContext(ctx, "logout: revoking the login's tokens failed", "client_id", req.ClientID, "error", err)
 	}
 	// A parent's page session on this browser ends too (its cookie is
 	// scoped to /parent, so it is only expired here; the server side

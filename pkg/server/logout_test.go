@@ -1,16 +1,21 @@
 package server_test
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"golang.org/x/oauth2"
 )
 
 func TestRPInitiatedLogoutThroughESIA(t *testing.T) {
 	b := startBroker(t, true, nil)
 	d := newDiary(b)
 	tok, _ := tokens(t, b, d, loginAs(t, b, d, oidTeacher))
+	otherDevice, _ := tokens(t, b, d, loginAs(t, b, d, oidTeacher))
 	idToken := tok.Extra("id_token").(string)
 	back := b.URL + "/demo"
 	var hops []string
@@ -33,6 +38,16 @@ func TestRPInitiatedLogoutThroughESIA(t *testing.T) {
 	}
 	if strings.Join(hops, ",") != "/esia-sim/idp/ext/Logout,/esia/logout,/demo" {
 		t.Fatalf("logout did not pass through ESIA: %v", hops)
+	}
+	// The hint's login ended: its refresh token is invalid_grant. The
+	// person's login on another device goes on.
+	ctx := context.Background()
+	_, err = d.cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+	if re := (*oauth2.RetrieveError)(nil); !errors.As(err, &re) || re.ErrorCode != "invalid_grant" {
+		t.Fatalf("refresh of the logged-out login: %v, want invalid_grant", err)
+	}
+	if _, err := d.cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: otherDevice.RefreshToken}).Token(); err != nil {
+		t.Fatalf("refresh of the person's other login: %v", err)
 	}
 
 	// The registered post_logout_redirect_uri is a loopback URI: it is
