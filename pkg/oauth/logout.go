@@ -34,15 +34,16 @@ var ErrLogoutHint = errors.New("oauth: id_token_hint is not an ID token of this 
 // for its client, exactly. Without a valid hint the person is logged out
 // all the same but not redirected anywhere. A state that is not clean
 // text within MaxState is not carried back either: the person is logged
-// out and not redirected (the diary's request is broken).
+// out and not redirected (the diary's request is broken), and the hint's
+// login ends all the same (EndLogoutGrant).
 func (p *Provider) ParseLogout(ctx context.Context, r *http.Request) (*LogoutRequest, error) {
 	q := r.URL.Query()
 	out := &LogoutRequest{State: q.Get("state")}
 	hint := q.Get("id_token_hint")
 	clientID := q.Get("client_id")
-	if len(out.State) > MaxState || !cleanText(out.State) {
+	badState := len(out.State) > MaxState || !cleanText(out.State)
+	if badState {
 		out.State = ""
-		return out, nil
 	}
 	if len(hint) > MaxIDTokenHint {
 		return out, ErrLogoutHint
@@ -68,7 +69,7 @@ func (p *Provider) ParseLogout(ctx context.Context, r *http.Request) (*LogoutReq
 	}
 	out.ClientID = clientID
 	target := q.Get("post_logout_redirect_uri")
-	if target == "" || clientID == "" || hint == "" {
+	if target == "" || clientID == "" || hint == "" || badState {
 		return out, nil
 	}
 	c, err := p.storage.clients.get(ctx, clientID)
@@ -104,6 +105,8 @@ func (p *Provider) EndLogoutGrant(ctx context.Context, req *LogoutRequest) error
 	if g.ClientID != req.ClientID || g.Subject != req.subject || !g.RevokedAt.IsZero() {
 		return nil
 	}
+	// Both halves, whatever the browser does meanwhile.
+	ctx = context.WithoutCancel(ctx)
 	if err := p.storage.RevokeAccessToken(ctx, req.grant); err != nil {
 		return fmt.Errorf("oauth: logout: %w", err)
 	}

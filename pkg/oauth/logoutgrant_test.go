@@ -49,9 +49,12 @@ func (h *harness) signIDToken(t *testing.T, claims map[string]interface{}) strin
 
 // logout runs RP-initiated logout's part in the provider: the hint parsed,
 // then its login ended.
-func (h *harness) logout(t *testing.T, hint string) {
+func (h *harness) logout(t *testing.T, hint string, state string) {
 	t.Helper()
-	q := url.Values{}
+	q := url.Values{"post_logout_redirect_uri": {"http://127.0.0.1:9/bye"}}
+	if state != "" {
+		q.Set("state", state)
+	}
 	if hint != "" {
 		q.Set("id_token_hint", hint)
 	}
@@ -130,28 +133,34 @@ func TestLogoutEndsTheHintsLogin(t *testing.T) {
 		name string
 		hint func(t *testing.T, h *harness, l logins, claims map[string]interface{}) string
 		ends bool
+		// state is the logout's; one that is not clean text is dropped,
+		// and the person not sent back, but the login ends all the same.
+		state string
 	}{
 		{"the login's ID token", func(t *testing.T, h *harness, l logins, _ map[string]interface{}) string {
 			return l.ended.Extra("id_token").(string)
-		}, true},
+		}, true, ""},
+		{"the login's ID token, with a state that is not clean text", func(t *testing.T, h *harness, l logins, _ map[string]interface{}) string {
+			return l.ended.Extra("id_token").(string)
+		}, true, "a\x01b"},
 		{"the login's ID token, expired a day ago", func(t *testing.T, h *harness, l logins, c map[string]interface{}) string {
 			c["exp"] = time.Now().Add(-24 * time.Hour).Unix()
 			c["iat"] = time.Now().Add(-25 * time.Hour).Unix()
 			return h.signIDToken(t, c)
-		}, true},
+		}, true, ""},
 		{"an ID token without sid (an earlier release's)", func(t *testing.T, h *harness, l logins, c map[string]interface{}) string {
 			delete(c, "sid")
 			return h.signIDToken(t, c)
-		}, false},
+		}, false, ""},
 		{"a sid of another subject's login", func(t *testing.T, h *harness, l logins, c map[string]interface{}) string {
 			c["sub"] = "another-sub"
 			return h.signIDToken(t, c)
-		}, false},
+		}, false, ""},
 		{"a sid of another client's login", func(t *testing.T, h *harness, l logins, c map[string]interface{}) string {
 			c["aud"] = []string{"api"}
 			return h.signIDToken(t, c)
-		}, false},
-		{"no hint", func(*testing.T, *harness, logins, map[string]interface{}) string { return "" }, false},
+		}, false, ""},
+		{"no hint", func(*testing.T, *harness, logins, map[string]interface{}) string { return "" }, false, ""},
 	}
 	for _, b := range backends {
 		for _, tc := range cases {
@@ -164,7 +173,7 @@ func TestLogoutEndsTheHintsLogin(t *testing.T) {
 						claims[k] = tm.Unix()
 					}
 				}
-				h.logout(t, tc.hint(t, h, l, claims))
+				h.logout(t, tc.hint(t, h, l, claims), tc.state)
 				if live := h.live(t, l.ended.AccessToken); live == tc.ends {
 					t.Fatalf("the hint's login's access token live=%v after logout", live)
 				}

@@ -63,6 +63,18 @@ func TestRPInitiatedLogoutThroughESIA(t *testing.T) {
 			}
 		})
 	}
+	t.Run("state that is not clean text: not sent back, the login ends all the same", func(t *testing.T) {
+		tok, _ := tokens(t, b, d, loginAs(t, b, d, oidTeacher))
+		q := url.Values{"id_token_hint": {tok.Extra("id_token").(string)}, "post_logout_redirect_uri": {back}, "state": {"a\x01b"}}
+		o := newBrowser(t).get(b.URL + "/oauth2/logout?" + q.Encode())
+		if o.Status != 200 || !strings.Contains(o.Body, "Вы вышли") {
+			t.Fatalf("status %d: %.200s", o.Status, o.Body)
+		}
+		_, err := d.cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+		if re := (*oauth2.RetrieveError)(nil); !errors.As(err, &re) || re.ErrorCode != "invalid_grant" {
+			t.Fatalf("refresh of the logged-out login: %v, want invalid_grant", err)
+		}
+	})
 	t.Run("forged hint", func(t *testing.T) {
 		q := url.Values{"id_token_hint": {"eyJhbGciOiJub25lIn0.e30."}, "post_logout_redirect_uri": {back}}
 		o := newBrowser(t).get(b.URL + "/oauth2/logout?" + q.Encode())

@@ -61,7 +61,7 @@ func TestRevokeSubjectWaitsForExchange(t *testing.T) {
 	for {
 		var waiting bool
 		if err := s.Pool().QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
-			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%oauth_records%')`).Scan(&waiting); err != nil {
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%oauth_records%kind = ''code''%')`).Scan(&waiting); err != nil {
 			close(release)
 			t.Fatal(err)
 		}
