@@ -245,7 +245,8 @@ func (s *Store) RevokeOAuthSubject(ctx context.Context, tenantID, subject string
 	if subject == "" {
 		return 0, nil
 	}
-	// The grants first (revokeGrant says why), then the tokens. A slim
+	// The codes first (below), then the grants (revokeGrant says why),
+	// then the tokens. A slim
 	// token row names no subject: its grant does (subject <> '' lets the
 	// partial index oauth_records_subject_named answer, migration 00110).
 	// A grant revoked already is left as it is (its expiry is no later
