@@ -85,13 +85,16 @@ func (p *Provider) revokeGrant(r *http.Request, requestID string) {
 	if requestID == "" {
 		return
 	}
-	ctx := r.Context()
-	if err := p.storage.RevokeAccessToken(ctx, requestID); err != nil {
-		p.log.ErrorContext(ctx, "revoking a reused grant failed", "error", err)
+	if err := p.endGrant(r.Context(), requestID); err != nil {
+		p.log.ErrorContext(r.Context(), "revoking a reused grant failed", "error", err)
 	}
-	if err := p.storage.RevokeRefreshToken(ctx, requestID); err != nil {
-		p.log.ErrorContext(ctx, "revoking a reused grant failed", "error", err)
-	}
+}
+
+// endGrant revokes a grant's access and refresh tokens (which ends the
+// grant), both halves whatever the request's context does meanwhile.
+func (p *Provider) endGrant(ctx context.Context, requestID string) error {
+	ctx = context.WithoutCancel(ctx)
+	return errors.Join(p.storage.RevokeAccessToken(ctx, requestID), p.storage.RevokeRefreshToken(ctx, requestID))
 }
 
 // ServeRevoke is POST /oauth2/revoke (RFC 7009).

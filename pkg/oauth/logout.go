@@ -105,12 +105,7 @@ func (p *Provider) EndLogoutGrant(ctx context.Context, req *LogoutRequest) error
 	if g.ClientID != req.ClientID || g.Subject != req.subject || !g.RevokedAt.IsZero() {
 		return nil
 	}
-	// Both halves, whatever the browser does meanwhile.
-	ctx = context.WithoutCancel(ctx)
-	if err := p.storage.RevokeAccessToken(ctx, req.grant); err != nil {
-		return fmt.Errorf("oauth: logout: %w", err)
-	}
-	if err := p.storage.RevokeRefreshToken(ctx, req.grant); err != nil {
+	if err := p.endGrant(ctx, req.grant); err != nil {
 		return fmt.Errorf("oauth: logout: %w", err)
 	}
 	return nil
