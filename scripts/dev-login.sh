@@ -14,6 +14,7 @@ WORK="$(mktemp -d)"
 PID=""
 cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
+curl() { command curl -m 30 "$@"; } # no request may hang the run
 
 if ! curl -fsS "$BASE/healthz" >/dev/null 2>&1; then
   go build -o "$WORK/broker" ./cmd/broker

@@ -17,17 +17,28 @@ REPO="$PWD"
 ADMIN_URL="${BROKER_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}"
 DB="serve_demo_$$_$RANDOM"
 PREFIX="serve-demo-$$-$RANDOM:"
+REDIS_URL="${BROKER_TEST_REDIS_URL:-redis://127.0.0.1:6379/0}"
 WORK="$(mktemp -d)"
 started=$SECONDS
 
 cleanup() {
   local pids
   pids="$(jobs -p)"
-  # shellcheck disable=SC2086
-  [ -z "$pids" ] || { kill $pids 2>/dev/null || true; wait $pids 2>/dev/null || true; }
+  if [ -n "$pids" ]; then # TERM, 10 s to stop, then KILL: cleaning up never hangs
+    # shellcheck disable=SC2086
+    kill $pids 2>/dev/null || true
+    for _ in $(seq 1 50); do
+      local alive=""
+      for p in $pids; do kill -0 "$p" 2>/dev/null && alive=1; done
+      [ -n "$alive" ] || break
+      sleep 0.2
+    done
+    # shellcheck disable=SC2086
+    { kill -KILL $pids; wait $pids; } 2>/dev/null || true
+  fi
   psql "$ADMIN_URL" -qXc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || echo "serve-demo: could not drop database $DB" >&2
   if command -v redis-cli >/dev/null; then
-    redis-cli -u "$BROKER_REDIS_URL" --scan --pattern "$PREFIX*" 2>/dev/null | xargs -r redis-cli -u "$BROKER_REDIS_URL" del >/dev/null 2>&1 || true
+    redis-cli -u "$REDIS_URL" --scan --pattern "$PREFIX*" 2>/dev/null | xargs -r redis-cli -u "$REDIS_URL" del >/dev/null 2>&1 || true
   fi
   rm -rf "$WORK"
 }
@@ -38,10 +49,12 @@ fail() {
   [ -f "$WORK/recipe.log" ] && { echo "--- recipe.log (the end)" >&4; tail -30 "$WORK/recipe.log" >&4; }
   exit 1
 }
-free_port() { # a port nothing answers on
-  local p
+# scripts/test.sh runs this under timeout(1): its TERM shows where the recipe was.
+trap 'fail "stopped by a signal after $((SECONDS - started)) s"' TERM INT
+free_port() { # a port nothing answers on, below the kernel's ephemeral range (32768 and up by
+  local p     # default), so that no outgoing connection of PostgreSQL's or curl's takes it first
   while :; do
-    p=$((20000 + RANDOM % 40000))
+    p=$((20000 + RANDOM % 12000))
     (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
   done
 }
@@ -53,7 +66,7 @@ psql "$ADMIN_URL" -qXc "CREATE DATABASE $DB" >/dev/null || fail "cannot create d
 # The recipe's defaults, pointed at this run's database, Redis prefix and ports.
 export BROKER_DATABASE_URL
 BROKER_DATABASE_URL="$(sed -E "s#^(postgres(ql)?://[^/]*)/[^?]*#\1/$DB#" <<<"$ADMIN_URL")"
-export BROKER_REDIS_URL="${BROKER_TEST_REDIS_URL:-redis://127.0.0.1:6379/0}" BROKER_REDIS_PREFIX="$PREFIX"
+export BROKER_REDIS_URL="$REDIS_URL" BROKER_REDIS_PREFIX="$PREFIX"
 export BROKER_METRICS_ADDR="127.0.0.1:$(free_port)"
 ADDR="127.0.0.1:$(free_port)" SIM_ADDR="127.0.0.1:$(free_port)"
 cd "$WORK"
@@ -80,7 +93,8 @@ export BROKER_ESIA_TRUST=esia-sim.pem           # the simulator's token certific
 # 3. ESIA: the simulator, with the system and its redirect URI registered.
 broker esia-sim --addr "$SIM_ADDR" --client-id MYSYSTEM --client-cert system.crt.pem \
   --redirect-uri "$BROKER_ISSUER/esia/callback" --cert-out esia-sim.pem &
-until [ -s esia-sim.pem ]; do sleep 0.1; done
+# Up, and esia-sim.pem written, once it answers; curl gives up after 30 s.
+curl -fs --retry-connrefused --retry 30 --retry-delay 1 -m 5 -o /dev/null "http://$SIM_ADDR/sim/certificates.pem"
 
 # 4. The database, a tenant, a diary's OAuth client and the diary's roster.
 broker migrate up
@@ -94,7 +108,7 @@ broker roster import --tenant msk roster.ndjson
 
 # 5. The broker; it answers /readyz once PostgreSQL, Redis and ESIA's certificates are there.
 broker serve &
-until curl -fsS "http://$ADDR/readyz" >/dev/null 2>&1; do sleep 0.2; done
+curl -fs --retry-connrefused --retry 60 --retry-delay 1 -m 5 -o /dev/null "http://$ADDR/readyz"   # 503 until then; up to 60 s
 # ---- recipe ends ----
 trap - ERR
 
@@ -116,7 +130,7 @@ walk() { # walk URL: follow redirects with the cookie jar until a page or the di
   for _ in $(seq 1 10); do
     case "$next" in "$redirect"*) echo "$next"; return ;; esac
     local to
-    to="$(curl -sS -o "$WORK/page.html" -c "$JAR" -b "$JAR" -w '%{redirect_url}' "$next")" || fail "GET $next failed"
+    to="$(curl -sS -m 30 -o "$WORK/page.html" -c "$JAR" -b "$JAR" -w '%{redirect_url}' "$next")" || fail "GET $next failed"
     [ -n "$to" ] || { echo "$next"; return; }
     next="$to"
   done
@@ -126,7 +140,7 @@ post() { # post URL FIELD=VALUE…: like walk, from a form's POST
   local url="$1" to; shift
   local args=()
   for f in "$@"; do args+=(--data-urlencode "$f"); done
-  to="$(curl -sS -o "$WORK/page.html" -c "$JAR" -b "$JAR" -w '%{redirect_url}' "${args[@]}" "$url")" || fail "POST $url failed"
+  to="$(curl -sS -m 30 -o "$WORK/page.html" -c "$JAR" -b "$JAR" -w '%{redirect_url}' "${args[@]}" "$url")" || fail "POST $url failed"
   if [ -n "$to" ]; then walk "$to"; else echo "$url"; fi
 }
 field() { # field NAME: the value of a form field on the last page
@@ -145,7 +159,7 @@ case "$at" in "$redirect"*) ;; *) fail "the login did not come back to the diary
 grep -q "[?&]state=$state" <<<"$at" || fail "state did not come back"
 code="$(sed -n 's/.*[?&]code=\([^&]*\).*/\1/p' <<<"$at")"
 [ -n "$code" ] || fail "no code in $at"
-curl -fsS -u "diary:$secret" --data-urlencode grant_type=authorization_code --data-urlencode "code=$code" \
+curl -fsS -m 30 -u "diary:$secret" --data-urlencode grant_type=authorization_code --data-urlencode "code=$code" \
   --data-urlencode "redirect_uri=$redirect" --data-urlencode "code_verifier=$verifier" \
   "$BASE/oauth2/token" >token.json || fail "the code exchange was refused"
 claims="$(verify-id-token -issuer "$BASE" -client-id diary -nonce "$nonce" <token.json)" || fail "the ID token did not verify with the JWKS"

@@ -24,7 +24,7 @@ export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
 export BROKER_TEST_DATABASE_URL="${BROKER_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}"
 export BROKER_TEST_REDIS_URL="${BROKER_TEST_REDIS_URL:-redis://127.0.0.1:6379/0}"
 
-log() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
+log() { printf '\033[1m== %s\033[0m (%d s)\n' "$*" "$SECONDS" >&2; }
 SUDO=""
 if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then SUDO="sudo"; fi
 
@@ -99,10 +99,12 @@ log "go test -race ./..."
 # shellcheck disable=SC2086
 go test -race -count=1 -timeout 45m ${GO_TEST_FLAGS:-} ./...
 
+# Each script is bounded: a broker that never gets ready fails the run (and
+# shows its log) instead of holding it until CI's own limit.
 log "dev-mode login with a cookie jar (scripts/dev-login.sh)"
-scripts/dev-login.sh
+timeout -k 15 600 scripts/dev-login.sh || { echo "test.sh: scripts/dev-login.sh failed (status $?; 124 is a timeout)" >&2; exit 1; }
 
 log "the README's serve recipe against PostgreSQL, Redis and the simulator (scripts/serve-demo.sh)"
-scripts/serve-demo.sh
+timeout -k 15 900 scripts/serve-demo.sh || { echo "test.sh: scripts/serve-demo.sh failed (status $?; 124 is a timeout)" >&2; exit 1; }
 
 log "all tests passed"

@@ -28,7 +28,9 @@ type EsiaSimCmd struct {
 
 // Run serves the simulator. It listens before it builds the simulator, so
 // that --addr 127.0.0.1:0 works: the default base URL is the address it got.
-// The "listening" line on standard error comes once --cert-out is written.
+// The "listening" line on standard error comes once --cert-out is written,
+// and so does the first HTTP answer: a script may wait for either (the
+// README's recipe waits for /sim/certificates.pem to answer).
 func (c *EsiaSimCmd) Run(g *Globals) error {
 	if c.ClientID == "" {
 		return errors.New("--client-id must not be empty")
