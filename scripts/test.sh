@@ -30,8 +30,8 @@ if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then SUDO="sudo"; fi
 
 apt_install() {
   log "installing $*"
-  $SUDO apt-get update -qq >/dev/null || true
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+  timeout -k 15 600 $SUDO apt-get update -qq >/dev/null || true
+  DEBIAN_FRONTEND=noninteractive timeout -k 15 1200 $SUDO apt-get install -y -qq "$@" >/dev/null
 }
 
 # --- PostgreSQL ---------------------------------------------------------------
@@ -85,7 +85,8 @@ command -v psql >/dev/null || missing="$missing postgresql-client"
 # tests inject axe-core's axe.min.js (TestAccessibilityInChromium).
 command -v npm >/dev/null || apt_install nodejs npm
 log "npm ci (scripts/node)"
-(cd scripts/node && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+# Bounded: a registry that stalls fails the run in minutes, not at CI's limit.
+(cd scripts/node && timeout -k 15 600 npm ci --no-audit --no-fund --loglevel=error --fetch-timeout=60000 --fetch-retries=2 >/dev/null)
 log "redocly lint api/openapi.yaml"
 scripts/node/node_modules/.bin/redocly lint --config scripts/node/redocly.yaml --format=stylish api/openapi.yaml
 

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,6 +25,9 @@ import (
 var brokerBin string
 
 func TestMain(m *testing.M) {
+	// The tests' http.Get calls talk to broker processes they started: one
+	// that accepts and never answers fails the test instead of hanging it.
+	http.DefaultClient.Timeout = time.Minute
 	dir, err := os.MkdirTemp("", "broker-cli")
 	if err != nil {
 		panic(err)
@@ -37,16 +41,27 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// brokerRunLimit bounds one run of the command in broker: some tests run
+// serve or dev expecting it to refuse a setting at once, and one that
+// starts after all must fail the test, not hold go test until its limit.
+const brokerRunLimit = 3 * time.Minute
+
 // broker runs the command with env and stdin; it returns stdout, stderr
 // and the exit code.
 func broker(t *testing.T, env []string, stdin string, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command(brokerBin, args...)
+	ctx, cancel := context.WithTimeout(t.Context(), brokerRunLimit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, brokerBin, args...)
+	cmd.WaitDelay = 5 * time.Second
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("broker %s: still running after %s, stopped (stderr: %s)", strings.Join(args, " "), brokerRunLimit, errb.String())
+	}
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()

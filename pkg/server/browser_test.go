@@ -37,8 +37,14 @@ func chromium(t *testing.T) context.Context {
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
-	// The first call starts the browser and must not carry a time-out.
-	if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+	// The first call starts the browser and must not carry a time-out (the
+	// browser would end with it); a browser that starts but never answers
+	// is cancelled instead after a minute, which ends the call with an
+	// error rather than holding the package until go test's own limit.
+	startLimit := time.AfterFunc(time.Minute, cancel)
+	_, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+	startLimit.Stop()
+	if err != nil {
 		cancel()
 		cancelAlloc()
 		testenv.Unavailable(t, "chromium", err)

@@ -127,6 +127,11 @@ func startApache(t *testing.T, issuer, clientID, secret, person string, extra []
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
+	// Apache's workers share its output pipe: a group of its own, so that
+	// the cleanup can kill them all, and a WaitDelay, so that Wait returns
+	// even if one outlives the parent with the pipe open.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = 5 * time.Second
 	must(cmd.Start())
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
@@ -135,9 +140,10 @@ func startApache(t *testing.T, issuer, clientID, secret, person string, extra []
 		select {
 		case <-exited:
 		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			<-exited
 		}
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // a worker left behind
 		if t.Failed() {
 			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
 			t.Logf("apache output: %s\nerror.log:\n%s", out.String(), log)

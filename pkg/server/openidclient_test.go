@@ -175,6 +175,7 @@ func driveRP(t *testing.T, b *broker, cmd *exec.Cmd, redirectURI string, result 
 	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
+	cmd.WaitDelay = 5 * time.Second // a child of the script's holding stderr cannot block Wait
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
