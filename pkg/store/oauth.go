@@ -153,6 +153,27 @@ type OAuthBatch struct {
 	GrantRotation *OAuthGrantRotation
 	// Create lists records to insert.
 	Create []OAuthRecord
+	// Require, when set, is checked before anything else: when the link or
+	// the consent it names no longer holds, the batch fails with ErrUnmet
+	// and nothing is written (the gate included). A code exchange carries
+	// it: what the login's decision rested on must still hold when the
+	// code becomes a grant.
+	Require *OAuthRequirement
+}
+
+// OAuthRequirement is what a login's code rests on: the person's link to
+// the diary record (active, not suspended) and the consent that let them
+// in (still granted). PostgreSQL holds both rows (FOR SHARE) until the
+// batch commits, so that a withdrawal, unlinking or suspension — which
+// changes the row before it revokes the subject's codes and tokens —
+// either finds the exchange's grant or makes the exchange fail: a code
+// issued a moment before one of them, and written after its revocation,
+// never becomes a grant.
+type OAuthRequirement struct {
+	TenantID  string
+	ESIAOID   string // the link's person in ESIA
+	PersonID  string // the link's diary record
+	ConsentID string // the consent granted for PersonID
 }
 
 // OAuthRotation is a refresh token's rotation: when, and into which
@@ -263,6 +284,9 @@ func ValidateOAuthRecord(r OAuthRecord) error {
 func (b OAuthBatch) Validate() error {
 	if b.Gate != nil && !ValidKeys(b.Gate.Signature) {
 		return ErrNotFound
+	}
+	if r := b.Require; r != nil && !ValidKeys(r.TenantID, r.ESIAOID, r.PersonID, r.ConsentID) {
+		return ErrUnmet // no row has such keys: nothing it names holds
 	}
 	if b.Rotation != nil {
 		if err := CheckID("successor", b.Rotation.Successor); err != nil {

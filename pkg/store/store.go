@@ -14,6 +14,9 @@ var (
 	// ErrInactive means a single-use record was used already (an OAuth code
 	// redeemed, a refresh token rotated). The record is returned with it.
 	ErrInactive = errors.New("store: inactive")
+	// ErrUnmet means a batch's requirement (OAuthBatch.Require) no longer
+	// holds: the link or the consent it names has ended.
+	ErrUnmet = errors.New("store: requirement no longer holds")
 	// ErrInvalid means the entity breaks a rule of the store (empty id,
 	// relation to an unknown person, ...). The message says which.
 	ErrInvalid = errors.New("store: invalid")

@@ -339,6 +339,18 @@ func (s *Store) GetOAuthRecordSet(ctx context.Context, sig string, kinds []store
 	return out, nil
 }
 
+// holds reports whether a batch's requirement holds: the link active, the
+// consent granted for its record. The caller holds the store's lock, so
+// neither changes until the batch is applied.
+func (s *Store) holds(r store.OAuthRequirement) bool {
+	l, ok := s.links[r.TenantID][r.ESIAOID][r.PersonID]
+	if !ok || l.Status != store.LinkActive {
+		return false
+	}
+	c, ok := s.consents[r.ConsentID]
+	return ok && c.c.TenantID == r.TenantID && c.c.PersonID == r.PersonID && c.c.Status == store.ConsentGranted
+}
+
 // ApplyOAuth implements store.OAuthRecords under one write lock.
 func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 	if err := b.Validate(); err != nil {
@@ -350,6 +362,9 @@ func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 		}
 	}
 	return s.InTx(ctx, func(ctx context.Context) error {
+		if r := b.Require; r != nil && !s.holds(*r) {
+			return store.ErrUnmet
+		}
 		if r := b.GrantRotation; r != nil {
 			if err := s.rotateGrant(ctx, *r); err != nil {
 				return err

@@ -399,6 +399,9 @@ func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 		return nil
 	}
 	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "2201E" && b.Require != nil {
+		return store.ErrUnmet // oauthRequirement's logarithm of zero rows
+	}
 	if !errors.As(err, &pgErr) || pgErr.Code != "22012" {
 		return wrap("apply oauth batch", err)
 	}
@@ -432,12 +435,31 @@ func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 	return wrap("apply oauth batch", err)
 }
 
+// oauthRequirement holds a batch's requirement (store.OAuthRequirement):
+// the link, active, and the consent, granted, both locked FOR SHARE until
+// the batch commits. A row that a concurrent transaction changes is waited
+// for and read again as committed. When either is missing the count is 0,
+// whose logarithm fails the batch with SQLSTATE 2201E — an error of its
+// own, so that ApplyOAuth tells it from the gate's division by zero.
+const oauthRequirement = `SELECT ln(count(*)) FROM (
+	SELECT 1 FROM links l JOIN consents c ON c.tenant_id = l.tenant_id AND c.person_id = l.external_id
+	WHERE l.tenant_id = $1 AND l.esia_oid = $2 AND l.external_id = $3 AND l.status = 'active'
+		AND c.id = $4 AND c.status = 'granted'
+	FOR SHARE OF l, c) held`
+
 // oauthBatch queues b's statements (ApplyOAuth sends them as one
 // pipelined batch, one implicit transaction), sealing what they write.
 func (s *Store) oauthBatch(ctx context.Context, b store.OAuthBatch) (*pgx.Batch, error) {
 	batch := &pgx.Batch{}
 	if s.commitsAsync(ctx, b) {
 		batch.Queue(asyncCommit)
+	}
+	if r := b.Require; r != nil {
+		// Before the gate: a withdrawal, unlinking or suspension locks the
+		// consent or link row first and the subject's codes after it, so
+		// the exchange takes them in the same order (the other would
+		// deadlock with it).
+		batch.Queue(oauthRequirement, r.TenantID, r.ESIAOID, r.PersonID, r.ConsentID)
 	}
 	if r := b.GrantRotation; r != nil {
 		batch.Queue(grantRefreshRotation, r.RequestID, r.Presented, r.Refresh, r.At.UTC(), nullTime(r.RefreshExpiresAt),

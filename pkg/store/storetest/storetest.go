@@ -66,6 +66,7 @@ var oauthTests = []storeTest{
 	{"OAuthRecordSet", testOAuthRecordSet},
 	{"OAuthBatch", testOAuthBatch},
 	{"OAuthBatchGateIsAtomic", testOAuthBatchGateIsAtomic},
+	{"OAuthRequirement", testOAuthRequirement},
 	{"OAuthUsedCodeReadsItsGrant", testOAuthUsedCodeReadsItsGrant},
 	{"OAuthRotation", testOAuthRotation},
 	{"OAuthRotationRemoves", testOAuthRotationRemoves},
