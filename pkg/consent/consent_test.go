@@ -170,6 +170,10 @@ func TestTwoParentsGrantingAtOnceMakeOneConsent(t *testing.T) {
 	if d.Outcome != consent.Allowed {
 		t.Fatalf("child after consent: %s", d.Outcome)
 	}
+	// The decision names the consent it rests on (the login's code does).
+	if g := f.granted(t); d.ConsentID == "" || d.ConsentID != g[0].ID {
+		t.Fatalf("Allowed rests on consent %q, want the granted one %q", d.ConsentID, g[0].ID)
+	}
 }
 
 func TestDeclineLeavesTheRequestOpenForTheOtherParent(t *testing.T) {

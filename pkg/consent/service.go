@@ -112,6 +112,10 @@ type Decision struct {
 	// NoParents: the roster relates no parent to the child, so nobody can
 	// be asked; the page says what to do.
 	NoParents bool
+	// ConsentID is the granted consent that allows the login (Allowed):
+	// the login's code rests on it, and its exchange checks that it is
+	// still granted.
+	ConsentID string
 }
 
 // Check decides whether subj may log in to tenant, consent-wise, on
@@ -140,20 +144,21 @@ func (s *Service) Check(ctx context.Context, t store.Tenant, subj Subject) (Deci
 	if adult {
 		kind = store.ConsentSelf
 	}
-	valid, err := s.sweep(ctx, t, subj, consents, kind, p)
+	validID, err := s.sweep(ctx, t, subj, consents, kind, p)
 	if err != nil {
 		return Decision{}, err
 	}
+	valid := validID != ""
 	d := Decision{Age: age, AgeUnknown: birth.IsZero()}
 	switch {
 	case adult && valid:
-		d.Outcome = Allowed
+		d.Outcome, d.ConsentID = Allowed, validID
 	case adult:
 		d.Outcome, d.Text = NeedsSelfConsent, TextForRole(t, store.ConsentSelf, subj.Roles...)
 	case !birth.IsZero() && age >= p.OwnAccountAge && !subj.Trusted:
 		d.Outcome = NeedsConfirmation
 	case valid:
-		d.Outcome = Allowed
+		d.Outcome, d.ConsentID = Allowed, validID
 	default:
 		d.Outcome = NeedsParental
 		req, _, err := s.request(ctx, t, subj, p, "login_page")
@@ -166,11 +171,11 @@ func (s *Service) Check(ctx context.Context, t store.Tenant, subj Subject) (Deci
 }
 
 // sweep ends the consents that no longer hold — another text version, or
-// the other kind (a minor who turned 18) — and reports whether a valid one
-// of kind remains.
-func (s *Service) sweep(ctx context.Context, t store.Tenant, subj Subject, consents []store.Consent, kind store.ConsentKind, p store.ConsentPolicy) (bool, error) {
+// the other kind (a minor who turned 18) — and returns the valid one of
+// kind that remains, "" when none does.
+func (s *Service) sweep(ctx context.Context, t store.Tenant, subj Subject, consents []store.Consent, kind store.ConsentKind, p store.ConsentPolicy) (string, error) {
 	now := s.now()
-	valid := false
+	valid := ""
 	for _, c := range consents {
 		if c.Status != store.ConsentGranted {
 			continue
@@ -187,7 +192,7 @@ func (s *Service) sweep(ctx context.Context, t store.Tenant, subj Subject, conse
 			reason = "term"
 		}
 		if reason == "" {
-			valid = true
+			valid = c.ID
 			continue
 		}
 		status := store.ConsentSuperseded
@@ -201,7 +206,7 @@ func (s *Service) sweep(ctx context.Context, t store.Tenant, subj Subject, conse
 			return s.noteEnded(ctx, c, status, reason, store.EvidenceDetails{Note: reason, SubjectOID: subj.OID}, now)
 		})
 		if err != nil && !errors.Is(err, store.ErrInactive) {
-			return false, fmt.Errorf("consent: end %s: %w", c.ID, err)
+			return "", fmt.Errorf("consent: end %s: %w", c.ID, err)
 		}
 	}
 	return valid, nil

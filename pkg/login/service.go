@@ -220,6 +220,20 @@ type Result struct {
 	// Tenant is the login's tenant as the callback read it (nil when it
 	// did not), so that the consent step need not read it again.
 	Tenant *store.Tenant `json:"-"`
+	// ConsentID is the granted consent the consent step let the person in
+	// on; with the link (Person.OID, Claims.PersonID) it is what the code
+	// rests on (oauth.Basis). Kept while the login is paused.
+	ConsentID string `json:"consent_id,omitempty"`
+}
+
+// Basis is what the login's code rests on: the person's link to the
+// claims' record and the consent the consent step found; nil before that
+// step (or for a login paused by an older release).
+func (r *Result) Basis() *oauth.Basis {
+	if r.ConsentID == "" || r.Person.OID == "" {
+		return nil
+	}
+	return &oauth.Basis{ESIAOID: r.Person.OID, ConsentID: r.ConsentID}
 }
 
 // Callback finishes a login on ESIA's redirect (the query of

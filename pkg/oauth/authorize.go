@@ -169,8 +169,10 @@ func (p *Provider) reparse(ctx context.Context, req *AuthorizeRequest) (fosite.A
 // the code for the claims and redirects to the diary. authTime is when the
 // person authenticated at ESIA. When it does not satisfy the request's
 // prompt=login or max_age the error is a Redirectable *AuthorizeError
-// (login_required) for WriteAuthorizeError, and no code is issued.
-func (p *Provider) CompleteAuthorize(ctx context.Context, w http.ResponseWriter, req *AuthorizeRequest, claims Claims, authTime time.Time) error {
+// (login_required) for WriteAuthorizeError, and no code is issued. basis,
+// when set, is the link and consent the login rested on: the code's
+// exchange checks that they still hold (basis.go).
+func (p *Provider) CompleteAuthorize(ctx context.Context, w http.ResponseWriter, req *AuthorizeRequest, claims Claims, authTime time.Time, basis *Basis) error {
 	ar, err := p.reparse(ctx, req)
 	if err != nil {
 		return fmt.Errorf("oauth: complete authorization: %w", err)
@@ -192,6 +194,10 @@ func (p *Provider) CompleteAuthorize(ctx context.Context, w http.ResponseWriter,
 			Err: fosite.ErrLoginRequired.WithHint("max_age=0 asks for an authentication after the request; ESIA's is older.")}
 	}
 	sess := p.newSession(req.TenantID, claims, ar.GetGrantedScopes().Has(ScopeProfile), authTime, requestedAt)
+	if basis != nil {
+		b := *basis
+		sess.Basis = &b
+	}
 	// The code, its PKCE and its OpenID session are written in one batch.
 	wctx := withPending(ctx)
 	resp, err := p.fosite.NewAuthorizeResponse(wctx, ar, sess)

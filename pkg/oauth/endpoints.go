@@ -66,6 +66,10 @@ func (p *Provider) writeAccessError(w http.ResponseWriter, r *http.Request, ar f
 	case errors.As(err, &refreshReuse):
 		p.revokeGrant(r, refreshReuse.requestID)
 		err = fosite.ErrInvalidGrant.WithHint("The refresh token has already been used.")
+	case errors.Is(err, basisEndedError{}):
+		// The consent or the link the login rested on ended after the
+		// code was issued (basis.go): no grant was written.
+		err = fosite.ErrInvalidGrant.WithHint("The consent or the link to the diary record that the login rested on has ended since the code was issued.")
 	}
 	rfc := fosite.ErrorToRFC6749Error(err)
 	if rfc.CodeField >= 500 {

@@ -42,6 +42,8 @@ type harness struct {
 	// authTime, when set, is ESIA's auth_time given the time (of the
 	// clock) the login completes; the real time otherwise.
 	authTime func(done time.Time) time.Time
+	// basis, when set, is the link and consent every login rests on.
+	basis *oauth.Basis
 }
 
 // clock is the provider's injected clock: the real time plus an offset
@@ -130,7 +132,7 @@ func newHarnessOn(t *testing.T, st store.Store, edit ...func(*oauth.Config)) *ha
 		if h.authTime != nil {
 			authTime = h.authTime(h.clock.Now())
 		}
-		err = h.provider.CompleteAuthorize(r.Context(), w, req, h.claims, authTime)
+		err = h.provider.CompleteAuthorize(r.Context(), w, req, h.claims, authTime, h.basis)
 		if ae, ok := oauth.IsAuthorizeError(err); ok && ae.Redirectable {
 			h.provider.WriteAuthorizeError(r.Context(), w, ae)
 			return

@@ -15,6 +15,9 @@ type Session struct {
 	TenantID string `json:"tenant_id"`
 	// Claims are the broker's claims (DESIGN.md §7) as given at login.
 	Claims Claims `json:"broker_claims"`
+	// Basis, in a code's session, is the link and the consent the login
+	// rested on, which its exchange checks (basis.go).
+	Basis *Basis `json:"basis,omitempty"`
 }
 
 var (

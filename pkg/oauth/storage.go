@@ -779,12 +779,25 @@ func (s *storage) flush(ctx context.Context, p *pending) error {
 		b.Grant = nil
 	}
 	if b.Grant != nil && b.Grant.Data == nil {
-		// A new grant: its session, encoded once.
+		// A new grant: its session, encoded once. A code's exchange
+		// requires what the login rested on to hold still (basis.go); the
+		// grant does not keep it.
+		sess, _ := grantReq.GetSession().(*Session)
+		var basis *Basis
+		if sess != nil {
+			basis, sess.Basis = sess.Basis, nil
+		}
 		data, err := encodeRequest(grantReq)
+		if sess != nil {
+			sess.Basis = basis
+		}
 		if err != nil {
 			return err
 		}
 		b.Grant.Data = data
+		if b.Gate != nil && b.Gate.Kind == store.OAuthCode && sess != nil {
+			b.Require = basis.requirement(sess.TenantID, sess.Claims.PersonID)
+		}
 	}
 	successor := ""
 	if b.Grant != nil {
@@ -827,6 +840,12 @@ func (s *storage) flush(ctx context.Context, p *pending) error {
 			return nil
 		}
 		return gateErr
+	case errors.Is(err, store.ErrUnmet):
+		// Nothing was written, the code included: presented again it is
+		// refused the same way while its basis does not hold (a client
+		// that retries, as golang.org/x/oauth2 does when it probes the
+		// authentication style, hears the same reason).
+		return basisEndedError{}
 	case errors.Is(err, store.ErrInactive) && gateErr != nil:
 		return gateErr
 	case errors.Is(err, store.ErrNotFound):

@@ -64,10 +64,11 @@ func (n *failureNote) failure() *StorageError {
 
 // noteFailure turns err, if it is a failure of the store rather than one of
 // its answers about an entity (not found, inactive, already exists,
-// invalid), into a *StorageError noted in ctx's request.
+// invalid, a requirement that no longer holds), into a *StorageError noted
+// in ctx's request.
 func noteFailure(ctx context.Context, op string, err error) error {
 	if err == nil || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInactive) ||
-		errors.Is(err, store.ErrAlreadyExists) || errors.Is(err, store.ErrInvalid) {
+		errors.Is(err, store.ErrAlreadyExists) || errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrUnmet) {
 		return err
 	}
 	se := &StorageError{Op: op, Err: err}

@@ -30,6 +30,7 @@ type storedSession struct {
 	Subject       string                         `json:"subject"`
 	TenantID      string                         `json:"tenant_id"`
 	Claims        Claims                         `json:"broker_claims"`
+	Basis         *Basis                         `json:"basis,omitempty"`
 }
 
 // storedIDTokenClaims is the JSON of jwt.IDTokenClaims with the empty
@@ -78,7 +79,7 @@ func (s *Session) storedForm(grantedScope fosite.Arguments) any {
 			Extra: extra,
 		},
 		ExpiresAt: ds.ExpiresAt, Username: ds.Username, Subject: ds.Subject,
-		TenantID: s.TenantID, Claims: s.Claims,
+		TenantID: s.TenantID, Claims: s.Claims, Basis: s.Basis,
 	}
 	switch {
 	case ds.Headers == nil:

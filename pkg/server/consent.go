@@ -66,6 +66,7 @@ func (s *Server) proceed(c echo.Context, res *login.Result) error {
 			Text: "С 14 лет для входа в электронный дневник нужна подтверждённая учётная запись Госуслуг. Подтвердите личность (в центре обслуживания, через онлайн-банк или электронной подписью) и войдите снова.",
 			Ref:  ref, Back: back})
 	}
+	res.ConsentID = d.ConsentID // Allowed: what the code rests on, with the link
 	notices, err := s.parentNotices(ctx, t.ID, res)
 	if err != nil {
 		return err

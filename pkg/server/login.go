@@ -220,7 +220,7 @@ func (s *Server) issue(c echo.Context, res *login.Result) error {
 	// The code's answer is held until its "issued" event is recorded: the
 	// request's journal (journaled) writes it with the others then.
 	held := newHeldAnswer()
-	err := s.c.OAuth.CompleteAuthorize(ctx, held, &res.Pending.Request, *res.Claims, res.AuthTime)
+	err := s.c.OAuth.CompleteAuthorize(ctx, held, &res.Pending.Request, *res.Claims, res.AuthTime, res.Basis())
 	if ae, ok := oauth.IsAuthorizeError(err); ok && ae.Redirectable {
 		// prompt=login or max_age that ESIA's auth_time does not satisfy.
 		s.c.Metrics.Logins.WithLabelValues(ae.Err.ErrorField).Inc()
