@@ -72,23 +72,10 @@ func TestExchangeWaitsForWithdrawal(t *testing.T) {
 		})
 	}()
 	// The exchange must be waiting on the consent's row before the
-	// withdrawal goes on; poll for it (bounded).
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var waiting bool
-		if err := s.Pool().QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
-			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%FOR SHARE OF l, c%')`).Scan(&waiting); err != nil {
-			close(release)
-			t.Fatal(err)
-		}
-		if waiting {
-			break
-		}
-		if time.Now().After(deadline) {
-			close(release)
-			t.Fatalf("the exchange never waited on the consent's row (it answered %v)", drain(exchanged))
-		}
-		time.Sleep(5 * time.Millisecond)
+	// withdrawal goes on.
+	if !awaitLockWait(t, s, "%FOR SHARE OF l, c%") {
+		close(release)
+		t.Fatalf("the exchange never waited on the consent's row (it answered %v)", drain(exchanged))
 	}
 	close(release)
 	if err := <-withdrawn; err != nil {

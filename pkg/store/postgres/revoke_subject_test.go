@@ -56,23 +56,10 @@ func TestRevokeSubjectWaitsForExchange(t *testing.T) {
 		revoked <- result{n, err}
 	}()
 	// The revocation must be waiting on the exchange's lock before the
-	// exchange commits; poll for it (bounded), nothing sleeps through a TTL.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var waiting bool
-		if err := s.Pool().QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
-			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%oauth_records%kind = ''code''%')`).Scan(&waiting); err != nil {
-			close(release)
-			t.Fatal(err)
-		}
-		if waiting {
-			break
-		}
-		if time.Now().After(deadline) {
-			close(release)
-			t.Fatal("the revocation never waited on the exchange's code")
-		}
-		time.Sleep(5 * time.Millisecond)
+	// exchange commits.
+	if !awaitLockWait(t, s, `%oauth_records%kind = 'code'%`) {
+		close(release)
+		t.Fatal("the revocation never waited on the exchange's code")
 	}
 	close(release)
 	if err := <-exchanged; err != nil {

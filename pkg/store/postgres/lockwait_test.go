@@ -1,0 +1,29 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/diarybroker/broker/pkg/store/postgres"
+)
+
+// awaitLockWait polls (bounded, nothing sleeps through a TTL) until a
+// statement of this database whose text is LIKE like waits on a lock, and
+// reports whether one did within ten seconds.
+func awaitLockWait(t *testing.T, s *postgres.Store, like string) bool {
+	t.Helper()
+	ctx := context.Background()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		var waiting bool
+		if err := s.Pool().QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE $1)`, like).Scan(&waiting); err != nil {
+			t.Error(err)
+			return false
+		}
+		if waiting {
+			return true
+		}
+	}
+	return false
+}
