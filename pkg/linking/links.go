@@ -59,14 +59,21 @@ func (a *LinkAdmin) UnlinkRecords(ctx context.Context, tenantID string, external
 	return links, a.remove(ctx, tenantID, links)
 }
 
+// remove deletes links, then revokes their persons' tokens, then sends
+// link.removed. Every link row goes before any person's codes are
+// revoked: a code's exchange takes its link's row before the code's
+// (store.OAuthRequirement), so a transaction that removed several links of
+// one person one by one — revoking between them — could deadlock with it.
 func (a *LinkAdmin) remove(ctx context.Context, tenantID string, links []store.Link) error {
 	for _, l := range links {
 		if err := a.Links.DeleteLink(ctx, tenantID, l.ESIAOID, l.ExternalID); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("linking: unlink: %w", err)
 		}
-		if err := a.revoke(ctx, tenantID, l.ESIAOID); err != nil {
-			return err
-		}
+	}
+	if err := a.revokeAll(ctx, tenantID, links); err != nil {
+		return err
+	}
+	for _, l := range links {
 		if err := a.event(ctx, "link.removed", l); err != nil {
 			return err
 		}
@@ -127,17 +134,35 @@ func (a *LinkAdmin) RecheckRecords(ctx context.Context, tenantID string, ps []st
 	return changed, a.suspend(ctx, tenantID, changed)
 }
 
-// suspend suspends links with the reasons they carry.
+// suspend suspends links with the reasons they carry: every link row
+// first, then the persons' tokens, then link.suspended (see remove).
 func (a *LinkAdmin) suspend(ctx context.Context, tenantID string, links []store.Link) error {
 	for i := range links {
 		links[i].Status = store.LinkSuspended
 		if err := a.Links.UpdateLink(ctx, links[i]); err != nil {
 			return fmt.Errorf("linking: suspend: %w", err)
 		}
-		if err := a.revoke(ctx, tenantID, links[i].ESIAOID); err != nil {
+	}
+	if err := a.revokeAll(ctx, tenantID, links); err != nil {
+		return err
+	}
+	for i := range links {
+		if err := a.event(ctx, "link.suspended", links[i]); err != nil {
 			return err
 		}
-		if err := a.event(ctx, "link.suspended", links[i]); err != nil {
+	}
+	return nil
+}
+
+// revokeAll revokes the tokens of the persons of links, each once.
+func (a *LinkAdmin) revokeAll(ctx context.Context, tenantID string, links []store.Link) error {
+	done := make(map[string]bool, len(links))
+	for _, l := range links {
+		if done[l.ESIAOID] {
+			continue
+		}
+		done[l.ESIAOID] = true
+		if err := a.revoke(ctx, tenantID, l.ESIAOID); err != nil {
 			return err
 		}
 	}

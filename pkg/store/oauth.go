@@ -163,7 +163,7 @@ type OAuthBatch struct {
 
 // OAuthRequirement is what a login's code rests on: the person's link to
 // the diary record (active, not suspended) and the consent that let them
-// in (still granted). PostgreSQL holds both rows (FOR SHARE) until the
+// in (still granted, and not past its term by the store's clock). PostgreSQL holds both rows (FOR SHARE) until the
 // batch commits, so that a withdrawal, unlinking or suspension — which
 // changes the row before it revokes the subject's codes and tokens —
 // either finds the exchange's grant or makes the exchange fail: a code

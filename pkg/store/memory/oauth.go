@@ -340,7 +340,7 @@ func (s *Store) GetOAuthRecordSet(ctx context.Context, sig string, kinds []store
 }
 
 // holds reports whether a batch's requirement holds: the link active, the
-// consent granted for its record. The caller holds the store's lock, so
+// consent granted for its record and not past its term. The caller holds the store's lock, so
 // neither changes until the batch is applied.
 func (s *Store) holds(r store.OAuthRequirement) bool {
 	l, ok := s.links[r.TenantID][r.ESIAOID][r.PersonID]
@@ -348,7 +348,8 @@ func (s *Store) holds(r store.OAuthRequirement) bool {
 		return false
 	}
 	c, ok := s.consents[r.ConsentID]
-	return ok && c.c.TenantID == r.TenantID && c.c.PersonID == r.PersonID && c.c.Status == store.ConsentGranted
+	return ok && c.c.TenantID == r.TenantID && c.c.PersonID == r.PersonID && c.c.Status == store.ConsentGranted &&
+		(c.c.ExpiresAt.IsZero() || c.c.ExpiresAt.After(s.now()))
 }
 
 // ApplyOAuth implements store.OAuthRecords under one write lock.

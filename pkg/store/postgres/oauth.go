@@ -436,7 +436,8 @@ func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 }
 
 // oauthRequirement holds a batch's requirement (store.OAuthRequirement):
-// the link, active, and the consent, granted, both locked FOR SHARE until
+// the link, active, and the consent, granted and not past its term ($5,
+// the store's now), both locked FOR SHARE until
 // the batch commits. A row that a concurrent transaction changes is waited
 // for and read again as committed. When either is missing the count is 0,
 // whose logarithm fails the batch with SQLSTATE 2201E — an error of its
@@ -444,7 +445,7 @@ func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 const oauthRequirement = `SELECT ln(count(*)) FROM (
 	SELECT 1 FROM links l JOIN consents c ON c.tenant_id = l.tenant_id AND c.person_id = l.external_id
 	WHERE l.tenant_id = $1 AND l.esia_oid = $2 AND l.external_id = $3 AND l.status = 'active'
-		AND c.id = $4 AND c.status = 'granted'
+		AND c.id = $4 AND c.status = 'granted' AND (c.expires_at IS NULL OR c.expires_at > $5)
 	FOR SHARE OF l, c) held`
 
 // oauthBatch queues b's statements (ApplyOAuth sends them as one
@@ -459,7 +460,7 @@ func (s *Store) oauthBatch(ctx context.Context, b store.OAuthBatch) (*pgx.Batch,
 		// consent or link row first and the subject's codes after it, so
 		// the exchange takes them in the same order (the other would
 		// deadlock with it).
-		batch.Queue(oauthRequirement, r.TenantID, r.ESIAOID, r.PersonID, r.ConsentID)
+		batch.Queue(oauthRequirement, r.TenantID, r.ESIAOID, r.PersonID, r.ConsentID, s.now().UTC())
 	}
 	if r := b.GrantRotation; r != nil {
 		batch.Queue(grantRefreshRotation, r.RequestID, r.Presented, r.Refresh, r.At.UTC(), nullTime(r.RefreshExpiresAt),

@@ -22,6 +22,16 @@ func testOAuthRequirement(t *testing.T, s store.Store) {
 		c.Status = store.ConsentGranted
 		must(t, s.CreateConsent(ctx(), c))
 	}
+	// s-2 in t1: linked too, its own consent granted but past its term
+	// (not yet swept); c-other is s-2's consent, granted until next year.
+	must(t, s.UpsertPersons(ctx(), "t1", []store.Person{mkPerson("s-2", store.RoleStudent, "112-233-446 96")}))
+	must(t, s.CreateLink(ctx(), store.Link{TenantID: "t1", ESIAOID: "1000", ExternalID: "s-2", Role: store.RoleStudent, Rung: "snils"}))
+	past := mkConsent("c-past", "t1", "s-2", base)
+	past.Status, past.ExpiresAt = store.ConsentGranted, base.Add(time.Hour)
+	must(t, s.CreateConsent(ctx(), past))
+	other := mkConsent("c-other", "t1", "s-2", base)
+	other.Status, other.Kind, other.ExpiresAt = store.ConsentGranted, store.ConsentParental, time.Now().AddDate(1, 0, 0)
+	must(t, s.CreateConsent(ctx(), other))
 	req := store.OAuthRequirement{TenantID: "t1", ESIAOID: "1000", PersonID: "s-1", ConsentID: "c-t1"}
 	n := 0
 	exchange := func(r store.OAuthRequirement) error {
@@ -46,6 +56,7 @@ func testOAuthRequirement(t *testing.T, s store.Store) {
 		return err
 	}
 	must(t, exchange(req))
+	must(t, exchange(store.OAuthRequirement{TenantID: "t1", ESIAOID: "1000", PersonID: "s-2", ConsentID: "c-other"}))
 	for _, tc := range []struct {
 		name string
 		r    store.OAuthRequirement
@@ -56,6 +67,8 @@ func testOAuthRequirement(t *testing.T, s store.Store) {
 		{"no such consent", store.OAuthRequirement{TenantID: "t1", ESIAOID: "1000", PersonID: "s-1", ConsentID: "c-none"}},
 		{"empty keys", store.OAuthRequirement{TenantID: "t1", PersonID: "s-1"}},
 		{"a key no store keeps", store.OAuthRequirement{TenantID: "t1", ESIAOID: "1000\x00", PersonID: "s-1", ConsentID: "c-t1"}},
+		{"another record's consent", store.OAuthRequirement{TenantID: "t1", ESIAOID: "1000", PersonID: "s-1", ConsentID: "c-other"}},
+		{"a consent past its term", store.OAuthRequirement{TenantID: "t1", ESIAOID: "1000", PersonID: "s-2", ConsentID: "c-past"}},
 	} {
 		if err := exchange(tc.r); !errors.Is(err, store.ErrUnmet) {
 			t.Fatalf("%s: ApplyOAuth = %v, want ErrUnmet", tc.name, err)
