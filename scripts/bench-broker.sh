@@ -43,7 +43,7 @@
 # whole logins from 20 diaries, VmHWM and VmRSS of the broker every RSS_EVERY (20000)
 # logins, and at the end VmHWM (the peak) and VmRSS with the load average.
 #
-# Usage: scripts/bench-broker.sh   (DURATION=20s CONCURRENCY=100 CODES=5000 CPU_SPLIT=0 STATEMENTS=0 PGPORT=55432 REDISPORT=56379
+# Usage: scripts/bench-broker.sh   (DURATION=20s CONCURRENCY=100 CODES=5000 CPU_SPLIT=0 STATEMENTS=0 PG_SOCKET=0 PGPORT=55432 REDISPORT=56379
 #                                    MODES="refresh exchange client-credentials login logins" BACKENDS=both|memory|postgres+redis)
 #        FLAT_REFRESHES=1000000 scripts/bench-broker.sh   (FLAT_EVERY=100000 JANITOR_EVERY=10s CONCURRENCY=100)
 #        RSS_LOGINS=100000 scripts/bench-broker.sh   (RSS_EVERY=20000)
@@ -65,7 +65,9 @@ done
 WORK="$(mktemp -d)"; chmod 755 "$WORK"; PID=""; SERVICES=""
 source scripts/lib/bench-services.sh
 cleanup() {
-  [ -n "$PID" ] && kill "$PID" 2>/dev/null
+  # "|| true": under set -e a failed kill (the broker died already) would
+  # end the trap here, leaving the cluster running and $WORK behind.
+  if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; fi
   # Only services this run started (RSS_LOGINS starts none; a Redis of
   # another run on the default port must not be shut down).
   [ -n "$SERVICES" ] && stop_services
@@ -152,7 +154,7 @@ run() { # run NAME ADDR ARGS... — start broker dev with ARGS, drive it, stop i
     echo "-- the same, 20 clients logging in $(echo "$LOGIN_PERSONS" | tr ',' '\n' | wc -l) different people (LOGIN_PERSONS) instead of one person 20 times at once:"
     drive "$addr" login -c 20 -d "$DURATION" -persons "$LOGIN_PERSONS"
   fi
-  kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""
+  kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; PID=""
 }
 
 # flat — the flatness run (FLAT_REFRESHES): table sizes at checkpoints.
@@ -234,7 +236,14 @@ fi
 REDISPID=$(redis-cli -p "$REDISPORT" info server | sed -n 's/^process_id:\([0-9]*\).*/\1/p')
 echo "postgres: $("$PGBIN/postgres" --version), autovacuum $(psql "$PGURL" -Atc 'SHOW autovacuum'), redis: $(redis-server --version | cut -d' ' -f3)"
 
-BROKER_KEK="$("$WORK/broker" keys generate-kek)" run postgres+redis 127.0.0.1:18182 --database-url "$PGURL" --redis-url "redis://127.0.0.1:$REDISPORT/0"
+# With PG_SOCKET=1 the broker reaches PostgreSQL over its Unix socket, as a
+# broker on the database's own machine would (the script's psql keeps TCP).
+DBURL="$PGURL"
+if [ "${PG_SOCKET:-0}" = 1 ]; then
+  DBURL="postgres://postgres@/postgres?host=$PGDATA&port=$PGPORT&sslmode=disable"
+  echo "the broker reaches PostgreSQL over its Unix socket"
+fi
+BROKER_KEK="$("$WORK/broker" keys generate-kek)" run postgres+redis 127.0.0.1:18182 --database-url "$DBURL" --redis-url "redis://127.0.0.1:$REDISPORT/0"
 
 echo "== tables after the runs (heap, indexes, live and dead rows)"
 psql "$PGURL" -qc "SELECT relname AS table, pg_size_pretty(pg_table_size(relid)) AS heap,

@@ -24,7 +24,7 @@ BASE="${PGURL%%\?*}"; DBURL="${BASE%/*}/$DB${PGURL#"$BASE"}" # the same server, 
 [[ "$DBURL" == */$DB || "$DBURL" == */$DB\?* ]] || { echo "bench-roster.sh: cannot make a database URL from $PGURL" >&2; exit 1; }
 WORK="$(mktemp -d)"; MON=""
 cleanup() {
-  [ -n "$MON" ] && kill "$MON" 2>/dev/null
+  if [ -n "$MON" ]; then kill "$MON" 2>/dev/null || true; fi # a failed kill must not end the trap early
   rm -rf "$WORK"
   [ -n "${KEEP:-}" ] || psql "$PGURL" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
 }
@@ -65,7 +65,7 @@ import() { # import LABEL [FLAGS]: one timed import of the generated roster
   pg_cpu "$WORK/pgcpu" & MON=$!
   local load; load=$(cut -d' ' -f1 /proc/loadavg)
   /usr/bin/time -f "%e %U %S %M" -o "$WORK/time" "$WORK/broker" roster import --tenant bench --quiet "$@" "$WORK/roster/roster.ndjson" >"$WORK/report.json"
-  kill "$MON"; wait "$MON" 2>/dev/null || true; MON=""
+  kill "$MON" 2>/dev/null || true; wait "$MON" 2>/dev/null || true; MON=""
   read -r wall user sys rss <"$WORK/time"
   local lines; lines=$(wc -l <"$WORK/roster/roster.ndjson")
   echo "$label: ${wall} s wall, $(echo "$PERSONS/$wall" | bc) persons/s, $(echo "$lines/$wall" | bc) lines/s;" \

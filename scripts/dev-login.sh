@@ -12,7 +12,7 @@ ADDR="${1:-127.0.0.1:18080}"
 BASE="http://$ADDR"
 WORK="$(mktemp -d)"
 PID=""
-cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$WORK"; }
+cleanup() { if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; fi; rm -rf "$WORK"; }
 trap cleanup EXIT
 curl() { command curl -m 30 "$@"; } # no request may hang the run
 
