@@ -29,6 +29,31 @@ type requestCache struct {
 	// opened keeps the refresh tokens that name their grant the request
 	// opened (rgTokens.openIn).
 	opened []openedRG
+	// minted is the access token the request minted (its signature and
+	// nonce), which storage.write keeps in the grant without opening the
+	// token again.
+	minted struct{ sig, nonce string }
+}
+
+// noteMinted notes the access token a request minted.
+func noteMinted(ctx context.Context, sig, nonce string) {
+	if c := cacheOf(ctx); c != nil {
+		c.mu.Lock()
+		c.minted.sig, c.minted.nonce = sig, nonce
+		c.mu.Unlock()
+	}
+}
+
+// mintedNonce is the nonce of the access token of signature sig when the
+// request minted it.
+func mintedNonce(ctx context.Context, sig string) (string, bool) {
+	c := cacheOf(ctx)
+	if c == nil {
+		return "", false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.minted.nonce, c.minted.sig != "" && c.minted.sig == sig
 }
 
 // heldRefresh is a presented refresh token its grant keeps, or kept: its

@@ -159,11 +159,15 @@ func (s *storage) create(ctx context.Context, kind store.OAuthKind, sig string, 
 func (s *storage) write(ctx context.Context, kind store.OAuthKind, sig string, r fosite.Requester, expires time.Time, grantOnly bool) error {
 	access := ""
 	if grantOnly && kind == store.OAuthAccess {
-		pl, err := s.ag.open(sig)
-		if err != nil {
-			return fmt.Errorf("oauth: store access token: %w", err)
+		if nonce, ok := mintedNonce(ctx, sig); ok {
+			access = nonce // minted by this request: no need to open it
+		} else {
+			pl, err := s.ag.open(sig)
+			if err != nil {
+				return fmt.Errorf("oauth: store access token: %w", err)
+			}
+			access = pl.Nonce
 		}
-		access = pl.Nonce
 	}
 	if p := pendingOf(ctx); p != nil && (kind == store.OAuthAccess || kind == store.OAuthRefresh) {
 		// The session once per grant: the token's row is slim (no data),

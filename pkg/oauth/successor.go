@@ -87,12 +87,22 @@ func (s *successorStrategy) GenerateAccessToken(ctx context.Context, r fosite.Re
 		// first rotation's).
 		replayExpiry(ctx, r)
 		_, nonce := s.derive("at", old)
-		return s.ag.mint(r, nonce[:agNonceLen])
+		return s.mintAccess(ctx, r, nonce[:agNonceLen])
 	}
 	if isClientCredentials(r) {
 		return s.cc.mint(r)
 	}
-	return s.ag.mint(r, randomNonce())
+	return s.mintAccess(ctx, r, randomNonce())
+}
+
+// mintAccess mints a login's access token with nonce and notes it for
+// the request, whose storage keeps the nonce in the grant.
+func (s *successorStrategy) mintAccess(ctx context.Context, r fosite.Requester, nonce string) (string, string, error) {
+	token, sig, err := s.ag.mint(r, nonce)
+	if err == nil {
+		noteMinted(ctx, sig, nonce)
+	}
+	return token, sig, err
 }
 
 // GenerateRefreshToken implements foauth2.RefreshTokenStrategy: a token
