@@ -27,3 +27,18 @@ func awaitLockWait(t *testing.T, s *postgres.Store, like string) bool {
 	}
 	return false
 }
+
+// heldTx runs fn in a transaction that stays open after fn returns, until
+// release is closed: step gets fn's error, then done the transaction's.
+func heldTx(s *postgres.Store, fn func(ctx context.Context) error) (step <-chan error, release chan struct{}, done <-chan error) {
+	stepc, donec, release := make(chan error, 1), make(chan error, 1), make(chan struct{})
+	go func() {
+		donec <- s.InTx(context.Background(), func(ctx context.Context) error {
+			err := fn(ctx)
+			stepc <- err
+			<-release
+			return err
+		})
+	}()
+	return stepc, release, donec
+}

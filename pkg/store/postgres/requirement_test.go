@@ -127,16 +127,7 @@ func TestExchangeWaitsForWithdrawal(t *testing.T) {
 func TestWithdrawalWaitsForExchange(t *testing.T) {
 	f := newWithdrawalFixture(t)
 	s, ctx := f.s, context.Background()
-	applied, release := make(chan error, 1), make(chan struct{})
-	exchanged := make(chan error, 1)
-	go func() {
-		exchanged <- s.InTx(ctx, func(ctx context.Context) error {
-			err := f.exchange(ctx)
-			applied <- err
-			<-release
-			return err
-		})
-	}()
+	applied, release, exchanged := heldTx(s, f.exchange)
 	if err := <-applied; err != nil {
 		close(release)
 		t.Fatalf("exchange: %v", err)

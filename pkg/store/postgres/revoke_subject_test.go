@@ -26,21 +26,14 @@ func TestRevokeSubjectWaitsForExchange(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	applied, release := make(chan error, 1), make(chan struct{})
-	exchanged := make(chan error, 1)
-	go func() {
-		exchanged <- s.InTx(ctx, func(ctx context.Context) error {
-			err := s.ApplyOAuth(ctx, store.OAuthBatch{
-				Gate: &store.OAuthRef{Kind: store.OAuthCode, Signature: code.Signature},
-				Grant: &store.OAuthGrant{RequestID: req, ClientID: "diary", TenantID: "demo", Subject: subject, Data: []byte(`{"x":1}`),
-					CreatedAt: now, ExpiresAt: now.Add(time.Hour), Access: "nonce", Refresh: "refresh-key", RefreshAt: now,
-					RefreshExpiresAt: now.Add(time.Hour)},
-			})
-			applied <- err
-			<-release
-			return err
+	applied, release, exchanged := heldTx(s, func(ctx context.Context) error {
+		return s.ApplyOAuth(ctx, store.OAuthBatch{
+			Gate: &store.OAuthRef{Kind: store.OAuthCode, Signature: code.Signature},
+			Grant: &store.OAuthGrant{RequestID: req, ClientID: "diary", TenantID: "demo", Subject: subject, Data: []byte(`{"x":1}`),
+				CreatedAt: now, ExpiresAt: now.Add(time.Hour), Access: "nonce", Refresh: "refresh-key", RefreshAt: now,
+				RefreshExpiresAt: now.Add(time.Hour)},
 		})
-	}()
+	})
 	if err := <-applied; err != nil {
 		close(release)
 		t.Fatalf("exchange: %v", err)
