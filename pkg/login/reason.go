@@ -31,6 +31,12 @@ const (
 	ReasonSessionStoreUnavailable = "session_store_unavailable"
 	// ReasonDatabaseUnavailable: the broker's database could not be used.
 	ReasonDatabaseUnavailable = "database_unavailable"
+	// ReasonCodeRefused: the code was issued, but its exchange was refused
+	// because the consent or the link the login rested on ended in
+	// between (withdrawn, suspended, removed). Not sent to the diary — its
+	// token request gets invalid_grant — but the attempt's outcome, for
+	// support.
+	ReasonCodeRefused = "consent_or_link_ended"
 )
 
 // messages are what the person reads on the error page for each reason.
@@ -86,6 +92,11 @@ var messages = map[string]Message{
 		Title: "Сервис временно недоступен",
 		Text: "Сервис входа в электронный дневник временно не работает из-за технического сбоя на нашей стороне — Госуслуги и ваш дневник тут ни при чём. " +
 			"Попробуйте войти через несколько минут; если ошибка повторится, сообщите код обращения в службу поддержки дневника.",
+	},
+	ReasonCodeRefused: {
+		Title: "Согласие или привязка прекращены",
+		Text: "Пока вы входили, согласие на обработку данных было отозвано или привязка к вашей записи в дневнике приостановлена. " +
+			"Дневник не получил вход. Если согласие дано снова или привязка восстановлена, войдите ещё раз.",
 	},
 	ReasonDatabaseUnavailable: {
 		Title: "Сервис временно недоступен",

@@ -233,7 +233,7 @@ func (r *Result) Basis() *oauth.Basis {
 	if r.ConsentID == "" || r.Person.OID == "" {
 		return nil
 	}
-	return &oauth.Basis{ESIAOID: r.Person.OID, ConsentID: r.ConsentID}
+	return &oauth.Basis{ESIAOID: r.Person.OID, ConsentID: r.ConsentID, Ref: r.Pending.Ref}
 }
 
 // Callback finishes a login on ESIA's redirect (the query of
@@ -548,6 +548,15 @@ func linkingPerson(oid string, p *esia.Person) linking.Person {
 func (s *Service) Issued(ctx context.Context, res *Result) {
 	s.record(ctx, store.Attempt{Ref: res.Pending.Ref, Outcome: "issued"}, "issued",
 		map[string]any{"roles": res.Claims.Roles, "age_group": res.Claims.AgeGroup, "esia_trust": res.Claims.ESIATrust})
+}
+
+// CodeRefused notes in the attempt ref that the diary's exchange of the
+// login's code was refused: the consent or the link the login rested on
+// ended after the code was issued (oauth.Basis). The attempt's outcome
+// becomes ReasonCodeRefused, so support sees why the diary got no tokens.
+func (s *Service) CodeRefused(ctx context.Context, ref string) {
+	s.record(ctx, store.Attempt{Ref: ref, Outcome: ReasonCodeRefused, Reason: ReasonCodeRefused}, "failed",
+		map[string]any{"why": ReasonCodeRefused})
 }
 
 // suspended revokes the person's tokens after links were suspended, and

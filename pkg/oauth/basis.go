@@ -14,6 +14,10 @@ import "github.com/diarybroker/broker/pkg/store"
 type Basis struct {
 	ESIAOID   string `json:"oid"`
 	ConsentID string `json:"consent"`
+	// Ref is the login's reference code: a refused exchange is noted in
+	// its attempt (Config.CodeRefused), where support finds why the diary
+	// got no tokens.
+	Ref string `json:"ref,omitempty"`
 }
 
 // requirement is the store's form of the basis of a code issued in
@@ -28,8 +32,9 @@ func (b *Basis) requirement(tenantID, personID string) *store.OAuthRequirement {
 
 // basisEndedError is a code exchange refused because the code's basis no
 // longer holds (ErrUnmet): the person's consent or link ended after the
-// code was issued.
-type basisEndedError struct{}
+// code was issued. ref is the login's reference code, when the basis has
+// one.
+type basisEndedError struct{ ref string }
 
 func (basisEndedError) Error() string {
 	return "oauth: the consent or link the code rests on has ended"

@@ -59,6 +59,7 @@ func (p *Provider) writeAccessError(w http.ResponseWriter, r *http.Request, ar f
 	ctx := r.Context()
 	var codeReuse *codeReusedError
 	var refreshReuse *refreshReusedError
+	var ended basisEndedError
 	switch {
 	case errors.As(err, &codeReuse):
 		p.revokeGrant(r, codeReuse.requestID)
@@ -66,9 +67,13 @@ func (p *Provider) writeAccessError(w http.ResponseWriter, r *http.Request, ar f
 	case errors.As(err, &refreshReuse):
 		p.revokeGrant(r, refreshReuse.requestID)
 		err = fosite.ErrInvalidGrant.WithHint("The refresh token has already been used.")
-	case errors.Is(err, basisEndedError{}):
+	case errors.As(err, &ended):
 		// The consent or the link the login rested on ended after the
-		// code was issued (basis.go): no grant was written.
+		// code was issued (basis.go): no grant was written. The login's
+		// attempt says so, for support.
+		if p.cfg.CodeRefused != nil && ended.ref != "" {
+			p.cfg.CodeRefused(context.WithoutCancel(ctx), ended.ref)
+		}
 		err = fosite.ErrInvalidGrant.WithHint("The consent or the link to the diary record that the login rested on has ended since the code was issued.")
 	}
 	rfc := fosite.ErrorToRFC6749Error(err)

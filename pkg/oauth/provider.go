@@ -41,6 +41,10 @@ type Config struct {
 	// StorageFailed, when set, is called when an endpoint (its path, e.g.
 	// "/oauth2/token") answered 503 or 500 because the store failed.
 	StorageFailed func(endpoint string, err *StorageError)
+	// CodeRefused, when set, is called with a login's reference code when
+	// the exchange of its code was refused because the consent or the link
+	// the login rested on ended since (basis.go).
+	CodeRefused func(ctx context.Context, loginRef string)
 
 	Now    func() time.Time
 	Logger *slog.Logger

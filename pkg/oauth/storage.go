@@ -782,12 +782,12 @@ func (s *storage) flush(ctx context.Context, p *pending) error {
 		r.LastExpiry, r.ExpiresAt = g.ExpiresAt, g.ExpiresAt.Add(s.grantSlack())
 		b.Grant = nil
 	}
+	var basis *Basis
 	if b.Grant != nil && b.Grant.Data == nil {
 		// A new grant: its session, encoded once. A code's exchange
 		// requires what the login rested on to hold still (basis.go); the
 		// grant does not keep it.
 		sess, _ := grantReq.GetSession().(*Session)
-		var basis *Basis
 		if sess != nil {
 			basis, sess.Basis = sess.Basis, nil
 		}
@@ -849,7 +849,11 @@ func (s *storage) flush(ctx context.Context, p *pending) error {
 		// refused the same way while its basis does not hold (a client
 		// that retries, as golang.org/x/oauth2 does when it probes the
 		// authentication style, hears the same reason).
-		return basisEndedError{}
+		be := basisEndedError{}
+		if basis != nil {
+			be.ref = basis.Ref
+		}
+		return be
 	case errors.Is(err, store.ErrInactive) && gateErr != nil:
 		return gateErr
 	case errors.Is(err, store.ErrNotFound):

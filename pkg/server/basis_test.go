@@ -9,8 +9,10 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/diarybroker/broker/pkg/login"
 	"github.com/diarybroker/broker/pkg/server"
 	"github.com/diarybroker/broker/pkg/store"
+	"github.com/diarybroker/broker/pkg/support"
 )
 
 // TestCodeRestsOnTheLoginsConsentAndLink: the code a login gets rests on
@@ -20,7 +22,8 @@ import (
 // revocation ran — makes its exchange invalid_grant; the same login run
 // again, on what holds then, gets its tokens. The consent is the one the
 // consent page just granted (first login) and the one the consent step
-// found (a later one). Memory and PostgreSQL + Redis.
+// found (a later one). The login's attempt then says why the diary got no
+// tokens. Memory and PostgreSQL + Redis.
 func TestCodeRestsOnTheLoginsConsentAndLink(t *testing.T) {
 	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) {
@@ -36,6 +39,23 @@ func TestCodeRestsOnTheLoginsConsentAndLink(t *testing.T) {
 				var re *oauth2.RetrieveError
 				if !errors.As(err, &re) || re.ErrorCode != "invalid_grant" || !strings.Contains(re.ErrorDescription, "consent or the link") {
 					t.Fatalf("exchange: %v, want invalid_grant naming the consent or the link", err)
+				}
+				// The login's attempt, the newest of the person's, says why
+				// the diary got no tokens, and what support should do.
+				as, err := st.AttemptsByOID(ctx, server.DevTenant, oidTeacher, 1)
+				if err != nil || len(as) != 1 {
+					t.Fatalf("attempts: %+v, %v", as, err)
+				}
+				a, err := st.GetAttempt(ctx, as[0].Ref)
+				if err != nil {
+					t.Fatal(err)
+				}
+				last := a.Events[len(a.Events)-1]
+				if a.Outcome != login.ReasonCodeRefused || last.Step != "failed" || !strings.Contains(string(last.Detail), login.ReasonCodeRefused) {
+					t.Fatalf("attempt after the refused exchange: outcome %q, last step %q %s", a.Outcome, last.Step, last.Detail)
+				}
+				if v := support.ViewOfAttempt(a); !strings.Contains(strings.Join(v.Advice, " "), "Дневник не получил вход") {
+					t.Fatalf("support's advice: %q", v.Advice)
 				}
 			}
 

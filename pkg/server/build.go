@@ -243,6 +243,11 @@ func Build(ctx context.Context, s Settings, o BuildOptions) (_ *Components, err 
 				c.Metrics.StoreUnavailable.WithLabelValues("database", endpoint).Inc()
 			}
 		},
+		CodeRefused: func(ctx context.Context, ref string) {
+			if c.Login != nil { // built below
+				c.Login.CodeRefused(ctx, ref)
+			}
+		},
 	})
 	if err != nil {
 		return nil, err

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/diarybroker/broker/pkg/linking"
+	"github.com/diarybroker/broker/pkg/login"
+	"github.com/diarybroker/broker/pkg/store"
 )
 
 // fieldNames are the Russian names of the compared fields.
@@ -38,6 +40,23 @@ var suspensions = map[string]string{
 const adviceAbandoned = "Вход не завершён: человек ушёл на Госуслуги и не вернулся за отведённое время " +
 	"(закрыл страницу, не подтвердил вход или отказался). Дневник ничего не получил; попросите войти ещё раз. " +
 	"Если вход обрывается снова, узнайте, на каком шаге Госуслуг это происходит."
+
+// adviceCodeRefused explains an attempt whose code the diary could not
+// exchange: the consent or the link ended while the person logged in.
+const adviceCodeRefused = "Дневник не получил вход: пока человек входил, согласие на обработку данных было отозвано " +
+	"или привязка к записи приостановлена либо удалена. Если согласие дано снова или привязка восстановлена, попросите войти ещё раз."
+
+// outcomeAdvice is what an attempt's outcome alone says to do: nothing,
+// but for an abandoned login and a code the diary could not exchange.
+func outcomeAdvice(outcome string) []string {
+	switch outcome {
+	case store.OutcomeAbandoned:
+		return []string{adviceAbandoned}
+	case login.ReasonCodeRefused:
+		return []string{adviceCodeRefused}
+	}
+	return nil
+}
 
 // advise turns the matching step's explanation into what the school should
 // check: for the most similar candidate, each field that differs.

@@ -228,9 +228,7 @@ func (d *AttemptDesk) build(ctx context.Context, sc store.Scope, ref, reveal str
 	}
 	out.Fields = fieldRows(x, records, out, reveal)
 	out.Advice = adviseAttempt(x, records)
-	if a.Outcome == store.OutcomeAbandoned {
-		out.Advice = append(out.Advice, adviceAbandoned)
-	}
+	out.Advice = append(out.Advice, outcomeAdvice(a.Outcome)...)
 	return out, a, nil
 }
 

@@ -19,6 +19,7 @@ var (
 		"link":      "Поиск записи в дневнике",
 		"consent":   "Согласие на обработку данных",
 		"issued":    "Дневник получил вход",
+		"failed":    "Вход прерван",
 		"role":      "Человек выбрал роль",
 		"abandoned": "Вход брошен: человек не вернулся с Госуслуг",
 		"staff":     "Вход в консоль поддержки",
@@ -46,6 +47,12 @@ var (
 		linking.ReasonRole:            "нет записи с ролью, которую запросил дневник",
 		linking.ReasonNoIdentifiers:   "Госуслуги не передали ни СНИЛС, ни свидетельство, ни дату рождения",
 		linking.ReasonLinkSuspended:   "привязка к этой записи приостановлена",
+	}
+	// whyTexts say why a login stopped after its code (the "failed" step).
+	whyTexts = map[string]string{
+		"prompt_or_max_age": "вход на Госуслугах старше, чем разрешает запрос дневника (prompt=login или max_age)",
+		login.ReasonCodeRefused: "дневник не получил токены: пока человек входил, согласие было отозвано " +
+			"или привязка к записи приостановлена либо удалена",
 	}
 	decisionTexts = map[string]string{
 		"self_consent_asked": "человеку показан текст согласия",
@@ -91,6 +98,7 @@ func stepText(ev Event) string {
 		Purpose   string   `json:"purpose"`
 		Decision  string   `json:"decision"`
 		Role      string   `json:"role"`
+		Why       string   `json:"why"`
 		explanation
 	}
 	if len(ev.Detail) == 0 || json.Unmarshal(ev.Detail, &d) != nil {
@@ -139,6 +147,12 @@ func stepText(ev Event) string {
 	case "role":
 		if d.Role != "" {
 			parts = append(parts, roleTitle(store.Role(d.Role)))
+		}
+	case "failed":
+		if t := whyTexts[d.Why]; t != "" {
+			parts = append(parts, t)
+		} else if d.Why != "" {
+			parts = append(parts, d.Why)
 		}
 	}
 	if d.Error != "" {

@@ -122,9 +122,7 @@ func (r *Records) Search(ctx context.Context, sc store.Scope, grantID string, q 
 					_ = json.Unmarshal(res.Attempt.Explanation, &x)
 				}
 				res.Attempt.Advice = adviseAttempt(x, inScope)
-				if a.Outcome == store.OutcomeAbandoned {
-					res.Attempt.Advice = append(res.Attempt.Advice, adviceAbandoned)
-				}
+				res.Attempt.Advice = append(res.Attempt.Advice, outcomeAdvice(a.Outcome)...)
 			case !errors.Is(err, store.ErrNotFound):
 				return nil, fmt.Errorf("support: search: %w", err)
 			}

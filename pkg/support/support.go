@@ -97,9 +97,7 @@ func ViewOfAttempt(a store.Attempt) *AttemptView {
 			v.Advice = advise(ev.Detail)
 		}
 	}
-	if a.Outcome == store.OutcomeAbandoned {
-		v.Advice = append(v.Advice, adviceAbandoned)
-	}
+	v.Advice = append(v.Advice, outcomeAdvice(a.Outcome)...)
 	return v
 }
 
