@@ -554,7 +554,20 @@ func (s *Service) Issued(ctx context.Context, res *Result) {
 // login's code was refused: the consent or the link the login rested on
 // ended after the code was issued (oauth.Basis). The attempt's outcome
 // becomes ReasonCodeRefused, so support sees why the diary got no tokens.
+// It is noted once: the code may come back (golang.org/x/oauth2 sends a
+// refused exchange twice when it probes the authentication style), and an
+// attempt that is gone (retention) is not made anew.
 func (s *Service) CodeRefused(ctx context.Context, ref string) {
+	a, err := s.cfg.Attempts.GetAttempt(ctx, ref)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			s.cfg.Logger.ErrorContext(ctx, "reading login attempt failed", "ref", ref, "error", err)
+		}
+		return
+	}
+	if a.Outcome == ReasonCodeRefused {
+		return
+	}
 	s.record(ctx, store.Attempt{Ref: ref, Outcome: ReasonCodeRefused, Reason: ReasonCodeRefused}, "failed",
 		map[string]any{"why": ReasonCodeRefused})
 }
