@@ -340,8 +340,8 @@ func (s *Store) GetOAuthRecordSet(ctx context.Context, sig string, kinds []store
 }
 
 // holds reports whether a batch's requirement holds: the link active, the
-// consent granted for its record and not past its term. The caller holds the store's lock, so
-// neither changes until the batch is applied.
+// consent granted for its record and not past its term. The caller holds
+// the store's lock, so neither changes until the batch is applied.
 func (s *Store) holds(r store.OAuthRequirement) bool {
 	l, ok := s.links[r.TenantID][r.ESIAOID][r.PersonID]
 	if !ok || l.Status != store.LinkActive {

@@ -246,9 +246,9 @@ func (s *Store) RevokeOAuthSubject(ctx context.Context, tenantID, subject string
 		return 0, nil
 	}
 	// The codes first (below), then the grants (revokeGrant says why),
-	// then the tokens. A slim
-	// token row names no subject: its grant does (subject <> '' lets the
-	// partial index oauth_records_subject_named answer, migration 00110).
+	// then the tokens. A slim token row names no subject: its grant does
+	// (subject <> '' lets the partial index oauth_records_subject_named
+	// answer, migration 00110).
 	// A grant revoked already is left as it is (its expiry is no later
 	// than its revocation); the live refresh tokens the others kept count
 	// as revoked tokens.
@@ -437,9 +437,9 @@ func (s *Store) ApplyOAuth(ctx context.Context, b store.OAuthBatch) error {
 
 // oauthRequirement holds a batch's requirement (store.OAuthRequirement):
 // the link, active, and the consent, granted and not past its term ($5,
-// the store's now), both locked FOR SHARE until
-// the batch commits. A row that a concurrent transaction changes is waited
-// for and read again as committed. When either is missing the count is 0,
+// the store's now), both locked FOR SHARE until the batch commits. A row
+// that a concurrent transaction changes is waited for and read again as
+// committed. When either is missing the count is 0,
 // whose logarithm fails the batch with SQLSTATE 2201E — an error of its
 // own, so that ApplyOAuth tells it from the gate's division by zero.
 const oauthRequirement = `SELECT ln(count(*)) FROM (
